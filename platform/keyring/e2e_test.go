@@ -1,0 +1,83 @@
+package keyring_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zaitaku/zaitaku/platform/keyring"
+	"github.com/zaitaku/zaitaku/platform/keyring/keyringtest"
+)
+
+// TestE2EKeyring stores, reads and wipes secrets in a real gnome-keyring
+// (Secret Service over a private dbus), the way the app does on Linux.
+func TestE2EKeyring(t *testing.T) {
+	env := keyringtest.Start(t)
+	env.Setenv(t)
+
+	noSecret := errors.New("no secret")
+	s := keyring.New(keyring.WithNotFound(noSecret))
+	if _, err := s.Get("refresh_token"); !errors.Is(err, keyring.ErrNotFound) || !errors.Is(err, noSecret) {
+		t.Fatalf("Get before Set: %v, want not found", err)
+	}
+	secrets := map[string]string{
+		"refresh_token": "rt-0123456789abcdef",
+		"device_key":    "ZWQyNTUxOSBwcml2YXRlIGtleSBieXRlcyAodGVzdCk=",
+		"device_id":     "dev-42",
+	}
+	for k, v := range secrets {
+		if err := s.Set(k, v); err != nil {
+			t.Fatalf("Set %s: %v", k, err)
+		}
+	}
+	if err := s.Set("refresh_token", "rt-rotated"); err != nil {
+		t.Fatalf("Set (replace): %v", err)
+	}
+	secrets["refresh_token"] = "rt-rotated"
+	for k, want := range secrets {
+		if got, err := s.Get(k); err != nil || got != want {
+			t.Fatalf("Get %s = %q, %v; want %q", k, got, err, want)
+		}
+	}
+
+	// Another service's entries must survive our wipe.
+	other := keyring.New(keyring.WithService("zaitaku-e2e-other"))
+	if err := other.Set("k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("device_id"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("device_id"); !errors.Is(err, keyring.ErrNotFound) {
+		t.Fatalf("Get after Delete: %v", err)
+	}
+	if err := s.Wipe(); err != nil {
+		t.Fatalf("Wipe: %v", err)
+	}
+	for k := range secrets {
+		if _, err := s.Get(k); !errors.Is(err, keyring.ErrNotFound) {
+			t.Fatalf("Get %s after Wipe: %v", k, err)
+		}
+	}
+	if v, err := other.Get("k"); err != nil || v != "v" {
+		t.Fatalf("other service after Wipe: %q, %v", v, err)
+	}
+
+	// The secrets lived in the keyring file, never in a plain file of ours.
+	files, _ := filepath.Glob(filepath.Join(env.Home, ".local", "share", "keyrings", "*.keyring"))
+	if len(files) == 0 {
+		t.Fatal("no keyring file written under the temporary HOME")
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), "rt-rotated") {
+			t.Fatalf("%s holds the token in clear text", f)
+		}
+	}
+	if out, err := exec.Command("ls", "-la", filepath.Dir(files[0])).CombinedOutput(); err == nil {
+		t.Logf("keyring dir:\n%s", out)
+	}
+}
