@@ -14,9 +14,28 @@ import (
 
 // TestE2EKeyring stores, reads and wipes secrets in a real gnome-keyring
 // (Secret Service over a private dbus), the way the app does on Linux.
+//
+// go-keyring's mock (used by the unit tests) replaces a process-wide
+// provider for good, so the checks run in a fresh child process of this test
+// binary, pointed at the private keyring.
 func TestE2EKeyring(t *testing.T) {
-	env := keyringtest.Start(t)
-	env.Setenv(t)
+	if os.Getenv(childEnv) == "" {
+		env := keyringtest.Start(t)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestE2EKeyring$", "-test.v", "-test.count=1")
+		cmd.Env = append(append(os.Environ(), env.Vars()...), childEnv+"="+env.Home)
+		out, err := cmd.CombinedOutput()
+		t.Logf("child:\n%s", out)
+		if err != nil {
+			t.Fatalf("keyring checks failed: %v", err)
+		}
+		return
+	}
+	keyringChecks(t, os.Getenv(childEnv))
+}
+
+const childEnv = "ZAITAKU_E2E_KEYRING_HOME"
+
+func keyringChecks(t *testing.T, home string) {
 
 	noSecret := errors.New("no secret")
 	s := keyring.New(keyring.WithNotFound(noSecret))
@@ -67,7 +86,7 @@ func TestE2EKeyring(t *testing.T) {
 	}
 
 	// The secrets lived in the keyring file, never in a plain file of ours.
-	files, _ := filepath.Glob(filepath.Join(env.Home, ".local", "share", "keyrings", "*.keyring"))
+	files, _ := filepath.Glob(filepath.Join(home, ".local", "share", "keyrings", "*.keyring"))
 	if len(files) == 0 {
 		t.Fatal("no keyring file written under the temporary HOME")
 	}
