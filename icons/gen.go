@@ -1,0 +1,48 @@
+//go:build ignore
+
+// gen renders app.png (512×512) from app.svg, and a preview PNG of each tray
+// icon into ./preview when -preview is given. Run: go run gen.go
+package main
+
+import (
+	"flag"
+	"image"
+	"image/png"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/srwiley/oksvg"
+	"github.com/srwiley/rasterx"
+)
+
+func render(src, dst string, size int) {
+	icon, err := oksvg.ReadIcon(src, oksvg.StrictErrorMode)
+	if err != nil {
+		log.Fatalf("%s: %v", src, err)
+	}
+	icon.SetTarget(0, 0, float64(size), float64(size))
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	icon.Draw(rasterx.NewDasher(size, size, rasterx.NewScannerGV(size, size, img, img.Bounds())), 1)
+	f, err := os.Create(dst)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func main() {
+	preview := flag.String("preview", "", "also render tray icons into this directory")
+	flag.Parse()
+	render("app.svg", "app.png", 512)
+	if *preview != "" {
+		svgs, _ := filepath.Glob("tray-*.svg")
+		for _, s := range svgs {
+			render(s, filepath.Join(*preview, strings.TrimSuffix(s, ".svg")+".png"), 64)
+		}
+	}
+}
