@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTablesHaveSameKeys(t *testing.T) {
@@ -87,5 +88,22 @@ func TestT(t *testing.T) {
 		if strings.Contains(fmt.Sprint(v), "TODO") {
 			t.Errorf("key %q is unfinished", k)
 		}
+	}
+}
+
+func TestClock(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Second, "0:00"}, {0, "0:00"}, {65 * time.Second, "1:05"},
+		{time.Hour + 2*time.Minute + 3*time.Second, "1:02:03"},
+	} {
+		if got := Clock(tc.d); got != tc.want {
+			t.Errorf("Clock(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	if Minutes(0) != 1 || Minutes(61*time.Second) != 2 || Minutes(3*time.Minute) != 3 {
+		t.Errorf("Minutes rounding wrong")
 	}
 }
