@@ -1,0 +1,228 @@
+package api
+
+import "time"
+
+// Role names a permission set. A user holds one or more.
+type Role string
+
+const (
+	RoleStaff      Role = "staff"
+	RoleSupervisor Role = "supervisor"
+	RoleAdmin      Role = "admin"
+)
+
+// User is a member of staff as the API shows them.
+type User struct {
+	ID                 string    `json:"id"` // staff ID, e.g. "k1024"
+	Name               string    `json:"name"`
+	Department         string    `json:"department"`
+	Roles              []Role    `json:"roles"`
+	Email              string    `json:"email,omitempty"`
+	Disabled           bool      `json:"disabled,omitempty"`
+	TOTPEnrolled       bool      `json:"totp_enrolled"`
+	MustChangePassword bool      `json:"must_change_password,omitempty"`
+	LockedUntil        time.Time `json:"locked_until,omitzero"`
+	CreatedAt          time.Time `json:"created_at,omitzero"`
+}
+
+// HasRole reports whether the user holds r.
+func (u User) HasRole(r Role) bool {
+	for _, have := range u.Roles {
+		if have == r {
+			return true
+		}
+	}
+	return false
+}
+
+// DeviceInfo describes the telework laptop at login. PublicKey is the raw
+// 32-byte ed25519 key the app made on first run; its private half stays in
+// the OS keyring.
+type DeviceInfo struct {
+	Name      string `json:"name"`
+	OS        string `json:"os"`
+	PublicKey []byte `json:"public_key"`
+}
+
+// Device is an enrolled laptop.
+type Device struct {
+	ID         string    `json:"id"`
+	UserID     string    `json:"user_id"`
+	Name       string    `json:"name"`
+	OS         string    `json:"os"`
+	PublicKey  []byte    `json:"public_key"`
+	Status     string    `json:"status"` // active, pending, revoked
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+}
+
+// Device statuses.
+const (
+	DeviceActive  = "active"
+	DevicePending = "pending"
+	DeviceRevoked = "revoked"
+)
+
+// LoginRequest is POST /v1/login.
+type LoginRequest struct {
+	StaffID  string     `json:"staff_id"`
+	Password string     `json:"password"`
+	OTP      string     `json:"otp,omitempty"`
+	Device   DeviceInfo `json:"device"`
+}
+
+// Login stages. Anything but StageOK comes with a restricted token that can
+// only finish the named step.
+const (
+	StageOK             = "ok"
+	StageEnrollTOTP     = "enroll_totp"
+	StageChangePassword = "change_password"
+)
+
+// LoginResponse answers a successful password (and code) check.
+type LoginResponse struct {
+	Stage            string          `json:"stage"`
+	AccessToken      string          `json:"access_token"`
+	AccessExpiresAt  time.Time       `json:"access_expires_at"`
+	RefreshToken     string          `json:"refresh_token,omitempty"`
+	RefreshExpiresAt time.Time       `json:"refresh_expires_at,omitzero"`
+	User             User            `json:"user"`
+	Device           Device          `json:"device"`
+	Enrollment       *TOTPEnrollment `json:"enrollment,omitempty"`
+	PasswordRules    string          `json:"password_rules,omitempty"`
+}
+
+// TOTPEnrollment is what the app shows to set up an authenticator: a QR code
+// of URI and the key for manual entry.
+type TOTPEnrollment struct {
+	URI    string `json:"uri"`
+	Secret string `json:"secret"`
+}
+
+// EnrollTOTPRequest confirms enrollment with a first code.
+type EnrollTOTPRequest struct {
+	Code string `json:"code"`
+}
+
+// ChangePasswordRequest is POST /v1/me/password.
+type ChangePasswordRequest struct {
+	OldPassword string `json:"old_password"`
+	NewPassword string `json:"new_password"`
+}
+
+// RefreshRequest is POST /v1/token/refresh. The app proves it holds the
+// device key by signing RefreshProof(refresh token, device ID, time).
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+	DeviceID     string `json:"device_id"`
+	Timestamp    int64  `json:"timestamp"` // unix seconds
+	Signature    []byte `json:"signature"`
+}
+
+// RefreshProof is the message a device signs to refresh its tokens.
+func RefreshProof(refreshToken, deviceID string, unix int64) []byte {
+	return []byte("zaitaku-refresh-v1\n" + refreshToken + "\n" + deviceID + "\n" + itoa(unix))
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// Me is GET /v1/me.
+type Me struct {
+	User   User   `json:"user"`
+	Device Device `json:"device"`
+}
+
+// Empty is a body with no fields (for routes that answer with no content).
+type Empty struct{}
+
+// Admin wire types.
+
+// CreateUserRequest is POST /admin/v1/users.
+type CreateUserRequest struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Department string `json:"department"`
+	Roles      []Role `json:"roles"`
+	Email      string `json:"email,omitempty"`
+	Password   string `json:"password,omitempty"` // empty: a temporary one is generated
+}
+
+// CreateUserResponse carries the temporary password when one was generated;
+// it is shown once and must be changed at first login.
+type CreateUserResponse struct {
+	User              User   `json:"user"`
+	TemporaryPassword string `json:"temporary_password,omitempty"`
+}
+
+// UpdateUserRequest is PATCH /admin/v1/users/{id}; nil fields are unchanged.
+type UpdateUserRequest struct {
+	Name       *string `json:"name,omitempty"`
+	Department *string `json:"department,omitempty"`
+	Roles      *[]Role `json:"roles,omitempty"`
+	Email      *string `json:"email,omitempty"`
+	Disabled   *bool   `json:"disabled,omitempty"`
+}
+
+// ResetPasswordResponse carries a temporary password (forced change at next login).
+type ResetPasswordResponse struct {
+	TemporaryPassword string `json:"temporary_password"`
+}
+
+// UserList is GET /admin/v1/users.
+type UserList struct {
+	Users []User `json:"users"`
+}
+
+// DeviceList is GET /admin/v1/devices.
+type DeviceList struct {
+	Devices []Device `json:"devices"`
+}
+
+// Policy is the security policy IT sets; defaults follow the LGWAN profile.
+type Policy struct {
+	RequireTOTP           bool `json:"require_totp"`
+	RequireDeviceApproval bool `json:"require_device_approval"`
+	PasswordMinLength     int  `json:"password_min_length"`
+	PasswordMinClasses    int  `json:"password_min_classes"`
+	LockoutThreshold      int  `json:"lockout_threshold"`
+	LockoutMinutes        int  `json:"lockout_minutes"`
+}
+
+// PolicyUpdate is PATCH /admin/v1/policy; nil fields are unchanged. Every
+// relaxation is written to the audit log with the reason.
+type PolicyUpdate struct {
+	RequireTOTP           *bool  `json:"require_totp,omitempty"`
+	RequireDeviceApproval *bool  `json:"require_device_approval,omitempty"`
+	PasswordMinLength     *int   `json:"password_min_length,omitempty"`
+	PasswordMinClasses    *int   `json:"password_min_classes,omitempty"`
+	LockoutThreshold      *int   `json:"lockout_threshold,omitempty"`
+	LockoutMinutes        *int   `json:"lockout_minutes,omitempty"`
+	Reason                string `json:"reason"`
+}
+
+// Health is GET /healthz and /readyz.
+type Health struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+}

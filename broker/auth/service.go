@@ -1,0 +1,564 @@
+package auth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+)
+
+// Token lifetimes.
+const (
+	AccessTTL  = 15 * time.Minute
+	RefreshTTL = 14 * 24 * time.Hour
+	SetupTTL   = 10 * time.Minute
+	// ProofSkew is how far a refresh proof's timestamp may be from now.
+	ProofSkew = 5 * time.Minute
+)
+
+// Config builds a Service.
+type Config struct {
+	Store  Store
+	Audit  audit.Recorder
+	Log    *slog.Logger
+	Now    func() time.Time
+	Argon2 Argon2Params
+	// SecretKey (32 bytes) seals TOTP secrets at rest.
+	SecretKey []byte
+	// Issuer names the service in authenticator apps.
+	Issuer string
+	// HashConcurrency caps simultaneous argon2 hashes (memory bound).
+	HashConcurrency int
+}
+
+// Service implements sign-in and account management.
+type Service struct {
+	st     Store
+	audit  audit.Recorder
+	log    *slog.Logger
+	now    func() time.Time
+	argon  Argon2Params
+	seal   *sealer
+	issuer string
+	// hashSlots bounds concurrent argon2 computations: each takes
+	// Argon2.MemoryKiB, and a 9 a.m. burst must not exhaust memory.
+	hashSlots chan struct{}
+	dummy     string // a hash verified for unknown IDs, so timing is the same
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("auth: no store")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Slog{Log: cfg.Log}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Argon2 == (Argon2Params{}) {
+		cfg.Argon2 = ProductionArgon2
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "Zaitaku"
+	}
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = 4
+	}
+	seal, err := newSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	dummy, err := HashPassword("dummy password for timing", cfg.Argon2)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{st: cfg.Store, audit: cfg.Audit, log: cfg.Log, now: cfg.Now, argon: cfg.Argon2,
+		seal: seal, issuer: cfg.Issuer, hashSlots: make(chan struct{}, cfg.HashConcurrency), dummy: dummy}, nil
+}
+
+// Argon2 returns the parameters in force.
+func (s *Service) Argon2() Argon2Params { return s.argon }
+
+// NormalizeID is how staff IDs compare: trimmed, lower case.
+func NormalizeID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+// ValidateID checks a staff ID's form.
+func ValidateID(id string) *api.Error {
+	if id == "" || len(id) > 64 {
+		return api.Errf(api.CodeValidation, "staff_id: 1 to 64 characters")
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return api.Errf(api.CodeValidation, "staff_id: use letters, digits, '-', '_' or '.'")
+		}
+	}
+	return nil
+}
+
+func (s *Service) hash(ctx context.Context, pw string) (string, error) {
+	if err := s.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer s.release()
+	return HashPassword(pw, s.argon)
+}
+
+func (s *Service) verify(ctx context.Context, pw, hash string) (ok, stale bool, err error) {
+	if err := s.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer s.release()
+	return VerifyPassword(pw, hash, s.argon)
+}
+
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.hashSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Service) release() { <-s.hashSlots }
+
+func (s *Service) record(ctx context.Context, actor, action, target string, kv ...string) {
+	f := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f[kv[i]] = kv[i+1]
+	}
+	if err := s.audit.Record(ctx, audit.Event{At: s.now(), Actor: actor, Action: action, Target: target, Fields: f}); err != nil {
+		s.log.Error("audit record failed", "action", action, "err", err)
+	}
+}
+
+// Policy returns the policy in force.
+func (s *Service) Policy(ctx context.Context) api.Policy {
+	p := DefaultPolicy
+	if v, err := s.st.GetSetting(ctx, "policy"); err == nil {
+		_ = unmarshalPolicy(v, &p)
+	}
+	return p
+}
+
+// Login checks the credentials and, on success, returns tokens (full, or a
+// setup token when a step remains). Every failure looks the same from
+// outside whether or not the staff ID exists.
+func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string) (*api.LoginResponse, error) {
+	id := NormalizeID(req.StaffID)
+	if e := ValidateID(id); e != nil {
+		return nil, e
+	}
+	if len(req.Password) > MaxPasswordLen*4 {
+		return nil, api.Errf(api.CodeValidation, "password: too long")
+	}
+	if err := validateDevice(req.Device); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	pol := s.Policy(ctx)
+	att, err := s.st.GetAttempts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if now.Before(att.LockedUntil) {
+		e := api.Err(api.CodeAccountLocked)
+		e.RetryAfter = int(att.LockedUntil.Sub(now).Seconds()) + 1
+		s.record(ctx, id, "auth.login_locked", id, "remote", remote)
+		return nil, e
+	}
+	u, err := s.st.GetUser(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		_, _, _ = s.verify(ctx, req.Password, s.dummy)
+		return nil, s.fail(ctx, id, att, pol, "unknown_id", remote)
+	} else if err != nil {
+		return nil, err
+	}
+	ok, stale, err := s.verify(ctx, req.Password, u.PasswordHash)
+	if err != nil {
+		return nil, fmt.Errorf("verify password of %s: %w", id, err)
+	}
+	if !ok {
+		return nil, s.fail(ctx, id, att, pol, "password", remote)
+	}
+	if u.Disabled {
+		s.record(ctx, id, "auth.login_failed", id, "reason", "disabled", "remote", remote)
+		return nil, api.Err(api.CodeAccountDisabled)
+	}
+	if u.TOTPEnrolled {
+		if strings.TrimSpace(req.OTP) == "" {
+			return nil, api.Err(api.CodeOTPRequired)
+		}
+		if err := s.checkOTP(ctx, &u, req.OTP, now); err != nil {
+			if api.AsError(err) != nil && api.AsError(err).Code == api.CodeOTPInvalid {
+				return nil, s.failWith(ctx, id, att, pol, "otp", remote, err)
+			}
+			s.record(ctx, id, "auth.login_failed", id, "reason", "otp_replayed", "remote", remote)
+			return nil, err
+		}
+	}
+	if att.Failures > 0 {
+		if err := s.st.DeleteAttempts(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	if stale {
+		if h, err := s.hash(ctx, req.Password); err == nil {
+			_, _ = s.st.UpdateUser(ctx, id, func(r *UserRecord) error { r.PasswordHash = h; return nil })
+		}
+	}
+	dev, err := s.enrollDevice(ctx, u, req.Device, pol, now)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.issue(ctx, u, dev, pol)
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, id, "auth.login_ok", id, "device", dev.ID, "stage", resp.Stage, "remote", remote)
+	return resp, nil
+}
+
+func (s *Service) fail(ctx context.Context, id string, att Attempts, pol api.Policy, reason, remote string) error {
+	return s.failWith(ctx, id, att, pol, reason, remote, api.Err(api.CodeInvalidCredentials))
+}
+
+// failWith counts a failure and locks the ID when the threshold is reached.
+func (s *Service) failWith(ctx context.Context, id string, att Attempts, pol api.Policy, reason, remote string, e error) error {
+	now := s.now()
+	window := time.Duration(pol.LockoutMinutes) * time.Minute
+	if att.StaffID == "" || now.Sub(att.WindowStart) > window {
+		att = Attempts{StaffID: id, WindowStart: now}
+	}
+	att.Failures++
+	locked := false
+	if pol.LockoutThreshold > 0 && att.Failures >= pol.LockoutThreshold {
+		att.LockedUntil = now.Add(window)
+		att.Failures = 0
+		att.WindowStart = now
+		locked = true
+	}
+	if err := s.st.PutAttempts(ctx, att); err != nil {
+		return err
+	}
+	s.record(ctx, id, "auth.login_failed", id, "reason", reason, "remote", remote)
+	if locked {
+		s.record(ctx, "system", "auth.locked", id, "until", att.LockedUntil.Format(time.RFC3339))
+	}
+	return e
+}
+
+func (s *Service) checkOTP(ctx context.Context, u *UserRecord, code string, now time.Time) error {
+	secret, err := s.seal.open(u.TOTPSecret)
+	if err != nil {
+		return fmt.Errorf("open one-time code secret of %s: %w", u.ID, err)
+	}
+	c := matchTOTP(string(secret), code, now)
+	if c < 0 {
+		return api.Err(api.CodeOTPInvalid)
+	}
+	if c <= u.TOTPLastCounter {
+		return api.Err(api.CodeOTPReplayed)
+	}
+	if err := s.st.UseOTPCounter(ctx, u.ID, c); errors.Is(err, ErrConflict) {
+		return api.Err(api.CodeOTPReplayed)
+	} else if err != nil {
+		return err
+	}
+	u.TOTPLastCounter = c
+	return nil
+}
+
+func validateDevice(d api.DeviceInfo) *api.Error {
+	if len(d.PublicKey) != ed25519.PublicKeySize {
+		return api.Errf(api.CodeValidation, "device.public_key: want a 32-byte ed25519 key")
+	}
+	if d.Name == "" || utf8.RuneCountInString(d.Name) > 100 || !utf8.ValidString(d.Name) {
+		return api.Errf(api.CodeValidation, "device.name: 1 to 100 characters")
+	}
+	if len(d.OS) > 100 {
+		return api.Errf(api.CodeValidation, "device.os: at most 100 characters")
+	}
+	return nil
+}
+
+func (s *Service) enrollDevice(ctx context.Context, u UserRecord, info api.DeviceInfo, pol api.Policy, now time.Time) (api.Device, error) {
+	dev, err := s.st.FindDevice(ctx, u.ID, info.PublicKey)
+	if errors.Is(err, ErrNotFound) {
+		status := api.DeviceActive
+		if pol.RequireDeviceApproval {
+			status = api.DevicePending
+		}
+		dev = api.Device{ID: newID("dev_"), UserID: u.ID, Name: info.Name, OS: info.OS,
+			PublicKey: info.PublicKey, Status: status, CreatedAt: now, LastSeenAt: now}
+		if err := s.st.CreateDevice(ctx, dev); err != nil {
+			return api.Device{}, fmt.Errorf("enroll device of %s: %w", u.ID, err)
+		}
+		s.record(ctx, u.ID, "auth.device_enrolled", dev.ID, "name", dev.Name, "os", dev.OS, "status", status)
+	} else if err != nil {
+		return api.Device{}, err
+	} else {
+		_ = s.st.TouchDevice(ctx, dev.ID, now)
+	}
+	switch dev.Status {
+	case api.DeviceRevoked:
+		s.record(ctx, u.ID, "auth.login_refused", dev.ID, "reason", "device_revoked")
+		return api.Device{}, api.Err(api.CodeDeviceRevoked)
+	case api.DevicePending:
+		return api.Device{}, api.Err(api.CodeDevicePending)
+	}
+	return dev, nil
+}
+
+// issue returns full tokens when no setup step remains, else a setup token.
+func (s *Service) issue(ctx context.Context, u UserRecord, dev api.Device, pol api.Policy) (*api.LoginResponse, error) {
+	now := s.now()
+	resp := &api.LoginResponse{User: u.User, Device: dev}
+	stage := api.StageOK
+	switch {
+	case u.MustChangePassword:
+		stage = api.StageChangePassword
+		en, ja := PasswordRules(pol)
+		resp.PasswordRules = ja + "\n" + en
+	case !u.TOTPEnrolled && pol.RequireTOTP:
+		stage = api.StageEnrollTOTP
+		enr, err := s.pendingEnrollment(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		resp.Enrollment = enr
+	}
+	resp.Stage = stage
+	sess := Session{ID: newID("ses_"), UserID: u.ID, DeviceID: dev.ID, CreatedAt: now}
+	access, ah := newToken("zat_")
+	sess.AccessHash = ah
+	if stage == api.StageOK {
+		sess.Scope = ScopeFull
+		sess.AccessExpires = now.Add(AccessTTL)
+		refresh, rh := newToken("zrt_")
+		sess.RefreshHash, sess.RefreshExpires = rh, now.Add(RefreshTTL)
+		resp.RefreshToken, resp.RefreshExpiresAt = refresh, sess.RefreshExpires
+	} else {
+		sess.Scope = ScopeSetup
+		sess.AccessExpires = now.Add(SetupTTL)
+	}
+	if err := s.st.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	resp.AccessToken, resp.AccessExpiresAt = access, sess.AccessExpires
+	return resp, nil
+}
+
+// pendingEnrollment returns the enrollment in progress, making a secret on
+// the first call, so that a retried login shows the same QR code.
+func (s *Service) pendingEnrollment(ctx context.Context, id string) (*api.TOTPEnrollment, error) {
+	var secret string
+	_, err := s.st.UpdateUser(ctx, id, func(r *UserRecord) error {
+		if r.TOTPSecret != nil {
+			b, err := s.seal.open(r.TOTPSecret)
+			if err == nil {
+				secret = string(b)
+				return nil
+			}
+		}
+		sec, _, err := newTOTPSecret(s.issuer, id)
+		if err != nil {
+			return err
+		}
+		sealed, err := s.seal.seal([]byte(sec))
+		if err != nil {
+			return err
+		}
+		r.TOTPSecret, r.TOTPEnrolled, secret = sealed, false, sec
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &api.TOTPEnrollment{URI: totpURI(s.issuer, id, secret), Secret: secret}, nil
+}
+
+// EnrollTOTP confirms the pending secret with a first code and, when no
+// other step remains, replaces the setup token with full tokens.
+func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, code string) (*api.LoginResponse, error) {
+	u, err := s.st.GetUser(ctx, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if u.TOTPEnrolled {
+		return nil, api.Errf(api.CodeConflict, "a one-time code is already set up; ask IT to reset it first")
+	}
+	if u.TOTPSecret == nil {
+		return nil, api.Err(api.CodeOTPNotEnrolled)
+	}
+	if err := s.checkOTP(ctx, &u, code, s.now()); err != nil {
+		return nil, err
+	}
+	u, err = s.st.UpdateUser(ctx, u.ID, func(r *UserRecord) error { r.TOTPEnrolled = true; return nil })
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, u.ID, "auth.totp_enrolled", u.ID)
+	return s.continueAfterSetup(ctx, p, u)
+}
+
+func (s *Service) continueAfterSetup(ctx context.Context, p *Principal, u UserRecord) (*api.LoginResponse, error) {
+	dev, err := s.st.GetDevice(ctx, p.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.RevokeSession(ctx, p.SessionID, s.now()); err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, u, dev, s.Policy(ctx))
+}
+
+// ChangePassword changes the caller's own password. After a forced change
+// the answer carries the next stage's tokens; otherwise other sessions of
+// the user are ended (a changed password should lock out a thief).
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPw, newPw string) (*api.LoginResponse, error) {
+	u, err := s.st.GetUser(ctx, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	ok, _, err := s.verify(ctx, oldPw, u.PasswordHash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.record(ctx, u.ID, "auth.password_change_failed", u.ID, "reason", "old_password")
+		return nil, api.Errf(api.CodeInvalidCredentials, "current password")
+	}
+	if oldPw == newPw {
+		e := api.Err(api.CodePasswordPolicy, "Choose a password different from the current one.")
+		e.DetailJA = "現在と異なるパスワードを選んでください。"
+		return nil, e
+	}
+	if e := CheckPassword(newPw, u.ID, s.Policy(ctx)); e != nil {
+		return nil, e
+	}
+	h, err := s.hash(ctx, newPw)
+	if err != nil {
+		return nil, err
+	}
+	forced := u.MustChangePassword
+	u, err = s.st.UpdateUser(ctx, u.ID, func(r *UserRecord) error {
+		r.PasswordHash, r.MustChangePassword = h, false
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, u.ID, "auth.password_changed", u.ID, "forced", fmt.Sprint(forced))
+	if p.Scope == ScopeSetup {
+		return s.continueAfterSetup(ctx, p, u)
+	}
+	// Keep the caller's session; end every other one.
+	if _, err := s.st.RevokeSessions(ctx, u.ID, "", s.now()); err != nil {
+		return nil, err
+	}
+	dev, err := s.st.GetDevice(ctx, p.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, u, dev, s.Policy(ctx))
+}
+
+// Authenticate resolves a bearer token.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	if !strings.HasPrefix(token, "zat_") || len(token) > 100 {
+		return nil, api.Err(api.CodeUnauthenticated)
+	}
+	sess, err := s.st.SessionByAccess(ctx, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, api.Err(api.CodeUnauthenticated)
+	} else if err != nil {
+		return nil, err
+	}
+	if !sess.RevokedAt.IsZero() {
+		return nil, api.Err(api.CodeUnauthenticated)
+	}
+	if !s.now().Before(sess.AccessExpires) {
+		return nil, api.Err(api.CodeTokenExpired)
+	}
+	u, err := s.st.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return nil, api.Err(api.CodeUnauthenticated)
+	}
+	if u.Disabled {
+		return nil, api.Err(api.CodeAccountDisabled)
+	}
+	return &Principal{User: u.User, DeviceID: sess.DeviceID, SessionID: sess.ID, Scope: sess.Scope}, nil
+}
+
+// Refresh rotates a session's tokens after the device proves it holds its key.
+func (s *Service) Refresh(ctx context.Context, req api.RefreshRequest) (*api.LoginResponse, error) {
+	if !strings.HasPrefix(req.RefreshToken, "zrt_") || len(req.RefreshToken) > 100 {
+		return nil, api.Err(api.CodeRefreshInvalid)
+	}
+	now := s.now()
+	oldHash := HashToken(req.RefreshToken)
+	sess, err := s.st.SessionByRefresh(ctx, oldHash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, api.Err(api.CodeRefreshInvalid)
+	} else if err != nil {
+		return nil, err
+	}
+	if !sess.RevokedAt.IsZero() || !now.Before(sess.RefreshExpires) || sess.DeviceID != req.DeviceID {
+		return nil, api.Err(api.CodeRefreshInvalid)
+	}
+	dev, err := s.st.GetDevice(ctx, sess.DeviceID)
+	if err != nil {
+		return nil, api.Err(api.CodeRefreshInvalid)
+	}
+	switch dev.Status {
+	case api.DeviceRevoked:
+		return nil, api.Err(api.CodeDeviceRevoked)
+	case api.DevicePending:
+		return nil, api.Err(api.CodeDevicePending)
+	}
+	ts := time.Unix(req.Timestamp, 0)
+	if ts.Before(now.Add(-ProofSkew)) || ts.After(now.Add(ProofSkew)) ||
+		!ed25519.Verify(ed25519.PublicKey(dev.PublicKey), api.RefreshProof(req.RefreshToken, req.DeviceID, req.Timestamp), req.Signature) {
+		s.record(ctx, sess.UserID, "auth.refresh_refused", dev.ID, "reason", "device_proof")
+		return nil, api.Err(api.CodeDeviceProof)
+	}
+	u, err := s.st.GetUser(ctx, sess.UserID)
+	if err != nil || u.Disabled {
+		return nil, api.Err(api.CodeRefreshInvalid)
+	}
+	access, ah := newToken("zat_")
+	refresh, rh := newToken("zrt_")
+	next := sess
+	next.AccessHash, next.AccessExpires = ah, now.Add(AccessTTL)
+	next.RefreshHash, next.RefreshExpires = rh, now.Add(RefreshTTL)
+	if err := s.st.RotateSession(ctx, sess.ID, oldHash, next); errors.Is(err, ErrNotFound) {
+		return nil, api.Err(api.CodeRefreshInvalid)
+	} else if err != nil {
+		return nil, err
+	}
+	_ = s.st.TouchDevice(ctx, dev.ID, now)
+	return &api.LoginResponse{Stage: api.StageOK, AccessToken: access, AccessExpiresAt: next.AccessExpires,
+		RefreshToken: refresh, RefreshExpiresAt: next.RefreshExpires, User: u.User, Device: dev}, nil
+}
+
+// Logout revokes the caller's session.
+func (s *Service) Logout(ctx context.Context, p *Principal) error {
+	if err := s.st.RevokeSession(ctx, p.SessionID, s.now()); err != nil {
+		return err
+	}
+	s.record(ctx, p.User.ID, "auth.logout", p.DeviceID)
+	return nil
+}

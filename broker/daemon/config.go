@@ -1,0 +1,119 @@
+// Package daemon runs the broker: configuration from flags, environment and
+// an optional file; the data directory (database, TLS certificate, secret
+// key); the HTTPS server; background jobs; graceful shutdown.
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Config is the broker's configuration. Precedence: flag > environment >
+// file > default.
+type Config struct {
+	Data        string `json:"data"`          // ZAITAKU_DATA
+	Listen      string `json:"listen"`        // ZAITAKU_LISTEN
+	DB          string `json:"db"`            // ZAITAKU_DB: empty = SQLite in Data
+	TLSCert     string `json:"tls_cert"`      // ZAITAKU_TLS_CERT: PEM; empty = self-signed in Data
+	TLSKey      string `json:"tls_key"`       // ZAITAKU_TLS_KEY
+	PublicURL   string `json:"public_url"`    // ZAITAKU_PUBLIC_URL: how clients reach us
+	LogFormat   string `json:"log_format"`    // ZAITAKU_LOG_FORMAT: json | text
+	LogLevel    string `json:"log_level"`     // ZAITAKU_LOG_LEVEL: debug | info | warn | error
+	Synchronous string `json:"synchronous"`   // ZAITAKU_SQLITE_SYNCHRONOUS: NORMAL | FULL
+	Demo        bool   `json:"demo"`          // ZAITAKU_DEMO: seed demo data
+	Insecure    bool   `json:"insecure_http"` // ZAITAKU_INSECURE_HTTP: plain HTTP (tests behind a TLS proxy only)
+}
+
+// DefaultConfig is the configuration with nothing set.
+func DefaultConfig() Config { return defaults() }
+
+func defaults() Config {
+	return Config{Data: "./zaitaku-data", Listen: ":8443", LogFormat: "text", LogLevel: "info", Synchronous: "NORMAL"}
+}
+
+// ParseServe reads `broker serve` arguments, the environment and -config.
+func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	cfg := defaults()
+	fs := flag.NewFlagSet("broker serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var file string
+	fs.StringVar(&file, "config", "", "JSON config `file` (keys as the flags, e.g. {\"listen\": \":8443\"})")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data `dir`ectory: database, certificate, secret key (env ZAITAKU_DATA)")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`addr`ess to serve HTTPS on (env ZAITAKU_LISTEN)")
+	fs.StringVar(&cfg.DB, "db", "", "database `URL`; empty: SQLite file in the data dir (env ZAITAKU_DB)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file`; empty: a self-signed one in the data dir (env ZAITAKU_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` for -tls-cert (env ZAITAKU_TLS_KEY)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "`URL` clients use to reach this broker (env ZAITAKU_PUBLIC_URL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: json or text (env ZAITAKU_LOG_FORMAT)")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env ZAITAKU_LOG_LEVEL)")
+	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "SQLite durability: NORMAL or FULL (env ZAITAKU_SQLITE_SYNCHRONOUS)")
+	fs.BoolVar(&cfg.Demo, "demo", false, "seed demo staff, departments and office PCs (env ZAITAKU_DEMO)")
+	fs.BoolVar(&cfg.Insecure, "insecure-http", false, "serve plain HTTP (only behind a TLS-terminating proxy) (env ZAITAKU_INSECURE_HTTP)")
+	// Find -config first so that flags given on the command line win over it.
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "config="); ok {
+			file = v
+		} else if strings.TrimLeft(a, "-") == "config" && i+1 < len(args) {
+			file = args[i+1]
+		}
+	}
+	if file == "" {
+		file = getenv("ZAITAKU_CONFIG")
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return cfg, fmt.Errorf("config file: %w", err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo)", file, err)
+		}
+	}
+	env := map[string]*string{
+		"ZAITAKU_DATA": &cfg.Data, "ZAITAKU_LISTEN": &cfg.Listen, "ZAITAKU_DB": &cfg.DB,
+		"ZAITAKU_TLS_CERT": &cfg.TLSCert, "ZAITAKU_TLS_KEY": &cfg.TLSKey, "ZAITAKU_PUBLIC_URL": &cfg.PublicURL,
+		"ZAITAKU_LOG_FORMAT": &cfg.LogFormat, "ZAITAKU_LOG_LEVEL": &cfg.LogLevel, "ZAITAKU_SQLITE_SYNCHRONOUS": &cfg.Synchronous,
+	}
+	for k, p := range env {
+		if v := getenv(k); v != "" {
+			*p = v
+		}
+	}
+	for k, p := range map[string]*bool{"ZAITAKU_DEMO": &cfg.Demo, "ZAITAKU_INSECURE_HTTP": &cfg.Insecure} {
+		if v := getenv(k); v != "" {
+			*p = v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q; see broker serve -h", fs.Arg(0))
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("give both -tls-cert and -tls-key, or neither (a self-signed certificate is made)")
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		return fmt.Errorf("log format %q: use json or text", c.LogFormat)
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "file:") && !strings.HasSuffix(c.DB, ".db") {
+		if strings.HasPrefix(c.DB, "postgres") {
+			return errors.New("PostgreSQL is not supported by this build yet; leave -db empty to use the embedded SQLite database")
+		}
+		return fmt.Errorf("database URL %q: use a SQLite file path (or leave empty)", c.DB)
+	}
+	return nil
+}

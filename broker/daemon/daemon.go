@@ -1,0 +1,147 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/server"
+	"github.com/zaitaku/zaitaku/broker/store"
+)
+
+// Version is set at build time (-ldflags "-X ...daemon.Version=v1.2.3").
+var Version = "dev"
+
+// Broker is an opened data directory: database and server, not yet serving.
+type Broker struct {
+	Cfg    Config
+	Log    *slog.Logger
+	Store  *store.Store
+	Server *server.Server
+}
+
+// Options are the knobs tests turn; production leaves them zero.
+type Options struct {
+	Now    func() time.Time
+	Argon2 auth.Argon2Params
+}
+
+// NewLogger builds the slog logger the config asks for.
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	ho := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// Open prepares the data directory and opens the database and server.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Broker, error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	}
+	key, err := loadOrCreateSecretKey(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	dbPath := filepath.Join(cfg.Data, "zaitaku.db")
+	if cfg.DB != "" {
+		dbPath = strings.TrimPrefix(strings.TrimPrefix(cfg.DB, "sqlite:"), "file:")
+	}
+	st, err := store.OpenSQLite(ctx, dbPath, log, store.Options{Synchronous: cfg.Synchronous})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(server.Config{Store: st, Log: log, Now: opt.Now, Version: Version,
+		Argon2: opt.Argon2, SecretKey: key, PublicURL: cfg.PublicURL})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Broker{Cfg: cfg, Log: log, Store: st, Server: srv}, nil
+}
+
+// Close closes the database.
+func (b *Broker) Close() error { return b.Store.Close() }
+
+// Ready is what Serve reports once it listens.
+type Ready struct {
+	URL         string
+	Fingerprint string // empty with -insecure-http
+}
+
+// Serve listens and serves until ctx ends, then shuts down gracefully:
+// stop accepting, let requests in flight finish (up to 20 s), end
+// tunnels and sockets, stop jobs, close the database. ready (if not nil)
+// is called once the listener is up.
+func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
+	ln, err := net.Listen("tcp", b.Cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another broker running? choose another -listen)", b.Cfg.Listen, err)
+	}
+	hs := &http.Server{
+		Handler:           b.Server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(b.Log.Handler(), slog.LevelDebug),
+	}
+	r := Ready{URL: "http://" + displayAddr(ln.Addr())}
+	if !b.Cfg.Insecure {
+		cert, fp, err := loadOrCreateCert(b.Cfg)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
+			NextProtos: []string{"h2", "http/1.1"}}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		r = Ready{URL: "https://" + displayAddr(ln.Addr()), Fingerprint: fp}
+	}
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	jobsDone := make(chan struct{})
+	go func() { b.Server.Run(jobsCtx); close(jobsDone) }()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if ready != nil {
+		ready(r)
+	}
+	select {
+	case err := <-errc:
+		stopJobs()
+		<-jobsDone
+		return err
+	case <-ctx.Done():
+	}
+	b.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	b.Server.Close()
+	stopJobs()
+	<-jobsDone
+	if errors.Is(err, context.DeadlineExceeded) {
+		_ = hs.Close()
+	}
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

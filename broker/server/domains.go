@@ -1,0 +1,21 @@
+package server
+
+// domains gathers each domain's dependencies. A domain adds one embedded
+// struct here, declared in its own routes_<domain>.go, together with an
+// init method called from initDomains and a routes method listed in
+// routeTable.
+type domains struct {
+	authDomain
+}
+
+// initDomains wires each domain in dependency order.
+func (s *Server) initDomains() error {
+	for _, init := range []func() error{
+		s.initAuth,
+	} {
+		if err := init(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/zaitaku/zaitaku/broker/auth"
+)
+
+// route is one line of the table: what the broker serves and who may call it.
+type route struct {
+	method, path string    // "POST", "/v1/login"; path uses net/http patterns ({id})
+	role         auth.Role // auth.Anonymous, auth.Pending, api.RoleStaff, ...
+	handle       handlerFunc
+	in, out      any    // request/response types; the OpenAPI schema comes from them
+	summary      string // one line for the OpenAPI document
+	// maxBody bounds the request body (default defaultMaxBody).
+	maxBody int64
+	// stream marks handlers that take over the connection (upgrades,
+	// sockets, long downloads): no write deadline, body not pre-read.
+	stream bool
+	// query documents query parameters: name → description.
+	query map[string]string
+}
+
+const defaultMaxBody = 64 << 10
+
+// routeTable is THE route table. Each domain contributes its lines from
+// its own file; the order here is the order in the OpenAPI document.
+func (s *Server) routeTable() []route {
+	var rs []route
+	for _, part := range [][]route{
+		s.systemRoutes(),
+		s.authRoutes(),
+		s.adminAuthRoutes(),
+	} {
+		rs = append(rs, part...)
+	}
+	return rs
+}
+
+// Routes lists method, path and role of every route (for tests and docs).
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = RouteInfo{Method: r.method, Path: r.path, Role: string(r.role), Stream: r.stream}
+	}
+	return out
+}
+
+// RouteInfo describes a route to tests.
+type RouteInfo struct {
+	Method, Path, Role string
+	Stream             bool
+}
+
+func (s *Server) buildMux() (http.Handler, error) {
+	mux := http.NewServeMux()
+	seen := map[string]bool{}
+	for _, r := range s.routes {
+		key := r.method + " " + r.path
+		if seen[key] {
+			return nil, fmt.Errorf("route %s listed twice", key)
+		}
+		seen[key] = true
+		if !strings.HasPrefix(r.path, "/") {
+			return nil, fmt.Errorf("route %s: path must start with /", key)
+		}
+		mux.Handle(key, s.wrap(r))
+	}
+	// Unknown paths and methods answer in the API's error format.
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.notFound(w, req)
+	}))
+	return s.outer(mux), nil
+}

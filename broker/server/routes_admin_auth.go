@@ -1,0 +1,114 @@
+package server
+
+import (
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+func (s *Server) adminAuthRoutes() []route {
+	A := api.RoleAdmin
+	return []route{
+		{method: "GET", path: "/admin/v1/users", role: A, handle: s.listUsers, out: api.UserList{},
+			summary: "List staff, optionally of one department.", query: map[string]string{"department": "department name"}},
+		{method: "POST", path: "/admin/v1/users", role: A, handle: s.createUser, in: api.CreateUserRequest{}, out: api.CreateUserResponse{},
+			summary: "Create a member of staff; a temporary password is returned once."},
+		{method: "GET", path: "/admin/v1/users/{id}", role: A, handle: s.getUser, out: api.User{},
+			summary: "One member of staff, with lock state."},
+		{method: "PATCH", path: "/admin/v1/users/{id}", role: A, handle: s.updateUser, in: api.UpdateUserRequest{}, out: api.User{},
+			summary: "Change name, department, roles, or disable (ends sessions)."},
+		{method: "POST", path: "/admin/v1/users/{id}/reset-password", role: A, handle: s.resetPassword, out: api.ResetPasswordResponse{},
+			summary: "Temporary password, forced change at next login; ends sessions."},
+		{method: "POST", path: "/admin/v1/users/{id}/reset-totp", role: A, handle: s.resetTOTP,
+			summary: "Remove the authenticator (lost phone); enrollment at next login."},
+		{method: "POST", path: "/admin/v1/users/{id}/unlock", role: A, handle: s.unlockUser,
+			summary: "Clear a lockout after failed sign-ins."},
+		{method: "GET", path: "/admin/v1/devices", role: A, handle: s.listDevices, out: api.DeviceList{},
+			summary: "Enrolled laptops, optionally of one user.", query: map[string]string{"user": "staff ID"}},
+		{method: "POST", path: "/admin/v1/devices/{id}/revoke", role: A, handle: s.revokeDevice, out: api.Device{},
+			summary: "Block a lost laptop; its tokens stop working at once."},
+		{method: "POST", path: "/admin/v1/devices/{id}/approve", role: A, handle: s.approveDevice, out: api.Device{},
+			summary: "Approve a laptop waiting for approval."},
+		{method: "GET", path: "/admin/v1/policy", role: A, handle: s.getPolicy, out: api.Policy{},
+			summary: "The security policy in force."},
+		{method: "PATCH", path: "/admin/v1/policy", role: A, handle: s.setPolicy, in: api.PolicyUpdate{}, out: api.Policy{},
+			summary: "Change the policy; a relaxation below the LGWAN profile needs a reason and is audited."},
+	}
+}
+
+func (s *Server) listUsers(c *call) (any, error) {
+	us, err := s.auth.ListUsers(c.R.Context(), c.R.URL.Query().Get("department"))
+	if err != nil {
+		return nil, err
+	}
+	if us == nil {
+		us = []api.User{}
+	}
+	return api.UserList{Users: us}, nil
+}
+
+func (s *Server) createUser(c *call) (any, error) {
+	var req api.CreateUserRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	out, err := s.auth.CreateUser(c.R.Context(), c.P.User.ID, req)
+	if err != nil {
+		return nil, err
+	}
+	return created{out}, nil
+}
+
+func (s *Server) getUser(c *call) (any, error) {
+	return s.auth.GetUser(c.R.Context(), c.R.PathValue("id"))
+}
+
+func (s *Server) updateUser(c *call) (any, error) {
+	var req api.UpdateUserRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	return s.auth.UpdateUser(c.R.Context(), c.P.User.ID, c.R.PathValue("id"), req)
+}
+
+func (s *Server) resetPassword(c *call) (any, error) {
+	return s.auth.ResetPassword(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+}
+
+func (s *Server) resetTOTP(c *call) (any, error) {
+	return noContent, s.auth.ResetTOTP(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+}
+
+func (s *Server) unlockUser(c *call) (any, error) {
+	return noContent, s.auth.Unlock(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+}
+
+func (s *Server) listDevices(c *call) (any, error) {
+	ds, err := s.auth.ListDevices(c.R.Context(), c.R.URL.Query().Get("user"))
+	if err != nil {
+		return nil, err
+	}
+	if ds == nil {
+		ds = []api.Device{}
+	}
+	return api.DeviceList{Devices: ds}, nil
+}
+
+func (s *Server) revokeDevice(c *call) (any, error) {
+	return s.auth.RevokeDevice(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+}
+
+func (s *Server) approveDevice(c *call) (any, error) {
+	return s.auth.ApproveDevice(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+}
+
+func (s *Server) getPolicy(c *call) (any, error) {
+	p := s.auth.Policy(c.R.Context())
+	return p, nil
+}
+
+func (s *Server) setPolicy(c *call) (any, error) {
+	var req api.PolicyUpdate
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	return s.auth.SetPolicy(c.R.Context(), c.P.User.ID, req)
+}

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/auth"
+)
+
+type authDomain struct{}
+
+func (s *Server) initAuth() error {
+	s.audit = s.cfg.Audit
+	if s.audit == nil {
+		s.audit = audit.Slog{Log: s.log}
+	}
+	svc, err := auth.New(auth.Config{Store: s.st.Auth(), Audit: auditFunc(func() audit.Recorder { return s.audit }),
+		Log: s.log, Now: s.now, Argon2: s.cfg.Argon2, SecretKey: s.cfg.SecretKey})
+	if err != nil {
+		return err
+	}
+	s.auth = svc
+	s.jobs = append(s.jobs, func(ctx context.Context) {
+		every(ctx, time.Hour, func(ctx context.Context) {
+			if err := s.auth.Purge(ctx); err != nil {
+				s.log.Warn("purge expired sessions", "err", err)
+			}
+		})
+	})
+	return nil
+}
+
+// auditFunc resolves the recorder at call time, so a domain wired later
+// (the operation-log store) can replace the fallback.
+type auditFunc func() audit.Recorder
+
+func (f auditFunc) Record(ctx context.Context, e audit.Event) error { return f().Record(ctx, e) }
+
+func (s *Server) authRoutes() []route {
+	return []route{
+		{method: "POST", path: "/v1/login", role: auth.Anonymous, handle: s.login, in: api.LoginRequest{}, out: api.LoginResponse{},
+			summary: "Sign in with staff ID, password and one-time code; enrolls a new device."},
+		{method: "POST", path: "/v1/token/refresh", role: auth.Anonymous, handle: s.refresh, in: api.RefreshRequest{}, out: api.LoginResponse{},
+			summary: "Trade a refresh token for new tokens; the device signs a proof with its key."},
+		{method: "POST", path: "/v1/logout", role: auth.Pending, handle: s.logout,
+			summary: "Revoke the caller's tokens."},
+		{method: "GET", path: "/v1/me", role: auth.Pending, handle: s.me, out: api.Me{},
+			summary: "The signed-in user and device."},
+		{method: "POST", path: "/v1/me/totp", role: auth.Pending, handle: s.enrollTOTP, in: api.EnrollTOTPRequest{}, out: api.LoginResponse{},
+			summary: "Confirm one-time code enrollment with a first code."},
+		{method: "POST", path: "/v1/me/password", role: auth.Pending, handle: s.changePassword, in: api.ChangePasswordRequest{}, out: api.LoginResponse{},
+			summary: "Change the caller's password (also the forced change after a reset)."},
+	}
+}
+
+func (s *Server) login(c *call) (any, error) {
+	var req api.LoginRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	resp, err := s.auth.Login(c.R.Context(), req, remoteIP(c.R))
+	result := "ok"
+	if e := api.AsError(err); e != nil {
+		result = string(e.Code)
+	} else if err != nil {
+		result = "error"
+	}
+	s.metrics.logins.WithLabelValues(result).Inc()
+	return resp, err
+}
+
+func (s *Server) refresh(c *call) (any, error) {
+	var req api.RefreshRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	return s.auth.Refresh(c.R.Context(), req)
+}
+
+func (s *Server) logout(c *call) (any, error) {
+	return noContent, s.auth.Logout(c.R.Context(), c.P)
+}
+
+func (s *Server) me(c *call) (any, error) {
+	dev, err := s.st.Auth().GetDevice(c.R.Context(), c.P.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	return api.Me{User: c.P.User, Device: dev}, nil
+}
+
+func (s *Server) enrollTOTP(c *call) (any, error) {
+	var req api.EnrollTOTPRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	return s.auth.EnrollTOTP(c.R.Context(), c.P, req.Code)
+}
+
+func (s *Server) changePassword(c *call) (any, error) {
+	var req api.ChangePasswordRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	if len(req.OldPassword) > auth.MaxPasswordLen*4 || len(req.NewPassword) > auth.MaxPasswordLen*4 {
+		return nil, api.Errf(api.CodeValidation, "password: too long")
+	}
+	return s.auth.ChangePassword(c.R.Context(), c.P, req.OldPassword, req.NewPassword)
+}
