@@ -1,0 +1,164 @@
+package brokertest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/daemon"
+)
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// BrokerBinary builds broker/cmd/broker once per test process (CGO off, as
+// shipped) and returns its path.
+func BrokerBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "zaitaku-broker-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "broker")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./broker/cmd/broker")
+		cmd.Dir = RepoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build broker: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// Process is a broker running as the real binary.
+type Process struct {
+	URL, Fingerprint, DataDir string
+	Cmd                       *exec.Cmd
+	Log                       *syncBuffer
+	args                      []string
+	t                         testing.TB
+}
+
+// StartProcess seeds a data directory in process (seed may be nil), then
+// runs the broker binary on it. The process is killed when the test ends.
+func StartProcess(t testing.TB, seed func(b *daemon.Broker), args ...string) *Process {
+	t.Helper()
+	dir := t.TempDir()
+	if seed != nil {
+		cfg := daemon.DefaultConfig()
+		cfg.Data = dir
+		b, err := daemon.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), daemon.Options{Argon2: auth.TestArgon2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed(b)
+		b.Close()
+	}
+	p := &Process{DataDir: dir, args: args, t: t, Log: &syncBuffer{}}
+	p.start()
+	t.Cleanup(func() { p.Kill() })
+	return p
+}
+
+func (p *Process) start() {
+	t := p.t
+	t.Helper()
+	args := append([]string{"serve", "-data", p.DataDir, "-listen", "127.0.0.1:0"}, p.args...)
+	if p.URL != "" {
+		// Restart on the same address, so clients reconnect as in production.
+		args = append([]string{"serve", "-data", p.DataDir, "-listen", strings.TrimPrefix(p.URL, "https://")}, p.args...)
+	}
+	cmd := exec.Command(BrokerBinary(t), args...)
+	cmd.Stderr = p.Log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.Cmd = cmd
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			p.Log.Write([]byte(line + "\n"))
+			if _, u, ok := strings.Cut(line, "serving on "); ok {
+				p.URL = strings.TrimSpace(u)
+			}
+			if _, fp, ok := strings.Cut(line, "fingerprint: "); ok {
+				p.Fingerprint = strings.TrimSpace(fp)
+				close(ready)
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		p.Kill()
+		t.Fatalf("broker process did not start within 30s; its log:\n%s", p.Log.String())
+	}
+}
+
+// Kill sends SIGKILL (no graceful shutdown) and waits for the process.
+func (p *Process) Kill() {
+	if p.Cmd != nil && p.Cmd.Process != nil && p.Cmd.ProcessState == nil {
+		_ = p.Cmd.Process.Signal(syscall.SIGKILL)
+		_ = p.Cmd.Wait()
+	}
+}
+
+// Terminate sends SIGTERM (graceful shutdown) and waits.
+func (p *Process) Terminate() error {
+	if p.Cmd == nil || p.Cmd.ProcessState != nil {
+		return nil
+	}
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	return p.Cmd.Wait()
+}
+
+// Restart starts the binary again on the same data directory and address.
+func (p *Process) Restart() {
+	p.t.Helper()
+	p.Kill()
+	p.start()
+}
+
+// syncBuffer is a goroutine-safe log buffer.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
