@@ -1,0 +1,345 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
+
+	"github.com/zaitaku/zaitaku/app/core"
+	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/app/tray"
+	"github.com/zaitaku/zaitaku/icons"
+)
+
+// Options wires the faces to the rest of the app (main.go fills them).
+type Options struct {
+	Version     string
+	Lang        string  // forced language (-lang); "" uses the saved choice, then the OS
+	Preset      Profile // from flags or the installer's config; wins over saved values
+	NewClient   func(Profile) (Client, error)
+	CheckCert   func(ctx context.Context, brokerURL string) (CertCheck, error) // default CheckCertificate
+	Autostart   Autostart                                                      // nil where unsupported
+	AutoConnect bool                                                           // connect once signed in (-connect)
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+type screenID int
+
+const (
+	scrNone screenID = iota
+	scrFirstRun
+	scrLogin
+	scrEnroll
+	scrPassword
+	scrHome
+	scrSettings
+	scrAbout
+)
+
+// callTimeout bounds every broker call made from a screen, so a dead network
+// ends in a message instead of a spinner forever.
+const callTimeout = 30 * time.Second
+
+// UI routes between the screens from core.State snapshots and runs the tray.
+// All fields are touched only on the Fyne thread (callbacks, fyne.Do); work
+// that may block runs through async and comes back with fyne.Do.
+type UI struct {
+	app   fyne.App
+	win   fyne.Window
+	opt   Options
+	prefs fyne.Preferences
+	tr    *i18n.Tr
+	log   *slog.Logger
+
+	client    Client
+	unsub     func()
+	profile   Profile
+	st        core.State
+	haveState bool
+	screen    screenID
+	back      screenID // where Settings/About return to
+	home      *homeScreen
+	login     *loginScreen
+	first     *firstRunScreen
+	enroll    *enrollScreen
+	password  *passwordScreen
+	settings  *settingsScreen
+	about     *aboutScreen
+	pendingPw string // typed at login; kept in memory only until a forced step completes
+	errs      []recentError
+	trayKey   string
+	connected bool // AutoConnect fired already
+	hidden    bool // told the user once that closing keeps the app in the tray
+
+	async func(func())  // runs blocking work off the UI thread (tests run it inline)
+	every time.Duration // elapsed-time tick; 0 (tests) ticks only when told
+	stop  chan struct{}
+}
+
+// New builds the main window; Start decides the first screen.
+func New(a fyne.App, opt Options) *UI {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.CheckCert == nil {
+		opt.CheckCert = CheckCertificate
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	u := &UI{app: a, opt: opt, prefs: a.Preferences(), log: opt.Logger,
+		async: func(f func()) { go f() }, every: time.Second, stop: make(chan struct{})}
+	u.tr = i18n.New(u.pickLang())
+	u.win = a.NewWindow(u.tr.T(i18n.AppName))
+	u.win.SetIcon(icons.App)
+	u.win.Resize(fyne.NewSize(560, 720))
+	u.win.SetCloseIntercept(u.onClose)
+	a.SetIcon(icons.App)
+	return u
+}
+
+// Window is the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// Lang is the language in use.
+func (u *UI) Lang() string { return u.tr.Lang() }
+
+func (u *UI) pickLang() string {
+	if u.opt.Lang != "" {
+		return i18n.Normalize(u.opt.Lang)
+	}
+	if l := u.prefs.String(prefLang); l != "" {
+		return i18n.Normalize(l)
+	}
+	if l := i18n.FromEnv(os.Getenv); l != "" {
+		return l
+	}
+	return i18n.Normalize(string(lang.SystemLocale()))
+}
+
+// Start shows first run or login (resuming a saved sign-in), sets up the
+// tray and the one-second tick.
+func (u *UI) Start() {
+	u.profile = loadProfile(u.prefs, u.opt.Preset)
+	if u.profile.Complete() {
+		u.startClient(u.profile)
+	} else {
+		u.showFirstRun("")
+	}
+	u.updateTray()
+	if desk, ok := u.app.(desktop.App); ok {
+		desk.SetSystemTrayWindow(u.win)
+	}
+	if u.every > 0 {
+		go u.ticker()
+	}
+}
+
+// ShowAndRun shows the window and runs the app until Quit.
+func (u *UI) ShowAndRun() { u.win.ShowAndRun() }
+
+func (u *UI) ticker() {
+	t := time.NewTicker(u.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-u.stop:
+			return
+		case <-t.C:
+			fyne.Do(u.tick)
+		}
+	}
+}
+
+// tick advances the elapsed time while connected.
+func (u *UI) tick() {
+	if u.st.Phase != core.Connected {
+		return
+	}
+	if u.screen == scrHome && u.home != nil {
+		u.home.tick(u.opt.Now())
+	}
+	u.updateTray()
+}
+
+func (u *UI) startClient(p Profile) {
+	if u.unsub != nil {
+		u.unsub()
+		u.unsub = nil
+	}
+	if u.client != nil {
+		old := u.client
+		u.async(old.Close)
+	}
+	u.client, u.haveState, u.st = nil, false, core.State{}
+	c, err := u.opt.NewClient(p)
+	if err != nil {
+		u.log.Error("start client", "err", err)
+		u.showFirstRun(u.tr.T(i18n.ErrStartup))
+		return
+	}
+	u.client = c
+	u.showLogin()
+	u.login.setBusy(u.tr.T(i18n.LoginResuming))
+	u.unsub = c.Subscribe(func(st core.State) {
+		fyne.Do(func() {
+			if u.client == c {
+				u.onState(st)
+			}
+		})
+	})
+	u.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		ok, err := c.Resume(ctx)
+		fyne.Do(func() {
+			if u.client != c || u.screen != scrLogin {
+				return
+			}
+			switch {
+			case err != nil:
+				u.recordErr(err)
+				u.login.showError(errorText(u.tr, err), errorCode(err))
+			case ok:
+				u.onState(c.State())
+			default:
+				u.login.idle()
+			}
+		})
+	})
+}
+
+// onState takes one snapshot: notifications, routing, the home screen, the tray.
+func (u *UI) onState(st core.State) {
+	prev, had := u.st, u.haveState
+	u.st, u.haveState = st, true
+	if st.Err != nil && (!had || prev.Err == nil || prev.Err.Code != st.Err.Code || prev.Phase != st.Phase) {
+		u.recordErr(st.Err)
+	}
+	if had && u.prefs.BoolWithFallback(prefNotify, true) {
+		for _, n := range tray.Notices(prev, st, u.tr) {
+			u.app.SendNotification(n)
+		}
+	}
+	signedIn := st.Phase != core.SignedOut
+	switch {
+	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || (u.screen == scrPassword && u.pendingPw == "")):
+		u.showLogin()
+	case signedIn && (u.screen == scrLogin || u.screen == scrEnroll || u.screen == scrFirstRun ||
+		(u.screen == scrPassword && u.pendingPw != "")):
+		u.pendingPw = ""
+		u.showHome()
+	case u.screen == scrHome && u.home != nil:
+		u.home.update(st, u.opt.Now())
+	}
+	u.updateTray()
+	if u.opt.AutoConnect && !u.connected && st.Phase == core.Ready && st.Online && st.PC != nil {
+		u.connected = true
+		u.connect()
+	}
+}
+
+func (u *UI) recordErr(err error) {
+	u.errs = append(u.errs, recentError{At: u.opt.Now(), Code: errorCode(err)})
+	if len(u.errs) > 10 {
+		u.errs = u.errs[len(u.errs)-10:]
+	}
+}
+
+func (u *UI) setContent(id screenID, c fyne.CanvasObject) {
+	u.screen = id
+	u.win.SetContent(c)
+}
+
+func (u *UI) connect() {
+	if c := u.client; c != nil {
+		u.async(c.Connect)
+	}
+}
+
+func (u *UI) disconnect() {
+	if c := u.client; c != nil {
+		u.async(c.Disconnect)
+	}
+}
+
+// onClose keeps the app in the tray: staff close the window while a
+// session runs, and the session must not end with it.
+func (u *UI) onClose() {
+	if _, ok := u.app.(desktop.App); !ok {
+		u.quit()
+		return
+	}
+	u.win.Hide()
+	if !u.hidden {
+		u.hidden = true
+		u.app.SendNotification(fyne.NewNotification(u.tr.T(i18n.NotifyInTray), u.tr.T(i18n.NotifyInTrayBody)))
+	}
+}
+
+func (u *UI) quit() {
+	select {
+	case <-u.stop:
+	default:
+		close(u.stop)
+	}
+	if u.unsub != nil {
+		u.unsub()
+	}
+	if c := u.client; c != nil {
+		c.Close()
+	}
+	u.app.Quit()
+}
+
+// updateTray rebuilds the tray menu and icon when the model changed.
+func (u *UI) updateTray() {
+	desk, ok := u.app.(desktop.App)
+	if !ok {
+		return
+	}
+	m := tray.Build(u.st, u.tr, u.opt.Now())
+	key := m.Icon + "\x00" + m.Status + "\x00" + u.tr.Lang()
+	for _, it := range m.Items {
+		key += "\x00" + it.Label
+	}
+	if key == u.trayKey {
+		return
+	}
+	u.trayKey = key
+	desk.SetSystemTrayMenu(tray.Menu(m, func(a tray.Action) { fyne.Do(func() { u.trayAction(a) }) }))
+	desk.SetSystemTrayIcon(icons.Tray(m.Icon))
+}
+
+func (u *UI) trayAction(a tray.Action) {
+	switch a {
+	case tray.ActOpen:
+		u.win.Show()
+		u.win.RequestFocus()
+	case tray.ActConnect:
+		u.connect()
+	case tray.ActDisconnect:
+		u.disconnect()
+	case tray.ActQuit:
+		u.quit()
+	}
+}
+
+// confirm asks a yes/no question with our own button labels (Fyne's
+// defaults follow the OS language, not the one chosen in Settings).
+func (u *UI) confirm(title, msg string, yes func()) {
+	d := dialog.NewCustomConfirm(title, u.tr.T(i18n.OK), u.tr.T(i18n.Cancel), para(msg), func(ok bool) {
+		if ok {
+			yes()
+		}
+	}, u.win)
+	d.Resize(fyne.NewSize(420, 200))
+	d.Show()
+}

@@ -1,0 +1,199 @@
+package ui
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// CertCheck is what the first-run screen learns about the broker's certificate.
+type CertCheck struct {
+	Fingerprint string // SHA-256, AB:CD:...
+	Trusted     bool   // a CA the OS trusts vouches for it: nothing to pin
+}
+
+// CheckCertificate connects to the broker twice: once verifying against the
+// OS trust store, once only to read the certificate's fingerprint.
+func CheckCertificate(ctx context.Context, brokerURL string) (CertCheck, error) {
+	fp, err := api.FetchFingerprint(ctx, brokerURL)
+	if err != nil {
+		return CertCheck{}, err
+	}
+	u, _ := url.Parse(brokerURL) // FetchFingerprint parsed it already
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "443")
+	}
+	d := tls.Dialer{Config: &tls.Config{ServerName: u.Hostname()}}
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err == nil {
+		conn.Close()
+	}
+	return CertCheck{Fingerprint: fp, Trusted: err == nil}, nil
+}
+
+type firstRunActions struct {
+	Check func(brokerURL string) // run CheckCertificate off the UI thread, then call showCheck
+	Save  func(p Profile)        // profile is complete and the certificate accepted
+}
+
+// firstRunScreen asks for the broker address, shows the certificate
+// fingerprint for a self-signed broker and asks for a device name.
+type firstRunScreen struct {
+	root     fyne.CanvasObject
+	tr       *i18n.Tr
+	preset   Profile
+	broker   *widget.Entry
+	check    *widget.Button
+	fpCap    *widget.Label
+	fp       *widget.Label
+	fpNote   *message
+	confirm  *widget.Check
+	device   *widget.Entry
+	save     *widget.Button
+	msg      *message
+	checked  *CertCheck // the last successful check, for the address it was made for
+	checkURL string
+	actions  firstRunActions
+}
+
+func makeFirstRun(tr *i18n.Tr, preset Profile, actions firstRunActions) *firstRunScreen {
+	s := &firstRunScreen{tr: tr, preset: preset, actions: actions}
+	s.broker = widget.NewEntry()
+	s.broker.SetPlaceHolder(tr.T(i18n.FirstBrokerHint))
+	s.broker.SetText(preset.BrokerURL)
+	s.broker.OnChanged = func(string) { s.invalidate() }
+	s.check = widget.NewButton(tr.T(i18n.FirstCheck), s.onCheck)
+	s.fp = widget.NewLabel("")
+	s.fp.TextStyle.Monospace = true
+	s.fp.Wrapping = fyne.TextWrapBreak // a fingerprint has no spaces to wrap at
+	s.fp.Hide()
+	s.fpCap = caption(tr.T(i18n.FirstFingerprint))
+	s.fpCap.Hide()
+	s.fpNote = newMessage()
+	s.confirm = widget.NewCheck(tr.T(i18n.FirstConfirm), nil)
+	s.confirm.Hide()
+	s.device = widget.NewEntry()
+	s.device.SetText(preset.DeviceName)
+	s.msg = newMessage()
+	s.save = widget.NewButton(tr.T(i18n.FirstSave), s.onSave)
+	s.save.Importance = widget.HighImportance
+	hint := para(tr.T(i18n.FirstDeviceHint))
+	hint.Importance = widget.LowImportance
+	s.root = page(
+		heading(tr.T(i18n.FirstTitle)),
+		para(tr.T(i18n.FirstIntro)),
+		caption(tr.T(i18n.FirstBroker)),
+		container.NewBorder(nil, nil, nil, s.check, s.broker),
+		s.fpCap, s.fp, s.fpNote.Label, s.confirm,
+		caption(tr.T(i18n.FirstDevice)), s.device, hint,
+		s.msg.Label,
+		tall(s.save, 48),
+	)
+	return s
+}
+
+func (s *firstRunScreen) invalidate() {
+	s.checked = nil
+	s.fp.Hide()
+	s.fpCap.Hide()
+	s.fpNote.clear()
+	s.confirm.SetChecked(false)
+	s.confirm.Hide()
+}
+
+func (s *firstRunScreen) address() (string, bool) {
+	a := strings.TrimRight(strings.TrimSpace(s.broker.Text), "/")
+	if a == "" {
+		s.msg.set(s.tr.T(i18n.FirstNeedBroker), widget.DangerImportance)
+		return "", false
+	}
+	if !strings.Contains(a, "://") {
+		a = "https://" + a
+	}
+	u, err := url.Parse(a)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		s.msg.set(s.tr.T(i18n.FirstBadAddress), widget.DangerImportance)
+		return "", false
+	}
+	return a, true
+}
+
+func (s *firstRunScreen) onCheck() {
+	a, ok := s.address()
+	if !ok {
+		return
+	}
+	s.invalidate()
+	s.checkURL = a
+	s.check.Disable()
+	s.msg.set(s.tr.T(i18n.FirstChecking), widget.MediumImportance)
+	s.actions.Check(a)
+}
+
+// showCheck shows the outcome of a certificate check; UI thread only.
+func (s *firstRunScreen) showCheck(brokerURL string, c CertCheck, err error) {
+	s.check.Enable()
+	if brokerURL != s.checkURL {
+		return // the address changed while we were checking
+	}
+	if err != nil {
+		s.msg.set(errorText(s.tr, err), widget.DangerImportance)
+		return
+	}
+	s.msg.clear()
+	s.checked = &c
+	s.fp.SetText(c.Fingerprint)
+	s.fp.Show()
+	s.fpCap.Show()
+	switch {
+	case c.Trusted:
+		s.fpNote.set(s.tr.T(i18n.FirstTrusted), widget.SuccessImportance)
+	case s.preset.Fingerprint != "" && sameFingerprint(s.preset.Fingerprint, c.Fingerprint):
+		s.fpNote.set(s.tr.T(i18n.FirstPinned), widget.SuccessImportance)
+	case s.preset.Fingerprint != "":
+		s.checked = nil // never let a mismatch be confirmed away
+		s.fpNote.set(s.tr.T(i18n.FirstMismatch), widget.DangerImportance)
+	default:
+		s.fpNote.set(s.tr.T(i18n.FirstSelfSigned), widget.WarningImportance)
+		s.confirm.Show()
+	}
+}
+
+func (s *firstRunScreen) onSave() {
+	a, ok := s.address()
+	if !ok {
+		return
+	}
+	if s.checked == nil || a != s.checkURL {
+		s.msg.set(s.tr.T(i18n.FirstNeedCheck), widget.DangerImportance)
+		return
+	}
+	if s.confirm.Visible() && !s.confirm.Checked {
+		s.msg.set(s.tr.T(i18n.FirstNeedConfirm), widget.DangerImportance)
+		return
+	}
+	dev := strings.TrimSpace(s.device.Text)
+	if dev == "" {
+		s.msg.set(s.tr.T(i18n.FirstNeedDevice), widget.DangerImportance)
+		return
+	}
+	p := Profile{BrokerURL: a, DeviceName: dev}
+	if !s.checked.Trusted {
+		p.Fingerprint = s.checked.Fingerprint
+	}
+	s.actions.Save(p)
+}
+
+// checkTimeout bounds a certificate check so a dead address answers quickly.
+const checkTimeout = 10 * time.Second

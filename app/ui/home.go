@@ -1,0 +1,318 @@
+package ui
+
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/zaitaku/zaitaku/app/core"
+	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/app/tray"
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+type homeActions struct {
+	Connect    func()
+	Disconnect func() // also cancels a queued or waking attempt
+	Settings   func()
+	Help       func()
+}
+
+// homeScreen is the morning screen: the office PC, free slots, one large
+// button that walks the main job, and the stage it is at.
+type homeScreen struct {
+	root     fyne.CanvasObject
+	tr       *i18n.Tr
+	user     *widget.Label
+	offline  *message
+	pcName   *widget.Label
+	pcState  *widget.Label
+	slots    *widget.Label
+	stages   [5]*stageView
+	status   *widget.Label
+	elapsed  *widget.Label
+	button   *widget.Button
+	errCode  *widget.Label
+	ended    *widget.Label
+	warning  *message
+	st       core.State
+	actions  homeActions
+	onButton func()
+}
+
+// stageView is one step of the main job: an icon (done / current / to do)
+// and its name.
+type stageView struct {
+	icon  *widget.Icon
+	label *widget.Label
+	box   fyne.CanvasObject
+}
+
+var stageKeys = [5]i18n.Key{i18n.StageRequest, i18n.StageQueue, i18n.StageWake, i18n.StageConnect, i18n.StageConnected}
+
+func makeHome(tr *i18n.Tr, st core.State, actions homeActions) *homeScreen {
+	h := &homeScreen{tr: tr, actions: actions}
+	h.user = widget.NewLabel("")
+	h.user.TextStyle.Bold = true
+	h.user.Truncation = fyne.TextTruncateEllipsis
+	settings := widget.NewButtonWithIcon(tr.T(i18n.Settings), theme.SettingsIcon(), actions.Settings)
+	help := widget.NewButtonWithIcon(tr.T(i18n.Help), theme.HelpIcon(), actions.Help)
+	top := container.NewBorder(nil, nil, nil, container.NewHBox(settings, help), h.user)
+
+	h.offline = newMessage()
+	h.pcName = widget.NewLabel("")
+	h.pcName.SizeName = theme.SizeNameSubHeadingText
+	h.pcName.TextStyle.Bold = true
+	h.pcState = widget.NewLabel("")
+	h.slots = widget.NewLabel("")
+	h.slots.Alignment = fyne.TextAlignTrailing
+	pcCard := widget.NewCard(tr.T(i18n.HomePC), "",
+		container.NewBorder(nil, nil, nil, h.slots, container.NewHBox(h.pcName, h.pcState)))
+
+	row := container.NewGridWithColumns(len(h.stages))
+	for i := range h.stages {
+		sv := &stageView{icon: widget.NewIcon(theme.RadioButtonIcon()), label: widget.NewLabel(tr.T(stageKeys[i]))}
+		sv.label.Alignment = fyne.TextAlignCenter
+		sv.label.Truncation = fyne.TextTruncateEllipsis
+		sv.box = container.NewVBox(sv.icon, sv.label)
+		h.stages[i] = sv
+		row.Add(sv.box)
+	}
+
+	h.status = widget.NewLabel("")
+	h.status.Wrapping = fyne.TextWrapWord
+	h.status.SizeName = theme.SizeNameSubHeadingText
+	h.elapsed = widget.NewLabel("")
+	h.elapsed.SizeName = theme.SizeNameHeadingText
+	h.elapsed.TextStyle = fyne.TextStyle{Bold: true}
+	h.elapsed.Alignment = fyne.TextAlignCenter
+	h.elapsed.Hide()
+	h.button = widget.NewButton("", func() {
+		if h.onButton != nil {
+			h.onButton()
+		}
+	})
+	h.errCode = widget.NewLabel("")
+	h.errCode.Importance = widget.LowImportance
+	h.ended = widget.NewLabel("")
+	h.ended.Importance = widget.LowImportance
+	h.ended.Wrapping = fyne.TextWrapWord
+	h.warning = newMessage()
+
+	h.root = container.NewBorder(
+		container.NewVBox(container.NewPadded(top), widget.NewSeparator()), nil, nil, nil,
+		page(h.offline.Label, pcCard, row, h.status, h.elapsed, h.warning.Label,
+			tall(h.button, 72), h.errCode, h.ended),
+	)
+	h.update(st, time.Now())
+	return h
+}
+
+// stageIndex maps a phase to the stage being worked on (-1: none).
+func stageIndex(p core.Phase) int {
+	switch p {
+	case core.Requesting:
+		return 0
+	case core.Queued:
+		return 1
+	case core.Waking:
+		return 2
+	case core.Connecting:
+		return 3
+	case core.Connected, core.Ending:
+		return 4
+	}
+	return -1
+}
+
+// update shows st; now is for the elapsed time. UI thread only.
+func (h *homeScreen) update(st core.State, now time.Time) {
+	h.st = st
+	tr := h.tr
+	if st.User != nil {
+		h.user.SetText(tr.T(i18n.HomeGreeting, st.User.Name, st.User.Department))
+	}
+	if st.Online {
+		h.offline.clear()
+	} else {
+		h.offline.set(tr.T(i18n.StatusOffline), widget.WarningImportance)
+	}
+	if st.PC != nil {
+		h.pcName.SetText(st.PC.Name)
+		h.pcState.SetText(pcStateText(tr, st.PC.State))
+		h.pcState.Importance = pcImportance(st.PC.State)
+		h.pcState.Refresh()
+	} else {
+		h.pcName.SetText("")
+		h.pcState.SetText(tr.T(i18n.HomeNoPC))
+		h.pcState.Importance = widget.WarningImportance
+		h.pcState.Refresh()
+	}
+	if st.SlotsCap > 0 {
+		h.slots.SetText(tr.T(i18n.HomeSlots, st.SlotsFree, st.SlotsCap))
+	} else {
+		h.slots.SetText(tr.T(i18n.HomeSlotsUnknown))
+	}
+
+	cur := stageIndex(st.Phase)
+	for i, sv := range h.stages {
+		switch {
+		case cur < 0 || i > cur:
+			sv.icon.SetResource(theme.RadioButtonIcon())
+			sv.label.Importance = widget.LowImportance
+			sv.label.TextStyle.Bold = false
+		case i < cur || st.Phase == core.Connected:
+			sv.icon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
+			sv.label.Importance = widget.SuccessImportance
+			sv.label.TextStyle.Bold = i == cur
+		default:
+			sv.icon.SetResource(theme.NewPrimaryThemedResource(theme.MediaPlayIcon()))
+			sv.label.Importance = widget.HighImportance
+			sv.label.TextStyle.Bold = true
+		}
+		sv.label.Refresh()
+	}
+
+	h.status.SetText(statusText(tr, st))
+	h.status.Importance = widget.MediumImportance
+	if st.Phase == core.Failed {
+		h.status.Importance = widget.DangerImportance
+	}
+	h.status.Refresh()
+	if st.Phase == core.Failed && st.Err != nil {
+		h.errCode.SetText(tr.T(i18n.ErrorCode, st.Err.Code))
+		h.errCode.Show()
+	} else {
+		h.errCode.Hide()
+	}
+	if st.Phase == core.Ready && st.EndReason != "" {
+		h.ended.SetText(tr.T(i18n.EndedPrefix, tray.EndReason(st.EndReason, tr)))
+		h.ended.Show()
+	} else {
+		h.ended.Hide()
+	}
+	h.warning.set(st.Warning, widget.WarningImportance)
+	h.updateButton(st)
+	h.tick(now)
+}
+
+func (h *homeScreen) updateButton(st core.State) {
+	b := h.button
+	b.Enable()
+	switch {
+	case st.Phase == core.Connected:
+		b.SetText(h.tr.T(i18n.BtnDisconnect))
+		b.SetIcon(theme.CancelIcon())
+		b.Importance = widget.DangerImportance
+		h.onButton = h.actions.Disconnect
+	case st.Phase == core.Ending:
+		b.SetText(h.tr.T(i18n.BtnEnding))
+		b.SetIcon(nil)
+		b.Importance = widget.MediumImportance
+		b.Disable()
+		h.onButton = nil
+	case st.Phase.Busy():
+		b.SetText(h.tr.T(i18n.BtnCancel))
+		b.SetIcon(theme.CancelIcon())
+		b.Importance = widget.WarningImportance
+		h.onButton = h.actions.Disconnect
+	default: // Ready, Failed
+		key := i18n.BtnConnect
+		if st.Phase == core.Failed {
+			key = i18n.BtnRetry
+		}
+		b.SetIcon(theme.ComputerIcon())
+		b.Importance = widget.HighImportance
+		h.onButton = h.actions.Connect
+		switch {
+		case !st.Online:
+			key = i18n.BtnOffline
+			b.Disable()
+		case st.PC == nil:
+			b.Disable()
+		}
+		b.SetText(h.tr.T(key))
+	}
+	b.Refresh()
+}
+
+// tick refreshes the elapsed time; the controller calls it every second
+// while connected.
+func (h *homeScreen) tick(now time.Time) {
+	if h.st.Phase != core.Connected || h.st.Since.IsZero() {
+		h.elapsed.Hide()
+		return
+	}
+	h.elapsed.SetText(h.tr.T(i18n.StatusElapsed, i18n.Clock(now.Sub(h.st.Since))))
+	h.elapsed.Show()
+}
+
+func pcStateText(tr *i18n.Tr, s core.PCState) string {
+	switch s {
+	case core.PCAsleep:
+		return tr.T(i18n.PCAsleep)
+	case core.PCAwake:
+		return tr.T(i18n.PCAwake)
+	case core.PCInUse:
+		return tr.T(i18n.PCInUse)
+	}
+	return tr.T(i18n.PCUnknown)
+}
+
+func pcImportance(s core.PCState) widget.Importance {
+	switch s {
+	case core.PCAwake:
+		return widget.SuccessImportance
+	case core.PCInUse:
+		return widget.WarningImportance
+	}
+	return widget.LowImportance
+}
+
+// statusText says where the main job stands and, on failure, what to do.
+func statusText(tr *i18n.Tr, st core.State) string {
+	switch st.Phase {
+	case core.SignedOut:
+		return tr.T(i18n.StatusSignedOut)
+	case core.Requesting:
+		return tr.T(i18n.StatusRequesting)
+	case core.Queued:
+		if st.QueueETA > 0 {
+			return tr.T(i18n.StatusQueuedETA, st.Queue, i18n.Minutes(st.QueueETA))
+		}
+		return tr.T(i18n.StatusQueued, st.Queue)
+	case core.Waking:
+		switch st.Wake {
+		case core.WakeSending:
+			return tr.T(i18n.StatusWakeSend)
+		case core.WakeWaiting:
+			return tr.T(i18n.StatusWakeWait)
+		case core.WakeReady:
+			return tr.T(i18n.StatusWakeReady)
+		case core.WakeFailed:
+			return tr.T(i18n.StatusWakeFailed)
+		}
+		return tr.T(i18n.StatusWakeCheck)
+	case core.Connecting:
+		return tr.T(i18n.StatusConnecting)
+	case core.Connected:
+		return tr.T(i18n.StatusConnected) + "\n" + tr.T(i18n.HomeConnectedHint)
+	case core.Ending:
+		return tr.T(i18n.StatusEnding)
+	case core.Failed:
+		if st.Err != nil {
+			return st.Err.Localized(tr.Lang())
+		}
+		return tr.T(i18n.StatusFailed) + " " + api.Err(api.CodeInternal).Localized(tr.Lang())
+	}
+	if !st.Online {
+		return tr.T(i18n.StatusOffline)
+	}
+	if st.PC == nil {
+		return tr.T(i18n.HomeNoPC)
+	}
+	return tr.T(i18n.StatusReady)
+}

@@ -1,0 +1,99 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/zaitaku/zaitaku/app/i18n"
+)
+
+type passwordView struct {
+	Forced bool   // the broker requires a change before anything else
+	Rules  string // the broker's password rules, in words
+	Old    string // known already when forced right after login; "" asks for it
+}
+
+type passwordActions struct {
+	Submit func(oldPw, newPw string)
+	Back   func()
+}
+
+// passwordScreen changes the password: forced after login (first sign-in,
+// expiry) or from Settings.
+type passwordScreen struct {
+	root    fyne.CanvasObject
+	tr      *i18n.Tr
+	view    passwordView
+	old     *widget.Entry
+	newPw   *widget.Entry
+	again   *widget.Entry
+	submit  *widget.Button
+	msg     *message
+	actions passwordActions
+}
+
+func makePassword(tr *i18n.Tr, v passwordView, actions passwordActions) *passwordScreen {
+	s := &passwordScreen{tr: tr, view: v, actions: actions}
+	intro := i18n.PwVoluntaryIntro
+	if v.Forced {
+		intro = i18n.PwForcedIntro
+	}
+	s.old = widget.NewPasswordEntry()
+	s.newPw = widget.NewPasswordEntry()
+	s.again = widget.NewPasswordEntry()
+	s.again.OnSubmitted = func(string) { s.onSubmit() }
+	s.submit = widget.NewButton(tr.T(i18n.PwSubmit), s.onSubmit)
+	s.submit.Importance = widget.HighImportance
+	s.msg = newMessage()
+	objs := []fyne.CanvasObject{heading(tr.T(i18n.PwTitle)), para(tr.T(intro))}
+	if v.Old == "" {
+		objs = append(objs, caption(tr.T(i18n.PwOld)), s.old)
+	}
+	objs = append(objs, caption(tr.T(i18n.PwNew)), s.newPw, caption(tr.T(i18n.PwConfirm)), s.again)
+	if v.Rules != "" {
+		r := para(tr.T(i18n.PwRules, v.Rules))
+		r.Importance = widget.LowImportance
+		objs = append(objs, r)
+	}
+	objs = append(objs, s.msg.Label, tall(s.submit, 52))
+	if actions.Back != nil {
+		objs = append(objs, widget.NewButton(tr.T(i18n.Back), actions.Back))
+	}
+	s.root = page(objs...)
+	return s
+}
+
+func (s *passwordScreen) onSubmit() {
+	if s.submit.Disabled() {
+		return
+	}
+	old := s.view.Old
+	if old == "" {
+		old = s.old.Text
+	}
+	if old == "" || s.newPw.Text == "" || s.again.Text == "" {
+		s.msg.set(s.tr.T(i18n.PwNeedFields), widget.DangerImportance)
+		return
+	}
+	if s.newPw.Text != s.again.Text {
+		s.again.SetText("")
+		s.msg.set(s.tr.T(i18n.PwMismatch), widget.DangerImportance)
+		return
+	}
+	s.submit.Disable()
+	s.msg.set(s.tr.T(i18n.LoginChecking), widget.MediumImportance)
+	s.actions.Submit(old, s.newPw.Text)
+}
+
+func (s *passwordScreen) showError(err error) {
+	s.submit.Enable()
+	s.msg.set(errorText(s.tr, err), widget.DangerImportance)
+}
+
+func (s *passwordScreen) done() {
+	s.submit.Enable()
+	s.old.SetText("")
+	s.newPw.SetText("")
+	s.again.SetText("")
+	s.msg.set(s.tr.T(i18n.PwChanged), widget.SuccessImportance)
+}
