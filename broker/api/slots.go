@@ -1,0 +1,102 @@
+package api
+
+import "time"
+
+// Slot states.
+const (
+	SlotQueued  = "queued"
+	SlotGranted = "granted"
+	SlotEnded   = "ended"
+)
+
+// Why a session ended.
+const (
+	EndUser      = "user"       // the user disconnected or left the queue
+	EndIdle      = "idle"       // no activity for the idle timeout
+	EndMaxLength = "max_length" // the maximum session length was reached
+	EndAdmin     = "admin"      // IT ended it
+	EndLease     = "lease"      // the app stopped sending heartbeats (crash, network)
+)
+
+// Slot is one member of staff's place: queued for, or holding, one of the
+// concurrent sessions the cap allows. A user holds at most one.
+type Slot struct {
+	ID               string      `json:"id"`
+	UserID           string      `json:"user_id"`
+	State            string      `json:"state"`              // SlotQueued, SlotGranted, SlotEnded
+	Position         int         `json:"position,omitempty"` // 1-based, while queued
+	ETASeconds       int         `json:"eta_seconds,omitempty"`
+	Terminal         *MyTerminal `json:"terminal,omitempty"`
+	RequestedAt      time.Time   `json:"requested_at"`
+	GrantedAt        time.Time   `json:"granted_at,omitzero"`
+	LeaseUntil       time.Time   `json:"lease_until"`
+	HeartbeatSeconds int         `json:"heartbeat_seconds"` // send a heartbeat this often
+	EndsAt           time.Time   `json:"ends_at,omitzero"`  // maximum length, when set
+	IdleMinutes      int         `json:"idle_minutes,omitempty"`
+	EndedAt          time.Time   `json:"ended_at,omitzero"`
+	EndReason        string      `json:"end_reason,omitempty"`
+	// Shown to IT only (GET /admin/v1/sessions).
+	UserName     string    `json:"user_name,omitempty"`
+	Department   string    `json:"department,omitempty"`
+	LastActiveAt time.Time `json:"last_active_at,omitzero"`
+	BytesUp      int64     `json:"bytes_up,omitempty"`
+	BytesDown    int64     `json:"bytes_down,omitempty"`
+}
+
+// SlotRequest is POST /v1/slots. The body may be empty.
+type SlotRequest struct {
+	// Device names the laptop for IT's session list (optional).
+	Device string `json:"device,omitempty"`
+}
+
+// HeartbeatRequest is POST /v1/slots/{id}/heartbeat. Active tells the
+// broker the user did something since the last heartbeat (idle timeout);
+// the byte counters are what the app's tunnel carried since then.
+type HeartbeatRequest struct {
+	Active    bool  `json:"active"`
+	BytesUp   int64 `json:"bytes_up,omitempty"`
+	BytesDown int64 `json:"bytes_down,omitempty"`
+}
+
+// Status is GET /v1/status: the figures the app's home screen shows.
+type Status struct {
+	SlotsCap  int         `json:"slots_cap"`
+	SlotsUsed int         `json:"slots_used"`
+	SlotsFree int         `json:"slots_free"`
+	Queued    int         `json:"queued"`
+	Terminal  *MyTerminal `json:"terminal,omitempty"` // nil: no PC paired and no pool
+	Slot      *Slot       `json:"slot,omitempty"`     // the caller's slot, if any
+}
+
+// SlotConfig is the session policy IT sets (GET/PATCH /admin/v1/slots/config).
+type SlotConfig struct {
+	Cap              int       `json:"cap"`          // concurrent sessions
+	IdleMinutes      int       `json:"idle_minutes"` // 0: no idle timeout
+	MaxMinutes       int       `json:"max_minutes"`  // 0: no maximum length
+	WarnMinutes      int       `json:"warn_minutes"` // warning before an idle or maximum-length end
+	LeaseSeconds     int       `json:"lease_seconds"`
+	HeartbeatSeconds int       `json:"heartbeat_seconds"`
+	UpdatedAt        time.Time `json:"updated_at,omitzero"`
+	UpdatedBy        string    `json:"updated_by,omitempty"`
+}
+
+// SlotConfigUpdate is PATCH /admin/v1/slots/config; nil fields are unchanged.
+type SlotConfigUpdate struct {
+	Cap         *int `json:"cap,omitempty"`
+	IdleMinutes *int `json:"idle_minutes,omitempty"`
+	MaxMinutes  *int `json:"max_minutes,omitempty"`
+	WarnMinutes *int `json:"warn_minutes,omitempty"`
+}
+
+// SessionList is GET /admin/v1/sessions: live sessions, then the queue.
+type SessionList struct {
+	Cap      int    `json:"cap"`
+	Used     int    `json:"used"`
+	Sessions []Slot `json:"sessions"`
+	Queue    []Slot `json:"queue"`
+}
+
+// EndSessionRequest is POST /admin/v1/sessions/{id}/end (body optional).
+type EndSessionRequest struct {
+	Reason string `json:"reason,omitempty"` // shown to the user and audited
+}
