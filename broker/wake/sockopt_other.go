@@ -1,0 +1,5 @@
+//go:build !unix && !windows
+
+package wake
+
+func setsockoptBroadcast(fd uintptr) error { return nil }
