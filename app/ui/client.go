@@ -36,3 +36,7 @@ type Autostart interface {
 	Disable() error
 	Enabled() (bool, error)
 }
+
+// diagnoser is implemented by *core.Client: its own view for the help desk
+// (device ID, recent error codes), appended to the app's.
+type diagnoser interface{ Diagnostics() string }

@@ -11,6 +11,9 @@ import (
 
 // diagInfo is everything "copy diagnostics" may show. It holds no secrets by
 // construction: no password, token, key or one-time code ever reaches it.
+// codeAppError stands for an error that did not come from the broker.
+const codeAppError = "app_error"
+
 type diagInfo struct {
 	Version string
 	Lang    string

@@ -39,7 +39,7 @@ func errorCode(err error) string {
 		return string(e.Code)
 	}
 	if err != nil {
-		return "app_error"
+		return codeAppError
 	}
 	return ""
 }

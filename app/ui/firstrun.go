@@ -1,46 +1,15 @@
 package ui
 
 import (
-	"context"
-	"crypto/tls"
-	"net"
-	"net/url"
+	"errors"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/zaitaku/zaitaku/app/i18n"
-	"github.com/zaitaku/zaitaku/broker/api"
 )
-
-// CertCheck is what the first-run screen learns about the broker's certificate.
-type CertCheck struct {
-	Fingerprint string // SHA-256, AB:CD:...
-	Trusted     bool   // a CA the OS trusts vouches for it: nothing to pin
-}
-
-// CheckCertificate connects to the broker twice: once verifying against the
-// OS trust store, once only to read the certificate's fingerprint.
-func CheckCertificate(ctx context.Context, brokerURL string) (CertCheck, error) {
-	fp, err := api.FetchFingerprint(ctx, brokerURL)
-	if err != nil {
-		return CertCheck{}, err
-	}
-	u, _ := url.Parse(brokerURL) // FetchFingerprint parsed it already
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "443")
-	}
-	d := tls.Dialer{Config: &tls.Config{ServerName: u.Hostname()}}
-	conn, err := d.DialContext(ctx, "tcp", host)
-	if err == nil {
-		conn.Close()
-	}
-	return CertCheck{Fingerprint: fp, Trusted: err == nil}, nil
-}
 
 type firstRunActions struct {
 	Check func(brokerURL string) // run CheckCertificate off the UI thread, then call showCheck
@@ -113,16 +82,12 @@ func (s *firstRunScreen) invalidate() {
 }
 
 func (s *firstRunScreen) address() (string, bool) {
-	a := strings.TrimRight(strings.TrimSpace(s.broker.Text), "/")
-	if a == "" {
+	a, err := normalizeBrokerURL(s.broker.Text)
+	switch {
+	case errors.Is(err, errNoAddress):
 		s.msg.set(s.tr.T(i18n.FirstNeedBroker), widget.DangerImportance)
 		return "", false
-	}
-	if !strings.Contains(a, "://") {
-		a = "https://" + a
-	}
-	u, err := url.Parse(a)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
+	case err != nil:
 		s.msg.set(s.tr.T(i18n.FirstBadAddress), widget.DangerImportance)
 		return "", false
 	}
@@ -194,6 +159,3 @@ func (s *firstRunScreen) onSave() {
 	}
 	s.actions.Save(p)
 }
-
-// checkTimeout bounds a certificate check so a dead address answers quickly.
-const checkTimeout = 10 * time.Second

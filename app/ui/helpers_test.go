@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"testing"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -41,4 +43,15 @@ func containsObj(root, o fyne.CanvasObject) bool {
 		}
 	}
 	return false
+}
+
+func findButton(t *testing.T, root fyne.CanvasObject, text string) *widget.Button {
+	t.Helper()
+	for _, c := range test.LaidOutObjects(root) {
+		if b, ok := c.(*widget.Button); ok && b.Text == text && b.Visible() {
+			return b
+		}
+	}
+	t.Fatalf("no button %q among %q", text, texts(root))
+	return nil
 }

@@ -301,8 +301,12 @@ func (u *UI) showAbout() {
 }
 
 func (u *UI) diagnostics() string {
-	return diagnostics(diagInfo{
+	s := diagnostics(diagInfo{
 		Version: u.opt.Version, Lang: u.tr.Lang(), Profile: u.profile,
 		State: u.st, Errors: u.errs, Now: u.opt.Now(),
 	})
+	if d, ok := u.client.(diagnoser); ok {
+		s += "\n" + d.Diagnostics()
+	}
+	return s
 }

@@ -1,0 +1,210 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/zaitaku/zaitaku/app/core"
+	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// stageMarks renders the stage row as + (done), > (current), . (to do).
+func stageMarks(h *homeScreen) string {
+	var b strings.Builder
+	for _, sv := range h.stages {
+		switch sv.label.Importance {
+		case widget.SuccessImportance:
+			b.WriteByte('+')
+		case widget.HighImportance:
+			b.WriteByte('>')
+		default:
+			b.WriteByte('.')
+		}
+	}
+	return b.String()
+}
+
+func TestHomeStates(t *testing.T) {
+	ready := readyState()
+	with := func(f func(*core.State)) core.State {
+		st := readyState()
+		f(&st)
+		return st
+	}
+	for _, tc := range []struct {
+		name     string
+		st       core.State
+		button   string
+		enabled  bool
+		status   string // substring
+		stages   string
+		elapsed  string
+		danger   bool
+		errCode  string
+		offlineB bool
+	}{
+		{"ready", ready, "職場のパソコンに接続", true, "接続の準備ができています", ".....", "", false, "", false},
+		{"ready without pc", with(func(s *core.State) { s.PC = nil }), "職場のパソコンに接続", false, "登録されていません", ".....", "", false, "", false},
+		{"offline", with(func(s *core.State) { s.Online = false }), "オフラインのため接続できません", false, "自動で再接続", ".....", "", false, "", true},
+		{"requesting", with(func(s *core.State) { s.Phase = core.Requesting }), "接続を中止", true, "接続枠を確保しています", ">....", "", false, "", false},
+		{"queued", with(func(s *core.State) { s.Phase, s.Queue, s.QueueETA = core.Queued, 4, 150*time.Second }),
+			"接続を中止", true, "順番待ち 4 番目です（目安 約3分）", "+>...", "", false, "", false},
+		{"waking", with(func(s *core.State) { s.Phase, s.Wake = core.Waking, core.WakeSending }),
+			"接続を中止", true, "職場のパソコンを起動しています", "++>..", "", false, "", false},
+		{"waking: waiting", with(func(s *core.State) { s.Phase, s.Wake = core.Waking, core.WakeWaiting }),
+			"接続を中止", true, "起動を待っています", "++>..", "", false, "", false},
+		{"connecting", with(func(s *core.State) { s.Phase = core.Connecting }), "接続を中止", true, "リモートデスクトップを開いています", "+++>.", "", false, "", false},
+		{"connected", with(func(s *core.State) {
+			s.Phase, s.Since = core.Connected, testNow.Add(-(42*time.Minute + 7*time.Second))
+			s.PC = &core.Terminal{Name: "ZAISEI-PC-012", State: core.PCInUse}
+		}), "切断する", true, "職場のパソコンに接続しています", "+++++", "経過時間 42:07", false, "", false},
+		{"ending", with(func(s *core.State) { s.Phase = core.Ending }), "切断しています…", false, "切断しています", "++++>", "", false, "", false},
+		{"failed", with(func(s *core.State) { s.Phase, s.Err = core.Failed, api.Err(api.CodeNetwork) }),
+			"もう一度接続", true, "インターネット接続を確認してください", ".....", "", true, "エラーコード: network", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			test.NewTempApp(t)
+			var pressed []string
+			h := makeHome(i18n.New("ja"), core.State{}, homeActions{
+				Connect:    func() { pressed = append(pressed, "connect") },
+				Disconnect: func() { pressed = append(pressed, "disconnect") },
+			})
+			h.update(tc.st, testNow)
+			if h.button.Text != tc.button {
+				t.Errorf("button %q, want %q", h.button.Text, tc.button)
+			}
+			if h.button.Disabled() == tc.enabled {
+				t.Errorf("button enabled = %v, want %v", !h.button.Disabled(), tc.enabled)
+			}
+			if !strings.Contains(h.status.Text, tc.status) {
+				t.Errorf("status %q, want it to contain %q", h.status.Text, tc.status)
+			}
+			if got := stageMarks(h); got != tc.stages {
+				t.Errorf("stages %s, want %s", got, tc.stages)
+			}
+			if tc.elapsed == "" && h.elapsed.Visible() {
+				t.Errorf("elapsed shown: %q", h.elapsed.Text)
+			}
+			if tc.elapsed != "" && (!h.elapsed.Visible() || h.elapsed.Text != tc.elapsed) {
+				t.Errorf("elapsed %q (visible %v), want %q", h.elapsed.Text, h.elapsed.Visible(), tc.elapsed)
+			}
+			if (h.status.Importance == widget.DangerImportance) != tc.danger {
+				t.Errorf("status importance %v", h.status.Importance)
+			}
+			if tc.errCode != "" && (!h.errCode.Visible() || h.errCode.Text != tc.errCode) {
+				t.Errorf("error code %q", h.errCode.Text)
+			}
+			if h.offline.Visible() != tc.offlineB {
+				t.Errorf("offline banner visible = %v", h.offline.Visible())
+			}
+			if tc.st.PC != nil && h.pcName.Text != tc.st.PC.Name {
+				t.Errorf("pc name %q", h.pcName.Text)
+			}
+			if h.slots.Text != "空き 28 / 140" {
+				t.Errorf("slots %q", h.slots.Text)
+			}
+			if h.user.Text != "山田 太郎 さん（財政課）" {
+				t.Errorf("user %q", h.user.Text)
+			}
+			if tc.enabled {
+				test.Tap(h.button)
+				want := "connect"
+				if tc.st.Phase.Busy() {
+					want = "disconnect"
+				}
+				if len(pressed) != 1 || pressed[0] != want {
+					t.Errorf("button did %v, want %s", pressed, want)
+				}
+			}
+		})
+	}
+}
+
+func TestHomePCStates(t *testing.T) {
+	test.NewTempApp(t)
+	h := makeHome(i18n.New("ja"), readyState(), homeActions{})
+	for pc, want := range map[core.PCState]string{core.PCAsleep: "スリープ中", core.PCAwake: "起動済み", core.PCInUse: "使用中", core.PCUnknown: "状態不明"} {
+		st := readyState()
+		st.PC = &core.Terminal{Name: "X", State: pc}
+		h.update(st, testNow)
+		if h.pcState.Text != want {
+			t.Errorf("%q: %q, want %q", pc, h.pcState.Text, want)
+		}
+	}
+}
+
+func TestHomeElapsedTicks(t *testing.T) {
+	fc := &fakeClient{st: core.State{Phase: core.SignedOut, Online: true}, resume: true}
+	u := newTestUI(t, fc, "en", profile)
+	st := readyState()
+	st.Phase, st.Since = core.Connected, testNow
+	fc.push(st)
+	now := testNow.Add(59 * time.Second)
+	u.opt.Now = func() time.Time { return now }
+	u.tick()
+	if u.home.elapsed.Text != "Elapsed 0:59" {
+		t.Fatalf("elapsed %q", u.home.elapsed.Text)
+	}
+	now = now.Add(time.Hour + time.Second)
+	u.tick()
+	if u.home.elapsed.Text != "Elapsed 1:01:00" {
+		t.Fatalf("elapsed %q", u.home.elapsed.Text)
+	}
+}
+
+func TestHomeEndReasonAndNotifications(t *testing.T) {
+	fc := &fakeClient{st: core.State{Phase: core.SignedOut, Online: true}, resume: true}
+	u := newTestUI(t, fc, "ja", profile)
+	st := readyState()
+	st.Phase, st.Queue = core.Queued, 2
+	fc.push(st)
+	st.Phase, st.Wake = core.Waking, core.WakeChecking
+	test.AssertNotificationSent(t, fyne.NewNotification("順番が来ました", "職場のパソコンへの接続を開始します。"),
+		func() { fc.push(st) })
+	st.Phase, st.Since = core.Connected, testNow
+	fc.push(st)
+	st = readyState()
+	st.EndReason = "idle"
+	fc.push(st)
+	if !u.home.ended.Visible() || !strings.Contains(u.home.ended.Text, "一定時間操作がなかった") {
+		t.Errorf("end reason %q", u.home.ended.Text)
+	}
+}
+
+func TestSignedOutStateReturnsToLogin(t *testing.T) {
+	fc := &fakeClient{st: core.State{Phase: core.SignedOut, Online: true}, resume: true}
+	u := newTestUI(t, fc, "ja", profile)
+	if u.screen != scrHome {
+		t.Fatal("want home")
+	}
+	// The broker revoked the device: core signs out with the reason.
+	fc.push(core.State{Phase: core.SignedOut, Online: true, Err: api.Err(api.CodeDeviceRevoked)})
+	if u.screen != scrLogin {
+		t.Fatalf("screen %v, want login", u.screen)
+	}
+}
+
+func TestAutoConnect(t *testing.T) {
+	fc := &fakeClient{st: core.State{Phase: core.SignedOut, Online: true}, resume: true}
+	a := test.NewTempApp(t)
+	u := New(a, Options{Lang: "ja", Preset: profile, AutoConnect: true,
+		NewClient: func(Profile) (Client, error) { return fc, nil }})
+	u.async, u.every = func(f func()) { f() }, 0
+	u.Start()
+	fc.push(readyState())
+	n := 0
+	for _, c := range fc.Calls() {
+		if c == "connect" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("connect called %d times, want once: %v", n, fc.Calls())
+	}
+}

@@ -1,0 +1,67 @@
+package ui
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// TestNoLiteralUIStrings keeps every word on screen in app/i18n: a string
+// literal with letters in a screen file is a string someone forgot to
+// translate. Preference keys (prefs.go), the help-desk diagnostics
+// (diag.go, English on purpose), network code (cert.go) and log calls are
+// the exceptions.
+func TestNoLiteralUIStrings(t *testing.T) {
+	allowFiles := map[string]bool{"prefs.go": true, "diag.go": true, "cert.go": true}
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || allowFiles[f] {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fset := token.NewFileSet()
+		file, err := parser.ParseFile(fset, f, src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ImportSpec, *ast.Field: // import paths, struct tags
+				return false
+			case *ast.CallExpr: // log messages and keys are for IT, in English
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+					if x, ok := sel.X.(*ast.SelectorExpr); ok && x.Sel.Name == "log" {
+						return false
+					}
+				}
+			case *ast.BasicLit:
+				if n.Kind != token.STRING {
+					return true
+				}
+				s, _ := strconv.Unquote(n.Value)
+				if hasLetter(s) {
+					t.Errorf("%s: literal %s on a screen; add it to app/i18n", fset.Position(n.Pos()), n.Value)
+				}
+			}
+			return true
+		})
+	}
+}
+
+func hasLetter(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			return true
+		}
+	}
+	return false
+}
