@@ -198,7 +198,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor, id string) (*api.Res
 func (s *Service) ResetTOTP(ctx context.Context, actor, id string) error {
 	id = NormalizeID(id)
 	if _, err := s.st.UpdateUser(ctx, id, func(r *UserRecord) error {
-		r.TOTPSecret, r.TOTPEnrolled = nil, false
+		r.TOTPSecret, r.TOTPEnrolled, r.TOTPLastCounter = nil, false, 0
 		return nil
 	}); err != nil {
 		return notFound(err, id)
@@ -372,7 +372,7 @@ func (s *Service) SetTOTPSecret(ctx context.Context, id, secret string, demo boo
 		return err
 	}
 	_, err = s.st.UpdateUser(ctx, NormalizeID(id), func(r *UserRecord) error {
-		r.TOTPSecret, r.TOTPEnrolled, r.Demo = sealed, true, demo
+		r.TOTPSecret, r.TOTPEnrolled, r.TOTPLastCounter, r.Demo = sealed, true, 0, demo
 		return nil
 	})
 	return notFound(err, id)

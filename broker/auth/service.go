@@ -381,7 +381,8 @@ func (s *Service) pendingEnrollment(ctx context.Context, id string) (*api.TOTPEn
 		if err != nil {
 			return err
 		}
-		r.TOTPSecret, r.TOTPEnrolled, secret = sealed, false, sec
+		// A new secret starts a new code sequence.
+		r.TOTPSecret, r.TOTPEnrolled, r.TOTPLastCounter, secret = sealed, false, 0, sec
 		return nil
 	})
 	if err != nil {
@@ -516,18 +517,23 @@ func (s *Service) Refresh(ctx context.Context, req api.RefreshRequest) (*api.Log
 	} else if err != nil {
 		return nil, err
 	}
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.RefreshExpires) || sess.DeviceID != req.DeviceID {
+	if sess.DeviceID != req.DeviceID {
 		return nil, api.Err(api.CodeRefreshInvalid)
 	}
 	dev, err := s.st.GetDevice(ctx, sess.DeviceID)
 	if err != nil {
 		return nil, api.Err(api.CodeRefreshInvalid)
 	}
+	// The laptop's state first: a revoked laptop is told so (and the app
+	// wipes its keyring), rather than a vague "sign in again".
 	switch dev.Status {
 	case api.DeviceRevoked:
 		return nil, api.Err(api.CodeDeviceRevoked)
 	case api.DevicePending:
 		return nil, api.Err(api.CodeDevicePending)
+	}
+	if !sess.RevokedAt.IsZero() || !now.Before(sess.RefreshExpires) {
+		return nil, api.Err(api.CodeRefreshInvalid)
 	}
 	ts := time.Unix(req.Timestamp, 0)
 	if ts.Before(now.Add(-ProofSkew)) || ts.After(now.Add(ProofSkew)) ||

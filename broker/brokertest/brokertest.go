@@ -75,6 +75,7 @@ type options struct {
 	production bool
 	log        io.Writer
 	setup      func(*daemon.Broker)
+	timeouts   time.Duration
 }
 
 // WithRealClock uses time.Now (for tests of real timing such as the tunnel).
@@ -85,6 +86,9 @@ func WithProductionArgon2() Option { return func(o *options) { o.production = tr
 
 // WithLog sends the broker's log to w (default: discarded unless -v).
 func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
+// WithShortTimeouts bounds header and body arrival to d (slow-client tests).
+func WithShortTimeouts(d time.Duration) Option { return func(o *options) { o.timeouts = d } }
 
 // WithSetup runs fn on the opened broker before it serves.
 func WithSetup(fn func(*daemon.Broker)) Option { return func(o *options) { o.setup = fn } }
@@ -111,6 +115,7 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	if o.production {
 		dopt.Argon2 = auth.ProductionArgon2
 	}
+	dopt.HeaderTimeout, dopt.BodyTimeout = o.timeouts, o.timeouts
 	if !o.realClock {
 		b.Clock = NewClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 		dopt.Now = b.Clock.Now

@@ -28,12 +28,16 @@ type Broker struct {
 	Log    *slog.Logger
 	Store  *store.Store
 	Server *server.Server
+
+	headerTimeout time.Duration
 }
 
 // Options are the knobs tests turn; production leaves them zero.
 type Options struct {
 	Now    func() time.Time
 	Argon2 auth.Argon2Params
+	// HeaderTimeout and BodyTimeout bound slow clients (defaults 10 s, 30 s).
+	HeaderTimeout, BodyTimeout time.Duration
 }
 
 // NewLogger builds the slog logger the config asks for.
@@ -65,12 +69,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		return nil, err
 	}
 	srv, err := server.New(server.Config{Store: st, Log: log, Now: opt.Now, Version: Version,
-		Argon2: opt.Argon2, SecretKey: key, PublicURL: cfg.PublicURL})
+		Argon2: opt.Argon2, SecretKey: key, PublicURL: cfg.PublicURL, BodyTimeout: opt.BodyTimeout})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &Broker{Cfg: cfg, Log: log, Store: st, Server: srv}, nil
+	if opt.HeaderTimeout == 0 {
+		opt.HeaderTimeout = 10 * time.Second
+	}
+	return &Broker{Cfg: cfg, Log: log, Store: st, Server: srv, headerTimeout: opt.HeaderTimeout}, nil
 }
 
 // Close closes the database.
@@ -93,7 +100,7 @@ func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 	}
 	hs := &http.Server{
 		Handler:           b.Server.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: b.headerTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(b.Log.Handler(), slog.LevelDebug),

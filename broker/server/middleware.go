@@ -82,6 +82,9 @@ func (s *Server) wrap(rt route) http.Handler {
 		}()
 		c := &call{W: sw, R: r, s: s, r: &rt}
 		if err := s.authorize(c); err != nil {
+			// Marks refusals by the route table (as opposed to a handler's
+			// own ownership checks) for the generated authorization test.
+			sw.Header().Set("X-Zaitaku-Authz", "denied")
 			s.fail(sw, r, err)
 			return
 		}
@@ -89,7 +92,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			// A slow client cannot hold a request open: the body must
 			// arrive within this time (headers are bounded by the server).
 			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Now().Add(30 * time.Second))
+			_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 			_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
 		}
 		max := rt.maxBody

@@ -33,6 +33,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// PublicURL is how clients reach the broker (for links it hands out).
 	PublicURL string
+	// BodyTimeout bounds how long a request body may take to arrive
+	// (default 30 s): a slow client cannot hold a handler.
+	BodyTimeout time.Duration
 }
 
 // Server serves the broker's API. Each domain keeps its dependencies in an
@@ -70,6 +73,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = 30 * time.Second
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
