@@ -6,11 +6,13 @@ package server
 // routeTable.
 type domains struct {
 	authDomain
+	oplogDomain
 }
 
 // initDomains wires each domain in dependency order.
 func (s *Server) initDomains() error {
 	for _, init := range []func() error{
+		s.initOplog, // first: it provides the audit recorder
 		s.initAuth,
 	} {
 		if err := init(); err != nil {

@@ -34,6 +34,7 @@ func (s *Server) routeTable() []route {
 		s.systemRoutes(),
 		s.authRoutes(),
 		s.adminAuthRoutes(),
+		s.oplogRoutes(),
 	} {
 		rs = append(rs, part...)
 	}
