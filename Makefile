@@ -1,0 +1,69 @@
+# Zaitaku — see README.md. `make demo` runs the product, `make test` tests it.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+export ARTIFACTS_DIR ?= $(CURDIR)/artifacts
+
+# Debian 12 packages the build and the end-to-end tests use (see DESIGN.md).
+DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+  libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev \
+  xvfb xauth imagemagick fonts-noto-cjk x11-utils dbus dbus-x11 gnome-keyring \
+  freerdp2-shadow-x11 freerdp2-x11 openssl openssh-server openssh-client iperf3 \
+  postgresql slapd ldap-utils minisign procps
+
+# Packages with cgo-free code that must also build for Windows and macOS.
+CROSS_PKGS := ./broker/... ./app/core/... ./app/oplog/... ./platform/...
+# Packages with shared state, tested under the race detector.
+RACE_PKGS := ./broker/slots/... ./broker/relay/... ./broker/oplog/... ./broker/events/... ./app/oplog/... ./app/core/...
+
+.PHONY: deps test test-fast test-e2e check bench demo broker app clean
+
+deps: ## install what a fresh Debian machine lacks
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "slapd slapd/no_configuration boolean true" | $$SUDO debconf-set-selections; \
+	  $$SUDO apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "deps: all Debian packages present"; fi
+	@$(GO) mod download
+
+check: ## static checks: formatting, vet, dependency rules, cross-compiles
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@bad=$$($(GO) list -deps ./broker/... | grep -E '^fyne\.io/|zaitaku/app(/|$$)|zaitaku/platform(/|$$)' || true); \
+	  if [ -n "$$bad" ]; then echo "broker/ imports what it must not: $$bad"; exit 1; fi
+	@bad=$$($(GO) list -deps ./broker/api | grep -vE '^(github.com/zaitaku/zaitaku/broker/api|github.com/coder/websocket)' | grep '\.' | grep -v '^golang.org/x/\|^vendor/' || true); \
+	  if [ -n "$$bad" ]; then echo "broker/api imports more than the standard library and websocket: $$bad"; exit 1; fi
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./broker/cmd/broker
+	$(GO) vet ./broker/... ./app/core/... ./app/oplog/... ./platform/...
+	GOOS=windows CGO_ENABLED=0 $(GO) vet $(CROSS_PKGS)
+	GOOS=darwin CGO_ENABLED=0 $(GO) vet $(CROSS_PKGS)
+
+test-fast:
+	$(GO) test -json -skip '^TestE2E' -timeout 20m ./... | $(GO) run ./.ci/testreport
+	$(GO) test -race -skip '^TestE2E' -timeout 20m $$($(GO) list $(RACE_PKGS) 2>/dev/null)
+
+test-e2e:
+	$(GO) test -json -p 1 -timeout 30m -run '^TestE2E' ./... | $(GO) run ./.ci/testreport
+
+test: deps check test-fast test-e2e ## everything CI runs
+	@echo "make test: all phases passed"
+
+bench: deps ## performance figures, one BENCH line each (see DESIGN.md)
+	@mkdir -p $(ARTIFACTS_DIR)
+	@$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... 2>&1 | tee $(ARTIFACTS_DIR)/bench.log | grep -E '^(BENCH|FAIL|panic|---)' || true
+	@grep '^BENCH' $(ARTIFACTS_DIR)/bench.log > $(ARTIFACTS_DIR)/bench.txt || true
+	@echo "all figures: $(ARTIFACTS_DIR)/bench.txt"
+
+broker:
+	@mkdir -p bin; CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/broker ./broker/cmd/broker
+
+app:
+	@mkdir -p bin; $(GO) build -trimpath -ldflags '-s -w' -o bin/zaitaku .
+
+demo: deps broker app ## broker with demo data + the desktop app, on embedded SQLite
+	@bash packaging/demo.sh
+
+clean:
+	rm -rf bin artifacts zaitaku-data
