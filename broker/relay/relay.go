@@ -1,0 +1,413 @@
+// Package relay is the broker's end of the RDP tunnel: it turns an
+// authenticated HTTP Upgrade into a raw byte stream to the office PC
+// paired with the caller's granted slot, and nowhere else. It counts the
+// bytes per slot and ends every tunnel of a slot when the slot ends.
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+)
+
+// Grants answers for the slots: where a user's granted slot may connect,
+// and where its traffic is counted. The slot manager implements it.
+type Grants interface {
+	// Target returns the host:port of the office PC paired with slotID,
+	// if that slot belongs to userID and is granted. Otherwise an *api.Error
+	// (slot not found, not granted, ended, no PC paired).
+	Target(ctx context.Context, userID, slotID string) (addr string, err error)
+	// AddBytes adds traffic to the slot's counters (called while tunnels
+	// run and when they end).
+	AddBytes(slotID string, up, down int64)
+}
+
+// Config builds a Relay.
+type Config struct {
+	Grants Grants // may be set later with SetGrants
+	Audit  audit.Recorder
+	Log    *slog.Logger
+	Now    func() time.Time
+	// Dial connects to the office PC (default: net.Dialer, 10 s timeout).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// PerSlot bounds concurrent tunnel connections of one slot (default
+	// 8: an RDP client opens one or two; more is a misbehaving client).
+	PerSlot int
+}
+
+// Relay carries tunnels. It is safe for concurrent use.
+type Relay struct {
+	cfg    Config
+	grants atomic.Pointer[grantsBox]
+
+	mu      sync.Mutex                      // guards tunnels, closed
+	tunnels map[string]map[*tunnel]struct{} // slot ID → live tunnels
+	closed  bool
+}
+
+type grantsBox struct{ g Grants }
+
+// tunnel is one relayed connection.
+type tunnel struct {
+	slot, user, target string
+	start              time.Time
+	up, down           atomic.Int64 // bytes app→PC and PC→app
+	reportedUp         int64        // guarded by Relay.mu: what AddBytes already got
+	reportedDown       int64
+
+	// conns is set once the upgrade is done; ended says EndSlot or Close
+	// came first. Both guarded by Relay.mu.
+	conns  []net.Conn
+	ended  bool
+	reason string
+}
+
+// New returns a Relay.
+func New(cfg Config) *Relay {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Slog{Log: cfg.Log}
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	if cfg.PerSlot <= 0 {
+		cfg.PerSlot = 8
+	}
+	r := &Relay{cfg: cfg, tunnels: map[string]map[*tunnel]struct{}{}}
+	if cfg.Grants != nil {
+		r.SetGrants(cfg.Grants)
+	}
+	return r
+}
+
+// SetGrants sets (or replaces) the slot manager.
+func (r *Relay) SetGrants(g Grants) { r.grants.Store(&grantsBox{g}) }
+
+func (r *Relay) getGrants() Grants {
+	if b := r.grants.Load(); b != nil {
+		return b.g
+	}
+	return nil
+}
+
+// Serve handles one tunnel request of userID for slotID. Before the
+// upgrade it returns an *api.Error for the caller to answer (nothing has
+// been written). After the upgrade it owns the connection and returns nil
+// once the tunnel has ended.
+func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID string) error {
+	ctx := req.Context()
+	if req.ProtoMajor != 1 || !headerHasToken(req.Header, "Connection", "upgrade") ||
+		!strings.EqualFold(req.Header.Get("Upgrade"), api.TunnelProtocol) {
+		return api.Errf(api.CodeTunnelUpgrade, "want HTTP/1.1 with Connection: Upgrade and Upgrade: %s", api.TunnelProtocol)
+	}
+	if req.URL.RawQuery != "" {
+		// The tunnel names no target; a request that tries is an attempt
+		// to use the broker as a proxy.
+		r.refused(ctx, userID, slotID, "target_in_request", req.URL.RawQuery)
+		return api.Err(api.CodeTunnelTarget, "the request may not name a target")
+	}
+	g := r.getGrants()
+	if g == nil {
+		return api.Err(api.CodeUnavailable, "slots not ready")
+	}
+	addr, err := g.Target(ctx, userID, slotID)
+	if err != nil {
+		r.refused(ctx, userID, slotID, refusalReason(err), "")
+		return err
+	}
+	t := &tunnel{slot: slotID, user: userID, target: addr, start: r.cfg.Now()}
+	if err := r.register(t); err != nil {
+		r.refused(ctx, userID, slotID, refusalReason(err), addr)
+		return err
+	}
+	// The slot may have ended between Target and register; EndSlot after
+	// register reaches this tunnel, so asking once more closes the gap.
+	if _, err := g.Target(ctx, userID, slotID); err != nil {
+		r.unregister(t)
+		r.refused(ctx, userID, slotID, refusalReason(err), addr)
+		return err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	pc, err := r.cfg.Dial(dctx, "tcp", addr)
+	cancel()
+	if err != nil {
+		r.unregister(t)
+		r.record(ctx, userID, "relay.pc_unreachable", slotID, map[string]string{"target": addr, "error": err.Error()})
+		return api.Err(api.CodeTunnelUnreachable)
+	}
+	api.TuneSocket(pc)
+	client, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		pc.Close()
+		r.unregister(t)
+		return fmt.Errorf("tunnel hijack: %w", err)
+	}
+	var prefix []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		prefix, _ = brw.Reader.Peek(n)
+		prefix = append([]byte(nil), prefix...)
+	}
+	app := tunnelConn(client, prefix)
+	if !r.attach(t, app, pc) {
+		app.Close()
+		pc.Close()
+		r.unregister(t)
+		return nil
+	}
+	_ = client.SetDeadline(time.Time{})
+	api.TuneSocket(client)
+	if _, err := client.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + api.TunnelProtocol + "\r\n\r\n")); err != nil {
+		app.Close()
+		pc.Close()
+		r.unregister(t)
+		return nil
+	}
+	bg := context.WithoutCancel(ctx)
+	r.record(bg, userID, "relay.tunnel_opened", slotID, map[string]string{"target": addr, "from": req.RemoteAddr})
+	err = api.Splice(app, pc, &t.up, &t.down)
+	reason := r.unregister(t)
+	fields := map[string]string{
+		"target":      addr,
+		"bytes_up":    strconv.FormatInt(t.up.Load(), 10),
+		"bytes_down":  strconv.FormatInt(t.down.Load(), 10),
+		"duration_ms": strconv.FormatInt(r.cfg.Now().Sub(t.start).Milliseconds(), 10),
+	}
+	if reason != "" {
+		fields["ended_by"] = reason
+	}
+	if err != nil {
+		fields["error"] = err.Error()
+	}
+	r.record(bg, userID, "relay.tunnel_closed", slotID, fields)
+	return nil
+}
+
+// tunnelConn wraps the hijacked client connection for bulk relaying.
+func tunnelConn(c net.Conn, prefix []byte) net.Conn {
+	if tc, ok := c.(*tls.Conn); ok {
+		return api.NewTLSStream(tc, prefix)
+	}
+	return &prefixed{Conn: c, prefix: prefix}
+}
+
+// prefixed is a plain connection (insecure development mode) with bytes
+// the HTTP server read ahead.
+type prefixed struct {
+	net.Conn
+	prefix []byte
+}
+
+func (p *prefixed) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+func (p *prefixed) CloseWrite() error {
+	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return p.Conn.Close()
+}
+
+func (r *Relay) register(t *tunnel) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return api.Err(api.CodeUnavailable, "broker shutting down")
+	}
+	set := r.tunnels[t.slot]
+	if len(set) >= r.cfg.PerSlot {
+		return api.Errf(api.CodeTunnelLimit, "at most %d", r.cfg.PerSlot)
+	}
+	if set == nil {
+		set = map[*tunnel]struct{}{}
+		r.tunnels[t.slot] = set
+	}
+	set[t] = struct{}{}
+	return nil
+}
+
+// attach hands the tunnel its connections, unless it was ended meanwhile.
+func (r *Relay) attach(t *tunnel, conns ...net.Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t.ended {
+		return false
+	}
+	t.conns = conns
+	return true
+}
+
+// unregister removes t and reports the bytes AddBytes has not seen yet.
+// It returns why the relay ended the tunnel ("" when a side hung up).
+func (r *Relay) unregister(t *tunnel) (reason string) {
+	r.mu.Lock()
+	reason = t.reason
+	set := r.tunnels[t.slot]
+	if _, ok := set[t]; !ok {
+		r.mu.Unlock()
+		return reason
+	}
+	delete(set, t)
+	if len(set) == 0 {
+		delete(r.tunnels, t.slot)
+	}
+	up, down := r.takeDelta(t)
+	r.mu.Unlock()
+	if g := r.getGrants(); g != nil && (up != 0 || down != 0) {
+		g.AddBytes(t.slot, up, down)
+	}
+	return reason
+}
+
+// takeDelta returns the bytes not yet reported; r.mu must be held.
+func (r *Relay) takeDelta(t *tunnel) (up, down int64) {
+	u, d := t.up.Load(), t.down.Load()
+	up, down = u-t.reportedUp, d-t.reportedDown
+	t.reportedUp, t.reportedDown = u, d
+	return up, down
+}
+
+// EndSlot closes every tunnel of the slot (the slot was released, its
+// lease lapsed, or IT ended the session). Tunnels being set up at that
+// moment are refused.
+func (r *Relay) EndSlot(slotID string) {
+	r.mu.Lock()
+	var conns []net.Conn
+	for t := range r.tunnels[slotID] {
+		t.ended, t.reason = true, "slot_ended"
+		conns = append(conns, t.conns...)
+	}
+	r.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// Close ends every tunnel and refuses new ones (broker shutdown).
+func (r *Relay) Close() {
+	r.mu.Lock()
+	r.closed = true
+	var conns []net.Conn
+	for _, set := range r.tunnels {
+		for t := range set {
+			t.ended, t.reason = true, "shutdown"
+			conns = append(conns, t.conns...)
+		}
+	}
+	r.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// Flush reports the bytes of running tunnels to the slots, so that IT's
+// live session list shows traffic before a tunnel ends.
+func (r *Relay) Flush() {
+	g := r.getGrants()
+	if g == nil {
+		return
+	}
+	type delta struct {
+		slot     string
+		up, down int64
+	}
+	var ds []delta
+	r.mu.Lock()
+	for slot, set := range r.tunnels {
+		var d delta
+		d.slot = slot
+		for t := range set {
+			u, dn := r.takeDelta(t)
+			d.up += u
+			d.down += dn
+		}
+		if d.up != 0 || d.down != 0 {
+			ds = append(ds, d)
+		}
+	}
+	r.mu.Unlock()
+	for _, d := range ds {
+		g.AddBytes(d.slot, d.up, d.down)
+	}
+}
+
+// Live is the number of tunnels running, per slot (for metrics and tests).
+func (r *Relay) Live() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.tunnels))
+	for slot, set := range r.tunnels {
+		out[slot] = len(set)
+	}
+	return out
+}
+
+// Run flushes byte counts every interval until ctx ends.
+func (r *Relay) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.Flush()
+			return
+		case <-t.C:
+			r.Flush()
+		}
+	}
+}
+
+func (r *Relay) refused(ctx context.Context, userID, slotID, reason, detail string) {
+	f := map[string]string{"reason": reason}
+	if detail != "" {
+		f["detail"] = detail
+	}
+	r.record(ctx, userID, "relay.refused", slotID, f)
+}
+
+func (r *Relay) record(ctx context.Context, actor, action, target string, fields map[string]string) {
+	if err := r.cfg.Audit.Record(ctx, audit.Event{At: r.cfg.Now(), Actor: actor, Action: action, Target: target, Fields: fields}); err != nil {
+		r.cfg.Log.Error("audit relay event", "action", action, "slot", target, "err", err)
+	}
+}
+
+func refusalReason(err error) string {
+	if e := api.AsError(err); e != nil {
+		return string(e.Code)
+	}
+	return "error"
+}
+
+// headerHasToken reports whether a comma-separated header lists token.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, part := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,465 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+)
+
+// fakeGrants is the slot manager as the relay sees it: slot → owner,
+// state and target, plus the byte counters.
+type fakeGrants struct {
+	mu    sync.Mutex // guards slots, bytes
+	slots map[string]fakeSlot
+	bytes map[string][2]int64
+}
+
+type fakeSlot struct {
+	user, state, target string
+}
+
+func (g *fakeGrants) Target(_ context.Context, userID, slotID string) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s, ok := g.slots[slotID]
+	switch {
+	case !ok || s.user != userID:
+		return "", api.Err(api.CodeSlotNotFound) // another user's slot does not exist for the caller
+	case s.state == api.SlotEnded:
+		return "", api.Err(api.CodeSlotEnded)
+	case s.state != api.SlotGranted:
+		return "", api.Err(api.CodeSlotNotGranted)
+	}
+	return s.target, nil
+}
+
+func (g *fakeGrants) AddBytes(slotID string, up, down int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.bytes[slotID]
+	g.bytes[slotID] = [2]int64{b[0] + up, b[1] + down}
+}
+
+func (g *fakeGrants) end(slotID string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.slots[slotID]
+	s.state = api.SlotEnded
+	g.slots[slotID] = s
+}
+
+func (g *fakeGrants) counted(slotID string) [2]int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.bytes[slotID]
+}
+
+// events records audit events.
+type events struct {
+	mu  sync.Mutex // guards all
+	all []audit.Event
+}
+
+func (e *events) Record(_ context.Context, ev audit.Event) error {
+	e.mu.Lock()
+	e.all = append(e.all, ev)
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *events) find(action, slot string) (audit.Event, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.all {
+		if ev.Action == action && ev.Target == slot {
+			return ev, true
+		}
+	}
+	return audit.Event{}, false
+}
+
+// waitFor polls cond; the limit only guards against a hung test.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// office is a stand-in office PC: it answers "pc:<name>\n" and then
+// echoes. Connections are counted.
+type office struct {
+	ln    net.Listener
+	name  string
+	mu    sync.Mutex // guards conns
+	conns int
+}
+
+func newOffice(t *testing.T, name string) *office {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &office{ln: ln, name: name}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			o.mu.Lock()
+			o.conns++
+			o.mu.Unlock()
+			go func() {
+				defer c.Close()
+				if _, err := io.WriteString(c, "pc:"+name+"\n"); err != nil {
+					return
+				}
+				_, _ = io.Copy(c, c)
+				if cw, ok := c.(*net.TCPConn); ok {
+					_ = cw.CloseWrite()
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return o
+}
+
+func (o *office) addr() string { return o.ln.Addr().String() }
+
+func (o *office) count() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.conns
+}
+
+type rig struct {
+	relay  *Relay
+	grants *fakeGrants
+	events *events
+	srv    *httptest.Server
+}
+
+// newRig serves the relay over real TLS; the caller's identity comes from
+// a test header, as the server's auth middleware would supply it.
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	g := &fakeGrants{slots: map[string]fakeSlot{}, bytes: map[string][2]int64{}}
+	ev := &events{}
+	r := New(Config{Grants: g, Audit: ev})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/tunnel/{slot}", func(w http.ResponseWriter, req *http.Request) {
+		if err := r.Serve(w, req, strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer "), req.PathValue("slot")); err != nil {
+			e := api.AsError(err)
+			if e == nil {
+				e = api.Err(api.CodeInternal)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(e.Status)
+			_, _ = io.WriteString(w, `{"code":"`+string(e.Code)+`"}`)
+		}
+	})
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(func() {
+		r.Close()
+		srv.Close()
+	})
+	return &rig{relay: r, grants: g, events: ev, srv: srv}
+}
+
+// client returns a client signed in as user (the token is the user ID
+// in this rig).
+func (rg *rig) client(t *testing.T, user string) *api.Client {
+	t.Helper()
+	c, err := api.NewClient(rg.srv.URL, api.ClientOptions{Fingerprint: api.CertFingerprint(rg.srv.Certificate().Raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(user)
+	return c
+}
+
+func readLine(t *testing.T, c net.Conn) string {
+	t.Helper()
+	var b []byte
+	one := make([]byte, 1)
+	for {
+		if _, err := c.Read(one); err != nil {
+			t.Fatalf("read: %v (so far %q)", err, b)
+		}
+		if one[0] == '\n' {
+			return string(b)
+		}
+		b = append(b, one[0])
+	}
+}
+
+func TestTunnelReachesPairedPCAndCounts(t *testing.T) {
+	rg := newRig(t)
+	pc := newOffice(t, "yamada-pc")
+	rg.grants.slots["s1"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: pc.addr()}
+	conn, err := rg.client(t, "yamada").DialTunnel(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readLine(t, conn); got != "pc:yamada-pc" {
+		t.Fatalf("reached %q, want the paired PC", got)
+	}
+	if _, err := io.WriteString(conn, "hello\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLine(t, conn); got != "hello" {
+		t.Fatalf("echo = %q", got)
+	}
+	if live := rg.relay.Live(); live["s1"] != 1 {
+		t.Fatalf("live = %v, want one tunnel on s1", live)
+	}
+	rg.relay.Flush()
+	conn.Close()
+	waitFor(t, "tunnel end", func() bool { return len(rg.relay.Live()) == 0 })
+	if got, want := rg.grants.counted("s1"), [2]int64{6, int64(len("pc:yamada-pc\n") + 6)}; got != want {
+		t.Fatalf("counted up/down = %v, want %v", got, want)
+	}
+	waitFor(t, "close event", func() bool { _, ok := rg.events.find("relay.tunnel_closed", "s1"); return ok })
+	ev, _ := rg.events.find("relay.tunnel_closed", "s1")
+	if ev.Fields["bytes_up"] != "6" || ev.Fields["target"] != pc.addr() || ev.Actor != "yamada" {
+		t.Fatalf("close event = %+v", ev)
+	}
+	if _, ok := rg.events.find("relay.tunnel_opened", "s1"); !ok {
+		t.Fatal("no open event")
+	}
+}
+
+func TestTunnelRefusals(t *testing.T) {
+	rg := newRig(t)
+	mine := newOffice(t, "yamada-pc")
+	other := newOffice(t, "sato-pc")
+	down := func() string { // an address where nothing listens
+		ln, _ := net.Listen("tcp4", "127.0.0.1:0")
+		a := ln.Addr().String()
+		ln.Close()
+		return a
+	}()
+	rg.grants.slots["yamada-slot"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: mine.addr()}
+	rg.grants.slots["sato-slot"] = fakeSlot{user: "sato", state: api.SlotGranted, target: other.addr()}
+	rg.grants.slots["queued"] = fakeSlot{user: "yamada", state: api.SlotQueued, target: mine.addr()}
+	rg.grants.slots["asleep"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: down}
+
+	tests := []struct {
+		name     string
+		user     string
+		path     string // request path (with query) when not a plain dial
+		slot     string
+		noUpgr   bool
+		wantCode api.Code
+		audited  bool
+	}{
+		{name: "another user's slot", user: "yamada", slot: "sato-slot", wantCode: api.CodeSlotNotFound, audited: true},
+		{name: "unknown slot", user: "yamada", slot: "nope", wantCode: api.CodeSlotNotFound, audited: true},
+		{name: "slot not granted yet", user: "yamada", slot: "queued", wantCode: api.CodeSlotNotGranted, audited: true},
+		{name: "target named in query", user: "yamada", path: "/v1/tunnel/yamada-slot?target=" + other.addr(), slot: "yamada-slot", wantCode: api.CodeTunnelTarget, audited: true},
+		{name: "other target as host:port path", user: "yamada", path: "/v1/tunnel/yamada-slot?" + other.addr(), slot: "yamada-slot", wantCode: api.CodeTunnelTarget, audited: true},
+		{name: "plain GET without upgrade", user: "yamada", slot: "yamada-slot", noUpgr: true, wantCode: api.CodeTunnelUpgrade},
+		{name: "paired PC not answering", user: "yamada", slot: "asleep", wantCode: api.CodeTunnelUnreachable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := rg.client(t, tc.user)
+			var err error
+			if tc.path != "" || tc.noUpgr {
+				path := tc.path
+				if path == "" {
+					path = api.TunnelPath(tc.slot)
+				}
+				req, rerr := c.NewRequest(context.Background(), "GET", path, nil)
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				if !tc.noUpgr {
+					req.Header.Set("Connection", "Upgrade")
+					req.Header.Set("Upgrade", api.TunnelProtocol)
+				}
+				resp, rerr := c.HTTPClient().Do(req)
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				err = api.DecodeError(resp)
+				resp.Body.Close()
+			} else {
+				var conn net.Conn
+				conn, err = c.DialTunnel(context.Background(), tc.slot)
+				if conn != nil {
+					conn.Close()
+				}
+			}
+			if e := api.AsError(err); e == nil || e.Code != tc.wantCode {
+				t.Fatalf("err = %v, want %s", err, tc.wantCode)
+			}
+			if tc.audited {
+				if _, ok := rg.events.find("relay.refused", tc.slot); !ok {
+					t.Fatalf("refusal of %s not recorded", tc.slot)
+				}
+			}
+		})
+	}
+	if n := other.count(); n != 0 {
+		t.Fatalf("sato's PC got %d connections from yamada's requests", n)
+	}
+	if live := rg.relay.Live(); len(live) != 0 {
+		t.Fatalf("tunnels left behind: %v", live)
+	}
+}
+
+func TestEndSlotClosesTunnels(t *testing.T) {
+	rg := newRig(t)
+	pc := newOffice(t, "pc")
+	rg.grants.slots["s1"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: pc.addr()}
+	c := rg.client(t, "yamada")
+	var conns []net.Conn
+	for range 2 {
+		conn, err := c.DialTunnel(context.Background(), "s1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		readLine(t, conn)
+		conns = append(conns, conn)
+	}
+	// As the slot manager does: mark the slot ended, then end its tunnels.
+	rg.grants.end("s1")
+	rg.relay.EndSlot("s1")
+	for i, conn := range conns {
+		if _, err := io.ReadAll(conn); err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "reset") {
+			t.Fatalf("conn %d: %v", i, err)
+		}
+	}
+	waitFor(t, "tunnels to end", func() bool { return len(rg.relay.Live()) == 0 })
+	waitFor(t, "close event", func() bool {
+		ev, ok := rg.events.find("relay.tunnel_closed", "s1")
+		return ok && ev.Fields["ended_by"] == "slot_ended"
+	})
+	if _, err := c.DialTunnel(context.Background(), "s1"); api.AsError(err) == nil || api.AsError(err).Code != api.CodeSlotEnded {
+		t.Fatalf("dial after end: %v, want %s", err, api.CodeSlotEnded)
+	}
+}
+
+func TestTunnelBulkAndHalfClose(t *testing.T) {
+	rg := newRig(t)
+	// A PC that reads everything, then answers with the digest and closes.
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, c); err != nil {
+			return
+		}
+		_, _ = c.Write(h.Sum(nil))
+	}()
+	rg.grants.slots["s1"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: ln.Addr().String()}
+	conn, err := rg.client(t, "yamada").DialTunnel(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	payload := make([]byte, 8<<20+12345) // not a multiple of any buffer
+	_, _ = rand.Read(payload)
+	// Mixed write sizes exercise record coalescing and draining.
+	for off, i := 0, 0; off < len(payload); i++ {
+		n := min([]int{1, 700, 16 << 10, 300 << 10, 1 << 20}[i%5], len(payload)-off)
+		if _, err := conn.Write(payload[off : off+n]); err != nil {
+			t.Fatal(err)
+		}
+		off += n
+	}
+	if err := conn.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(payload)
+	if !bytes.Equal(got, want[:]) {
+		t.Fatalf("digest through the tunnel = %x, want %x", got, want)
+	}
+	waitFor(t, "tunnel end", func() bool { return len(rg.relay.Live()) == 0 })
+	if got := rg.grants.counted("s1"); got[0] != int64(len(payload)) || got[1] != 32 {
+		t.Fatalf("counted %v, want [%d 32]", got, len(payload))
+	}
+}
+
+func TestForwardCarriesEachConnection(t *testing.T) {
+	rg := newRig(t)
+	pc := newOffice(t, "pc")
+	rg.grants.slots["s1"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: pc.addr()}
+	c := rg.client(t, "yamada")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stats := make(chan api.TunnelStats, 4)
+	done := make(chan error, 1)
+	go func() {
+		done <- api.Forward(ctx, ln, func(ctx context.Context) (net.Conn, error) { return c.DialTunnel(ctx, "s1") },
+			func(s api.TunnelStats) { stats <- s })
+	}()
+	for i := range 2 {
+		local, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readLine(t, local); got != "pc:pc" {
+			t.Fatalf("conn %d reached %q", i, got)
+		}
+		local.Close()
+		st := <-stats
+		if st.Down != int64(len("pc:pc\n")) {
+			t.Fatalf("conn %d stats %+v", i, st)
+		}
+	}
+	// A connection still open when the forwarder stops is closed too.
+	local, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	readLine(t, local)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(local); err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Fatal(err)
+	}
+	if _, err := net.Dial("tcp4", ln.Addr().String()); err == nil {
+		t.Fatal("listener still accepting after the forwarder stopped")
+	}
+	if pc.count() != 3 {
+		t.Fatalf("office PC saw %d connections, want 3", pc.count())
+	}
+}
