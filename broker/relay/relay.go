@@ -61,7 +61,7 @@ type grantsBox struct{ g Grants }
 // tunnel is one relayed connection.
 type tunnel struct {
 	slot, user, target string
-	start              time.Time
+	start              time.Time    // wall clock of the process: durations must not follow a test clock
 	up, down           atomic.Int64 // bytes app→PC and PC→app
 	reportedUp         int64        // guarded by Relay.mu: what AddBytes already got
 	reportedDown       int64
@@ -132,7 +132,7 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 		r.refused(ctx, userID, slotID, refusalReason(err), "")
 		return err
 	}
-	t := &tunnel{slot: slotID, user: userID, target: addr, start: r.cfg.Now()}
+	t := &tunnel{slot: slotID, user: userID, target: addr, start: time.Now()}
 	if err := r.register(t); err != nil {
 		r.refused(ctx, userID, slotID, refusalReason(err), addr)
 		return err
@@ -187,7 +187,7 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 		"target":      addr,
 		"bytes_up":    strconv.FormatInt(t.up.Load(), 10),
 		"bytes_down":  strconv.FormatInt(t.down.Load(), 10),
-		"duration_ms": strconv.FormatInt(r.cfg.Now().Sub(t.start).Milliseconds(), 10),
+		"duration_ms": strconv.FormatInt(time.Since(t.start).Milliseconds(), 10),
 	}
 	if reason != "" {
 		fields["ended_by"] = reason

@@ -7,6 +7,7 @@ package server
 type domains struct {
 	authDomain
 	oplogDomain
+	relayDomain
 }
 
 // initDomains wires each domain in dependency order.
@@ -14,6 +15,7 @@ func (s *Server) initDomains() error {
 	for _, init := range []func() error{
 		s.initOplog, // first: it provides the audit recorder
 		s.initAuth,
+		s.initRelay,
 	} {
 		if err := init(); err != nil {
 			return err

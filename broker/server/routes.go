@@ -35,6 +35,7 @@ func (s *Server) routeTable() []route {
 		s.authRoutes(),
 		s.adminAuthRoutes(),
 		s.oplogRoutes(),
+		s.relayRoutes(),
 	} {
 		rs = append(rs, part...)
 	}
