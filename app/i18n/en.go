@@ -73,6 +73,7 @@ var en = map[Key]string{
 	PCAsleep:          "Asleep",
 	PCAwake:           "Awake",
 	PCInUse:           "In use",
+	PCNone:            "Not registered",
 	PCUnknown:         "Unknown",
 	BtnConnect:        "Connect to office PC",
 	BtnCancel:         "Cancel",

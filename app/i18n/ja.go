@@ -75,6 +75,7 @@ var ja = map[Key]string{
 	PCAsleep:          "スリープ中",
 	PCAwake:           "起動済み",
 	PCInUse:           "使用中",
+	PCNone:            "未登録",
 	PCUnknown:         "状態不明",
 	BtnConnect:        "職場のパソコンに接続",
 	BtnCancel:         "接続を中止",

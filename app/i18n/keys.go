@@ -79,6 +79,7 @@ const (
 	PCAwake           Key = "pc.awake"
 	PCInUse           Key = "pc.in_use"
 	PCUnknown         Key = "pc.unknown"
+	PCNone            Key = "pc.none"
 	BtnConnect        Key = "btn.connect"
 	BtnCancel         Key = "btn.cancel"
 	BtnDisconnect     Key = "btn.disconnect"

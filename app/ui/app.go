@@ -220,6 +220,10 @@ func (u *UI) startClient(p Profile) {
 func (u *UI) onState(st core.State) {
 	prev, had := u.st, u.haveState
 	u.st, u.haveState = st, true
+	if !had || prev.Phase != st.Phase || prev.Online != st.Online {
+		// One line per step: the help desk reads these, tests wait on them.
+		u.log.Info("state", "phase", st.Phase.String(), "online", st.Online)
+	}
 	if st.Err != nil && (!had || prev.Err == nil || prev.Err.Code != st.Err.Code || prev.Phase != st.Phase) {
 		u.recordErr(st.Err)
 	}

@@ -12,8 +12,9 @@ import (
 )
 
 type firstRunActions struct {
-	Check func(brokerURL string) // run CheckCertificate off the UI thread, then call showCheck
-	Save  func(p Profile)        // profile is complete and the certificate accepted
+	Check          func(brokerURL string) // run CheckCertificate off the UI thread, then call showCheck
+	Save           func(p Profile)        // profile is complete and the certificate accepted
+	Settings, Help func()
 }
 
 // firstRunScreen asks for the broker address, shows the certificate
@@ -59,7 +60,7 @@ func makeFirstRun(tr *i18n.Tr, preset Profile, actions firstRunActions) *firstRu
 	s.save.Importance = widget.HighImportance
 	hint := para(tr.T(i18n.FirstDeviceHint))
 	hint.Importance = widget.LowImportance
-	s.root = page(
+	s.root = container.NewBorder(brandBar(tr, actions.Settings, actions.Help), nil, nil, nil, page(
 		heading(tr.T(i18n.FirstTitle)),
 		para(tr.T(i18n.FirstIntro)),
 		caption(tr.T(i18n.FirstBroker)),
@@ -68,7 +69,7 @@ func makeFirstRun(tr *i18n.Tr, preset Profile, actions firstRunActions) *firstRu
 		caption(tr.T(i18n.FirstDevice)), s.device, hint,
 		s.msg.Label,
 		tall(s.save, 48),
-	)
+	))
 	return s
 }
 

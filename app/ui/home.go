@@ -69,8 +69,11 @@ func makeHome(tr *i18n.Tr, st core.State, actions homeActions) *homeScreen {
 	h.pcState = widget.NewLabel("")
 	h.slots = widget.NewLabel("")
 	h.slots.Alignment = fyne.TextAlignTrailing
-	pcCard := widget.NewCard(tr.T(i18n.HomePC), "",
-		container.NewBorder(nil, nil, nil, h.slots, container.NewHBox(h.pcName, h.pcState)))
+	pcTitle := caption(tr.T(i18n.HomePC))
+	pcTitle.Importance = widget.LowImportance
+	pcCard := widget.NewCard("", "", container.NewVBox(
+		container.NewBorder(nil, nil, nil, h.slots, pcTitle),
+		container.NewHBox(h.pcName, h.pcState)))
 
 	row := container.NewGridWithColumns(len(h.stages))
 	for i := range h.stages {
@@ -146,8 +149,8 @@ func (h *homeScreen) update(st core.State, now time.Time) {
 		h.pcState.Importance = pcImportance(st.PC.State)
 		h.pcState.Refresh()
 	} else {
-		h.pcName.SetText("")
-		h.pcState.SetText(tr.T(i18n.HomeNoPC))
+		h.pcName.SetText(tr.T(i18n.PCNone)) // the status line below says what to do
+		h.pcState.SetText("")
 		h.pcState.Importance = widget.WarningImportance
 		h.pcState.Refresh()
 	}
@@ -162,7 +165,7 @@ func (h *homeScreen) update(st core.State, now time.Time) {
 		switch {
 		case cur < 0 || i > cur:
 			sv.icon.SetResource(theme.RadioButtonIcon())
-			sv.label.Importance = widget.LowImportance
+			sv.label.Importance = widget.MediumImportance
 			sv.label.TextStyle.Bold = false
 		case i < cur || st.Phase == core.Connected:
 			sv.icon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))

@@ -20,6 +20,10 @@ func stageMarks(h *homeScreen) string {
 	for _, sv := range h.stages {
 		switch sv.label.Importance {
 		case widget.SuccessImportance:
+			if sv.label.TextStyle.Bold {
+				b.WriteByte('*') // done, and the current phase (connected)
+				continue
+			}
 			b.WriteByte('+')
 		case widget.HighImportance:
 			b.WriteByte('>')
@@ -63,7 +67,7 @@ func TestHomeStates(t *testing.T) {
 		{"connected", with(func(s *core.State) {
 			s.Phase, s.Since = core.Connected, testNow.Add(-(42*time.Minute + 7*time.Second))
 			s.PC = &core.Terminal{Name: "ZAISEI-PC-012", State: core.PCInUse}
-		}), "切断する", true, "職場のパソコンに接続しています", "+++++", "経過時間 42:07", false, "", false},
+		}), "切断する", true, "職場のパソコンに接続しています", "++++*", "経過時間 42:07", false, "", false},
 		{"ending", with(func(s *core.State) { s.Phase = core.Ending }), "切断しています…", false, "切断しています", "++++>", "", false, "", false},
 		{"failed", with(func(s *core.State) { s.Phase, s.Err = core.Failed, api.Err(api.CodeNetwork) }),
 			"もう一度接続", true, "インターネット接続を確認してください", ".....", "", true, "エラーコード: network", false},
@@ -129,6 +133,12 @@ func TestHomeStates(t *testing.T) {
 func TestHomePCStates(t *testing.T) {
 	test.NewTempApp(t)
 	h := makeHome(i18n.New("ja"), readyState(), homeActions{})
+	st := readyState()
+	st.PC = nil
+	h.update(st, testNow)
+	if h.pcName.Text != "未登録" {
+		t.Errorf("no pc: %q", h.pcName.Text)
+	}
 	for pc, want := range map[core.PCState]string{core.PCAsleep: "スリープ中", core.PCAwake: "起動済み", core.PCInUse: "使用中", core.PCUnknown: "状態不明"} {
 		st := readyState()
 		st.PC = &core.Terminal{Name: "X", State: pc}

@@ -20,6 +20,8 @@ type loginView struct {
 type loginActions struct {
 	Submit       func(staffID, password, otp string, remember bool)
 	ChangeBroker func()
+	Settings     func()
+	Help         func()
 }
 
 // loginScreen asks for staff ID and password, then the one-time code when
@@ -69,7 +71,7 @@ func makeLogin(tr *i18n.Tr, v loginView, actions loginActions) *loginScreen {
 		}
 	})
 	change.Importance = widget.LowImportance
-	s.root = page(
+	s.root = container.NewBorder(brandBar(tr, actions.Settings, actions.Help), nil, nil, nil, page(
 		heading(tr.T(i18n.LoginTitle)),
 		caption(tr.T(i18n.LoginStaffID)), s.staffID,
 		caption(tr.T(i18n.LoginPassword)), s.password,
@@ -78,7 +80,7 @@ func makeLogin(tr *i18n.Tr, v loginView, actions loginActions) *loginScreen {
 		s.msg.Label, s.code,
 		tall(s.submit, 52),
 		container.NewBorder(nil, nil, nil, change, broker),
-	)
+	))
 	return s
 }
 

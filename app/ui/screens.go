@@ -42,6 +42,8 @@ func (u *UI) showFirstRun(msg string) {
 			u.profile = p
 			u.startClient(p)
 		},
+		Settings: u.showSettings,
+		Help:     u.showAbout,
 	})
 	if msg != "" {
 		u.first.msg.set(msg, widget.DangerImportance)
@@ -58,6 +60,8 @@ func (u *UI) showLogin() {
 	}, loginActions{
 		Submit:       u.submitLogin,
 		ChangeBroker: func() { u.showFirstRun("") },
+		Settings:     u.showSettings,
+		Help:         u.showAbout,
 	})
 	u.setContent(scrLogin, u.login.root)
 	if u.login.staffID.Text == "" {
@@ -190,9 +194,7 @@ func (u *UI) showHome() {
 }
 
 func (u *UI) showSettings() {
-	if u.screen == scrHome || u.screen == scrLogin {
-		u.back = u.screen
-	}
+	u.noteBack()
 	v := settingsView{
 		Lang:     u.prefs.String(prefLang),
 		Notify:   u.prefs.BoolWithFallback(prefNotify, true),
@@ -239,15 +241,25 @@ func (u *UI) showSettings() {
 	u.setContent(scrSettings, s.root)
 }
 
-func (u *UI) goBack() {
-	if u.back == scrLogin || u.st.Phase == core.SignedOut {
-		u.showLogin()
-		if u.client == nil {
-			u.showFirstRun("")
-		}
-		return
+// noteBack remembers the main screen that Settings and About return to.
+func (u *UI) noteBack() {
+	switch u.screen {
+	case scrHome, scrLogin, scrFirstRun:
+		u.back = u.screen
 	}
-	u.showHome()
+}
+
+// goBack leaves Settings or About for the main screen that fits the state
+// now (the session may have ended meanwhile).
+func (u *UI) goBack() {
+	switch {
+	case u.client == nil || u.back == scrFirstRun:
+		u.showFirstRun("")
+	case u.st.Phase == core.SignedOut:
+		u.showLogin()
+	default:
+		u.showHome()
+	}
 }
 
 // setLang switches language at once and remembers the choice ("" = OS).
@@ -286,9 +298,7 @@ func (u *UI) signOut() {
 }
 
 func (u *UI) showAbout() {
-	if u.screen == scrHome || u.screen == scrLogin {
-		u.back = u.screen
-	}
+	u.noteBack()
 	u.about = makeAbout(u.tr, aboutView{
 		Version: u.opt.Version,
 		Broker:  u.profile.BrokerURL,

@@ -2,9 +2,13 @@ package ui
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/icons"
 )
 
 // minHeight is a layout that gives its objects at least h of height and the
@@ -105,4 +109,23 @@ func caption(text string) *widget.Label {
 	l := widget.NewLabel(text)
 	l.TextStyle.Bold = true
 	return l
+}
+
+// brandBar is the top bar of the signed-out screens: the app icon and name,
+// and Settings (language!) and Help, which staff need before signing in.
+func brandBar(tr *i18n.Tr, settings, help func()) fyne.CanvasObject {
+	logo := canvas.NewImageFromResource(icons.App)
+	logo.FillMode = canvas.ImageFillContain
+	logo.SetMinSize(fyne.NewSquareSize(32))
+	name := widget.NewLabel(tr.T(i18n.AppName))
+	name.TextStyle.Bold = true
+	var buttons []fyne.CanvasObject
+	if settings != nil {
+		buttons = append(buttons, widget.NewButtonWithIcon(tr.T(i18n.Settings), theme.SettingsIcon(), settings))
+	}
+	if help != nil {
+		buttons = append(buttons, widget.NewButtonWithIcon(tr.T(i18n.Help), theme.HelpIcon(), help))
+	}
+	bar := container.NewBorder(nil, nil, container.NewHBox(logo, name), container.NewHBox(buttons...))
+	return container.NewVBox(container.NewPadded(bar), widget.NewSeparator())
 }

@@ -130,3 +130,18 @@ func owned(env Env) bool {
 
 // String describes the environment for logs.
 func (e Env) String() string { return fmt.Sprintf("keyring bus %s home %s", e.BusAddress, e.Home) }
+
+// Has reports whether the private keyring holds an entry for service and
+// user (go-keyring's attribute names), asking the Secret Service over dbus
+// from outside the process that wrote it.
+func (e Env) Has(service, user string) (bool, error) {
+	cmd := exec.Command("dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
+		"/org/freedesktop/secrets", "org.freedesktop.Secret.Service.SearchItems",
+		"dict:string:string:service,"+service+",username,"+user)
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+e.BusAddress)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return false, fmt.Errorf("search keyring: %w: %s", err, out)
+	}
+	return strings.Contains(string(out), "object path \"/org/freedesktop/secrets/collection/"), nil
+}
