@@ -1,0 +1,251 @@
+// Package events is the event socket's hub: everything the broker pushes to
+// a running app (queue position, wake progress, and later chat, presence
+// and notices) goes through Publish. Each event gets the next sequence
+// number of its user and is stored before anyone sees it, so a reconnecting
+// app resumes from the last number it saw with nothing lost or repeated,
+// even across a broker restart. Old events are purged after Retention.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// Stored is an event with its user.
+type Stored struct {
+	UserID string
+	api.Event
+}
+
+// Store is what the hub needs from the database.
+type Store interface {
+	// AppendEvents stores events and raises each user's counter, in one transaction.
+	AppendEvents(ctx context.Context, evs []Stored) error
+	// EventSeqs returns every user's last sequence number.
+	EventSeqs(ctx context.Context) (map[string]int64, error)
+	// EventsAfter returns up to limit events of the user with Seq > after, in order.
+	EventsAfter(ctx context.Context, userID string, after int64, limit int) ([]api.Event, error)
+	PurgeEvents(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Retention is how long events are kept for resuming.
+const Retention = 24 * time.Hour
+
+// subBuffer bounds what a slow socket may fall behind before it is cut
+// (the app then reconnects and resumes from the database).
+const subBuffer = 512
+
+// Hub assigns sequence numbers, stores events and fans them out.
+type Hub struct {
+	st  Store
+	log *slog.Logger
+	now func() time.Time
+
+	mu        sync.Mutex // guards seqs, committed, pending, subs, closed
+	seqs      map[string]int64 // last assigned per user
+	committed map[string]int64 // last stored per user
+	pending   []Stored
+	subs      map[string]map[*Sub]struct{}
+	closed    bool
+
+	kick chan struct{}
+	done chan struct{}
+}
+
+// Sub is one socket's subscription.
+type Sub struct {
+	C      chan api.Event
+	userID string
+	lost   chan struct{} // closed when the subscriber fell behind and was dropped
+}
+
+// Lost is closed when the subscriber fell too far behind.
+func (s *Sub) Lost() <-chan struct{} { return s.lost }
+
+// New loads the counters and starts the writer.
+func New(ctx context.Context, st Store, log *slog.Logger, now func() time.Time) (*Hub, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	seqs, err := st.EventSeqs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	committed := make(map[string]int64, len(seqs))
+	for k, v := range seqs {
+		committed[k] = v
+	}
+	h := &Hub{st: st, log: log, now: now, seqs: seqs, committed: committed, subs: map[string]map[*Sub]struct{}{},
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go h.run()
+	return h, nil
+}
+
+// Publish queues an event for the user. It does not block on the
+// database: the event reaches sockets once it is stored.
+func (h *Hub) Publish(userID, typ string, data any) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		h.log.Error("events: encode", "type", typ, "err", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.seqs[userID]++
+	h.pending = append(h.pending, Stored{UserID: userID, Event: api.Event{Seq: h.seqs[userID], Type: typ, At: h.now(), Data: b}})
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (h *Hub) run() {
+	defer close(h.done)
+	backoff := 100 * time.Millisecond
+	for range h.kick {
+		for {
+			h.mu.Lock()
+			batch := h.pending
+			h.pending = nil
+			h.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := h.st.AppendEvents(ctx, batch)
+			cancel()
+			if err != nil {
+				// Keep the order: put the batch back in front and retry.
+				h.log.Error("events: store", "n", len(batch), "err", err)
+				h.mu.Lock()
+				h.pending = append(batch, h.pending...)
+				closed := h.closed
+				h.mu.Unlock()
+				if closed {
+					return
+				}
+				time.Sleep(backoff)
+				backoff = min(backoff*2, 5*time.Second)
+				continue
+			}
+			backoff = 100 * time.Millisecond
+			h.deliver(batch)
+		}
+	}
+}
+
+func (h *Hub) deliver(batch []Stored) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ev := range batch {
+		h.committed[ev.UserID] = ev.Seq
+		for s := range h.subs[ev.UserID] {
+			select {
+			case s.C <- ev.Event:
+			default:
+				h.dropLocked(s)
+			}
+		}
+	}
+}
+
+// Subscribe registers a socket for the user's new events. Register before
+// reading the backlog so that nothing falls between the two.
+func (h *Hub) Subscribe(userID string) *Sub {
+	s := &Sub{C: make(chan api.Event, subBuffer), userID: userID, lost: make(chan struct{})}
+	h.mu.Lock()
+	if h.subs[userID] == nil {
+		h.subs[userID] = map[*Sub]struct{}{}
+	}
+	h.subs[userID][s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Unsubscribe removes a subscription.
+func (h *Hub) Unsubscribe(s *Sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m := h.subs[s.userID]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(h.subs, s.userID)
+		}
+	}
+}
+
+func (h *Hub) dropLocked(s *Sub) {
+	if m := h.subs[s.userID]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(h.subs, s.userID)
+		}
+	}
+	close(s.lost)
+}
+
+// LastSeq is the user's last stored sequence number.
+func (h *Hub) LastSeq(userID string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.committed[userID]
+}
+
+// Backlog returns stored events after seq after (up to limit).
+func (h *Hub) Backlog(ctx context.Context, userID string, after int64, limit int) ([]api.Event, error) {
+	return h.st.EventsAfter(ctx, userID, after, limit)
+}
+
+// Purge deletes events older than Retention.
+func (h *Hub) Purge(ctx context.Context) (int64, error) {
+	return h.st.PurgeEvents(ctx, h.now().Add(-Retention))
+}
+
+// Flush waits until everything published so far is stored (for tests and
+// shutdown).
+func (h *Hub) Flush(ctx context.Context) error {
+	for {
+		h.mu.Lock()
+		idle := len(h.pending) == 0
+		done := true
+		for u, s := range h.seqs {
+			if h.committed[u] != s {
+				done = false
+				break
+			}
+		}
+		h.mu.Unlock()
+		if idle && done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Close stores what is pending and stops the writer.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	close(h.kick)
+	h.mu.Unlock()
+	<-h.done
+}

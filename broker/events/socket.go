@@ -1,0 +1,128 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// Socket timings.
+const (
+	pingEvery    = 30 * time.Second
+	writeTimeout = 15 * time.Second
+	backlogPage  = 500
+)
+
+// StatusFellBehind closes a socket whose reader was too slow; the app
+// reconnects with ?after= and loses nothing.
+const StatusFellBehind websocket.StatusCode = 4000
+
+// Serve runs one event socket until the peer leaves or ctx ends. This
+// goroutine is the socket's only writer.
+func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, userID string, after int64) error {
+	sub := h.Subscribe(userID)
+	defer h.Unsubscribe(sub)
+	// Nothing is read from the app; CloseRead answers pings and notices
+	// the peer's close.
+	ctx = conn.CloseRead(ctx)
+	err := h.serve(ctx, conn, sub, userID, after)
+	if ctx.Err() != nil {
+		return nil // the app left or the broker is stopping
+	}
+	if err != nil {
+		conn.Close(websocket.StatusInternalError, "")
+	}
+	return err
+}
+
+func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID string, after int64) error {
+	w := &writer{conn: conn}
+
+	last := h.LastSeq(userID)
+	if err := w.send(ctx, api.Event{Type: api.EventHello, At: h.now(), Data: mustJSON(api.Hello{LastSeq: last})}); err != nil {
+		return err
+	}
+	if after > last || after < 0 {
+		// The app saw numbers this broker never stored (a restored
+		// database): it must refetch its state; go on from here.
+		if err := w.send(ctx, api.Event{Type: api.EventResync, At: h.now()}); err != nil {
+			return err
+		}
+		after = last
+	}
+	sent := after
+	for first := true; ; first = false {
+		evs, err := h.Backlog(ctx, userID, sent, backlogPage)
+		if err != nil {
+			return fmt.Errorf("event backlog of %s: %w", userID, err)
+		}
+		if first && sent < last && (len(evs) == 0 || evs[0].Seq > sent+1) {
+			// Events the app missed were purged.
+			if err := w.send(ctx, api.Event{Type: api.EventResync, At: h.now()}); err != nil {
+				return err
+			}
+		}
+		for _, ev := range evs {
+			if err := w.send(ctx, ev); err != nil {
+				return err
+			}
+			sent = ev.Seq
+		}
+		if len(evs) < backlogPage {
+			break
+		}
+	}
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			conn.Close(websocket.StatusGoingAway, "")
+			return nil
+		case <-sub.Lost():
+			conn.Close(StatusFellBehind, "fell behind; reconnect with after=")
+			return nil
+		case ev := <-sub.C:
+			if ev.Seq <= sent {
+				continue // already sent from the backlog
+			}
+			if err := w.send(ctx, ev); err != nil {
+				return err
+			}
+			sent = ev.Seq
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				conn.Close(websocket.StatusGoingAway, "no pong")
+				return nil
+			}
+		}
+	}
+}
+
+type writer struct{ conn *websocket.Conn }
+
+func (w *writer) send(ctx context.Context, ev api.Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := w.conn.Write(wctx, websocket.MessageText, b); err != nil {
+		return fmt.Errorf("event socket write: %w", err)
+	}
+	return nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}

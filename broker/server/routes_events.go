@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/events"
+)
+
+// eventsDomain is the event socket: one WebSocket per running app for
+// everything the broker pushes. Other domains publish with s.events.Publish.
+type eventsDomain struct {
+	events     *events.Hub
+	sockets    sync.WaitGroup     // live event sockets
+	socketsCtx context.Context    // ends every socket at shutdown
+	stopSocket context.CancelFunc // cancels socketsCtx
+}
+
+func (s *Server) initEvents() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hub, err := events.New(ctx, s.st.Events(), s.log.With("domain", "events"), s.now)
+	if err != nil {
+		return err
+	}
+	s.events = hub
+	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
+	// Closers run last-registered first: sockets end, then the hub
+	// stores what is pending.
+	s.closers = append(s.closers, hub.Close, func() {
+		s.stopSocket()
+		s.sockets.Wait()
+	})
+	s.jobs = append(s.jobs, func(ctx context.Context) {
+		every(ctx, time.Hour, func(ctx context.Context) {
+			if _, err := hub.Purge(ctx); err != nil {
+				s.log.Warn("purge events", "err", err)
+			}
+		})
+	})
+	return nil
+}
+
+// Events returns the event hub (for other domains and tests).
+func (s *Server) Events() *events.Hub { return s.events }
+
+func (s *Server) eventsRoutes() []route {
+	return []route{
+		{method: "GET", path: "/v1/events", role: api.RoleStaff, handle: s.eventSocket, stream: true,
+			out: api.Event{}, query: map[string]string{"after": "last sequence number seen (resume); 0 or absent: from the oldest kept"},
+			summary: "Event socket (WebSocket, one per app): queue position, wake progress, session warnings and ends; each event has a per-user sequence number."},
+	}
+}
+
+func (s *Server) eventSocket(c *call) (any, error) {
+	var after int64
+	if v := c.R.URL.Query().Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, api.Err(api.CodeValidation, "after: a sequence number (0 or more)")
+		}
+		after = n
+	}
+	if !strings.EqualFold(c.R.Header.Get("Upgrade"), "websocket") {
+		return nil, api.Err(api.CodeBadRequest, "connect with a WebSocket (Upgrade: websocket)")
+	}
+	conn, err := websocket.Accept(c.W, c.R, nil)
+	if err != nil {
+		return nil, nil // Accept answered the client
+	}
+	s.sockets.Add(1)
+	defer s.sockets.Done()
+	ctx, cancel := context.WithCancel(s.socketsCtx)
+	defer cancel()
+	if err := s.events.Serve(ctx, conn, c.P.User.ID, after); err != nil {
+		s.log.Warn("event socket", "user", c.P.User.ID, "err", err)
+	}
+	return nil, nil
+}

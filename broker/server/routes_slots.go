@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/wake"
+)
+
+// slotsDomain hands out the concurrent sessions the cap allows.
+type slotsDomain struct {
+	slots *slots.Manager
+}
+
+// sweepEvery is how often leases, idle and maximum-length ends are checked.
+const sweepEvery = 5 * time.Second
+
+func (s *Server) initSlots() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := slots.New(ctx, slots.Config{
+		Store: s.st.Slots(), Terminals: s.terms, Events: s.events,
+		Audit: auditFunc(func() audit.Recorder { return s.audit }),
+		Log:   s.log.With("domain", "slots"), Now: s.now,
+	})
+	if err != nil {
+		return err
+	}
+	s.slots = m
+	m.SetWaker(wakeTerminal)
+	s.terms.OnChange(func(ctx context.Context) {
+		if err := m.RefreshPool(ctx); err != nil {
+			s.log.Warn("slots: refresh pool", "err", err)
+		}
+	})
+	if s.relay != nil {
+		s.relay.SetGrants(m)
+		m.OnEnd(s.relay.EndSlot)
+	}
+	s.closers = append(s.closers, m.Close)
+	s.jobs = append(s.jobs, func(ctx context.Context) {
+		every(ctx, sweepEvery, func(ctx context.Context) {
+			if err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("slots: sweep", "err", err)
+			}
+		})
+	})
+	return nil
+}
+
+// wakeTerminal wakes an office PC with Wake-on-LAN (broker/wake).
+func wakeTerminal(ctx context.Context, t api.Terminal, progress func(stage, detail string)) error {
+	tgt := wake.Target{Addr: net.JoinHostPort(t.Address, strconv.Itoa(t.RDPPort)),
+		Broadcast: net.JoinHostPort(t.WakeAddr, strconv.Itoa(t.WakePort))}
+	if t.MAC != "" {
+		mac, err := net.ParseMAC(t.MAC)
+		if err != nil {
+			return err
+		}
+		tgt.MAC = mac
+	}
+	var w wake.Waker
+	return w.Wake(ctx, tgt, progress)
+}
+
+// Slots returns the slot manager (for the CLI and tests).
+func (s *Server) Slots() *slots.Manager { return s.slots }
+
+func (s *Server) slotRoutes() []route {
+	S, A := api.RoleStaff, api.RoleAdmin
+	return []route{
+		{method: "POST", path: "/v1/slots", role: S, handle: s.requestSlot, in: api.SlotRequest{}, out: api.Slot{},
+			summary: "Request a connection slot: granted at once under the cap, else queued (first come, first served) with position and estimate. Asking again returns the caller's slot."},
+		{method: "GET", path: "/v1/slots/mine", role: S, handle: s.mySlot, out: api.Slot{},
+			summary: "The caller's slot, granted or queued."},
+		{method: "POST", path: "/v1/slots/{id}/heartbeat", role: S, handle: s.heartbeat, in: api.HeartbeatRequest{}, out: api.Slot{},
+			summary: "Renew the caller's slot lease; report activity and tunnel bytes for the idle timeout."},
+		{method: "DELETE", path: "/v1/slots/{id}", role: S, handle: s.releaseSlot,
+			summary: "End the caller's session or leave the queue."},
+		{method: "GET", path: "/v1/status", role: S, handle: s.status, out: api.Status{},
+			summary: "Free slots of the cap, the caller's office PC and slot."},
+		{method: "GET", path: "/admin/v1/sessions", role: A, handle: s.listSessions, out: api.SessionList{},
+			summary: "Live sessions and the queue."},
+		{method: "POST", path: "/admin/v1/sessions/{id}/end", role: A, handle: s.endSession, in: api.EndSessionRequest{},
+			summary: "End a live session or remove a queued request; the user is told, with the reason."},
+		{method: "GET", path: "/admin/v1/slots/config", role: A, handle: s.getSlotConfig, out: api.SlotConfig{},
+			summary: "The concurrency cap and session policy (idle timeout, maximum length, warning)."},
+		{method: "PATCH", path: "/admin/v1/slots/config", role: A, handle: s.setSlotConfig, in: api.SlotConfigUpdate{}, out: api.SlotConfig{},
+			summary: "Change the cap or session policy live; raising the cap grants queued requests at once."},
+	}
+}
+
+// decodeOptional decodes a body that may be absent.
+func (c *call) decodeOptional(v any) error {
+	if c.R.ContentLength == 0 {
+		return nil
+	}
+	return c.Decode(v)
+}
+
+func (s *Server) requestSlot(c *call) (any, error) {
+	var req api.SlotRequest
+	if err := c.decodeOptional(&req); err != nil {
+		return nil, err
+	}
+	if len(req.Device) > 100 {
+		return nil, api.Err(api.CodeValidation, "device: at most 100 characters")
+	}
+	return s.slots.Acquire(c.R.Context(), c.P.User.ID, req.Device)
+}
+
+func (s *Server) mySlot(c *call) (any, error) {
+	return s.slots.Mine(c.P.User.ID)
+}
+
+func (s *Server) heartbeat(c *call) (any, error) {
+	var req api.HeartbeatRequest
+	if err := c.decodeOptional(&req); err != nil {
+		return nil, err
+	}
+	return s.slots.Heartbeat(c.R.Context(), c.P.User.ID, c.R.PathValue("id"), req)
+}
+
+func (s *Server) releaseSlot(c *call) (any, error) {
+	return noContent, s.slots.Release(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+}
+
+func (s *Server) status(c *call) (any, error) {
+	cp, used, queued := s.slots.Counts()
+	st := api.Status{SlotsCap: cp, SlotsUsed: used, SlotsFree: max(cp-used, 0), Queued: queued}
+	if sl, err := s.slots.Mine(c.P.User.ID); err == nil {
+		st.Slot = &sl
+		st.Terminal = sl.Terminal
+	}
+	if st.Terminal == nil {
+		t, err := s.terms.ForUser(c.R.Context(), c.P.User.ID)
+		switch {
+		case err == nil:
+			t = s.withUse(t)
+			st.Terminal = &api.MyTerminal{ID: t.ID, Name: t.Name, State: t.State}
+		case errors.Is(err, slots.ErrNoTerminal):
+			if s.slots.PoolSize() > 0 {
+				st.Terminal = &api.MyTerminal{Pool: true, State: api.TerminalUnknown}
+			}
+		default:
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func (s *Server) listSessions(c *call) (any, error) {
+	l := s.slots.List()
+	us, err := s.auth.ListUsers(c.R.Context(), "")
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]api.User, len(us))
+	for _, u := range us {
+		byID[u.ID] = u
+	}
+	for _, list := range [][]api.Slot{l.Sessions, l.Queue} {
+		for i := range list {
+			u := byID[list[i].UserID]
+			list[i].UserName, list[i].Department = u.Name, u.Department
+		}
+	}
+	return l, nil
+}
+
+func (s *Server) endSession(c *call) (any, error) {
+	var req api.EndSessionRequest
+	if err := c.decodeOptional(&req); err != nil {
+		return nil, err
+	}
+	return noContent, s.slots.End(c.R.Context(), c.P.User.ID, c.R.PathValue("id"), req.Reason)
+}
+
+func (s *Server) getSlotConfig(c *call) (any, error) {
+	return s.slots.Policy(), nil
+}
+
+func (s *Server) setSlotConfig(c *call) (any, error) {
+	var req api.SlotConfigUpdate
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	return s.slots.SetPolicy(c.R.Context(), c.P.User.ID, req)
+}

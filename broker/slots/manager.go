@@ -1,0 +1,538 @@
+package slots
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+)
+
+// slot is a live slot in memory.
+type slot struct {
+	rec  Record
+	term *api.Terminal // resolved PC; nil while a pool user waits for one
+	pool bool          // the user has no PC of their own
+	pos  int           // last position published to the user (queued)
+}
+
+// Manager hands out slots. It is safe for concurrent use.
+type Manager struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	j      *journal
+	audits chan audit.Event
+
+	mu      sync.Mutex // guards everything below
+	policy  api.SlotConfig
+	byID    map[string]*slot
+	byUser  map[string]*slot
+	queue   []*slot // queued slots in request order
+	granted int
+	seq     int64                         // last QueueSeq handed out
+	inUse   map[string]string             // terminal ID → slot ID of granted slots
+	pool    []api.Terminal                // the shared PCs
+	ended   map[string]endedInfo          // recently ended slot IDs, for a clear answer to late heartbeats
+	lengths []time.Duration               // recent session lengths (ring) for the wait estimate
+	onEnd   []func(slotID string)         // hooks (the relay drops tunnels)
+	wake    WakeFunc                      // nil: probe the RDP port only
+	wakes   map[string]context.CancelFunc // slot ID → running wake
+	closed  bool
+}
+
+type endedInfo struct {
+	userID, reason string
+	at             time.Time
+}
+
+const maxLengths = 200
+
+// New loads the live slots and the policy and starts the journal.
+func New(ctx context.Context, cfg Config) (*Manager, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 90 * time.Second
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 30 * time.Second
+	}
+	if cfg.Default.Cap == 0 && cfg.Default.IdleMinutes == 0 && cfg.Default.MaxMinutes == 0 {
+		cfg.Default = DefaultPolicy
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Slog{Log: cfg.Log}
+	}
+	m := &Manager{cfg: cfg, log: cfg.Log, now: cfg.Now, audits: make(chan audit.Event, 4096),
+		wakes: map[string]context.CancelFunc{}}
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	if ls, err := cfg.Store.RecentLengths(ctx, maxLengths); err == nil {
+		m.lengths = ls
+	}
+	m.j = newJournal(cfg.Store.ApplySlots, m.journalFailed)
+	go m.auditLoop()
+	return m, nil
+}
+
+// load rebuilds the in-memory state from the store.
+func (m *Manager) load(ctx context.Context) error {
+	pol, err := m.cfg.Store.LoadConfig(ctx)
+	if errors.Is(err, ErrNoConfig) {
+		pol = m.cfg.Default
+	} else if err != nil {
+		return fmt.Errorf("load slot config: %w", err)
+	}
+	recs, err := m.cfg.Store.LoadSlots(ctx)
+	if err != nil {
+		return fmt.Errorf("load slots: %w", err)
+	}
+	pool, err := m.cfg.Terminals.Pool(ctx)
+	if err != nil {
+		return fmt.Errorf("load pool: %w", err)
+	}
+	m.policy = pol
+	m.pool = pool
+	m.byID, m.byUser, m.inUse, m.ended = map[string]*slot{}, map[string]*slot{}, map[string]string{}, map[string]endedInfo{}
+	m.queue, m.granted, m.seq = nil, 0, 0
+	// recs come ordered by queue_seq.
+	for _, r := range recs {
+		s := &slot{rec: r}
+		if r.TerminalID != "" {
+			t, err := m.cfg.Terminals.Get(ctx, r.TerminalID)
+			if err == nil {
+				s.term = &t
+				s.pool = t.Pool
+			}
+		} else {
+			s.pool = true
+		}
+		m.byID[r.ID], m.byUser[r.UserID] = s, s
+		m.seq = max(m.seq, r.QueueSeq)
+		if r.State == api.SlotGranted {
+			m.granted++
+			if r.TerminalID != "" {
+				m.inUse[r.TerminalID] = r.ID
+			}
+		} else {
+			m.queue = append(m.queue, s)
+		}
+	}
+	return nil
+}
+
+// journalFailed runs when a batch could not be written: memory is ahead of
+// the database, so reload what the database holds. Waiters get the error.
+func (m *Manager) journalFailed(err error) {
+	m.log.Error("slots: write failed; reloading state from the database", "err", err)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.j.mu.Lock()
+	failed := m.j.waiters
+	m.j.pending, m.j.after, m.j.waiters = nil, nil, nil
+	m.j.mu.Unlock()
+	for _, w := range failed {
+		w <- err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if lerr := m.load(ctx); lerr != nil {
+		m.log.Error("slots: reload failed", "err", lerr)
+	}
+}
+
+// Close flushes the journal and stops background work.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	for _, cancel := range m.wakes {
+		cancel()
+	}
+	m.mu.Unlock()
+	m.j.close()
+	m.mu.Lock()
+	close(m.audits)
+	m.mu.Unlock()
+}
+
+// SetWaker sets how office PCs are woken (the relay engineer's broker/wake).
+func (m *Manager) SetWaker(w WakeFunc) {
+	m.mu.Lock()
+	m.wake = w
+	m.mu.Unlock()
+}
+
+// OnEnd registers a hook called (after the end is durable) with the ID of
+// every slot that ends, e.g. to close its tunnels.
+func (m *Manager) OnEnd(fn func(slotID string)) {
+	m.mu.Lock()
+	m.onEnd = append(m.onEnd, fn)
+	m.mu.Unlock()
+}
+
+// change collects one decision's ops and post-commit callbacks.
+type change struct {
+	m     *Manager
+	ops   []Op
+	after []func()
+}
+
+func (c *change) put(s *slot) {
+	r := s.rec
+	c.ops = append(c.ops, Op{Put: &r})
+}
+
+func (c *change) publish(userID, typ string, data any) {
+	if c.m.cfg.Events == nil {
+		return
+	}
+	ev := c.m.cfg.Events
+	c.after = append(c.after, func() { ev.Publish(userID, typ, data) })
+}
+
+func (c *change) then(fn func()) { c.after = append(c.after, fn) }
+
+// commit hands the change to the journal; call with m.mu held.
+func (m *Manager) commit(c *change) ticket { return m.j.add(c.ops, c.after) }
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "s_" + hex.EncodeToString(b[:])
+}
+
+// Acquire requests a slot for the user: granted at once while under the
+// cap with nobody waiting, else queued. A user holds at most one slot:
+// asking again returns the one they have.
+func (m *Manager) Acquire(ctx context.Context, userID, device string) (api.Slot, error) {
+	// Resolve the PC outside the lock: it is a database read.
+	term, err := m.cfg.Terminals.ForUser(ctx, userID)
+	pool := false
+	if errors.Is(err, ErrNoTerminal) {
+		pool = true
+	} else if err != nil {
+		return api.Slot{}, fmt.Errorf("office pc of %s: %w", userID, err)
+	}
+	m.mu.Lock()
+	if s := m.byUser[userID]; s != nil {
+		v := m.view(s)
+		t := m.j.add(nil, nil) // answer only once its creation is durable
+		m.mu.Unlock()
+		return v, t.wait(ctx)
+	}
+	if pool && len(m.pool) == 0 {
+		m.mu.Unlock()
+		return api.Slot{}, api.Err(api.CodeSlotNoTerminal)
+	}
+	now := m.now()
+	m.seq++
+	s := &slot{pool: pool, rec: Record{ID: newID(), UserID: userID, State: api.SlotQueued, QueueSeq: m.seq,
+		Device: device, RequestedAt: now, LeaseUntil: now.Add(m.cfg.Lease), LastActiveAt: now}}
+	if !pool {
+		s.term = &term
+		s.rec.TerminalID = term.ID
+	}
+	m.byID[s.rec.ID], m.byUser[userID] = s, s
+	m.queue = append(m.queue, s)
+	c := &change{m: m}
+	c.put(s)
+	m.promote(c, now)
+	v := m.view(s)
+	t := m.commit(c)
+	m.mu.Unlock()
+	return v, t.wait(ctx)
+}
+
+// promote grants queued slots in order while under the cap, and publishes
+// the positions that changed. A pool user waits at the head only for a
+// free pool PC; those behind with their own PC are not held up by it.
+// Call with m.mu held.
+func (m *Manager) promote(c *change, now time.Time) {
+	if m.granted < m.policy.Cap && len(m.queue) > 0 {
+		keep := m.queue[:0:0]
+		for i, s := range m.queue {
+			if m.granted >= m.policy.Cap {
+				keep = append(keep, m.queue[i:]...)
+				break
+			}
+			if s.pool {
+				t := m.freePoolPC()
+				if t == nil {
+					keep = append(keep, s)
+					continue
+				}
+				s.term = t
+				s.rec.TerminalID = t.ID
+			}
+			m.grant(c, s, now)
+		}
+		m.queue = keep
+	}
+	eta := m.avgLength()
+	for i, s := range m.queue {
+		pos := i + 1
+		if s.pos == pos {
+			continue
+		}
+		s.pos = pos
+		c.publish(s.rec.UserID, api.EventQueue, api.QueueUpdate{SlotID: s.rec.ID, Position: pos, ETASeconds: m.etaSeconds(pos, eta)})
+	}
+}
+
+func (m *Manager) grant(c *change, s *slot, now time.Time) {
+	s.rec.State = api.SlotGranted
+	s.rec.GrantedAt = now
+	s.rec.LastActiveAt = now
+	s.rec.LeaseUntil = now.Add(m.cfg.Lease) // the wait in the queue does not eat the lease
+	s.pos = 0
+	m.granted++
+	if s.rec.TerminalID != "" {
+		m.inUse[s.rec.TerminalID] = s.rec.ID
+	}
+	c.put(s)
+	c.publish(s.rec.UserID, api.EventGranted, m.view(s))
+	m.auditLater(audit.Event{At: now, Actor: s.rec.UserID, Action: "slot.granted", Target: s.rec.ID,
+		Fields: map[string]string{"terminal": s.rec.TerminalID, "device": s.rec.Device}})
+	if s.term != nil {
+		t := *s.term
+		id, user := s.rec.ID, s.rec.UserID
+		c.then(func() { m.startWake(id, user, t) })
+	}
+}
+
+func (m *Manager) freePoolPC() *api.Terminal {
+	for i := range m.pool {
+		if _, busy := m.inUse[m.pool[i].ID]; !busy {
+			t := m.pool[i]
+			return &t
+		}
+	}
+	return nil
+}
+
+// end removes a slot; call with m.mu held, then promote.
+func (m *Manager) end(c *change, s *slot, reason, message string, now time.Time) {
+	delete(m.byID, s.rec.ID)
+	delete(m.byUser, s.rec.UserID)
+	if s.rec.State == api.SlotGranted {
+		m.granted--
+		if m.inUse[s.rec.TerminalID] == s.rec.ID {
+			delete(m.inUse, s.rec.TerminalID)
+		}
+		m.addLength(now.Sub(s.rec.GrantedAt))
+		m.auditLater(audit.Event{At: now, Actor: s.rec.UserID, Action: "slot.ended", Target: s.rec.ID,
+			Fields: map[string]string{"reason": reason, "terminal": s.rec.TerminalID,
+				"minutes": fmt.Sprint(int(now.Sub(s.rec.GrantedAt).Minutes()))}})
+	} else {
+		for i, q := range m.queue {
+			if q == s {
+				m.queue = append(m.queue[:i:i], m.queue[i+1:]...)
+				break
+			}
+		}
+	}
+	m.ended[s.rec.ID] = endedInfo{userID: s.rec.UserID, reason: reason, at: now}
+	c.ops = append(c.ops, Op{End: &Ended{Record: s.rec, EndedAt: now, Reason: reason}})
+	c.publish(s.rec.UserID, api.EventEnded, api.EndedNotice{SlotID: s.rec.ID, Reason: reason, Message: message})
+	id := s.rec.ID
+	if cancel := m.wakes[id]; cancel != nil {
+		cancel()
+		delete(m.wakes, id)
+	}
+	hooks := append([]func(string){}, m.onEnd...)
+	c.then(func() {
+		for _, h := range hooks {
+			h(id)
+		}
+	})
+}
+
+// find returns the user's slot by ID. Another user's slot is reported as
+// not found, so IDs reveal nothing.
+func (m *Manager) find(userID, slotID string) (*slot, error) {
+	s := m.byID[slotID]
+	if s == nil || (userID != "" && s.rec.UserID != userID) {
+		if e, ok := m.ended[slotID]; ok && (userID == "" || e.userID == userID) {
+			return nil, api.Err(api.CodeSlotEnded, e.reason)
+		}
+		return nil, api.Err(api.CodeSlotNotFound)
+	}
+	return s, nil
+}
+
+// Release ends the user's session or takes them out of the queue.
+func (m *Manager) Release(ctx context.Context, userID, slotID string) error {
+	m.mu.Lock()
+	s, err := m.find(userID, slotID)
+	if err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	now := m.now()
+	c := &change{m: m}
+	m.end(c, s, api.EndUser, "", now)
+	m.promote(c, now)
+	t := m.commit(c)
+	m.mu.Unlock()
+	return t.wait(ctx)
+}
+
+// Heartbeat renews the lease; activity (the flag, or bytes from the user)
+// resets the idle timer.
+func (m *Manager) Heartbeat(ctx context.Context, userID, slotID string, hb api.HeartbeatRequest) (api.Slot, error) {
+	if hb.BytesUp < 0 || hb.BytesDown < 0 {
+		return api.Slot{}, api.Err(api.CodeValidation, "bytes_up, bytes_down: not negative")
+	}
+	m.mu.Lock()
+	s, err := m.find(userID, slotID)
+	if err != nil {
+		m.mu.Unlock()
+		return api.Slot{}, err
+	}
+	now := m.now()
+	s.rec.LeaseUntil = now.Add(m.cfg.Lease)
+	s.rec.BytesUp += hb.BytesUp
+	s.rec.BytesDown += hb.BytesDown
+	if hb.Active || hb.BytesUp > 0 {
+		s.rec.LastActiveAt = now
+		if s.rec.Warned == api.EndIdle {
+			s.rec.Warned = ""
+		}
+	}
+	c := &change{m: m}
+	c.put(s)
+	v := m.view(s)
+	t := m.commit(c)
+	m.mu.Unlock()
+	return v, t.wait(ctx)
+}
+
+// Mine returns the user's slot.
+func (m *Manager) Mine(userID string) (api.Slot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.byUser[userID]
+	if s == nil {
+		return api.Slot{}, api.Err(api.CodeSlotNotFound)
+	}
+	return m.view(s), nil
+}
+
+// Counts returns the cap, the granted count and the queue length.
+func (m *Manager) Counts() (cap, granted, queued int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.policy.Cap, m.granted, len(m.queue)
+}
+
+// InUse reports whether a granted slot uses the terminal.
+func (m *Manager) InUse(terminalID string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.inUse[terminalID]
+	return ok
+}
+
+// PoolSize is the number of shared PCs.
+func (m *Manager) PoolSize() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pool)
+}
+
+// view renders a slot for the API; call with m.mu held.
+func (m *Manager) view(s *slot) api.Slot {
+	v := api.Slot{ID: s.rec.ID, UserID: s.rec.UserID, State: s.rec.State, RequestedAt: s.rec.RequestedAt,
+		GrantedAt: s.rec.GrantedAt, LeaseUntil: s.rec.LeaseUntil, HeartbeatSeconds: int(m.cfg.Heartbeat / time.Second),
+		IdleMinutes: m.policy.IdleMinutes, LastActiveAt: s.rec.LastActiveAt, BytesUp: s.rec.BytesUp, BytesDown: s.rec.BytesDown}
+	if s.term != nil {
+		st := s.term.State
+		if s.rec.State == api.SlotGranted {
+			st = api.TerminalInUse
+		}
+		v.Terminal = &api.MyTerminal{ID: s.term.ID, Name: s.term.Name, State: st, Pool: s.term.Pool}
+	}
+	if s.rec.State == api.SlotQueued {
+		for i, q := range m.queue {
+			if q == s {
+				v.Position = i + 1
+				break
+			}
+		}
+		v.ETASeconds = m.etaSeconds(v.Position, m.avgLength())
+	} else if m.policy.MaxMinutes > 0 {
+		v.EndsAt = s.rec.GrantedAt.Add(time.Duration(m.policy.MaxMinutes) * time.Minute)
+	}
+	return v
+}
+
+func (m *Manager) addLength(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if len(m.lengths) >= maxLengths {
+		m.lengths = m.lengths[1:]
+	}
+	m.lengths = append(m.lengths, d)
+}
+
+// avgLength is the mean of recent session lengths (two hours before any).
+func (m *Manager) avgLength() time.Duration {
+	if len(m.lengths) == 0 {
+		return 2 * time.Hour
+	}
+	var sum time.Duration
+	for _, d := range m.lengths {
+		sum += d
+	}
+	return sum / time.Duration(len(m.lengths))
+}
+
+// etaSeconds estimates the wait at a position: sessions end at a rate of
+// about cap per average length, so position p waits p of those intervals.
+func (m *Manager) etaSeconds(pos int, avg time.Duration) int {
+	if pos <= 0 {
+		return 0
+	}
+	c := max(m.policy.Cap, 1)
+	return int((avg * time.Duration(pos) / time.Duration(c)).Seconds())
+}
+
+// auditLater queues an audit event; call with m.mu held.
+func (m *Manager) auditLater(e audit.Event) {
+	if m.closed {
+		return
+	}
+	select {
+	case m.audits <- e:
+	default:
+		// Never block a decision on the audit trail; say so loudly instead.
+		m.log.Error("slots: audit queue full, event logged here only", "action", e.Action, "target", e.Target, "actor", e.Actor)
+	}
+}
+
+func (m *Manager) auditLoop() {
+	for e := range m.audits {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := m.cfg.Audit.Record(ctx, e); err != nil {
+			m.log.Error("slots: audit", "action", e.Action, "target", e.Target, "err", err)
+		}
+		cancel()
+	}
+}

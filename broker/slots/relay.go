@@ -1,0 +1,111 @@
+package slots
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// Target returns the address of the office PC behind a granted slot of
+// this user: the only place the relay may dial for them.
+func (m *Manager) Target(ctx context.Context, userID, slotID string) (string, error) {
+	m.mu.Lock()
+	s, err := m.find(userID, slotID)
+	if err != nil {
+		m.mu.Unlock()
+		return "", err
+	}
+	if s.rec.State != api.SlotGranted || s.rec.TerminalID == "" {
+		m.mu.Unlock()
+		return "", api.Err(api.CodeSlotNotGranted)
+	}
+	id := s.rec.TerminalID
+	m.mu.Unlock()
+	// Read the PC fresh: IT may have corrected its address.
+	t, err := m.cfg.Terminals.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(t.Address, strconv.Itoa(t.RDPPort)), nil
+}
+
+// AddBytes counts tunnel traffic of a slot; bytes from the user (up) count
+// as activity for the idle timeout. Counters reach the database with the
+// next heartbeat.
+func (m *Manager) AddBytes(slotID string, up, down int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.byID[slotID]
+	if s == nil {
+		return
+	}
+	s.rec.BytesUp += up
+	s.rec.BytesDown += down
+	if up > 0 {
+		s.rec.LastActiveAt = m.now()
+		if s.rec.Warned == api.EndIdle {
+			s.rec.Warned = ""
+		}
+	}
+}
+
+// startWake wakes the PC of a newly granted slot in the background and
+// pushes each stage to the user. It runs after the grant is durable.
+func (m *Manager) startWake(slotID, userID string, t api.Terminal) {
+	m.mu.Lock()
+	if m.closed || m.byID[slotID] == nil {
+		m.mu.Unlock()
+		return
+	}
+	wake := m.wake
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	m.wakes[slotID] = cancel
+	m.mu.Unlock()
+	if wake == nil {
+		wake = probeOnly
+	}
+	go func() {
+		defer func() {
+			cancel()
+			m.mu.Lock()
+			delete(m.wakes, slotID)
+			m.mu.Unlock()
+		}()
+		progress := func(stage, detail string) {
+			if m.cfg.Events != nil {
+				m.cfg.Events.Publish(userID, api.EventWake, api.WakeProgress{SlotID: slotID, Stage: stage, Detail: detail})
+			}
+		}
+		err := wake(ctx, t, progress)
+		state := api.TerminalAwake
+		if err != nil {
+			if ctx.Err() != nil {
+				return // the slot ended meanwhile
+			}
+			state = api.TerminalAsleep
+			m.log.Warn("wake office pc", "terminal", t.ID, "slot", slotID, "err", err)
+		}
+		if serr := m.cfg.Terminals.SetState(context.Background(), t.ID, state); serr != nil {
+			m.log.Warn("office pc state", "terminal", t.ID, "err", serr)
+		}
+	}()
+}
+
+// probeOnly is the waker used when none is configured: it can tell an
+// awake PC from an unreachable one, but cannot switch a PC on.
+func probeOnly(ctx context.Context, t api.Terminal, progress func(stage, detail string)) error {
+	progress(api.WakeChecking, "")
+	addr := net.JoinHostPort(t.Address, strconv.Itoa(t.RDPPort))
+	d := net.Dialer{Timeout: 5 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		progress(api.WakeFailed, "no answer on "+addr+" and no Wake-on-LAN configured")
+		return err
+	}
+	conn.Close()
+	progress(api.WakeReady, "")
+	return nil
+}

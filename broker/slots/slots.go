@@ -1,0 +1,138 @@
+// Package slots hands out the concurrent sessions the cap allows: a slot
+// is a lease renewed by heartbeat; when the cap is reached requests wait in
+// a first-come-first-served queue whose positions are pushed to the app;
+// IT's session policy (idle timeout, maximum length) ends sessions with a
+// warning first.
+//
+// The manager decides in memory under one mutex (so the count can never
+// pass the cap, however many requests race) and makes every decision
+// durable through a group-committing journal before anyone is answered.
+package slots
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+)
+
+// Record is a live slot as stored.
+type Record struct {
+	ID           string
+	UserID       string
+	State        string // api.SlotQueued or api.SlotGranted
+	QueueSeq     int64  // request order
+	TerminalID   string // empty while a pool user waits for a pool PC
+	Device       string
+	RequestedAt  time.Time
+	GrantedAt    time.Time
+	LeaseUntil   time.Time
+	LastActiveAt time.Time
+	Warned       string // the end reason the user was already warned about
+	BytesUp      int64
+	BytesDown    int64
+}
+
+// Ended is a slot that is over, for the history.
+type Ended struct {
+	Record
+	EndedAt time.Time
+	Reason  string
+}
+
+// Op is one change for the store; exactly one field is set.
+type Op struct {
+	Put    *Record
+	End    *Ended
+	Config *api.SlotConfig
+}
+
+// EndRequest is an end asked for from outside the running broker (the CLI).
+type EndRequest struct {
+	SlotID, Actor, Reason string
+	At                    time.Time
+}
+
+// Store is what slots need from the database.
+type Store interface {
+	LoadSlots(ctx context.Context) ([]Record, error)
+	// LoadConfig returns ErrNoConfig when IT never set one.
+	LoadConfig(ctx context.Context) (api.SlotConfig, error)
+	// RecentLengths returns the lengths of the n most recent granted sessions.
+	RecentLengths(ctx context.Context, n int) ([]time.Duration, error)
+	// ApplySlots writes ops in order in one transaction.
+	ApplySlots(ctx context.Context, ops []Op) error
+	EndRequests(ctx context.Context) ([]EndRequest, error)
+	AddEndRequest(ctx context.Context, r EndRequest) error
+	DeleteEndRequest(ctx context.Context, slotID string) error
+}
+
+// ErrNoConfig is returned by Store.LoadConfig before IT set a policy.
+var ErrNoConfig = errors.New("no slot config")
+
+// ErrNoTerminal is returned by Terminals.ForUser when no PC is paired.
+var ErrNoTerminal = errors.New("no office pc paired")
+
+var errClosed = errors.New("slots: closed")
+
+// Terminals is what slots need to know of office PCs.
+type Terminals interface {
+	// ForUser returns the PC paired with the user, or ErrNoTerminal.
+	ForUser(ctx context.Context, userID string) (api.Terminal, error)
+	Get(ctx context.Context, id string) (api.Terminal, error)
+	// Pool lists the shared PCs.
+	Pool(ctx context.Context) ([]api.Terminal, error)
+	SetState(ctx context.Context, id, state string) error
+}
+
+// Publisher pushes an event to one user's event socket.
+type Publisher interface {
+	Publish(userID, typ string, data any)
+}
+
+// WakeFunc wakes an office PC, reporting each stage (api.WakeChecking ...).
+type WakeFunc func(ctx context.Context, t api.Terminal, progress func(stage, detail string)) error
+
+// Config is what a Manager is built from.
+type Config struct {
+	Store     Store
+	Terminals Terminals
+	Events    Publisher
+	Audit     audit.Recorder
+	Log       *slog.Logger
+	Now       func() time.Time
+	// Lease is how long a slot lives without a heartbeat (default 90 s);
+	// the app sends one every Heartbeat (default 30 s).
+	Lease, Heartbeat time.Duration
+	// Defaults until IT sets a policy.
+	Default api.SlotConfig
+}
+
+// DefaultPolicy is the policy before IT sets one: the national LGWAN
+// service's 140 sessions, 30 minutes idle, 8 hours at most, 5 minutes'
+// warning.
+var DefaultPolicy = api.SlotConfig{Cap: 140, IdleMinutes: 30, MaxMinutes: 480, WarnMinutes: 5}
+
+// Limits of the policy values IT may set.
+const (
+	MaxCap     = 100000
+	MaxMinutes = 24 * 60
+	MaxWarn    = 60
+)
+
+func validateConfig(c api.SlotConfig) error {
+	switch {
+	case c.Cap < 0 || c.Cap > MaxCap:
+		return api.Errf(api.CodeValidation, "cap: between 0 and %d", MaxCap)
+	case c.IdleMinutes < 0 || c.IdleMinutes > MaxMinutes:
+		return api.Errf(api.CodeValidation, "idle_minutes: between 0 (off) and %d", MaxMinutes)
+	case c.MaxMinutes < 0 || c.MaxMinutes > MaxMinutes:
+		return api.Errf(api.CodeValidation, "max_minutes: between 0 (off) and %d", MaxMinutes)
+	case c.WarnMinutes < 0 || c.WarnMinutes > MaxWarn:
+		return api.Errf(api.CodeValidation, "warn_minutes: between 0 and %d", MaxWarn)
+	}
+	return nil
+}
