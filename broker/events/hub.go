@@ -46,7 +46,7 @@ type Hub struct {
 	log *slog.Logger
 	now func() time.Time
 
-	mu        sync.Mutex // guards seqs, committed, pending, subs, closed
+	mu        sync.Mutex       // guards seqs, committed, pending, subs, closed
 	seqs      map[string]int64 // last assigned per user
 	committed map[string]int64 // last stored per user
 	pending   []Stored

@@ -8,6 +8,9 @@ type domains struct {
 	authDomain
 	oplogDomain
 	relayDomain
+	eventsDomain
+	terminalsDomain
+	slotsDomain
 }
 
 // initDomains wires each domain in dependency order.
@@ -16,6 +19,9 @@ func (s *Server) initDomains() error {
 		s.initOplog, // first: it provides the audit recorder
 		s.initAuth,
 		s.initRelay,
+		s.initEvents,
+		s.initTerminals,
+		s.initSlots, // after relay: it grants the relay its targets
 	} {
 		if err := init(); err != nil {
 			return err

@@ -36,6 +36,9 @@ func (s *Server) routeTable() []route {
 		s.adminAuthRoutes(),
 		s.oplogRoutes(),
 		s.relayRoutes(),
+		s.eventsRoutes(),
+		s.slotRoutes(),
+		s.terminalRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

@@ -94,7 +94,9 @@ func (st *Terminals) list(ctx context.Context, where string) ([]api.Terminal, er
 }
 
 // ListTerminals implements terminal.Store.
-func (st *Terminals) ListTerminals(ctx context.Context) ([]api.Terminal, error) { return st.list(ctx, "") }
+func (st *Terminals) ListTerminals(ctx context.Context) ([]api.Terminal, error) {
+	return st.list(ctx, "")
+}
 
 // PoolTerminals implements terminal.Store.
 func (st *Terminals) PoolTerminals(ctx context.Context) ([]api.Terminal, error) {
