@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make demo: broker with demo data + an office-PC stand-in + the app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${ZAITAKU_DEMO_DATA:-./zaitaku-data}
+LISTEN=${ZAITAKU_DEMO_LISTEN:-127.0.0.1:8443}
+LOG=$(mktemp -t zaitaku-demo-broker.XXXXXX.log)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+bin/broker serve -demo -data "$DATA" -listen "$LISTEN" >"$LOG" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  grep -q 'fingerprint:' "$LOG" && break
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then cat "$LOG"; echo "broker did not start (see above)"; exit 1; fi
+  sleep 0.1
+done
+URL=$(sed -n 's/.*serving on \(https:[^ ]*\).*/\1/p' "$LOG" | head -1)
+FP=$(sed -n 's/.*fingerprint: \([0-9A-F:]*\).*/\1/p' "$LOG" | head -1)
+grep -E '^(Zaitaku|Demo|One-time|Certificate)' "$LOG" || true
+
+# The demo office PCs listen on 127.0.0.1 (ports from `broker admin terminals list`).
+# On Linux, FreeRDP's shadow server on a virtual display stands in for them.
+if command -v freerdp-shadow-cli >/dev/null && command -v Xvfb >/dev/null; then
+  ports=$(bin/broker admin terminals list -data "$DATA" 2>/dev/null | awk 'NR>1 {print $0}' | grep -oE '127\.0\.0\.1:[0-9]+' | cut -d: -f2 | sort -u || true)
+  n=90
+  for port in $ports; do
+    Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 & pids+=($!)
+    sleep 0.5
+    (DISPLAY=":$n" xsetroot -solid '#2d6a9f' 2>/dev/null || true)
+    DISPLAY=":$n" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth >/dev/null 2>&1 & pids+=($!)
+    echo "Demo office PC on 127.0.0.1:$port (display :$n)"
+    n=$((n+1))
+  done
+else
+  echo "FreeRDP shadow server not found: the demo office PCs will show as asleep."
+fi
+
+echo "One-time code for yamada: $(bin/broker admin users otp-code yamada -data "$DATA")  (new one: bin/broker admin users otp-code yamada -data $DATA)"
+lang_flag=()
+[ -n "${ZAITAKU_LANG:-}" ] && lang_flag=(-lang "$ZAITAKU_LANG")
+bin/zaitaku -broker "$URL" -fingerprint "$FP" -data "$DATA/app" "${lang_flag[@]}"
