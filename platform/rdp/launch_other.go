@@ -1,0 +1,10 @@
+//go:build !linux && !windows && !darwin
+
+package rdp
+
+import (
+	"context"
+	"errors"
+)
+
+func launch(context.Context, Spec, Options) (int, error) { return -1, errors.ErrUnsupported }
