@@ -77,10 +77,19 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: 200}
+		var c *call
 		defer func() {
-			s.metrics.observe(rt.method, rt.path, sw.status, time.Since(start))
+			d := time.Since(start)
+			s.metrics.observe(rt.method, rt.path, sw.status, d)
+			// The route pattern, never the raw URL or headers: no tokens
+			// or personal data in the request log.
+			user := ""
+			if c != nil && c.P != nil {
+				user = c.P.User.ID
+			}
+			s.log.Debug("request", "route", rt.method+" "+rt.path, "status", sw.status, "ms", d.Milliseconds(), "user", user, "remote", remoteIP(r))
 		}()
-		c := &call{W: sw, R: r, s: s, r: &rt}
+		c = &call{W: sw, R: r, s: s, r: &rt}
 		if err := s.authorize(c); err != nil {
 			// Marks refusals by the route table (as opposed to a handler's
 			// own ownership checks) for the generated authorization test.
