@@ -100,6 +100,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			fmt.Fprintf(stdout, "Certificate SHA-256 fingerprint: %s\n", r.Fingerprint)
 		}
 		fmt.Fprintf(stdout, "Data directory: %s\n", cfg.Data)
+		if !hasAdmin(ctx, b) {
+			fmt.Fprintf(stdout, "No IT administrator yet. Create the first one with:\n  broker admin users create --admin --name NAME STAFF_ID -data %s\n", cfg.Data)
+		}
 		log.Info("serving", "url", r.URL, "fingerprint", r.Fingerprint, "data", cfg.Data)
 	})
 	if err != nil {
@@ -107,6 +110,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 1
 	}
 	return 0
+}
+
+func hasAdmin(ctx context.Context, b *daemon.Broker) bool {
+	us, err := b.Server.Auth().ListUsers(ctx, "")
+	if err != nil {
+		return true // do not nag on a database error; serve logs it elsewhere
+	}
+	for _, u := range us {
+		if u.HasRole(api.RoleAdmin) && !u.Disabled {
+			return true
+		}
+	}
+	return false
 }
 
 func adminMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
