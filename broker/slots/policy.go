@@ -19,13 +19,21 @@ import (
 func (m *Manager) Sweep(ctx context.Context) error {
 	// Database reads first, outside the lock.
 	pol, perr := m.cfg.Store.LoadConfig(ctx)
+	if errors.Is(perr, ErrNoConfig) {
+		pol, perr = m.Policy(), nil
+	}
 	reqs, rerr := m.cfg.Store.EndRequests(ctx)
 
 	m.mu.Lock()
 	now := m.now()
 	c := &change{m: m}
-	if perr == nil && !samePolicy(pol, m.policy) {
+	// Adopt a policy the CLI wrote; never go back to an older one this
+	// manager is still committing.
+	if perr == nil && !samePolicy(pol, m.policy) && pol.UpdatedAt.After(m.policy.UpdatedAt) {
 		m.policy = pol
+		for _, s := range m.queue {
+			s.pos = 0 // estimates change with the cap
+		}
 	}
 	var done []string
 	if rerr == nil {

@@ -1,0 +1,540 @@
+package slots_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/store"
+)
+
+// clock is a clock the test moves.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// pcs pairs every user with a PC of their own, except those listed in
+// noPC; pool holds the shared PCs. A hand-written fake of the terminal
+// domain (the database under the slots is real).
+type pcs struct {
+	mu   sync.Mutex
+	noPC map[string]bool
+	pool []api.Terminal
+}
+
+func (p *pcs) ForUser(_ context.Context, user string) (api.Terminal, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.noPC[user] {
+		return api.Terminal{}, slots.ErrNoTerminal
+	}
+	return api.Terminal{ID: "pc-" + user, Name: "PC of " + user, Address: "127.0.0.1", RDPPort: 1}, nil
+}
+
+func (p *pcs) Get(_ context.Context, id string) (api.Terminal, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.pool {
+		if t.ID == id {
+			return t, nil
+		}
+	}
+	return api.Terminal{ID: id, Name: "PC", Address: "127.0.0.1", RDPPort: 1}, nil
+}
+
+func (p *pcs) Pool(context.Context) ([]api.Terminal, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]api.Terminal(nil), p.pool...), nil
+}
+
+func (p *pcs) SetState(context.Context, string, string) error { return nil }
+
+// events records what the manager publishes.
+type events struct {
+	mu  sync.Mutex
+	got map[string][]published
+}
+
+type published struct {
+	typ  string
+	data any
+}
+
+func (e *events) Publish(user, typ string, data any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.got == nil {
+		e.got = map[string][]published{}
+	}
+	e.got[user] = append(e.got[user], published{typ, data})
+}
+
+func (e *events) of(user, typ string) []any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []any
+	for _, p := range e.got[user] {
+		if p.typ == typ {
+			out = append(out, p.data)
+		}
+	}
+	return out
+}
+
+// capChecker checks after every committed batch that the database never
+// holds more granted slots than the cap.
+type capChecker struct {
+	slots.Store
+	db      *store.Store
+	mu      sync.Mutex
+	cap     int
+	maxSeen int
+}
+
+func (c *capChecker) ApplySlots(ctx context.Context, ops []slots.Op) error {
+	if err := c.Store.ApplySlots(ctx, ops); err != nil {
+		return err
+	}
+	var n int
+	if err := c.db.W.QueryRowContext(ctx, `SELECT count(*) FROM slots WHERE state = 'granted'`).Scan(&n); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.maxSeen = max(c.maxSeen, n)
+	c.mu.Unlock()
+	return nil
+}
+
+type env struct {
+	t     *testing.T
+	db    *store.Store
+	st    slots.Store
+	clock *clock
+	pcs   *pcs
+	ev    *events
+	m     *slots.Manager
+}
+
+func newEnv(t *testing.T, policy api.SlotConfig) *env {
+	t.Helper()
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "z.db"), nil, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &env{t: t, db: db, st: db.Slots(), clock: &clock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)},
+		pcs: &pcs{noPC: map[string]bool{}}, ev: &events{}}
+	e.open(policy)
+	return e
+}
+
+func (e *env) open(policy api.SlotConfig) {
+	e.t.Helper()
+	m, err := slots.New(context.Background(), slots.Config{Store: e.st, Terminals: e.pcs, Events: e.ev,
+		Now: e.clock.Now, Default: policy})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m.SetWaker(func(context.Context, api.Terminal, func(string, string)) error { return nil })
+	e.m = m
+	e.t.Cleanup(m.Close)
+}
+
+func (e *env) acquire(user string) api.Slot {
+	e.t.Helper()
+	s, err := e.m.Acquire(context.Background(), user, "laptop")
+	if err != nil {
+		e.t.Fatalf("acquire %s: %v", user, err)
+	}
+	return s
+}
+
+func TestCapNeverExceededUnderConcurrentAcquires(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		cap, users int
+	}{
+		{"cap 140 of 3000", 140, 3000},
+		{"cap 300 of 3000", 300, 3000},
+		{"cap 1 of 500", 1, 500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, api.SlotConfig{Cap: tc.cap})
+			chk := &capChecker{Store: e.db.Slots(), db: e.db}
+			e.m.Close()
+			e.st = chk
+			e.open(api.SlotConfig{Cap: tc.cap})
+
+			var wg sync.WaitGroup
+			results := make([]api.Slot, tc.users)
+			errs := make([]error, tc.users)
+			start := make(chan struct{})
+			for i := range tc.users {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					results[i], errs[i] = e.m.Acquire(context.Background(), fmt.Sprintf("u%04d", i), "")
+				}()
+			}
+			close(start)
+			wg.Wait()
+			granted, positions := 0, map[int]bool{}
+			for i, s := range results {
+				if errs[i] != nil {
+					t.Fatalf("acquire %d: %v", i, errs[i])
+				}
+				switch s.State {
+				case api.SlotGranted:
+					granted++
+				case api.SlotQueued:
+					if positions[s.Position] {
+						t.Errorf("position %d handed out twice", s.Position)
+					}
+					positions[s.Position] = true
+				}
+			}
+			if granted != tc.cap {
+				t.Errorf("granted %d, want exactly the cap %d", granted, tc.cap)
+			}
+			if len(positions) != tc.users-tc.cap || !positions[1] || !positions[tc.users-tc.cap] {
+				t.Errorf("queue positions: %d distinct, want 1..%d", len(positions), tc.users-tc.cap)
+			}
+			if chk.maxSeen > tc.cap {
+				t.Errorf("database held %d granted slots, cap %d", chk.maxSeen, tc.cap)
+			}
+
+			// Now churn: everyone releases and re-requests at once;
+			// the count must stay within the cap throughout.
+			var churn sync.WaitGroup
+			for i := range tc.users {
+				churn.Add(1)
+				go func() {
+					defer churn.Done()
+					user := fmt.Sprintf("u%04d", i)
+					if err := e.m.Release(context.Background(), user, results[i].ID); err != nil {
+						t.Errorf("release %s: %v", user, err)
+						return
+					}
+					if _, err := e.m.Acquire(context.Background(), user, ""); err != nil {
+						t.Errorf("re-acquire %s: %v", user, err)
+					}
+				}()
+			}
+			churn.Wait()
+			capNow, g, q := e.m.Counts()
+			if g != capNow || q != tc.users-capNow {
+				t.Errorf("after churn: granted %d queued %d, want %d and %d", g, q, capNow, tc.users-capNow)
+			}
+			if chk.maxSeen > tc.cap {
+				t.Errorf("database held %d granted slots during churn, cap %d", chk.maxSeen, tc.cap)
+			}
+		})
+	}
+}
+
+func TestQueueOrderAndPositionUpdates(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 2})
+	got := map[string]api.Slot{}
+	for _, u := range []string{"a", "b", "c", "d", "e"} {
+		got[u] = e.acquire(u)
+	}
+	for _, tc := range []struct {
+		user  string
+		state string
+		pos   int
+	}{{"a", api.SlotGranted, 0}, {"b", api.SlotGranted, 0}, {"c", api.SlotQueued, 1}, {"d", api.SlotQueued, 2}, {"e", api.SlotQueued, 3}} {
+		if s := got[tc.user]; s.State != tc.state || s.Position != tc.pos {
+			t.Errorf("%s: %s at %d, want %s at %d", tc.user, s.State, s.Position, tc.state, tc.pos)
+		}
+	}
+	// Asking again returns the same slot, not a second one.
+	if again := e.acquire("c"); again.ID != got["c"].ID || again.Position != 1 {
+		t.Errorf("second request of c: %+v", again)
+	}
+	// Nobody jumps the queue: d leaves, a frees a slot → c (head) gets it.
+	if err := e.m.Release(context.Background(), "d", got["d"].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Release(context.Background(), "a", got["a"].ID); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := e.m.Mine("c"); s.State != api.SlotGranted {
+		t.Errorf("c after a left: %s, want granted", s.State)
+	}
+	if s, _ := e.m.Mine("e"); s.State != api.SlotQueued || s.Position != 1 {
+		t.Errorf("e: %s at %d, want queued at 1", s.State, s.Position)
+	}
+	// e saw 3, then 2 (d left), then 1 (c granted).
+	var seen []int
+	for _, d := range e.ev.of("e", api.EventQueue) {
+		seen = append(seen, d.(api.QueueUpdate).Position)
+	}
+	if fmt.Sprint(seen) != "[3 2 1]" {
+		t.Errorf("positions pushed to e: %v, want [3 2 1]", seen)
+	}
+	if n := len(e.ev.of("c", api.EventGranted)); n != 1 {
+		t.Errorf("c got %d grant events, want 1", n)
+	}
+	// Another user's slot is invisible.
+	if err := e.m.Release(context.Background(), "b", got["e"].ID); api.AsError(err) == nil || api.AsError(err).Code != api.CodeSlotNotFound {
+		t.Errorf("b releasing e's slot: %v, want slot_not_found", err)
+	}
+}
+
+func TestLeaseExpiryFreesSlot(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 1})
+	a := e.acquire("a")
+	b := e.acquire("b")
+	if b.State != api.SlotQueued {
+		t.Fatalf("b: %s", b.State)
+	}
+	// b keeps its place by heartbeat; a's app crashed and sends none.
+	for range 3 {
+		e.clock.Advance(30 * time.Second)
+		if _, err := e.m.Heartbeat(context.Background(), "b", b.ID, api.HeartbeatRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.m.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.m.Mine("a"); err == nil {
+		t.Fatal("a's slot still live 90 s after its last heartbeat")
+	}
+	if s, _ := e.m.Mine("b"); s.State != api.SlotGranted {
+		t.Errorf("b: %s, want granted after a's lease lapsed", s.State)
+	}
+	ended := e.ev.of("a", api.EventEnded)
+	if len(ended) != 1 || ended[0].(api.EndedNotice).Reason != api.EndLease {
+		t.Errorf("a's end events: %v", ended)
+	}
+	_, err := e.m.Heartbeat(context.Background(), "a", a.ID, api.HeartbeatRequest{})
+	if ae := api.AsError(err); ae == nil || ae.Code != api.CodeSlotEnded {
+		t.Errorf("late heartbeat: %v, want slot_ended", err)
+	}
+}
+
+func TestIdleTimeoutAndMaximumLength(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		policy    api.SlotConfig
+		active    bool // heartbeats report activity
+		warnAfter time.Duration
+		endAfter  time.Duration
+		reason    string
+	}{
+		{"idle", api.SlotConfig{Cap: 5, IdleMinutes: 30, MaxMinutes: 480, WarnMinutes: 5}, false, 25 * time.Minute, 30 * time.Minute, api.EndIdle},
+		{"maximum length while active", api.SlotConfig{Cap: 5, IdleMinutes: 30, MaxMinutes: 60, WarnMinutes: 10}, true, 50 * time.Minute, 60 * time.Minute, api.EndMaxLength},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.policy)
+			s := e.acquire("a")
+			var elapsed time.Duration
+			step := time.Minute
+			for elapsed < tc.endAfter+step {
+				e.clock.Advance(step)
+				elapsed += step
+				if _, err := e.m.Heartbeat(context.Background(), "a", s.ID, api.HeartbeatRequest{Active: tc.active}); err != nil {
+					if elapsed < tc.endAfter {
+						t.Fatalf("heartbeat at %s: %v", elapsed, err)
+					}
+					break
+				}
+				if err := e.m.Sweep(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				warned := len(e.ev.of("a", api.EventWarning)) > 0
+				if want := elapsed >= tc.warnAfter; warned != want {
+					t.Fatalf("at %s: warned %v, want %v", elapsed, warned, want)
+				}
+				_, live := e.m.Mine("a")
+				if want := elapsed < tc.endAfter; (live == nil) != want {
+					t.Fatalf("at %s: live %v, want %v", elapsed, live == nil, want)
+				}
+			}
+			if w := e.ev.of("a", api.EventWarning); len(w) != 1 || w[0].(api.SlotWarning).Reason != tc.reason {
+				t.Errorf("warnings: %v, want one %s", w, tc.reason)
+			}
+			if end := e.ev.of("a", api.EventEnded); len(end) != 1 || end[0].(api.EndedNotice).Reason != tc.reason {
+				t.Errorf("end: %v, want %s", end, tc.reason)
+			}
+		})
+	}
+}
+
+func TestActivityPostponesIdleEnd(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 5, IdleMinutes: 30, WarnMinutes: 5})
+	s := e.acquire("a")
+	for range 29 {
+		e.clock.Advance(time.Minute)
+		if _, err := e.m.Heartbeat(context.Background(), "a", s.ID, api.HeartbeatRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		_ = e.m.Sweep(context.Background())
+	}
+	// Bytes typed by the user through the tunnel count as activity.
+	e.m.AddBytes(s.ID, 100, 5000)
+	for range 20 {
+		e.clock.Advance(time.Minute)
+		if _, err := e.m.Heartbeat(context.Background(), "a", s.ID, api.HeartbeatRequest{}); err != nil {
+			t.Fatalf("ended although the user typed 20 minutes ago: %v", err)
+		}
+		_ = e.m.Sweep(context.Background())
+	}
+	if sl, err := e.m.Mine("a"); err != nil || sl.BytesUp != 100 {
+		t.Errorf("slot %+v, %v", sl, err)
+	}
+}
+
+func TestRestartKeepsGrantsAndQueue(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 1})
+	a, b := e.acquire("a"), e.acquire("b")
+	c := e.acquire("c")
+	e.m.Close()
+	e.open(api.SlotConfig{Cap: 1})
+	for _, tc := range []struct {
+		user, id, state string
+		pos             int
+	}{{"a", a.ID, api.SlotGranted, 0}, {"b", b.ID, api.SlotQueued, 1}, {"c", c.ID, api.SlotQueued, 2}} {
+		s, err := e.m.Mine(tc.user)
+		if err != nil || s.ID != tc.id || s.State != tc.state || s.Position != tc.pos {
+			t.Errorf("%s after restart: %+v %v", tc.user, s, err)
+		}
+	}
+	// The queue goes on in the same order.
+	if err := e.m.Release(context.Background(), "a", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := e.m.Mine("b"); s.State != api.SlotGranted {
+		t.Errorf("b: %s", s.State)
+	}
+}
+
+func TestPolicyChangedLive(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 140})
+	for i := range 200 {
+		e.acquire(fmt.Sprintf("u%03d", i))
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		cap, granted, queued int
+	}{
+		{200, 200, 0},  // raised: the queue is granted at once
+		{140, 200, 0},  // lowered: no one is cut off
+		{300, 200, 0},
+	} {
+		n := tc.cap
+		p, err := e.m.SetPolicy(ctx, "it", api.SlotConfigUpdate{Cap: &n})
+		if err != nil || p.Cap != n {
+			t.Fatalf("set cap %d: %+v %v", n, p, err)
+		}
+		if c, g, q := e.m.Counts(); c != n || g != tc.granted || q != tc.queued {
+			t.Errorf("cap %d: %d/%d granted, %d queued; want %d granted, %d queued", n, g, c, q, tc.granted, tc.queued)
+		}
+	}
+	// Lowered under the live count: grants stop until under the cap.
+	low := 150
+	if _, err := e.m.SetPolicy(ctx, "it", api.SlotConfigUpdate{Cap: &low}); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.acquire("late"); s.State != api.SlotQueued {
+		t.Errorf("late request with 200 live and cap 150: %s", s.State)
+	}
+	bad := -1
+	if _, err := e.m.SetPolicy(ctx, "it", api.SlotConfigUpdate{IdleMinutes: &bad}); api.AsError(err) == nil || api.AsError(err).Code != api.CodeValidation {
+		t.Errorf("negative idle minutes: %v", err)
+	}
+	// The policy survives a restart.
+	e.m.Close()
+	e.open(api.SlotConfig{Cap: 1})
+	if p := e.m.Policy(); p.Cap != 150 || p.UpdatedBy != "it" {
+		t.Errorf("policy after restart: %+v", p)
+	}
+}
+
+func TestEndByITAndFromTheCLI(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 1})
+	a, b := e.acquire("a"), e.acquire("b")
+	ctx := context.Background()
+	if err := e.m.End(ctx, "it", a.ID, "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	if end := e.ev.of("a", api.EventEnded); len(end) != 1 || end[0].(api.EndedNotice).Message != "maintenance" {
+		t.Errorf("a told: %v", end)
+	}
+	if s, _ := e.m.Mine("b"); s.State != api.SlotGranted {
+		t.Fatalf("b: %s", s.State)
+	}
+	// The CLI shares only the database: the broker applies it on its sweep.
+	if err := slots.RequestEnd(ctx, e.st, nopAudit{}, e.clock.Now(), "cli", b.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := slots.RequestEnd(ctx, e.st, nopAudit{}, e.clock.Now(), "cli", "s_nope", ""); api.AsError(err) == nil {
+		t.Errorf("ending an unknown slot: %v", err)
+	}
+	if err := e.m.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Mine("b"); err == nil {
+		t.Error("b still live after the CLI ended it")
+	}
+}
+
+func TestPoolPCs(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 10})
+	e.pcs.noPC = map[string]bool{"p1": true, "p2": true, "p3": true}
+	ctx := context.Background()
+	// No pool yet: a user without a PC is told to ask IT.
+	if _, err := e.m.Acquire(ctx, "p1", ""); api.AsError(err) == nil || api.AsError(err).Code != api.CodeSlotNoTerminal {
+		t.Fatalf("no PC, no pool: %v", err)
+	}
+	e.pcs.pool = []api.Terminal{{ID: "pool-1", Name: "共用1", Pool: true}, {ID: "pool-2", Name: "共用2", Pool: true}}
+	if err := e.m.RefreshPool(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s1, s2, s3 := e.acquire("p1"), e.acquire("p2"), e.acquire("p3")
+	if s1.State != api.SlotGranted || s2.State != api.SlotGranted || s1.Terminal.ID == s2.Terminal.ID {
+		t.Fatalf("pool grants: %+v %+v", s1.Terminal, s2.Terminal)
+	}
+	if s3.State != api.SlotQueued {
+		t.Fatalf("third pool user: %s, want queued for a pool PC", s3.State)
+	}
+	// A user with their own PC is not held up behind the pool user.
+	if s := e.acquire("own"); s.State != api.SlotGranted {
+		t.Errorf("own PC behind a waiting pool user: %s", s.State)
+	}
+	if err := e.m.Release(ctx, "p1", s1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := e.m.Mine("p3"); s.State != api.SlotGranted || s.Terminal.ID != s1.Terminal.ID {
+		t.Errorf("p3 after p1 left: %+v", s)
+	}
+	addr, err := e.m.Target(ctx, "p3", s3.ID)
+	if err != nil || addr == "" {
+		t.Errorf("target: %q %v", addr, err)
+	}
+	if _, err := e.m.Target(ctx, "p2", s3.ID); !errors.Is(err, api.Err(api.CodeSlotNotFound)) {
+		t.Errorf("another user's target: %v", err)
+	}
+}
