@@ -189,9 +189,10 @@ func (s *TLSStream) Read(p []byte) (int, error) {
 // Splice relays between a and b until both directions end or one fails,
 // then closes both. aToB and bToA (may be nil) count the bytes as they
 // pass, so that others can read them while the tunnel runs. Closing a or
-// b from another goroutine ends the splice. The error is the first
-// failure other than the connections being closed.
-func Splice(a, b net.Conn, aToB, bToA *atomic.Int64) error {
+// b from another goroutine ends the splice. also, when given, is a second
+// pair of counters (aToB, bToA) such as totals over several splices. The
+// error is the first failure other than the connections being closed.
+func Splice(a, b net.Conn, aToB, bToA *atomic.Int64, also ...*atomic.Int64) error {
 	var once sync.Once
 	closeBoth := func() {
 		once.Do(func() {
@@ -201,8 +202,12 @@ func Splice(a, b net.Conn, aToB, bToA *atomic.Int64) error {
 	}
 	defer closeBoth()
 	errc := make(chan error, 2)
-	go func() { errc <- pipe(b, a, aToB) }()
-	go func() { errc <- pipe(a, b, bToA) }()
+	var alsoAB, alsoBA *atomic.Int64
+	if len(also) == 2 {
+		alsoAB, alsoBA = also[0], also[1]
+	}
+	go func() { errc <- pipe(b, a, aToB, alsoAB) }()
+	go func() { errc <- pipe(a, b, bToA, alsoBA) }()
 	var first error
 	for range 2 {
 		if err := <-errc; err != nil {
@@ -218,7 +223,7 @@ func Splice(a, b net.Conn, aToB, bToA *atomic.Int64) error {
 // pipe copies src to dst with its own loop: io.CopyBuffer would hand the
 // work to a ReaderFrom/WriterTo (32 KiB chunks) and skip our buffer. At
 // src's EOF it half-closes dst so the peer sees the end of the stream.
-func pipe(dst, src net.Conn, count *atomic.Int64) error {
+func pipe(dst, src net.Conn, count, also *atomic.Int64) error {
 	buf := make([]byte, copyBufMin)
 	for {
 		n, err := src.Read(buf)
@@ -228,6 +233,9 @@ func pipe(dst, src net.Conn, count *atomic.Int64) error {
 			}
 			if count != nil {
 				count.Add(int64(n))
+			}
+			if also != nil {
+				also.Add(int64(n))
 			}
 			if n == len(buf) && len(buf) < copyBufMax {
 				buf = make([]byte, copyBufMax)
@@ -265,6 +273,19 @@ type TunnelStats struct {
 // ln fails, after closing ln and every forwarded connection. done (may
 // be nil) is called as each connection ends.
 func Forward(ctx context.Context, ln net.Listener, dial func(ctx context.Context) (net.Conn, error), done func(TunnelStats)) error {
+	return (&Forwarder{Dial: dial, Done: done}).Serve(ctx, ln)
+}
+
+// Forwarder is Forward with live byte totals.
+type Forwarder struct {
+	Dial func(ctx context.Context) (net.Conn, error)
+	Done func(TunnelStats) // may be nil
+	// Up and Down count the bytes of all connections as they pass.
+	Up, Down atomic.Int64
+}
+
+// Serve forwards ln's connections until ctx ends or ln fails (see Forward).
+func (f *Forwarder) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -283,18 +304,18 @@ func Forward(ctx context.Context, ln net.Listener, dial func(ctx context.Context
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st := forwardOne(ctx, local, dial)
-			if done != nil {
-				done(st)
+			st := f.forwardOne(ctx, local)
+			if f.Done != nil {
+				f.Done(st)
 			}
 		}()
 	}
 }
 
-func forwardOne(ctx context.Context, local net.Conn, dial func(ctx context.Context) (net.Conn, error)) TunnelStats {
+func (f *Forwarder) forwardOne(ctx context.Context, local net.Conn) TunnelStats {
 	start := time.Now()
 	TuneSocket(local)
-	remote, err := dial(ctx)
+	remote, err := f.Dial(ctx)
 	if err != nil {
 		local.Close()
 		return TunnelStats{Err: err, Duration: time.Since(start)}
@@ -304,7 +325,13 @@ func forwardOne(ctx context.Context, local net.Conn, dial func(ctx context.Conte
 		remote.Close()
 	})
 	defer stop()
-	var up, down atomic.Int64
-	err = Splice(local, remote, &up, &down)
-	return TunnelStats{Up: up.Load(), Down: down.Load(), Duration: time.Since(start), Err: err}
+	var c counted
+	c.up, c.down = &f.Up, &f.Down
+	err = Splice(local, remote, &c.connUp, &c.connDown, c.up, c.down)
+	return TunnelStats{Up: c.connUp.Load(), Down: c.connDown.Load(), Duration: time.Since(start), Err: err}
+}
+
+type counted struct {
+	connUp, connDown atomic.Int64
+	up, down         *atomic.Int64
 }
