@@ -84,7 +84,15 @@ var (
 )
 
 func validHost(h string) bool {
-	return net.ParseIP(h) != nil || (len(h) <= 253 && hostRE.MatchString(h))
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if len(h) > 253 || !hostRE.MatchString(h) {
+		return false
+	}
+	// An all-digit last label is a mistyped IP address, not a host name.
+	labels := strings.Split(strings.TrimSuffix(h, "."), ".")
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
 }
 
 // normalize fills defaults and checks every field, naming the bad one.
