@@ -1,5 +1,6 @@
-// Command testreport reads `go test -json` on stdin, prints the usual test
-// output, and ends with the slowest tests and a "N passed, N failed" line.
+// Command testreport reads `go test -json` on stdin and prints what a person
+// needs: each package's result line, the whole output of every failed test,
+// then the slowest tests and a "N passed, N failed" line.
 // It exits non-zero when a test or a package failed.
 package main
 
@@ -30,6 +31,7 @@ func main() {
 	passed, failed, skipped := 0, 0, 0
 	pkgFail := false
 	var skippedNames []string
+	outputs := map[string][]string{} // test → its output so far
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -39,14 +41,26 @@ func main() {
 			fmt.Println(string(line)) // build errors arrive as plain text
 			continue
 		}
-		if e.Output != "" {
-			fmt.Print(e.Output)
-		}
 		if e.Test == "" {
+			// Package level: result lines and build errors.
+			if e.Output != "" && !strings.HasPrefix(e.Output, "=== ") && e.Output != "PASS\n" {
+				fmt.Print(e.Output)
+			}
 			if e.Action == "fail" {
 				pkgFail = true
 			}
 			continue
+		}
+		key := e.Package + "." + e.Test
+		if e.Output != "" {
+			outputs[key] = append(outputs[key], e.Output)
+		}
+		if e.Action == "fail" {
+			// Subtests report first; print each failure once, with its log.
+			fmt.Print(strings.Join(outputs[key], ""))
+		}
+		if e.Action == "pass" || e.Action == "fail" || e.Action == "skip" {
+			delete(outputs, key)
 		}
 		if strings.Contains(e.Test, "/") {
 			continue // count top-level tests only
