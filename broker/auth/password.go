@@ -74,20 +74,25 @@ func VerifyPassword(pw, hash string, want Argon2Params) (ok, stale bool, err err
 }
 
 // TemporaryPassword makes a random password that satisfies the default
-// policy: shown once to IT, changed at first login.
+// policy: shown once to IT, changed at first login. A draw the policy
+// refuses (a run like "abcd", a word) is simply drawn again.
 func TemporaryPassword() string {
 	const letters = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 14)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	out := make([]byte, 0, 18)
-	for i, c := range b {
-		out = append(out, letters[int(c)%len(letters)])
-		if i == 4 || i == 9 {
-			out = append(out, '-')
+	for {
+		b := make([]byte, 14)
+		if _, err := rand.Read(b); err != nil {
+			panic(err)
+		}
+		out := make([]byte, 0, 18)
+		for i, c := range b {
+			out = append(out, letters[int(c)%len(letters)])
+			if i == 4 || i == 9 {
+				out = append(out, '-')
+			}
+		}
+		pw := string(out) + "-a7Q" // every class, whatever the draw
+		if CheckPassword(pw, "", DefaultPolicy) == nil {
+			return pw
 		}
 	}
-	// Guarantee every class regardless of the draw.
-	return string(out) + "-a7Q"
 }

@@ -44,7 +44,7 @@ func TestCheckPassword(t *testing.T) {
 }
 
 func TestTemporaryPasswordMeetsPolicy(t *testing.T) {
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 2000; i++ {
 		pw := TemporaryPassword()
 		if e := CheckPassword(pw, "k1001", DefaultPolicy); e != nil {
 			t.Fatalf("%q: %v", pw, e)
