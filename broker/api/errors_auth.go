@@ -19,6 +19,7 @@ const (
 	CodeDeviceProof        Code = "device_proof_invalid"
 	CodeRefreshInvalid     Code = "refresh_invalid"
 	CodeUserExists         Code = "user_exists"
+	CodeCurrentPassword    Code = "current_password_wrong"
 )
 
 func init() {
@@ -65,6 +66,9 @@ func init() {
 		CodeRefreshInvalid: {http.StatusUnauthorized,
 			"Your saved sign-in is no longer valid. Sign in again with your password.",
 			"保存されたサインイン情報は無効になりました。パスワードでもう一度サインインしてください。"},
+		CodeCurrentPassword: {http.StatusUnprocessableEntity,
+			"The current password is wrong. Enter the password you signed in with.",
+			"現在のパスワードが違います。サインインに使ったパスワードを入力してください。"},
 		CodeUserExists: {http.StatusConflict,
 			"A staff member with this ID already exists. Use another ID or update the existing one.",
 			"この職員IDは既に登録されています。別のIDを使うか、既存の職員を更新してください。"},

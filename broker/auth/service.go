@@ -440,7 +440,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPw, newPw
 	}
 	if !ok {
 		s.record(ctx, u.ID, "auth.password_change_failed", u.ID, "reason", "old_password")
-		return nil, api.Errf(api.CodeInvalidCredentials, "current password")
+		return nil, api.Err(api.CodeCurrentPassword)
 	}
 	if oldPw == newPw {
 		e := api.Err(api.CodePasswordPolicy, "Choose a password different from the current one.")

@@ -220,7 +220,7 @@ func TestPasswordChangeAndReset(t *testing.T) {
 	adm := b.Signin(t, "it01", api.RoleAdmin)
 	s := b.Signin(t, "k2007")
 	ctx := context.Background()
-	if _, err := s.ChangePassword(ctx, "not-my-password", "Sora-Umi-2468x"); code(err) != api.CodeInvalidCredentials {
+	if _, err := s.ChangePassword(ctx, "not-my-password", "Sora-Umi-2468x"); code(err) != api.CodeCurrentPassword {
 		t.Fatalf("wrong old password: %v", err)
 	}
 	if _, err := s.ChangePassword(ctx, s.User.Password, "k2007-Abcdef!"); code(err) != api.CodePasswordPolicy {
