@@ -459,4 +459,3 @@ func TestJournalAckDeletesOnlyAcknowledged(t *testing.T) {
 	}
 	verifyChain(t, rest, 100, h100[:])
 }
-

@@ -67,10 +67,10 @@ type Store interface {
 	Search(ctx context.Context, q Query) ([]Row, error)
 	Findings(ctx context.Context, deviceID string, afterID int64, limit int) ([]api.OplogFinding, error)
 	Holds(ctx context.Context) ([]api.OplogHold, error)
-	PutHold(ctx context.Context, h api.OplogHold) error             // ErrConflict
-	DeleteHold(ctx context.Context, kind, subject string) error     // ErrNotFound
+	PutHold(ctx context.Context, h api.OplogHold) error                // ErrConflict
+	DeleteHold(ctx context.Context, kind, subject string) error        // ErrNotFound
 	Purge(ctx context.Context, before int64, limit int) (int64, error) // skips held users and devices
-	GetSetting(ctx context.Context, key string) (string, error)     // ErrNotFound
+	GetSetting(ctx context.Context, key string) (string, error)        // ErrNotFound
 	PutSetting(ctx context.Context, key, value string, at int64) error
 }
 
@@ -170,7 +170,10 @@ func checkShape(b *api.OplogBatch) error {
 // nothing), and gaps, broken links, conflicts and reordering become
 // findings. The answer acknowledges the highest stored sequence.
 func (s *Service) Ingest(ctx context.Context, callerDevice string, b api.OplogBatch) (api.OplogAck, error) {
-	if b.DeviceID == "" || b.DeviceID != callerDevice || callerDevice == api.OplogBrokerDevice {
+	if b.DeviceID == "" {
+		return api.OplogAck{}, api.Err(api.CodeOplogBatch, "device_id: required")
+	}
+	if b.DeviceID != callerDevice || callerDevice == api.OplogBrokerDevice {
 		return api.OplogAck{}, api.Errf(api.CodeOplogDeviceMismatch, "batch names device %q", b.DeviceID)
 	}
 	if err := checkShape(&b); err != nil {

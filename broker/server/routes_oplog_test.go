@@ -384,4 +384,3 @@ func isCode(err error, c api.Code) bool {
 	var e *api.Error
 	return errors.As(err, &e) && e.Code == c
 }
-
