@@ -13,7 +13,7 @@ import (
 )
 
 // officePC listens like an awake office PC's RDP port, until the test ends.
-func officePC(t *testing.T) int {
+func officePC(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -13,10 +14,28 @@ import (
 )
 
 // Terminals adapts the store to terminal.Store.
-type Terminals struct{ s *Store }
+type Terminals struct {
+	s *Store
+
+	// The two lookups every slot request makes are prepared once: with
+	// thousands of requests at once, parsing SQL each time shows.
+	prepOnce     sync.Once
+	prepErr      error
+	byUser, byID *sql.Stmt
+}
 
 // Terminals returns the office PC store.
-func (s *Store) Terminals() *Terminals { return &Terminals{s} }
+func (s *Store) Terminals() *Terminals { return &Terminals{s: s} }
+
+func (st *Terminals) prepare(ctx context.Context) error {
+	st.prepOnce.Do(func() {
+		st.byUser, st.prepErr = st.s.R.PrepareContext(ctx, `SELECT `+termCols+` FROM terminals WHERE user_id = ?`)
+		if st.prepErr == nil {
+			st.byID, st.prepErr = st.s.R.PrepareContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id = ?`)
+		}
+	})
+	return st.prepErr
+}
 
 var _ terminal.Store = (*Terminals)(nil)
 
@@ -68,12 +87,18 @@ func (st *Terminals) CreateTerminal(ctx context.Context, t api.Terminal) error {
 
 // GetTerminal implements terminal.Store.
 func (st *Terminals) GetTerminal(ctx context.Context, id string) (api.Terminal, error) {
-	return scanTerminal(st.s.R.QueryRowContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id = ?`, id))
+	if err := st.prepare(context.WithoutCancel(ctx)); err != nil {
+		return api.Terminal{}, err
+	}
+	return scanTerminal(st.byID.QueryRowContext(ctx, id))
 }
 
 // TerminalForUser implements terminal.Store.
 func (st *Terminals) TerminalForUser(ctx context.Context, userID string) (api.Terminal, error) {
-	return scanTerminal(st.s.R.QueryRowContext(ctx, `SELECT `+termCols+` FROM terminals WHERE user_id = ?`, userID))
+	if err := st.prepare(context.WithoutCancel(ctx)); err != nil {
+		return api.Terminal{}, err
+	}
+	return scanTerminal(st.byUser.QueryRowContext(ctx, userID))
 }
 
 func (st *Terminals) list(ctx context.Context, where string) ([]api.Terminal, error) {

@@ -1,0 +1,131 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/brokertest"
+)
+
+// BenchmarkSlotsAcquire3000 measures what happens at nine in the morning:
+// 3,000 signed-in staff (connections already open, as the app keeps them)
+// press Connect at once against a cap of 300, on durable SQLite. It
+// prints the p99 answer time and checks that no more than the cap were
+// granted, in the answers, in memory and in the database.
+func BenchmarkSlotsAcquire3000(b *testing.B) {
+	const clients, capN = 3000, 300
+	br := brokertest.Start(b)
+	ctx := context.Background()
+	port := officePC(b)
+	cp := capN
+	if _, err := br.Server.Slots().SetPolicy(ctx, "bench", api.SlotConfigUpdate{Cap: &cp}); err != nil {
+		b.Fatal(err)
+	}
+	// Sign everyone in through the real /v1/login, 8 at a time; each
+	// session keeps its own connection open.
+	sessions := make([]*brokertest.Session, clients)
+	users := make(chan int)
+	var wg sync.WaitGroup
+	var setupErr error
+	var errMu sync.Mutex
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range users {
+				id := fmt.Sprintf("st%04d", i)
+				u := br.CreateUser(b, id)
+				if _, err := br.Server.Terminals().Create(ctx, "bench", api.CreateTerminalRequest{ID: "pc-" + id, Name: id,
+					Address: "127.0.0.1", RDPPort: port, WakeAddr: "127.0.0.1", UserID: id}); err != nil {
+					errMu.Lock()
+					setupErr = err
+					errMu.Unlock()
+					continue
+				}
+				sessions[i] = br.Login(b, u)
+			}
+		}()
+	}
+	for i := range clients {
+		users <- i
+	}
+	close(users)
+	wg.Wait()
+	if setupErr != nil {
+		b.Fatal(setupErr)
+	}
+	syncLevel, err := br.Store.Synchronous(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+
+	lat := make([]time.Duration, clients)
+	got := make([]api.Slot, clients)
+	errs := make([]error, clients)
+	start := make(chan struct{})
+	var done sync.WaitGroup
+	for i, s := range sessions {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			<-start
+			t0 := time.Now()
+			sl, err := s.RequestSlot(ctx, api.SlotRequest{})
+			lat[i] = time.Since(t0)
+			if sl != nil {
+				got[i] = *sl
+			}
+			errs[i] = err
+		}()
+	}
+	if f := os.Getenv("ZAITAKU_BENCH_CPUPROFILE"); f != "" {
+		w, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(w); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	wall := time.Since(t0)
+	b.StopTimer()
+
+	granted := 0
+	for i := range got {
+		if errs[i] != nil {
+			b.Fatalf("request %d: %v", i, errs[i])
+		}
+		if got[i].State == api.SlotGranted {
+			granted++
+		}
+	}
+	var inDB int
+	if err := br.Store.R.QueryRowContext(ctx, `SELECT count(*) FROM slots WHERE state = 'granted'`).Scan(&inDB); err != nil {
+		b.Fatal(err)
+	}
+	_, inMem, queued := br.Server.Slots().Counts()
+	if granted != capN || inMem != capN || inDB != capN || queued != clients-capN {
+		b.Fatalf("granted %d in answers, %d in memory, %d in the database, %d queued; want exactly %d granted", granted, inMem, inDB, queued, capN)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p := func(q float64) float64 { return lat[int(q*float64(len(lat)-1))].Seconds() }
+	fmt.Printf("BENCH %s %.3g %s %s\n", "slots.acquire3000_p99", p(0.99), "s", "target<=0.5")
+	fmt.Printf("BENCH %s %.3g %s\n", "slots.acquire3000_p50", p(0.50), "s")
+	fmt.Printf("BENCH %s %.3g %s\n", "slots.acquire3000_wall", wall.Seconds(), "s")
+	fmt.Printf("BENCH %s %d %s\n", "slots.acquire3000_clients", clients, "clients")
+	fmt.Printf("BENCH %s %d %s\n", "slots.acquire3000_cap", capN, "slots")
+	fmt.Printf("BENCH %s %d %s\n", "slots.acquire3000_granted_max", inDB, "slots")
+	fmt.Printf("BENCH %s %d %s\n", "store.sqlite_synchronous", syncLevel, "level")
+}
