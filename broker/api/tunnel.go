@@ -250,14 +250,15 @@ func pipe(dst, src net.Conn, count, also *atomic.Int64) error {
 	}
 }
 
+// closeWrite half-closes c. Its failure is not reported: it means the
+// peer is already gone, and there is nothing left to deliver to it.
 func closeWrite(c net.Conn) error {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
-		if err := cw.CloseWrite(); err != nil && !errors.Is(err, net.ErrClosed) {
-			return err
-		}
+		_ = cw.CloseWrite()
 		return nil
 	}
-	return c.Close()
+	_ = c.Close()
+	return nil
 }
 
 // TunnelStats describes one forwarded connection once it has ended.

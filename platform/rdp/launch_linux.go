@@ -21,11 +21,10 @@ func launch(ctx context.Context, s Spec, o Options) (int, error) {
 	// Ask politely first, so xfreerdp disconnects cleanly from the PC.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
+	code, err := exitCode(cmd.Run())
 	if ctx.Err() != nil {
-		return -1, fmt.Errorf("xfreerdp: %w", ctx.Err())
+		return code, fmt.Errorf("xfreerdp: %w", ctx.Err())
 	}
-	code, err := exitCode(err)
 	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
 		return code, fmt.Errorf("xfreerdp: %w", err)
 	}
