@@ -23,6 +23,8 @@ func (m *Manager) Sweep(ctx context.Context) error {
 		pol, perr = m.Policy(), nil
 	}
 	reqs, rerr := m.cfg.Store.EndRequests(ctx)
+	// Shared PCs may have been added from the CLI.
+	pool, poolErr := m.cfg.Terminals.Pool(ctx)
 
 	m.mu.Lock()
 	now := m.now()
@@ -34,6 +36,9 @@ func (m *Manager) Sweep(ctx context.Context) error {
 		for _, s := range m.queue {
 			s.pos = 0 // estimates change with the cap
 		}
+	}
+	if poolErr == nil {
+		m.pool = pool
 	}
 	var done []string
 	if rerr == nil {
@@ -84,7 +89,7 @@ func (m *Manager) Sweep(ctx context.Context) error {
 			return fmt.Errorf("delete end request %s: %w", id, err)
 		}
 	}
-	return errors.Join(perr, rerr)
+	return errors.Join(perr, rerr, poolErr)
 }
 
 func samePolicy(a, b api.SlotConfig) bool {
