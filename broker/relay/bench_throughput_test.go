@@ -1,0 +1,243 @@
+package relay_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/brokertest"
+)
+
+// BenchmarkRelayThroughputVsSSH compares one iperf3 stream through the
+// real tunnel path (app-side listener → TLS tunnel → broker → target)
+// with the same stream through `ssh -L` (aes128-gcm) to a private sshd,
+// both on loopback, in the same run.
+func BenchmarkRelayThroughputVsSSH(b *testing.B) {
+	for bin, pkg := range map[string]string{"iperf3": "iperf3", "ssh": "openssh-client", "ssh-keygen": "openssh-client", "/usr/sbin/sshd": "openssh-server"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			b.Fatalf("%s not found: install the Debian package %s", bin, pkg)
+		}
+	}
+	const seconds = 10
+	for range b.N {
+		iperfPort := startIperfServer(b)
+		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(iperfPort))
+
+		// The tunnel, exactly as the app runs it.
+		br := brokertest.Start(b, brokertest.WithRealClock())
+		sess, slot := grantedSlot(b, br, "bench-tput", target)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		fwd := &api.Forwarder{Dial: func(ctx context.Context) (net.Conn, error) { return sess.DialTunnel(ctx, slot.ID) }}
+		done := make(chan error, 1)
+		go func() { done <- fwd.Serve(ctx, ln) }()
+		tunnel := iperf(b, ln.Addr().(*net.TCPAddr).Port, seconds)
+		cancel()
+		<-done
+
+		// The forward first, then a fresh iperf3 server behind it: a probe
+		// of the forward must not reach iperf3, which takes any connection
+		// for a test and stays busy with it for a while.
+		iperfPort2 := freePort(b)
+		sshPort := startSSHForward(b, net.JoinHostPort("127.0.0.1", strconv.Itoa(iperfPort2)))
+		startIperfServerOn(b, iperfPort2)
+		ssh := iperf(b, sshPort, seconds)
+
+		ratio := tunnel / ssh
+		fmt.Printf("BENCH %s %.3g %s %s\n", "relay.throughput_vs_ssh", ratio, "ratio", "target>=1.25")
+		fmt.Printf("BENCH %s %.4g %s\n", "relay.tunnel_mbit_s", tunnel/1e6, "Mbit/s")
+		fmt.Printf("BENCH %s %.4g %s\n", "relay.ssh_mbit_s", ssh/1e6, "Mbit/s")
+		fmt.Printf("BENCH %s %d %s\n", "relay.iperf3_seconds", seconds, "s")
+		fmt.Printf("BENCH %s %d %s\n", "relay.copy_buffer_kib", 256, "KiB")
+		fmt.Printf("BENCH %s %d %s\n", "relay.socket_buffer_kib", api.SocketBuffer>>10, "KiB")
+	}
+}
+
+// grantedSlot pairs a new office PC at target with a new staff account,
+// signs it in and returns its granted slot.
+func grantedSlot(b testing.TB, br *brokertest.Broker, userID, target string) (*brokertest.Session, api.Slot) {
+	b.Helper()
+	ctx := context.Background()
+	host, port, _ := net.SplitHostPort(target)
+	p, _ := strconv.Atoi(port)
+	u := br.CreateUser(b, userID)
+	it := br.Signin(b, userID+"-it", api.RoleAdmin)
+	if _, err := it.CreateTerminal(ctx, api.CreateTerminalRequest{Name: "bench PC", Address: host, RDPPort: p, UserID: userID}); err != nil {
+		b.Fatal(err)
+	}
+	sess := br.Login(b, u)
+	slot, err := sess.RequestSlot(ctx, api.SlotRequest{Device: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if slot.State != api.SlotGranted {
+		b.Fatalf("slot %s", slot.State)
+	}
+	return sess, *slot
+}
+
+// iperf runs one iperf3 client stream to 127.0.0.1:port and returns the
+// bits per second the server received.
+func iperf(b testing.TB, port, seconds int) float64 {
+	b.Helper()
+	out, err := exec.Command("iperf3", "-c", "127.0.0.1", "-p", strconv.Itoa(port), "-t", strconv.Itoa(seconds), "-J").Output()
+	if err != nil {
+		b.Fatalf("iperf3 through port %d: %v\n%s", port, err, out)
+	}
+	var r struct {
+		End struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil || r.Error != "" || r.End.SumReceived.BitsPerSecond == 0 {
+		b.Fatalf("iperf3 through port %d: %v %s", port, err, r.Error)
+	}
+	return r.End.SumReceived.BitsPerSecond
+}
+
+// startSSHForward runs a private sshd on loopback and `ssh -N -L` to
+// target through it; it returns the forward's local port.
+func startSSHForward(b testing.TB, target string) int {
+	b.Helper()
+	dir := b.TempDir()
+	for _, k := range []string{"host", "user"} {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
+			b.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "user.pub"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	// sshd refuses to start without its privilege separation directory.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		b.Fatalf("sshd needs /run/sshd: %v", err)
+	}
+	sshdPort := freePort(b)
+	cfg := filepath.Join(dir, "sshd_config")
+	conf := strings.Join([]string{
+		"Port " + strconv.Itoa(sshdPort), "ListenAddress 127.0.0.1", "HostKey " + filepath.Join(dir, "host"),
+		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"), "PidFile " + filepath.Join(dir, "sshd.pid"),
+		"StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+		"PermitRootLogin prohibit-password", "AllowTcpForwarding yes", "Compression no", "LogLevel ERROR", "",
+	}, "\n")
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	startCmd(b, "/usr/sbin/sshd", "-D", "-e", "-f", cfg)
+	waitListening(b, sshdPort)
+	local := freePort(b)
+	user := os.Getenv("USER")
+	if user == "" {
+		user = "root"
+	}
+	startCmd(b, "ssh", "-N", "-c", "aes128-gcm@openssh.com", "-o", "Compression=no",
+		"-L", fmt.Sprintf("127.0.0.1:%d:%s", local, target),
+		"-p", strconv.Itoa(sshdPort), "-i", filepath.Join(dir, "user"),
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+		"-o", "ExitOnForwardFailure=yes", user+"@127.0.0.1")
+	waitListening(b, local)
+	return local
+}
+
+// startIperfServer starts iperf3 -s on a free port. Readiness comes from
+// its own output: a probe connection would count as a (failed) test.
+func startIperfServer(b testing.TB) int {
+	b.Helper()
+	port := freePort(b)
+	startIperfServerOn(b, port)
+	return port
+}
+
+func startIperfServerOn(b testing.TB, port int) {
+	b.Helper()
+	// stdbuf: iperf3 buffers its output when it goes to a pipe.
+	cmd := exec.Command("stdbuf", "-oL", "iperf3", "-s", "-p", strconv.Itoa(port))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("iperf3: %v", err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Server listening on") {
+				ready <- true
+			}
+		}
+		ready <- false
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			b.Fatal("iperf3 -s exited")
+		}
+	case <-time.After(15 * time.Second):
+		b.Fatal("iperf3 -s did not start")
+	}
+}
+
+func startCmd(b testing.TB, name string, args ...string) *exec.Cmd {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+func freePort(b testing.TB) int {
+	b.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// waitListening waits for a program to accept connections (the limit
+// guards against one that never starts).
+func waitListening(b testing.TB, port int) {
+	b.Helper()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+	}
+	b.Fatalf("nothing listens on %s", addr)
+}
