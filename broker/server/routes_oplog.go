@@ -28,8 +28,10 @@ func (s *Server) initOplog() error {
 		s.cfg.Audit = svc
 	}
 	s.audit = s.cfg.Audit
+	// Retention is counted in days and a purge walks the table: four
+	// times a day is plenty.
 	s.jobs = append(s.jobs, func(ctx context.Context) {
-		every(ctx, time.Hour, func(ctx context.Context) {
+		every(ctx, 6*time.Hour, func(ctx context.Context) {
 			if n, err := s.oplog.Purge(ctx); err != nil {
 				s.log.Warn("purge operation logs", "err", err)
 			} else if n > 0 {

@@ -157,6 +157,14 @@ func (o *Oplog) Search(ctx context.Context, q oplog.Query) ([]oplog.Row, error) 
 	eq("user_id", q.User)
 	eq("device_id", q.Device)
 	eq("department", q.Department)
+	if q.Department != "" && q.User == "" && q.Device == "" {
+		// Reach the department's rows through its staff and the
+		// (user_id, at) index instead of scanning the table. Events
+		// stored while someone belonged to another department keep that
+		// department and are found by searching it by user.
+		where = append(where, "user_id IN (SELECT id FROM users WHERE department = ?)")
+		args = append(args, q.Department)
+	}
 	eq("type", q.Type)
 	if q.From != 0 {
 		where = append(where, "at >= ?")
@@ -275,13 +283,14 @@ func (o *Oplog) DeleteHold(ctx context.Context, kind, subject string) error {
 }
 
 // Purge implements oplog.Store: one chunk per transaction, so ingest
-// waits at most for one chunk.
+// waits at most for one chunk. There is no index on at: rows are walked
+// in rowid (arrival) order, where the old ones come first.
 func (o *Oplog) Purge(ctx context.Context, before int64, limit int) (int64, error) {
 	res, err := o.s.W.ExecContext(ctx, `DELETE FROM oplog_events WHERE id IN (
 		SELECT id FROM oplog_events WHERE at < ?
 		AND user_id NOT IN (SELECT subject FROM oplog_holds WHERE kind = 'user')
 		AND device_id NOT IN (SELECT subject FROM oplog_holds WHERE kind = 'device')
-		LIMIT ?)`, before, limit)
+		ORDER BY id LIMIT ?)`, before, limit)
 	if err != nil {
 		return 0, err
 	}
