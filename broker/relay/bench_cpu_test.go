@@ -1,0 +1,219 @@
+package relay_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/daemon"
+)
+
+const cpuSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+// BenchmarkRelayCPU300x1Mbit measures the cores the broker (the real
+// binary, in its own process) uses to carry 300 tunnels at 1 Mbit/s each,
+// shaped like RDP: 0.9 Mbit/s from the office PC, 0.1 Mbit/s to it.
+func BenchmarkRelayCPU300x1Mbit(b *testing.B) {
+	const (
+		tunnels  = 300
+		tick     = 100 * time.Millisecond
+		downBps  = 900_000 / 8 // bytes per second per tunnel
+		upBps    = 100_000 / 8
+		warmup   = 2 * time.Second
+		measured = 10 * time.Second
+	)
+	for range b.N {
+		// The office PCs: each sends its share every tick and drains what
+		// it receives.
+		var received atomic.Int64
+		pcs := make([]net.Listener, tunnels)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		defer func() {
+			close(stop)
+			for _, ln := range pcs {
+				if ln != nil {
+					ln.Close()
+				}
+			}
+			wg.Wait()
+		}()
+		for i := range pcs {
+			ln, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			pcs[i] = ln
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						paced(c, downBps*int(tick)/int(time.Second), tick, stop, nil)
+					}()
+				}
+			}()
+		}
+		p := brokertest.StartProcess(b, func(db *daemon.Broker) {
+			ctx := context.Background()
+			a := db.Server.Auth()
+			for i, ln := range pcs {
+				id := fmt.Sprintf("cpu%03d", i)
+				if _, err := a.CreateUser(ctx, "bench", api.CreateUserRequest{ID: id, Name: id, Department: "総務課", Roles: []api.Role{api.RoleStaff}}); err != nil {
+					b.Fatal(err)
+				}
+				if err := a.SetUserPassword(ctx, "bench", id, brokertest.Password, false); err != nil {
+					b.Fatal(err)
+				}
+				if err := a.SetTOTPSecret(ctx, id, cpuSecret, false); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := db.Server.Terminals().Create(ctx, "bench", api.CreateTerminalRequest{Name: id, Address: "127.0.0.1",
+					RDPPort: ln.Addr().(*net.TCPAddr).Port, UserID: id}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cp := tunnels + 10
+			if _, err := db.Server.Slots().SetPolicy(ctx, "bench", api.SlotConfigUpdate{Cap: &cp}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		ctx := context.Background()
+		type user struct {
+			c    *api.Client
+			slot string
+		}
+		users := make([]user, tunnels)
+		for i := range users {
+			c, err := api.NewClient(p.URL, api.ClientOptions{Fingerprint: p.Fingerprint})
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, key, _ := ed25519.GenerateKey(rand.Reader)
+			code, _ := auth.TOTPCode(cpuSecret, time.Now())
+			if _, err := c.Login(ctx, api.LoginRequest{StaffID: fmt.Sprintf("cpu%03d", i), Password: brokertest.Password, OTP: code,
+				Device: api.DeviceInfo{Name: "bench", OS: "linux", PublicKey: key.Public().(ed25519.PublicKey)}}); err != nil {
+				b.Fatal(err)
+			}
+			slot, err := c.RequestSlot(ctx, api.SlotRequest{Device: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if slot.State != api.SlotGranted {
+				b.Fatalf("user %d: slot %s (cap too low?)", i, slot.State)
+			}
+			users[i] = user{c, slot.ID}
+		}
+		conns := make([]net.Conn, tunnels)
+		for i, u := range users {
+			conn, err := u.c.DialTunnel(ctx, u.slot)
+			if err != nil {
+				b.Fatalf("tunnel %d: %v", i, err)
+			}
+			conns[i] = conn
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				paced(conn, upBps*int(tick)/int(time.Second), tick, stop, &received)
+			}()
+		}
+		// Leases last 90 s: renew them all before measuring.
+		for _, u := range users {
+			if _, err := u.c.Heartbeat(ctx, u.slot, api.HeartbeatRequest{Active: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		time.Sleep(warmup)
+		pid := p.Cmd.Process.Pid
+		t0, r0, start := cpuTicks(b, pid), received.Load(), time.Now()
+		time.Sleep(measured)
+		t1, r1, wall := cpuTicks(b, pid), received.Load(), time.Since(start)
+		for _, c := range conns {
+			c.Close()
+		}
+		cores := float64(t1-t0) / clockTicks / wall.Seconds()
+		downMbit := float64(r1-r0) * 8 / wall.Seconds() / 1e6
+		if want := float64(tunnels*downBps*8) / 1e6; downMbit < 0.9*want {
+			b.Fatalf("the tunnels carried %.0f Mbit/s down, want about %.0f: the figure would flatter the broker", downMbit, want)
+		}
+		fmt.Printf("BENCH %s %.3g %s %s\n", "relay.cpu_300x1mbit", cores, "cores", "target<=0.25")
+		fmt.Printf("BENCH %s %d %s\n", "relay.cpu_tunnels", tunnels, "tunnels")
+		fmt.Printf("BENCH %s %d %s\n", "relay.cpu_mbit_per_tunnel", 1, "Mbit/s")
+		fmt.Printf("BENCH %s %.4g %s\n", "relay.cpu_down_mbit_s_measured", downMbit, "Mbit/s")
+		fmt.Printf("BENCH %s %.3g %s\n", "relay.cpu_window_s", wall.Seconds(), "s")
+	}
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
+
+// cpuTicks returns utime+stime of a process from /proc/PID/stat.
+func cpuTicks(b testing.TB, pid int) int64 {
+	b.Helper()
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	ut, err1 := strconv.ParseInt(f[11], 10, 64) // field 14 overall
+	st, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		b.Fatalf("parse /proc/%d/stat: %q", pid, raw)
+	}
+	return ut + st
+}
+
+// paced writes chunk bytes every tick and counts what it reads, until stop
+// or the connection ends.
+func paced(c net.Conn, chunk int, tick time.Duration, stop <-chan struct{}, read *atomic.Int64) {
+	defer c.Close()
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := c.Read(buf)
+			if read != nil {
+				read.Add(int64(n))
+			}
+			if err != nil {
+				if err != io.EOF {
+					c.Close()
+				}
+				return
+			}
+		}
+	}()
+	payload := make([]byte, chunk)
+	_, _ = rand.Read(payload)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if _, err := c.Write(payload); err != nil {
+				return
+			}
+		}
+	}
+}
