@@ -1,0 +1,403 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// Connect starts the main job in the background: request a slot, wait in
+// the queue, wake the office PC, open the tunnel, run the RDP client until
+// it exits or the session ends. Progress shows only in State. It does
+// nothing while signed out or while a connection is under way.
+func (c *Client) Connect() {
+	if c.State().Phase == SignedOut {
+		return
+	}
+	f := c.flow()
+	f.mu.Lock()
+	if f.running {
+		f.mu.Unlock()
+		return
+	}
+	// The flow runs under the session: signing out ends it.
+	ctx, cancel := context.WithCancel(c.sessionCtx())
+	sub := make(chan api.Event, 256)
+	f.running, f.cancel, f.userStop, f.sub = true, cancel, false, sub
+	f.mu.Unlock()
+	c.goBackground(func() {
+		defer func() {
+			f.mu.Lock()
+			f.running, f.cancel, f.sub = false, nil, nil
+			f.mu.Unlock()
+			cancel()
+		}()
+		c.runFlow(ctx, sub)
+	})
+}
+
+// Disconnect ends the session or leaves the queue; the slot is released.
+func (c *Client) Disconnect() {
+	f := c.flow()
+	f.mu.Lock()
+	cancel := f.cancel
+	if cancel != nil {
+		f.userStop = true
+	}
+	f.mu.Unlock()
+	if cancel != nil {
+		c.update(func(s *State) {
+			if s.Phase.Busy() {
+				s.Phase, s.Since = Ending, c.now()
+			}
+		})
+		cancel()
+	}
+}
+
+// flowRun is one pass of the connect flow.
+type flowRun struct {
+	c      *Client
+	ctx    context.Context
+	sub    <-chan api.Event
+	slot   api.Slot
+	hbDone chan error // the heartbeat's end: the broker says the slot is gone
+	tun    atomic.Pointer[Tunnel]
+}
+
+type launchResult struct {
+	code int
+	err  error
+}
+
+// errEnded carries the broker's reason when it ended the slot.
+type errEnded struct{ reason, message string }
+
+func (e *errEnded) Error() string { return "slot ended: " + e.reason }
+
+func (c *Client) runFlow(ctx context.Context, sub <-chan api.Event) {
+	c.setPhase(Requesting, func(s *State) {
+		s.Err, s.EndReason, s.Warning, s.Queue, s.QueueETA, s.Wake = nil, "", "", 0, 0, ""
+	})
+	c.record("slot.requested", "device", c.cfg.DeviceName)
+	slot, err := c.api.RequestSlot(ctx, api.SlotRequest{Device: c.cfg.DeviceName})
+	if err != nil {
+		c.flowFailed(ctx, "", err)
+		return
+	}
+	r := &flowRun{c: c, ctx: ctx, sub: sub, slot: *slot, hbDone: make(chan error, 1)}
+	hbCtx, hbStop := context.WithCancel(ctx)
+	defer hbStop()
+	c.goBackground(func() {
+		r.hbDone <- c.heartbeat(hbCtx, slot.ID, time.Duration(slot.HeartbeatSeconds)*time.Second, func() byteCounter {
+			if t := r.tun.Load(); t != nil {
+				return t
+			}
+			return nil
+		})
+	})
+	err = r.run()
+	if t := r.tun.Load(); t != nil {
+		up, down := t.Bytes()
+		_ = t.Close()
+		c.record("tunnel.close", "slot", r.slot.ID, "bytes_up", strconv.FormatInt(up, 10), "bytes_down", strconv.FormatInt(down, 10))
+	}
+	hbStop()
+	var ended *errEnded
+	switch {
+	case errors.As(err, &ended):
+		c.record("slot.released", "slot", r.slot.ID, "reason", ended.reason)
+		c.flowEnded(ended.reason, ended.message)
+	case err == nil || ctx.Err() != nil:
+		c.releaseSlot(r.slot.ID)
+		c.record("slot.released", "slot", r.slot.ID, "reason", api.EndUser)
+		c.flowEnded(api.EndUser, "")
+	default:
+		c.flowFailed(ctx, r.slot.ID, err)
+	}
+}
+
+// run walks the phases; nil means the user ended it.
+func (r *flowRun) run() error {
+	c := r.c
+	for r.slot.State == api.SlotQueued {
+		c.record("slot.queued", "slot", r.slot.ID, "position", strconv.Itoa(r.slot.Position))
+		c.setPhase(Queued, func(s *State) {
+			s.Queue, s.QueueETA = r.slot.Position, time.Duration(r.slot.ETASeconds)*time.Second
+		})
+		ev, err := r.next()
+		if err != nil {
+			return err
+		}
+		switch ev.Type {
+		case api.EventQueue:
+			var q api.QueueUpdate
+			if json.Unmarshal(ev.Data, &q) == nil && q.SlotID == r.slot.ID {
+				r.slot.Position, r.slot.ETASeconds = q.Position, q.ETASeconds
+			}
+		case api.EventGranted:
+			var g api.Slot
+			if json.Unmarshal(ev.Data, &g) == nil && g.ID == r.slot.ID {
+				r.slot = g
+			}
+		case resyncEvent:
+			s, err := c.api.MySlot(r.ctx)
+			if err != nil {
+				return r.gone(err)
+			}
+			if s.ID != r.slot.ID {
+				return &errEnded{reason: api.EndLease}
+			}
+			r.slot = *s
+		}
+	}
+	pcID, pcName := "", ""
+	if t := r.slot.Terminal; t != nil {
+		pcID, pcName = t.ID, t.Name
+	}
+	c.record("slot.granted", "slot", r.slot.ID, "terminal", pcID)
+	c.setPhase(Waking, func(s *State) {
+		s.Queue, s.QueueETA, s.Wake = 0, 0, WakeChecking
+		if pcID != "" {
+			s.PC = &Terminal{ID: pcID, Name: pcName, State: PCUnknown}
+		}
+	})
+	if err := r.waitAwake(); err != nil {
+		return err
+	}
+
+	t, err := OpenTunnel(r.ctx, c.api, r.slot.ID)
+	if err != nil {
+		return err
+	}
+	r.tun.Store(t)
+	c.record("tunnel.open", "slot", r.slot.ID, "port", strconv.Itoa(t.Port()))
+	c.setPhase(Connecting, func(s *State) { s.Wake = "" })
+	if c.deps.Launcher == nil {
+		return api.Err(api.CodeSlotClientFailed, "no remote desktop program on this computer")
+	}
+	return r.runClient(t)
+}
+
+// next waits for the next event of the flow, or for its end.
+func (r *flowRun) next() (api.Event, error) {
+	for {
+		select {
+		case <-r.ctx.Done():
+			return api.Event{}, r.ctx.Err()
+		case err := <-r.hbDone:
+			return api.Event{}, r.gone(err)
+		case ev := <-r.sub:
+			if ev.Type == api.EventEnded {
+				var e api.EndedNotice
+				if json.Unmarshal(ev.Data, &e) == nil && e.SlotID == r.slot.ID {
+					return ev, &errEnded{reason: e.Reason, message: e.Message}
+				}
+				continue
+			}
+			return ev, nil
+		}
+	}
+}
+
+// gone turns the broker's "no such slot" into an end with its reason.
+func (r *flowRun) gone(err error) error {
+	e := api.AsError(err)
+	switch {
+	case err == nil:
+		return &errEnded{reason: api.EndLease}
+	case e != nil && e.Code == api.CodeSlotEnded:
+		return &errEnded{reason: e.Detail}
+	case e != nil && e.Code == api.CodeSlotNotFound:
+		return &errEnded{reason: api.EndLease}
+	}
+	return err
+}
+
+// waitAwake follows the broker's wake progress until the PC answers.
+func (r *flowRun) waitAwake() error {
+	c := r.c
+	for {
+		ev, err := r.next()
+		if err != nil {
+			return err
+		}
+		if ev.Type != api.EventWake {
+			continue
+		}
+		var w api.WakeProgress
+		if json.Unmarshal(ev.Data, &w) != nil || w.SlotID != r.slot.ID {
+			continue
+		}
+		c.record("wake.stage", "slot", r.slot.ID, "stage", w.Stage)
+		switch w.Stage {
+		case api.WakeReady:
+			c.update(func(s *State) {
+				s.Wake = WakeReady
+				if s.PC != nil {
+					pc := *s.PC
+					pc.State = PCAwake
+					s.PC = &pc
+				}
+			})
+			return nil
+		case api.WakeFailed:
+			c.update(func(s *State) {
+				s.Wake = WakeFailed
+				if s.PC != nil {
+					pc := *s.PC
+					pc.State = PCAsleep
+					s.PC = &pc
+				}
+			})
+			return api.Err(api.CodeSlotWakeFailed, w.Detail)
+		default:
+			c.update(func(s *State) { s.Wake = WakeStage(w.Stage) })
+		}
+	}
+}
+
+// runClient runs the RDP client against the tunnel until it exits or the
+// session ends.
+func (r *flowRun) runClient(t *Tunnel) error {
+	c := r.c
+	lctx, lcancel := context.WithCancel(r.ctx)
+	defer lcancel()
+	exitc := make(chan launchResult, 1)
+	user := ""
+	if st := c.State(); st.User != nil {
+		user = st.User.ID
+	}
+	c.record("rdp.start", "slot", r.slot.ID, "port", strconv.Itoa(t.Port()))
+	go func() {
+		code, err := c.deps.Launcher.Launch(lctx, LaunchTarget{Host: "127.0.0.1", Port: t.Port(), User: user})
+		exitc <- launchResult{code, err}
+	}()
+	// Connected once the office PC's screen flows back through the tunnel.
+	poll := time.NewTicker(200 * time.Millisecond)
+	defer poll.Stop()
+	connected := false
+	stop := func(err error) error {
+		lcancel()
+		res := <-exitc
+		c.record("rdp.exit", "slot", r.slot.ID, "code", strconv.Itoa(res.code))
+		return err
+	}
+	for {
+		select {
+		case <-r.ctx.Done():
+			return stop(nil)
+		case err := <-r.hbDone:
+			return stop(r.gone(err))
+		case res := <-exitc:
+			c.record("rdp.exit", "slot", r.slot.ID, "code", strconv.Itoa(res.code))
+			if res.err != nil {
+				return api.Err(api.CodeSlotClientFailed, res.err.Error())
+			}
+			if !connected && res.code != 0 {
+				detail := "exit code " + strconv.Itoa(res.code)
+				if terr := t.LastError(); terr != nil {
+					detail += ": " + terr.Error()
+				}
+				return api.Err(api.CodeSlotClientFailed, detail)
+			}
+			return nil
+		case <-poll.C:
+			if _, down := t.Bytes(); !connected && down > 0 {
+				connected = true
+				c.setPhase(Connected, func(s *State) {
+					if s.PC != nil {
+						pc := *s.PC
+						pc.State = PCInUse
+						s.PC = &pc
+					}
+				})
+			}
+		case ev := <-r.sub:
+			switch ev.Type {
+			case api.EventEnded:
+				var e api.EndedNotice
+				if json.Unmarshal(ev.Data, &e) == nil && e.SlotID == r.slot.ID {
+					return stop(&errEnded{reason: e.Reason, message: e.Message})
+				}
+			case api.EventWarning:
+				var w api.SlotWarning
+				if json.Unmarshal(ev.Data, &w) == nil && w.SlotID == r.slot.ID {
+					msg := c.warningText(w)
+					c.update(func(s *State) { s.Warning = msg })
+				}
+			}
+		}
+	}
+}
+
+// warningText says when and why the session will end, in the app's language.
+func (c *Client) warningText(w api.SlotWarning) string {
+	at := w.EndsAt.Local().Format("15:04")
+	en := strings.HasPrefix(c.cfg.Lang, "en")
+	switch {
+	case w.Reason == api.EndIdle && en:
+		return "No activity: the session ends at " + at + ". Use the remote desktop to keep it."
+	case w.Reason == api.EndIdle:
+		return "操作がないため " + at + " に接続を終了します。続ける場合はリモートデスクトップを操作してください。"
+	case en:
+		return "The maximum session length is reached at " + at + ". Save your work now."
+	}
+	return "最大接続時間のため " + at + " に接続を終了します。作業中のファイルを保存してください。"
+}
+
+// releaseSlot gives the slot back; a failure only delays the broker's own
+// cleanup by the lease time.
+func (c *Client) releaseSlot(slotID string) {
+	if slotID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	if err := c.api.ReleaseSlot(ctx, slotID); err != nil {
+		if e := api.AsError(err); e == nil || (e.Code != api.CodeSlotNotFound && e.Code != api.CodeSlotEnded) {
+			c.log.Warn("release slot", "slot", slotID, "err", err)
+		}
+	}
+}
+
+// flowEnded returns to Ready with the reason (unless signed out meanwhile).
+func (c *Client) flowEnded(reason, message string) {
+	if c.sessionCtx().Err() != nil {
+		return
+	}
+	c.setPhase(Ready, func(s *State) {
+		s.EndReason, s.Warning, s.Queue, s.QueueETA, s.Wake = reason, message, 0, 0, ""
+		if s.PC != nil && s.PC.State == PCInUse {
+			pc := *s.PC
+			pc.State = PCAwake
+			s.PC = &pc
+		}
+	})
+	c.refreshStatus(c.sessionCtx())
+}
+
+// flowFailed releases the slot and shows what to do.
+func (c *Client) flowFailed(ctx context.Context, slotID string, err error) {
+	c.releaseSlot(slotID)
+	if slotID != "" {
+		c.record("slot.released", "slot", slotID, "reason", "error")
+	}
+	if ctx.Err() != nil && c.sessionCtx().Err() == nil {
+		c.flowEnded(api.EndUser, "")
+		return
+	}
+	e := c.noteError(err)
+	if e == nil || c.sessionCtx().Err() != nil {
+		return
+	}
+	c.setPhase(Failed, func(s *State) {
+		s.Err, s.Queue, s.QueueETA, s.Warning = e, 0, 0, ""
+	})
+}

@@ -1,0 +1,345 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/brokertest"
+)
+
+// fakePC stands in for the office PC's RDP port: it sends a "screen" and
+// reads what the client types.
+func fakePC(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_, _ = conn.Write([]byte("SCREEN-FRAME"))
+				_, _ = io.Copy(io.Discard, conn)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// fakeLauncher plays the RDP client: it connects to the tunnel, reads the
+// screen, types, and runs until told to exit or its context ends.
+type fakeLauncher struct {
+	mu      sync.Mutex
+	targets []LaunchTarget
+	exit    chan int // the user closes the client with this exit code
+	killed  chan struct{}
+}
+
+func newFakeLauncher() *fakeLauncher {
+	return &fakeLauncher{exit: make(chan int, 1), killed: make(chan struct{}, 1)}
+}
+
+func (l *fakeLauncher) Launch(ctx context.Context, t LaunchTarget) (int, error) {
+	l.mu.Lock()
+	l.targets = append(l.targets, t)
+	l.mu.Unlock()
+	conn, err := net.Dial("tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	if err != nil {
+		return 1, err
+	}
+	defer conn.Close()
+	buf := make([]byte, 12)
+	if _, err := io.ReadFull(conn, buf); err != nil {
+		return 2, nil // the client shows its own error and exits non-zero
+	}
+	_, _ = conn.Write([]byte("keystrokes"))
+	select {
+	case code := <-l.exit:
+		return code, nil
+	case <-ctx.Done():
+		l.killed <- struct{}{}
+		return 0, nil
+	}
+}
+
+// flowRecorder keeps the operation log events (safe for the flow's goroutines).
+type flowRecorder struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *flowRecorder) Record(ev string, f map[string]string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev == "wake.stage" {
+		ev += ":" + f["stage"]
+	}
+	r.events = append(r.events, ev)
+	return nil
+}
+
+func (r *flowRecorder) has(evs ...string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := 0
+	for _, e := range r.events {
+		if i < len(evs) && e == evs[i] {
+			i++
+		}
+	}
+	return i == len(evs)
+}
+
+func (r *flowRecorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprint(r.events)
+}
+
+// flowEnv is a broker with office PCs for yamada and sato, and IT.
+type flowEnv struct {
+	b   *brokertest.Broker
+	it  *brokertest.Session
+	pcs map[string]brokertest.User
+}
+
+func newFlowEnv(t *testing.T, capN int) *flowEnv {
+	t.Helper()
+	heartbeatEvery = 50 * time.Millisecond
+	t.Cleanup(func() { heartbeatEvery = 0 })
+	b := brokertest.Start(t)
+	e := &flowEnv{b: b, it: b.Signin(t, "it-admin", api.RoleAdmin), pcs: map[string]brokertest.User{}}
+	ctx := context.Background()
+	port := fakePC(t)
+	for _, id := range []string{"yamada", "sato"} {
+		e.pcs[id] = b.CreateUser(t, id)
+		if _, err := e.it.CreateTerminal(ctx, api.CreateTerminalRequest{ID: "pc-" + id, Name: id + "のPC", Address: "127.0.0.1",
+			RDPPort: port, WakeAddr: "127.0.0.1", MAC: "02:00:00:00:00:09", UserID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.it.SetSlotConfig(ctx, api.SlotConfigUpdate{Cap: &capN}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// app signs a core client in as the user.
+func (e *flowEnv) app(t *testing.T, id string, l Launcher, rec Recorder) *Client {
+	t.Helper()
+	c, err := New(Config{BrokerURL: e.b.URL, Fingerprint: e.b.Fingerprint, DeviceName: "laptop-" + id, Lang: "ja"},
+		Deps{Launcher: l, Recorder: rec, Now: e.b.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	u := e.pcs[id]
+	if _, err := c.Login(context.Background(), u.ID, u.Password, e.b.Code(t, u), false); err != nil {
+		t.Fatalf("login %s: %v", id, err)
+	}
+	waitFor(t, c, "online with the PC known", func(s State) bool { return s.Online && s.PC != nil && s.SlotsCap > 0 })
+	return c
+}
+
+// waitFor polls the state until ok (the flow runs in its own goroutines).
+func waitFor(t *testing.T, c *Client, what string, ok func(State) bool) State {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if st := c.State(); ok(st) {
+			return st
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached; state %+v", what, c.State())
+	return State{}
+}
+
+func phaseIs(p Phase) func(State) bool { return func(s State) bool { return s.Phase == p } }
+
+func TestConnectFlowGrantedToEnd(t *testing.T) {
+	e := newFlowEnv(t, 5)
+	l, rec := newFakeLauncher(), &flowRecorder{}
+	c := e.app(t, "yamada", l, rec)
+	if st := c.State(); st.PC.ID != "pc-yamada" || st.SlotsFree != 5 {
+		t.Errorf("home screen: %+v %+v", st, st.PC)
+	}
+	c.Connect()
+	st := waitFor(t, c, "connected", phaseIs(Connected))
+	if st.PC == nil || st.PC.State != PCInUse || st.Since.IsZero() {
+		t.Errorf("connected state: %+v", st)
+	}
+	if len(l.targets) != 1 || l.targets[0].Host != "127.0.0.1" || l.targets[0].User != "yamada" || l.targets[0].Policy != (RDPPolicy{}) {
+		t.Errorf("launch target: %+v", l.targets)
+	}
+	list, err := e.it.Sessions(context.Background())
+	if err != nil || len(list.Sessions) != 1 || list.Sessions[0].UserID != "yamada" {
+		t.Fatalf("IT's list: %+v %v", list, err)
+	}
+	c.Connect() // pressing again while connected does nothing
+	// The user closes the RDP client: the slot goes back.
+	l.exit <- 0
+	st = waitFor(t, c, "back to ready", phaseIs(Ready))
+	if st.EndReason != api.EndUser || st.Err != nil {
+		t.Errorf("after the client closed: %+v", st)
+	}
+	if list, _ := e.it.Sessions(context.Background()); len(list.Sessions) != 0 {
+		t.Errorf("slot not released: %+v", list.Sessions)
+	}
+	want := []string{"slot.requested", "slot.granted", "wake.stage:checking", "wake.stage:ready", "tunnel.open", "rdp.start", "rdp.exit", "tunnel.close", "slot.released"}
+	if !rec.has(want...) {
+		t.Errorf("operation log %s, want in order %v", rec, want)
+	}
+}
+
+func TestConnectFlowQueuedThenGranted(t *testing.T) {
+	e := newFlowEnv(t, 1)
+	ly, ls := newFakeLauncher(), newFakeLauncher()
+	yamada := e.app(t, "yamada", ly, &flowRecorder{})
+	rec := &flowRecorder{}
+	sato := e.app(t, "sato", ls, rec)
+	yamada.Connect()
+	waitFor(t, yamada, "yamada connected", phaseIs(Connected))
+	sato.Connect()
+	st := waitFor(t, sato, "sato queued", phaseIs(Queued))
+	if st.Queue != 1 || st.QueueETA <= 0 {
+		t.Errorf("queued state: position %d, eta %s", st.Queue, st.QueueETA)
+	}
+	// yamada disconnects: sato is next.
+	yamada.Disconnect()
+	waitFor(t, yamada, "yamada ready", phaseIs(Ready))
+	<-ly.killed
+	waitFor(t, sato, "sato connected", phaseIs(Connected))
+	if !rec.has("slot.requested", "slot.queued", "slot.granted", "tunnel.open", "rdp.start") {
+		t.Errorf("sato's log: %s", rec)
+	}
+	// Leaving the queue: yamada asks again and gives up while queued.
+	yamada.Connect()
+	waitFor(t, yamada, "yamada queued", phaseIs(Queued))
+	yamada.Disconnect()
+	st = waitFor(t, yamada, "yamada left the queue", phaseIs(Ready))
+	if st.EndReason != api.EndUser {
+		t.Errorf("end reason %q", st.EndReason)
+	}
+	if list, _ := e.it.Sessions(context.Background()); len(list.Queue) != 0 {
+		t.Errorf("queue after leaving: %+v", list.Queue)
+	}
+}
+
+func TestConnectFlowEndedByBroker(t *testing.T) {
+	e := newFlowEnv(t, 5)
+	ctx := context.Background()
+	t.Run("IT ends the session", func(t *testing.T) {
+		l := newFakeLauncher()
+		c := e.app(t, "yamada", l, &flowRecorder{})
+		c.Connect()
+		waitFor(t, c, "connected", phaseIs(Connected))
+		list, _ := e.it.Sessions(ctx)
+		if err := e.it.EndSession(ctx, list.Sessions[0].ID, "点検のため"); err != nil {
+			t.Fatal(err)
+		}
+		st := waitFor(t, c, "ended", phaseIs(Ready))
+		<-l.killed // the RDP client was closed
+		if st.EndReason != api.EndAdmin || st.Warning != "点検のため" {
+			t.Errorf("ended state: %+v", st)
+		}
+	})
+	t.Run("idle warning then idle end", func(t *testing.T) {
+		idle, warn := 30, 5
+		if _, err := e.it.SetSlotConfig(ctx, api.SlotConfigUpdate{IdleMinutes: &idle, WarnMinutes: &warn}); err != nil {
+			t.Fatal(err)
+		}
+		l := newFakeLauncher()
+		c := e.app(t, "sato", l, &flowRecorder{})
+		c.Connect()
+		waitFor(t, c, "connected", phaseIs(Connected))
+		m := e.b.Server.Slots()
+		slot, err := m.Mine("sato")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Move the broker's clock in lease-sized steps; the app's
+		// heartbeats keep the lease but report no typing.
+		for range 26 {
+			e.b.Clock.Advance(time.Minute)
+			if _, err := m.Heartbeat(ctx, "sato", slot.ID, api.HeartbeatRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := waitFor(t, c, "warned", func(s State) bool { return s.Warning != "" })
+		if st.Phase != Connected {
+			t.Errorf("warned but not connected: %+v", st)
+		}
+		for range 5 {
+			e.b.Clock.Advance(time.Minute)
+			_, _ = m.Heartbeat(ctx, "sato", slot.ID, api.HeartbeatRequest{})
+			if err := m.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st = waitFor(t, c, "ended for idleness", phaseIs(Ready))
+		if st.EndReason != api.EndIdle {
+			t.Errorf("end reason %q", st.EndReason)
+		}
+	})
+}
+
+func TestConnectFlowFailures(t *testing.T) {
+	e := newFlowEnv(t, 5)
+	ctx := context.Background()
+	t.Run("office PC does not wake", func(t *testing.T) {
+		// A PC nobody listens for, without a MAC address: cannot be woken.
+		dead, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := dead.Addr().(*net.TCPAddr).Port
+		dead.Close()
+		empty := ""
+		if _, err := e.it.UpdateTerminal(ctx, "pc-yamada", api.UpdateTerminalRequest{RDPPort: &port, MAC: &empty}); err != nil {
+			t.Fatal(err)
+		}
+		c := e.app(t, "yamada", newFakeLauncher(), &flowRecorder{})
+		c.Connect()
+		st := waitFor(t, c, "failed", phaseIs(Failed))
+		if st.Err == nil || st.Err.Code != api.CodeSlotWakeFailed || st.Err.MessageJA == "" || st.Wake != WakeFailed {
+			t.Errorf("failed state: %+v", st)
+		}
+		if list, _ := e.it.Sessions(ctx); len(list.Sessions) != 0 {
+			t.Errorf("slot kept after the failure: %+v", list.Sessions)
+		}
+	})
+	t.Run("RDP client fails", func(t *testing.T) {
+		rec := &flowRecorder{}
+		c := e.app(t, "sato", failingLauncher{}, rec)
+		c.Connect()
+		st := waitFor(t, c, "failed", phaseIs(Failed))
+		if st.Err == nil || st.Err.Code != api.CodeSlotClientFailed {
+			t.Errorf("failed state: %+v", st)
+		}
+		// From Failed, the user can try again.
+		c.Connect()
+		waitFor(t, c, "tried again", func(State) bool { return rec.has("slot.requested", "error", "slot.requested", "error") })
+		waitFor(t, c, "failed again", phaseIs(Failed))
+	})
+}
+
+type failingLauncher struct{}
+
+func (failingLauncher) Launch(context.Context, LaunchTarget) (int, error) { return 127, nil }

@@ -1,0 +1,168 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// flowState is the per-client state of the event socket, the connect flow
+// and the heartbeats. It lives beside Client (keyed by it) so that these
+// files stay independent of the login half of core.
+type flowState struct {
+	mu       sync.Mutex // guards every field below
+	lastSeq  int64      // last event seen; the socket resumes after it
+	sub      chan api.Event
+	running  bool               // a connect flow is under way
+	cancel   context.CancelFunc // ends the running flow
+	userStop bool               // Disconnect was pressed
+}
+
+var flows sync.Map // *Client → *flowState
+
+func (c *Client) flow() *flowState {
+	if f, ok := flows.Load(c); ok {
+		return f.(*flowState)
+	}
+	f, _ := flows.LoadOrStore(c, &flowState{})
+	return f.(*flowState)
+}
+
+// Reconnect backoff of the event socket.
+var (
+	eventsMinBackoff = time.Second
+	eventsMaxBackoff = 30 * time.Second
+)
+
+// resyncEvent is handed to the flow when the broker could not replay what
+// the app missed: the flow re-reads its slot.
+const resyncEvent = "app.resync"
+
+func init() {
+	onSession(func(c *Client, ctx context.Context) { c.refreshStatus(ctx) })
+	onSession(func(c *Client, ctx context.Context) { c.runEvents(ctx) })
+}
+
+// runEvents keeps the event socket open for the session: it reconnects
+// with backoff, resumes after the last event seen (so nothing is lost or
+// repeated), and sets State.Online.
+func (c *Client) runEvents(ctx context.Context) {
+	f := c.flow()
+	backoff := eventsMinBackoff
+	first := true
+	for ctx.Err() == nil {
+		f.mu.Lock()
+		after := f.lastSeq
+		f.mu.Unlock()
+		s, err := c.api.DialEvents(ctx, after)
+		if err == nil {
+			backoff = eventsMinBackoff
+			c.update(func(st *State) { st.Online = true })
+			if !first {
+				// Something may have changed while the socket was down.
+				c.refreshStatus(ctx)
+			}
+			first = false
+			err = c.readEvents(ctx, s)
+			s.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		c.update(func(st *State) { st.Online = false })
+		c.log.Info("event socket down; reconnecting", "err", err, "in", backoff)
+		// Jitter spreads 3,000 laptops reconnecting after a broker restart.
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, eventsMaxBackoff)
+	}
+}
+
+// readEvents reads until the socket fails. Events that no running flow
+// waits for (a previous run's backlog) are dropped by dispatch; a flow
+// only acts on events of its own slot.
+func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
+	f := c.flow()
+	var hello api.Hello
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			return err
+		}
+		switch ev.Type {
+		case api.EventHello:
+			_ = json.Unmarshal(ev.Data, &hello)
+			continue
+		case api.EventResync:
+			// The broker cannot replay what we missed, or its numbers went
+			// back (a restored database): follow its numbering from here.
+			f.mu.Lock()
+			f.lastSeq = min(f.lastSeq, hello.LastSeq)
+			f.mu.Unlock()
+			c.dispatch(ctx, api.Event{Type: resyncEvent})
+			continue
+		}
+		f.mu.Lock()
+		if ev.Seq <= f.lastSeq {
+			f.mu.Unlock()
+			continue // already handled before a reconnect
+		}
+		f.lastSeq = ev.Seq
+		f.mu.Unlock()
+		c.dispatch(ctx, ev)
+	}
+}
+
+// dispatch hands an event to the running connect flow, if any.
+func (c *Client) dispatch(ctx context.Context, ev api.Event) {
+	f := c.flow()
+	f.mu.Lock()
+	ch := f.sub
+	f.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case ch <- ev:
+	case <-ctx.Done():
+	}
+}
+
+// refreshStatus reads the free slots and the office PC for the home screen.
+func (c *Client) refreshStatus(ctx context.Context) {
+	st, err := c.api.Status(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Warn("status", "err", err)
+		}
+		return
+	}
+	c.update(func(s *State) {
+		s.SlotsCap, s.SlotsFree = st.SlotsCap, st.SlotsFree
+		if st.Terminal != nil {
+			s.PC = &Terminal{ID: st.Terminal.ID, Name: st.Terminal.Name, State: pcState(st.Terminal.State)}
+		} else {
+			s.PC = nil
+		}
+	})
+}
+
+func pcState(s string) PCState {
+	switch s {
+	case api.TerminalAsleep:
+		return PCAsleep
+	case api.TerminalAwake:
+		return PCAwake
+	case api.TerminalInUse:
+		return PCInUse
+	}
+	return PCUnknown
+}
