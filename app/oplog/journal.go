@@ -261,6 +261,9 @@ func redact(fields map[string]string) map[string]string {
 	out := make(map[string]string, len(fields))
 	var red []string
 	for k, v := range fields {
+		// JSON would replace invalid UTF-8, and the event would no longer
+		// match its hash once read back: make it valid before hashing.
+		k, v = strings.ToValidUTF8(k, "\uFFFD"), strings.ToValidUTF8(v, "\uFFFD")
 		lk := strings.ToLower(k)
 		hide := textKeys[lk]
 		for _, s := range secretKeys {
@@ -273,7 +276,7 @@ func redact(fields map[string]string) map[string]string {
 			red = append(red, k)
 		}
 		if len(v) > 1024 {
-			v = v[:1024]
+			v = strings.ToValidUTF8(v[:1024], "") // cut on a character boundary
 		}
 		out[k] = v
 	}
@@ -289,10 +292,21 @@ func redact(fields map[string]string) map[string]string {
 // text are redacted. It returns ErrFull when the journal reached its
 // bound (see Status().Warning, raised well before).
 func (j *Journal) Record(event string, fields map[string]string) error {
+	// The broker's limits: an event it would refuse must fail here, at
+	// the caller, not block the upload later.
 	if event == "" || len(event) > 64 {
 		return fmt.Errorf("operation log: event name %q: 1 to 64 bytes", event)
 	}
+	if len(fields) > 31 { // one slot stays free for "redacted"
+		return fmt.Errorf("operation log: event %s: %d fields, at most 31", event, len(fields))
+	}
+	for k := range fields {
+		if k == "" || len(k) > 64 {
+			return fmt.Errorf("operation log: event %s: field name %q: 1 to 64 bytes", event, k)
+		}
+	}
 	fields = redact(fields)
+	event = strings.ToValidUTF8(event, "\uFFFD")
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()

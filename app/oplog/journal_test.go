@@ -459,3 +459,41 @@ func TestJournalAckDeletesOnlyAcknowledged(t *testing.T) {
 	}
 	verifyChain(t, rest, 100, h100[:])
 }
+
+// TestJournalOddFieldsKeepChain: invalid UTF-8 and over-long values are
+// made valid before hashing, so the journal reads back as written; what
+// the broker would refuse is refused here, before anything is written.
+func TestJournalOddFieldsKeepChain(t *testing.T) {
+	dir := t.TempDir()
+	j := openT(t, dir, Options{})
+	long := strings.Repeat("在宅勤務", 200) // 2,400 bytes, cut on a character boundary
+	if err := j.Record("error", map[string]string{"raw": "bad\xff\xfebytes", "long": long, "\xffkey": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	tooMany := map[string]string{}
+	for i := range 40 {
+		tooMany["k"+strconv.Itoa(i)] = "v"
+	}
+	for name, f := range map[string]map[string]string{
+		"too many fields": tooMany,
+		"long field name": {strings.Repeat("k", 65): "v"},
+	} {
+		if err := j.Record("error", f); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	j.Close()
+	j = openT(t, dir, Options{})
+	defer j.Close()
+	if p := j.Problems(); len(p) > 0 {
+		t.Fatalf("problems: %v", p)
+	}
+	evs := pendingAll(t, j)
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want 1 (refused ones must leave nothing)", len(evs))
+	}
+	verifyChain(t, evs, 0, nil)
+	if got := evs[0].Fields["long"]; len(got) > 1024 || !strings.HasPrefix(long, got) {
+		t.Fatalf("long value kept as %d bytes", len(got))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -84,25 +85,29 @@ func (s *Service) appendServer(ctx context.Context, reqs []*auditReq) error {
 		}
 		rows := make([]Row, len(reqs))
 		for i, q := range reqs {
+			// Stored as JSON, which would replace invalid UTF-8: make it
+			// valid before hashing so the stored row matches its hash.
+			valid := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 			fields := map[string]string{}
 			for k, v := range q.e.Fields {
-				fields[k] = v
+				fields[valid(k)] = valid(v)
 			}
 			// Actor and target go into the hashed fields too, so an edit
 			// of the columns is detectable against the chain.
-			fields["actor"] = q.e.Actor
-			if q.e.Target != "" {
-				fields["target"] = q.e.Target
+			actor, target := valid(q.e.Actor), valid(q.e.Target)
+			fields["actor"] = actor
+			if target != "" {
+				fields["target"] = target
 			}
 			prev := tip.Hash
 			if tip.Seq == 0 {
 				prev = zeroHash
 			}
-			ev := api.OplogEvent{Seq: tip.Seq + 1, At: q.e.At.UnixMilli(), Type: q.e.Action, Fields: fields, Prev: prev}
+			ev := api.OplogEvent{Seq: tip.Seq + 1, At: q.e.At.UnixMilli(), Type: valid(q.e.Action), Fields: fields, Prev: prev}
 			h := ev.Hash()
 			fb, _ := json.Marshal(fields)
-			rows[i] = Row{DeviceID: api.OplogBrokerDevice, Seq: ev.Seq, At: ev.At, UserID: q.e.Actor, Type: ev.Type,
-				Target: q.e.Target, Fields: string(fb), Prev: prev, Hash: h[:], ReceivedAt: now}
+			rows[i] = Row{DeviceID: api.OplogBrokerDevice, Seq: ev.Seq, At: ev.At, UserID: actor, Type: ev.Type,
+				Target: target, Fields: string(fb), Prev: prev, Hash: h[:], ReceivedAt: now}
 			tip = Tip{Seq: ev.Seq, Hash: h[:]}
 		}
 		n, err := tx.Insert(ctx, rows)

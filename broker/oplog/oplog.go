@@ -124,11 +124,10 @@ var zeroHash = make([]byte, 32)
 
 // Limits on what a device may send.
 const (
-	maxType        = 64
-	maxFields      = 32
-	maxFieldKey    = 64
-	maxFieldValue  = 1024
-	maxClockFuture = 24 * time.Hour
+	maxType       = 64
+	maxFields     = 32
+	maxFieldKey   = 64
+	maxFieldValue = 1024
 )
 
 // checkShape refuses a batch that cannot be stored faithfully. Chain
