@@ -45,6 +45,7 @@ func BenchmarkRelayThroughputVsSSH(b *testing.B) {
 		done := make(chan error, 1)
 		go func() { done <- fwd.Serve(ctx, ln) }()
 		tunnel := iperf(b, ln.Addr().(*net.TCPAddr).Port, seconds)
+		tunnelDown := iperf(b, ln.Addr().(*net.TCPAddr).Port, seconds, "-R")
 		cancel()
 		<-done
 
@@ -55,6 +56,8 @@ func BenchmarkRelayThroughputVsSSH(b *testing.B) {
 		sshPort := startSSHForward(b, net.JoinHostPort("127.0.0.1", strconv.Itoa(iperfPort2)))
 		startIperfServerOn(b, iperfPort2)
 		ssh := iperf(b, sshPort, seconds)
+		sshDown := iperf(b, sshPort, seconds, "-R")
+		fmt.Printf("BENCH %s %.3g %s\n", "relay.throughput_vs_ssh_download", tunnelDown/sshDown, "ratio")
 
 		ratio := tunnel / ssh
 		fmt.Printf("BENCH %s %.3g %s %s\n", "relay.throughput_vs_ssh", ratio, "ratio", "target>=1.25")
@@ -91,9 +94,10 @@ func grantedSlot(b testing.TB, br *brokertest.Broker, userID, target string) (*b
 
 // iperf runs one iperf3 client stream to 127.0.0.1:port and returns the
 // bits per second the server received.
-func iperf(b testing.TB, port, seconds int) float64 {
+func iperf(b testing.TB, port, seconds int, extra ...string) float64 {
 	b.Helper()
-	out, err := exec.Command("iperf3", "-c", "127.0.0.1", "-p", strconv.Itoa(port), "-t", strconv.Itoa(seconds), "-J").Output()
+	args := append([]string{"-c", "127.0.0.1", "-p", strconv.Itoa(port), "-t", strconv.Itoa(seconds), "-J"}, extra...)
+	out, err := exec.Command("iperf3", args...).Output()
 	if err != nil {
 		b.Fatalf("iperf3 through port %d: %v\n%s", port, err, out)
 	}
