@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${ZAITAKU_DEMO_DATA:-./zaitaku-data}
 LISTEN=${ZAITAKU_DEMO_LISTEN:-127.0.0.1:8443}
+# The demo office PCs' RDP port (3389 may be taken by a local RDP server).
+export ZAITAKU_DEMO_RDP_PORT=${ZAITAKU_DEMO_RDP_PORT:-33389}
 LOG=$(mktemp -t zaitaku-demo-broker.XXXXXX.log)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
