@@ -150,6 +150,10 @@ func TestE2ERDPThroughTunnel(t *testing.T) {
 		return clientLog.contains(clientActive) && shadowLog.contains(serverActive)
 	})
 	note("client log: %s", clientLog.line(clientActive))
+	// The LGWAN profile: the clipboard channel is never loaded.
+	if l := clientLog.line("loading channelEx cliprdr"); l != "" || !clientLog.contains("loading channelEx") {
+		t.Fatalf("clipboard channel state unexpected (want channels logged, cliprdr absent): %q", l)
+	}
 	note("server log: %s", shadowLog.line(serverActive))
 
 	// What the user sees: the office PC's picture inside xfreerdp.

@@ -20,7 +20,9 @@ func (s *Server) initRelay() error {
 		Log:   s.log.With("domain", "relay"),
 		Now:   s.now,
 	})
-	s.jobs = append(s.jobs, func(ctx context.Context) { s.relay.Run(ctx, 10*time.Second) })
+	// Bytes reach the slots every few seconds, so that IT sees live traffic
+	// and a slot that ends before its tunnel loses little of its count.
+	s.jobs = append(s.jobs, func(ctx context.Context) { s.relay.Run(ctx, 3*time.Second) })
 	s.closers = append(s.closers, s.relay.Close)
 	return nil
 }
