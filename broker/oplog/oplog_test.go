@@ -174,3 +174,49 @@ func TestAuditGroupCommitChains(t *testing.T) {
 		prev = r.Hash
 	}
 }
+
+// TestRetentionPurgeKeepsHeldDevice: a legal hold on a device keeps its
+// events past the retention period; other devices' go, in chunks, and
+// the purge itself is recorded.
+func TestRetentionPurgeKeepsHeldDevice(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "zaitaku.db"), nil, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	chains, dir := newDevices(2)
+	now := time.Date(2031, 4, 2, 0, 0, 0, 0, time.UTC)
+	svc, err := oplog.New(oplog.Config{Store: st.Oplog(), Directory: dir, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	old := now.AddDate(-5, 0, -10) // past the default five years
+	for _, c := range chains {
+		for range 3 { // 6,000 old events: more than one purge chunk
+			if _, err := svc.Ingest(ctx, c.id, c.batch(old, 2000)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := svc.Ingest(ctx, c.id, c.batch(now.Add(-time.Hour), 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.PlaceHold(ctx, "it", api.OplogHold{Kind: api.HoldDevice, Subject: chains[0].id, Reason: "紛失届 2031-04"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := svc.Purge(ctx)
+	if err != nil || n != 6000 {
+		t.Fatalf("purged %d (%v), want the unheld device's 6000 old events", n, err)
+	}
+	for i, want := range []int{6003, 3} {
+		rows, err := st.Oplog().Search(ctx, oplog.Query{Device: chains[i].id, Limit: 10000})
+		if err != nil || len(rows) != want {
+			t.Fatalf("device %d keeps %d events (%v), want %d", i, len(rows), err, want)
+		}
+	}
+	rows, _ := st.Oplog().Search(ctx, oplog.Query{Device: api.OplogBrokerDevice, Type: "oplog.purged", Limit: 10})
+	if len(rows) != 1 || !strings.Contains(rows[0].Fields, `"events":"6000"`) {
+		t.Fatalf("purge not recorded: %+v", rows)
+	}
+}
