@@ -527,12 +527,35 @@ func (m *Manager) auditLater(e audit.Event) {
 	}
 }
 
+// auditLoop hands queued events to the recorder, everything queued at
+// once: concurrent calls let the recorder commit them together.
 func (m *Manager) auditLoop() {
 	for e := range m.audits {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := m.cfg.Audit.Record(ctx, e); err != nil {
-			m.log.Error("slots: audit", "action", e.Action, "target", e.Target, "err", err)
+		batch := []audit.Event{e}
+	drain:
+		for len(batch) < 512 {
+			select {
+			case e, ok := <-m.audits:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, e)
+			default:
+				break drain
+			}
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var wg sync.WaitGroup
+		for _, e := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := m.cfg.Audit.Record(ctx, e); err != nil {
+					m.log.Error("slots: audit", "action", e.Action, "target", e.Target, "err", err)
+				}
+			}()
+		}
+		wg.Wait()
 		cancel()
 	}
 }

@@ -88,9 +88,7 @@ func (m *Manager) startWake(slotID, userID string, t api.Terminal) {
 			state = api.TerminalAsleep
 			m.log.Warn("wake office pc", "terminal", t.ID, "slot", slotID, "err", err)
 		}
-		if serr := m.cfg.Terminals.SetState(context.Background(), t.ID, state); serr != nil {
-			m.log.Warn("office pc state", "terminal", t.ID, "err", serr)
-		}
+		m.notePCState(slotID, t, state)
 	}()
 }
 
@@ -108,4 +106,23 @@ func probeOnly(ctx context.Context, t api.Terminal, progress func(stage, detail 
 	conn.Close()
 	progress(api.WakeReady, "")
 	return nil
+}
+
+// notePCState remembers what a wake found, for the user's view and the
+// database (through the journal; nobody waits for it).
+func (m *Manager) notePCState(slotID string, t api.Terminal, state string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	if s := m.byID[slotID]; s != nil && s.term != nil && s.term.ID == t.ID {
+		s.term.State = state
+	}
+	if t.State == state {
+		return
+	}
+	c := &change{m: m}
+	c.ops = append(c.ops, Op{PC: &PCState{TerminalID: t.ID, State: state, At: m.now()}})
+	m.commit(c)
 }

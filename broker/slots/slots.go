@@ -48,6 +48,15 @@ type Op struct {
 	Put    *Record
 	End    *Ended
 	Config *api.SlotConfig
+	PC     *PCState
+}
+
+// PCState is what waking an office PC found out (api.TerminalAwake or
+// api.TerminalAsleep); it rides the journal so that hundreds of wakes
+// cost a few transactions.
+type PCState struct {
+	TerminalID, State string
+	At                time.Time
 }
 
 // EndRequest is an end asked for from outside the running broker (the CLI).
@@ -85,7 +94,6 @@ type Terminals interface {
 	Get(ctx context.Context, id string) (api.Terminal, error)
 	// Pool lists the shared PCs.
 	Pool(ctx context.Context) ([]api.Terminal, error)
-	SetState(ctx context.Context, id, state string) error
 }
 
 // Publisher pushes an event to one user's event socket.

@@ -109,6 +109,11 @@ func (st *Slots) ApplySlots(ctx context.Context, ops []slots.Op) error {
 					e.BytesUp, e.BytesDown); err != nil {
 					return fmt.Errorf("slot history %s: %w", e.ID, err)
 				}
+			case op.PC != nil:
+				if _, err := tx.ExecContext(ctx, `UPDATE terminals SET state = ?, updated_at = ? WHERE id = ?`,
+					op.PC.State, ms(op.PC.At), op.PC.TerminalID); err != nil {
+					return fmt.Errorf("office pc state %s: %w", op.PC.TerminalID, err)
+				}
 			case op.Config != nil:
 				c := op.Config
 				if _, err := tx.ExecContext(ctx, `INSERT INTO slot_config (id, cap, idle_minutes, max_minutes, warn_minutes,
