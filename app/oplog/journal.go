@@ -29,6 +29,8 @@ var (
 	ErrFull = errors.New("operation log full: connect to the network so it can be uploaded")
 	// ErrClosed: Record after Close.
 	ErrClosed = errors.New("operation log closed")
+	// ErrLocked: another running app holds the journal.
+	ErrLocked = errors.New("operation log in use by another Zaitaku app: close it first")
 )
 
 // Options tune Open. Zero values take the defaults.
@@ -55,9 +57,10 @@ type Options struct {
 // crash mid-write leaves at most that one event torn, and Open cuts it
 // off without touching earlier events.
 type Journal struct {
-	dir string
-	opt Options
-	log *slog.Logger
+	dir  string
+	opt  Options
+	log  *slog.Logger
+	lock *os.File // held from Open to Close
 
 	mu       sync.Mutex // guards everything below
 	f        *os.File   // active segment, O_APPEND
@@ -114,8 +117,13 @@ func Open(dir string, opt Options) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("operation log directory: %w", err)
 	}
-	j := &Journal{dir: dir, opt: opt, log: opt.Log, notify: make(chan struct{}, 1)}
+	lock, err := lockDir(filepath.Join(dir, "lock"))
+	if err != nil {
+		return nil, err
+	}
+	j := &Journal{dir: dir, opt: opt, log: opt.Log, lock: lock, notify: make(chan struct{}, 1)}
 	if err := j.load(); err != nil {
+		j.unlock()
 		return nil, err
 	}
 	if len(j.problems) > 0 {
@@ -563,5 +571,14 @@ func (j *Journal) Close() error {
 	j.closed = true
 	err := j.f.Sync()
 	j.raiseSynced(j.written)
-	return errors.Join(err, j.f.Close())
+	err = errors.Join(err, j.f.Close())
+	j.unlock()
+	return err
+}
+
+func (j *Journal) unlock() {
+	if j.lock != nil {
+		j.lock.Close()
+		j.lock = nil
+	}
 }

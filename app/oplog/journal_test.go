@@ -497,3 +497,17 @@ func TestJournalOddFieldsKeepChain(t *testing.T) {
 		t.Fatalf("long value kept as %d bytes", len(got))
 	}
 }
+
+// TestJournalLockedByAnotherApp: a second app on the same journal is
+// refused while the first has it open (a killed one releases it, as
+// TestJournalSurvivesCrash shows).
+func TestJournalLockedByAnotherApp(t *testing.T) {
+	dir := t.TempDir()
+	j := openT(t, dir, Options{})
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+	j.Close()
+	j = openT(t, dir, Options{})
+	j.Close()
+}

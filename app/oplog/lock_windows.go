@@ -1,0 +1,28 @@
+package oplog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+const errSharingViolation syscall.Errno = 32 // ERROR_SHARING_VIOLATION
+
+// lockDir opens dir/lock with no sharing: a second app instance cannot
+// open it until the first closes it or ends (a crash included).
+func lockDir(path string) (*os.File, error) {
+	p, err := syscall.UTF16PtrFromString(path)
+	if err != nil {
+		return nil, err
+	}
+	h, err := syscall.CreateFile(p, syscall.GENERIC_READ|syscall.GENERIC_WRITE, 0, nil,
+		syscall.OPEN_ALWAYS, syscall.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		if errors.Is(err, errSharingViolation) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("operation log lock: %w", err)
+	}
+	return os.NewFile(uintptr(h), path), nil
+}
