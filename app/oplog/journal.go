@@ -432,22 +432,28 @@ type JournalStatus struct {
 	Acked    int64
 	Bytes    int64
 	MaxBytes int64
-	// Warning is set when the journal nears its bound (and it refuses
-	// new events at the bound): connect so it can upload.
-	Warning string
+	// FillPercent is Bytes against MaxBytes; NearFull is set from
+	// WarnFraction on, Full at the bound (new events are refused). The
+	// UI words these in the user's language; Warning is the English
+	// sentence for logs.
+	FillPercent    int
+	NearFull, Full bool
+	Warning        string
 }
 
 // Status reports the journal's fill and what is waiting for upload.
 func (j *Journal) Status() JournalStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	st := JournalStatus{Pending: j.tip.Seq - j.acked, LastSeq: j.tip.Seq, Acked: j.acked, Bytes: j.total, MaxBytes: j.opt.MaxBytes}
+	st := JournalStatus{Pending: j.tip.Seq - j.acked, LastSeq: j.tip.Seq, Acked: j.acked, Bytes: j.total, MaxBytes: j.opt.MaxBytes,
+		FillPercent: int(j.total * 100 / j.opt.MaxBytes)}
+	st.Full = j.total >= j.opt.MaxBytes
+	st.NearFull = float64(j.total) >= j.opt.WarnFraction*float64(j.opt.MaxBytes)
 	switch {
-	case j.total >= j.opt.MaxBytes:
+	case st.Full:
 		st.Warning = "full: new operations cannot be recorded until the log is uploaded; connect to the network"
-	case float64(j.total) >= j.opt.WarnFraction*float64(j.opt.MaxBytes):
-		st.Warning = fmt.Sprintf("%d%% full: connect to the network so the operation log can be uploaded",
-			j.total*100/j.opt.MaxBytes)
+	case st.NearFull:
+		st.Warning = fmt.Sprintf("%d%% full: connect to the network so the operation log can be uploaded", st.FillPercent)
 	}
 	return st
 }

@@ -396,6 +396,9 @@ func TestJournalBoundWarnsThenRefuses(t *testing.T) {
 		t.Fatalf("err %v, want ErrFull", err)
 	}
 	st := j.Status()
+	if !st.Full || !st.NearFull || st.FillPercent < 100 {
+		t.Fatalf("status at the bound: %+v", st)
+	}
 	if warnedAt == 0 || warnedAt >= st.LastSeq {
 		t.Fatalf("warning at %d, full at %d: want a warning well before", warnedAt, st.LastSeq)
 	}
