@@ -2,6 +2,17 @@
 // does through a Journal, an append-only, hash-chained local journal that
 // survives crashes and offline time, and an Uploader sends it to the
 // broker in signed batches and deletes only what the broker acknowledged.
+//
+// Wiring (app/core):
+//
+//	j, err := oplog.Open(dir, oplog.Options{Log: log}) // at start; j is core's Recorder
+//	u := oplog.NewUploader(j, client, deviceID, oplog.Ed25519Signer(key), log)
+//	go u.Run(ctx)                                      // after sign-in; cancel at sign-out
+//	_ = u.Flush(ctx)                                   // at app.stop, when online
+//	j.Close()                                          // last
+//
+// u.Status() feeds the About screen (pending events, last upload, last
+// error, fill of the journal).
 package oplog
 
 import (
