@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 // cutProxy forwards TCP to the broker and can cut the line: while down it
