@@ -75,13 +75,22 @@ type OplogBatch struct {
 // every event in order. The event hashes cover every field, so the
 // signature covers the whole batch.
 func OplogBatchDigest(deviceID string, events []OplogEvent) []byte {
+	hashes := make([][32]byte, len(events))
+	for i := range events {
+		hashes[i] = events[i].Hash()
+	}
+	return OplogDigestOfHashes(deviceID, hashes)
+}
+
+// OplogDigestOfHashes is OplogBatchDigest from event hashes already
+// computed (the broker needs them anyway for the chain).
+func OplogDigestOfHashes(deviceID string, hashes [][32]byte) []byte {
 	h := sha256.New()
 	h.Write([]byte("zaitaku-oplog-batch-v1\x00"))
 	h.Write([]byte(deviceID))
 	h.Write([]byte{0})
-	for i := range events {
-		sum := events[i].Hash()
-		h.Write(sum[:])
+	for i := range hashes {
+		h.Write(hashes[i][:])
 	}
 	return h.Sum(nil)
 }

@@ -182,16 +182,18 @@ func (s *Service) Ingest(ctx context.Context, callerDevice string, b api.OplogBa
 	if err != nil {
 		return api.OplogAck{}, fmt.Errorf("device %s: %w", callerDevice, err)
 	}
+	hashes := make([][32]byte, len(b.Events))
+	for i := range b.Events {
+		hashes[i] = b.Events[i].Hash()
+	}
 	if len(dev.PublicKey) != ed25519.PublicKeySize ||
-		!ed25519.Verify(dev.PublicKey, api.OplogBatchDigest(b.DeviceID, b.Events), b.Signature) {
+		!ed25519.Verify(dev.PublicKey, api.OplogDigestOfHashes(b.DeviceID, hashes), b.Signature) {
 		return api.OplogAck{}, api.Err(api.CodeOplogSignature)
 	}
 	now := s.now().UnixMilli()
 	rows := make([]Row, len(b.Events))
-	hashes := make([][32]byte, len(b.Events))
 	for i := range b.Events {
 		e := &b.Events[i]
-		hashes[i] = e.Hash()
 		fields := ""
 		if len(e.Fields) > 0 {
 			fb, _ := json.Marshal(e.Fields)
