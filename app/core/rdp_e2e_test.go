@@ -37,16 +37,8 @@ var (
 // Evidence (both programs' logs, the client's screenshot, a summary) goes
 // to $ARTIFACTS_DIR/rdp-e2e/.
 func TestE2ERDPThroughTunnel(t *testing.T) {
-	for bin, pkg := range map[string]string{"Xvfb": "xvfb", "freerdp-shadow-cli": "freerdp2-shadow-x11",
-		"xfreerdp": "freerdp2-x11", "import": "imagemagick", "display": "imagemagick"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("%s not found: install the Debian package %s", bin, pkg)
-		}
-	}
-	art := filepath.Join(brokertest.ArtifactsDir(t), "rdp-e2e")
-	if err := os.MkdirAll(art, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	needRDPTools(t)
+	art := artifacts(t, "rdp-e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var summary bytes.Buffer
@@ -56,29 +48,7 @@ func TestE2ERDPThroughTunnel(t *testing.T) {
 	}
 	defer func() { _ = os.WriteFile(filepath.Join(art, "summary.txt"), summary.Bytes(), 0o644) }()
 
-	// The office PC: a display showing a known picture, shared by the
-	// FreeRDP shadow server.
-	office := startXvfb(t, "1024x768x24")
-	pattern := filepath.Join(t.TempDir(), "office.png")
-	writePattern(t, pattern, 1024, 768)
-	startProc(t, nil, []string{"DISPLAY=" + office}, "display", "-geometry", "+0+0", pattern)
-	waitUntil(t, ctx, "the office display to show the picture", func() bool {
-		img, err := screenshot(office, filepath.Join(t.TempDir(), "office.png"))
-		return err == nil && near(img.At(100, 100), officeTopLeft) && near(img.At(900, 700), officeRest)
-	})
-	rdpPort := freePort(t)
-	shadowLog := newLogFile(t, filepath.Join(art, "shadow-server.log"))
-	// stdbuf: the server's log goes through C stdio, which would hold it
-	// back in a buffer while it goes to a pipe.
-	startProc(t, shadowLog, []string{"DISPLAY=" + office, "WLOG_LEVEL=INFO"},
-		"stdbuf", "-oL", "-eL", "freerdp-shadow-cli", "/port:"+strconv.Itoa(rdpPort), "/bind-address:127.0.0.1", "-auth")
-	waitUntil(t, ctx, "the shadow server to listen", func() bool {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rdpPort)), time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	rdpPort, shadowLog := startOfficePC(t, ctx, art)
 
 	// The broker, IT pairing the PC, and the member of staff's slot.
 	b := brokertest.Start(t, brokertest.WithRealClock())
@@ -229,6 +199,55 @@ func TestE2ERDPThroughTunnel(t *testing.T) {
 		t.Fatalf("tunnel after release: %v, want a refusal", tun.LastError())
 	}
 	note("tunnel after release refused: %v", tun.LastError())
+}
+
+func needRDPTools(t *testing.T) {
+	t.Helper()
+	for bin, pkg := range map[string]string{"Xvfb": "xvfb", "freerdp-shadow-cli": "freerdp2-shadow-x11",
+		"xfreerdp": "freerdp2-x11", "import": "imagemagick", "display": "imagemagick", "stdbuf": "coreutils"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("%s not found: install the Debian package %s", bin, pkg)
+		}
+	}
+}
+
+func artifacts(t *testing.T, name string) string {
+	t.Helper()
+	art := filepath.Join(brokertest.ArtifactsDir(t), name)
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return art
+}
+
+// startOfficePC starts the office PC stand-in: a display showing a known
+// picture, shared by the FreeRDP shadow server. It returns the RDP port
+// and the server's log.
+func startOfficePC(t *testing.T, ctx context.Context, art string) (int, *logFile) {
+	t.Helper()
+	office := startXvfb(t, "1024x768x24")
+	pattern := filepath.Join(t.TempDir(), "office.png")
+	writePattern(t, pattern, 1024, 768)
+	startProc(t, nil, []string{"DISPLAY=" + office}, "display", "-geometry", "+0+0", pattern)
+	waitUntil(t, ctx, "the office display to show the picture", func() bool {
+		img, err := screenshot(office, filepath.Join(t.TempDir(), "office.png"))
+		return err == nil && near(img.At(100, 100), officeTopLeft) && near(img.At(900, 700), officeRest)
+	})
+	rdpPort := freePort(t)
+	shadowLog := newLogFile(t, filepath.Join(art, "shadow-server.log"))
+	// stdbuf: the server's log goes through C stdio, which would hold it
+	// back in a buffer while it goes to a pipe.
+	startProc(t, shadowLog, []string{"DISPLAY=" + office, "WLOG_LEVEL=INFO"},
+		"stdbuf", "-oL", "-eL", "freerdp-shadow-cli", "/port:"+strconv.Itoa(rdpPort), "/bind-address:127.0.0.1", "-auth")
+	waitUntil(t, ctx, "the shadow server to listen", func() bool {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rdpPort)), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+
+	return rdpPort, shadowLog
 }
 
 // startXvfb starts a private X display and returns its name (":N").
@@ -395,4 +414,126 @@ func (l *logFile) line(s string) string {
 		}
 	}
 	return ""
+}
+
+// xfreerdpLauncher runs platform/rdp for core, as the app's main does,
+// on a given display and with the client's log kept.
+type xfreerdpLauncher struct {
+	display string
+	log     *logFile
+}
+
+func (l xfreerdpLauncher) Launch(ctx context.Context, t core.LaunchTarget) (int, error) {
+	return rdp.LaunchWith(ctx, rdp.Spec{Host: t.Host, Port: t.Port, User: t.User, Width: 1024, Height: 768,
+		Policy: rdp.Policy(t.Policy)},
+		rdp.Options{Output: l.log, Extra: []string{"/log-level:DEBUG"}, Env: []string{"DISPLAY=" + l.display}})
+}
+
+// TestE2ERDPAppFlowEndedByIT runs the app's own connect flow (core:
+// slot, wake check, tunnel, xfreerdp) against the office PC stand-in,
+// then IT ends the session: the broker closes the tunnel, the app stops
+// the RDP client and returns to Ready with the reason. Evidence goes to
+// $ARTIFACTS_DIR/rdp-e2e-flow/.
+func TestE2ERDPAppFlowEndedByIT(t *testing.T) {
+	needRDPTools(t)
+	art := artifacts(t, "rdp-e2e-flow")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var summary bytes.Buffer
+	note := func(format string, args ...any) {
+		fmt.Fprintf(&summary, format+"\n", args...)
+		t.Logf(format, args...)
+	}
+	defer func() { _ = os.WriteFile(filepath.Join(art, "summary.txt"), summary.Bytes(), 0o644) }()
+
+	rdpPort, shadowLog := startOfficePC(t, ctx, art)
+	b := brokertest.Start(t, brokertest.WithRealClock())
+	it := b.Signin(t, "flow-it", api.RoleAdmin)
+	u := b.CreateUser(t, "flow-sato")
+	if _, err := it.CreateTerminal(ctx, api.CreateTerminalRequest{Name: "税務課 PC-12", Address: "127.0.0.1", RDPPort: rdpPort,
+		UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	laptop := startXvfb(t, "1024x768x24")
+	clientLog := newLogFile(t, filepath.Join(art, "xfreerdp.log"))
+	app, err := core.New(core.Config{BrokerURL: b.URL, Fingerprint: b.Fingerprint, DeviceName: "e2e laptop", DataDir: t.TempDir(), Lang: "en"},
+		core.Deps{Launcher: xfreerdpLauncher{display: laptop, log: clientLog}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if _, err := app.Login(ctx, u.ID, u.Password, b.Code(t, u), false); err != nil {
+		t.Fatal(err)
+	}
+	var phases []string
+	var mu sync.Mutex // guards phases
+	unsub := app.Subscribe(func(s core.State) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p := fmt.Sprint(s.Phase); len(phases) == 0 || phases[len(phases)-1] != p {
+			phases = append(phases, p)
+		}
+	})
+	defer unsub()
+	app.Connect()
+	waitUntil(t, ctx, "the app to be connected", func() bool {
+		st := app.State()
+		if st.Phase == core.Failed {
+			t.Fatalf("connect failed: %v", st.Err)
+		}
+		return st.Phase == core.Connected
+	})
+	const clientActive = "CONNECTION_STATE_FINALIZATION --> CONNECTION_STATE_ACTIVE"
+	waitUntil(t, ctx, "both logs to show an active RDP session", func() bool {
+		return clientLog.contains(clientActive) && shadowLog.contains("is activated (1024x768")
+	})
+	shot := filepath.Join(art, "xfreerdp-screen.png")
+	waitUntil(t, ctx, "xfreerdp to show the office screen", func() bool {
+		img, err := screenshot(laptop, shot)
+		return err == nil && near(img.At(256, 192), officeTopLeft) && near(img.At(768, 576), officeRest)
+	})
+	note("connected; client: %s", clientLog.line(clientActive))
+
+	// IT ends the session.
+	list, err := it.Sessions(ctx)
+	if err != nil || len(list.Sessions) != 1 {
+		t.Fatalf("sessions: %+v, %v", list, err)
+	}
+	slotID := list.Sessions[0].ID
+	if err := it.EndSession(ctx, slotID, "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, ctx, "the app to be back at Ready", func() bool { return app.State().Phase == core.Ready })
+	st := app.State()
+	if st.EndReason != api.EndAdmin {
+		t.Fatalf("end reason %q, want %q", st.EndReason, api.EndAdmin)
+	}
+	waitUntil(t, ctx, "the relay to drop the tunnel", func() bool { return len(b.Server.Relay().Live()) == 0 })
+	if l := clientLog.line("CONNECTION_STATE_ACTIVE --> "); l == "" && !clientLog.contains("Caught signal") {
+		t.Fatalf("xfreerdp's log shows neither the session ending nor the client being stopped")
+	}
+	after, err := it.Sessions(ctx)
+	if err != nil || len(after.Sessions) != 0 {
+		t.Fatalf("sessions after IT ended it: %+v, %v", after, err)
+	}
+	// The broker's own record of the tunnel, as IT finds it in the
+	// operation log.
+	var closed api.OplogRecord
+	waitUntil(t, ctx, "the tunnel's audit record", func() bool {
+		page, err := it.SearchOplogs(ctx, api.OplogQuery{Type: "relay.tunnel_closed", User: u.ID})
+		if err != nil || len(page.Events) == 0 {
+			return false
+		}
+		closed = page.Events[0]
+		return true
+	})
+	if closed.Target != slotID || closed.Fields["bytes_down"] == "" || closed.Fields["bytes_down"] == "0" {
+		t.Fatalf("audit record of the tunnel: %+v", closed)
+	}
+	note("audit: %s slot %s %v", closed.Type, closed.Target, closed.Fields)
+	mu.Lock()
+	note("phases: %s", strings.Join(phases, " → "))
+	mu.Unlock()
+	note("ended by IT: reason %s; relay tunnels left: %d", st.EndReason, len(b.Server.Relay().Live()))
 }

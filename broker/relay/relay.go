@@ -149,7 +149,7 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 	cancel()
 	if err != nil {
 		r.unregister(t)
-		r.record(ctx, userID, "relay.pc_unreachable", slotID, map[string]string{"target": addr, "error": err.Error()})
+		r.record(ctx, userID, "relay.pc_unreachable", slotID, map[string]string{"pc": addr, "error": err.Error()})
 		return api.Err(api.CodeTunnelUnreachable)
 	}
 	api.TuneSocket(pc)
@@ -180,11 +180,11 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 		return nil
 	}
 	bg := context.WithoutCancel(ctx)
-	r.record(bg, userID, "relay.tunnel_opened", slotID, map[string]string{"target": addr, "from": req.RemoteAddr})
+	r.record(bg, userID, "relay.tunnel_opened", slotID, map[string]string{"pc": addr, "from": req.RemoteAddr})
 	err = api.Splice(app, pc, &t.up, &t.down)
 	reason := r.unregister(t)
 	fields := map[string]string{
-		"target":      addr,
+		"pc":          addr,
 		"bytes_up":    strconv.FormatInt(t.up.Load(), 10),
 		"bytes_down":  strconv.FormatInt(t.down.Load(), 10),
 		"duration_ms": strconv.FormatInt(time.Since(t.start).Milliseconds(), 10),

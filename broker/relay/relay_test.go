@@ -240,7 +240,7 @@ func TestTunnelReachesPairedPCAndCounts(t *testing.T) {
 	}
 	waitFor(t, "close event", func() bool { _, ok := rg.events.find("relay.tunnel_closed", "s1"); return ok })
 	ev, _ := rg.events.find("relay.tunnel_closed", "s1")
-	if ev.Fields["bytes_up"] != "6" || ev.Fields["target"] != pc.addr() || ev.Actor != "yamada" {
+	if ev.Fields["bytes_up"] != "6" || ev.Fields["pc"] != pc.addr() || ev.Actor != "yamada" {
 		t.Fatalf("close event = %+v", ev)
 	}
 	if _, ok := rg.events.find("relay.tunnel_opened", "s1"); !ok {
