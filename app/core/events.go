@@ -63,8 +63,10 @@ func (c *Client) runEvents(ctx context.Context) {
 			backoff = eventsMinBackoff
 			c.update(func(st *State) { st.Online = true })
 			if !first {
-				// Something may have changed while the socket was down.
+				// Something may have changed while the socket was down;
+				// latest-value events (queue position) are not replayed.
 				c.refreshStatus(ctx)
+				c.dispatch(ctx, api.Event{Type: resyncEvent})
 			}
 			first = false
 			err = c.readEvents(ctx, s)
@@ -108,6 +110,10 @@ func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
 			f.lastSeq = min(f.lastSeq, hello.LastSeq)
 			f.mu.Unlock()
 			c.dispatch(ctx, api.Event{Type: resyncEvent})
+			continue
+		}
+		if ev.Seq == 0 { // a latest-value event: not numbered
+			c.dispatch(ctx, ev)
 			continue
 		}
 		f.mu.Lock()

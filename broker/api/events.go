@@ -7,7 +7,9 @@ import (
 
 // Event is one message on the event socket (GET /v1/events). Seq grows by
 // one per user and event; a reconnecting app passes ?after=<last Seq seen>
-// and receives exactly the events it missed.
+// and receives exactly the events it missed. Latest-value events (queue
+// position) and the socket's own messages (hello, resync) carry Seq 0: they
+// are not stored or replayed.
 type Event struct {
 	Seq  int64           `json:"seq"`
 	Type string          `json:"type"`
@@ -24,7 +26,6 @@ const (
 	EventWarning = "slot.warning" // Data: SlotWarning
 	EventEnded   = "slot.ended"   // Data: EndedNotice
 	EventWake    = "slot.wake"    // Data: WakeProgress
-	EventStatus  = "slots.status" // Data: Status (cap changed)
 )
 
 // Hello tells the app where the stream stands.

@@ -110,6 +110,28 @@ func (h *Hub) Publish(userID, typ string, data any) {
 	}
 }
 
+// PublishLatest sends a latest-value event (a queue position) to the
+// user's open sockets only, with Seq 0: it is state, not history, so it is
+// not stored; a reconnecting app reads the current value instead. This
+// keeps a long queue from writing thousands of rows per grant.
+func (h *Hub) PublishLatest(userID, typ string, data any) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		h.log.Error("events: encode", "type", typ, "err", err)
+		return
+	}
+	ev := api.Event{Type: typ, At: h.now(), Data: b}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[userID] {
+		select {
+		case s.C <- ev:
+		default:
+			h.dropLocked(s)
+		}
+	}
+}
+
 func (h *Hub) run() {
 	defer close(h.done)
 	backoff := 100 * time.Millisecond

@@ -88,13 +88,13 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID 
 			conn.Close(StatusFellBehind, "fell behind; reconnect with after=")
 			return nil
 		case ev := <-sub.C:
-			if ev.Seq <= sent {
+			if ev.Seq != 0 && ev.Seq <= sent {
 				continue // already sent from the backlog
 			}
 			if err := w.send(ctx, ev); err != nil {
 				return err
 			}
-			sent = ev.Seq
+			sent = max(sent, ev.Seq)
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
 			err := conn.Ping(pctx)

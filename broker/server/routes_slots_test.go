@@ -48,11 +48,17 @@ func openEvents(t *testing.T, c *api.Client, after int64) *eventReader {
 		t.Fatalf("dial events: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
+	// The hello comes once the broker subscribed the socket: from then on
+	// latest-value events reach it too.
+	if ev, err := s.Next(ctx); err != nil || ev.Type != api.EventHello {
+		t.Fatalf("first message: %+v %v", ev, err)
+	}
 	return &eventReader{t: t, s: s, last: after}
 }
 
-// next returns the next stored event (hello and resync are skipped unless
-// asked for); it fails the test if none comes within 20 s.
+// next returns the next event (hello and resync are skipped), checking
+// that numbered events come without gaps or repeats; it fails the test if
+// none comes within 20 s.
 func (r *eventReader) next() api.Event {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -62,8 +68,11 @@ func (r *eventReader) next() api.Event {
 		if err != nil {
 			r.t.Fatalf("event socket: %v", err)
 		}
-		if ev.Seq == 0 {
+		if ev.Type == api.EventHello || ev.Type == api.EventResync {
 			continue
+		}
+		if ev.Seq == 0 {
+			return ev // a latest-value event
 		}
 		if ev.Seq != r.last+1 {
 			r.t.Fatalf("event seq %d after %d: lost or repeated", ev.Seq, r.last)

@@ -206,6 +206,14 @@ func (c *change) publish(userID, typ string, data any) {
 	c.after = append(c.after, func() { ev.Publish(userID, typ, data) })
 }
 
+func (c *change) publishLatest(userID, typ string, data any) {
+	if c.m.cfg.Events == nil {
+		return
+	}
+	ev := c.m.cfg.Events
+	c.after = append(c.after, func() { ev.PublishLatest(userID, typ, data) })
+}
+
 func (c *change) then(fn func()) { c.after = append(c.after, fn) }
 
 // commit hands the change to the journal; call with m.mu held.
@@ -291,7 +299,7 @@ func (m *Manager) promote(c *change, now time.Time) {
 			continue
 		}
 		s.pos = pos
-		c.publish(s.rec.UserID, api.EventQueue, api.QueueUpdate{SlotID: s.rec.ID, Position: pos, ETASeconds: m.etaSeconds(pos, eta)})
+		c.publishLatest(s.rec.UserID, api.EventQueue, api.QueueUpdate{SlotID: s.rec.ID, Position: pos, ETASeconds: m.etaSeconds(pos, eta)})
 	}
 }
 

@@ -89,6 +89,8 @@ func (e *events) Publish(user, typ string, data any) {
 	e.got[user] = append(e.got[user], published{typ, data})
 }
 
+func (e *events) PublishLatest(user, typ string, data any) { e.Publish(user, typ, data) }
+
 func (e *events) of(user, typ string) []any {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -440,8 +442,8 @@ func TestPolicyChangedLive(t *testing.T) {
 	for _, tc := range []struct {
 		cap, granted, queued int
 	}{
-		{200, 200, 0},  // raised: the queue is granted at once
-		{140, 200, 0},  // lowered: no one is cut off
+		{200, 200, 0}, // raised: the queue is granted at once
+		{140, 200, 0}, // lowered: no one is cut off
 		{300, 200, 0},
 	} {
 		n := tc.cap

@@ -96,9 +96,12 @@ type Terminals interface {
 	Pool(ctx context.Context) ([]api.Terminal, error)
 }
 
-// Publisher pushes an event to one user's event socket.
+// Publisher pushes events to one user's event socket: Publish for events
+// a reconnecting app must not miss (stored, numbered), PublishLatest for
+// latest-value updates (queue position) that only open sockets get.
 type Publisher interface {
 	Publish(userID, typ string, data any)
+	PublishLatest(userID, typ string, data any)
 }
 
 // WakeFunc wakes an office PC, reporting each stage (api.WakeChecking ...).
