@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/zaitaku/zaitaku/app/core"
+	"github.com/zaitaku/zaitaku/app/oplog"
 	"github.com/zaitaku/zaitaku/app/ui"
 	"github.com/zaitaku/zaitaku/platform/autostart"
 	"github.com/zaitaku/zaitaku/platform/keyring"
@@ -69,9 +71,21 @@ func main() {
 	}
 
 	secrets := keyring.New(keyring.WithNotFound(core.ErrNoSecret))
-	var launcher core.Launcher
+	var launcher core.Launcher = rdpLauncher{}
 	if f.rdpStub {
 		launcher = stubLauncher{log: log}
+	}
+	deps := core.Deps{Secrets: secrets, Launcher: launcher, Log: log}
+	ow, err := openOplog(dataDir, log)
+	switch {
+	case errors.Is(err, oplog.ErrLocked):
+		fmt.Fprintln(os.Stderr, "Zaitaku is already running (see the system tray). / 在宅は既に起動しています（タスクトレイを確認してください）。")
+		os.Exit(1)
+	case err != nil:
+		log.Error("operation log unavailable; operations are not recorded", "err", err)
+	default:
+		deps.Recorder, deps.OnSession = ow.j, ow.onSession
+		defer ow.close()
 	}
 	exe, _ := os.Executable()
 
@@ -87,7 +101,7 @@ func main() {
 			c, err := core.New(core.Config{
 				BrokerURL: p.BrokerURL, Fingerprint: p.Fingerprint, DeviceName: p.DeviceName,
 				DataDir: dataDir, Lang: f.lang,
-			}, core.Deps{Secrets: secrets, Launcher: launcher, Log: log})
+			}, deps)
 			if err != nil {
 				return nil, err
 			}

@@ -28,11 +28,16 @@ if command -v freerdp-shadow-cli >/dev/null && command -v Xvfb >/dev/null; then
   ports=$(bin/broker admin terminals list -data "$DATA" 2>/dev/null | awk 'NR>1 {print $0}' | grep -oE '127\.0\.0\.1:[0-9]+' | cut -d: -f2 | sort -u || true)
   n=90
   for port in $ports; do
+    while [ -e "/tmp/.X$n-lock" ]; do n=$((n+1)); done
     Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 & pids+=($!)
-    sleep 0.5
-    (DISPLAY=":$n" xsetroot -solid '#2d6a9f' 2>/dev/null || true)
-    DISPLAY=":$n" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth >/dev/null 2>&1 & pids+=($!)
-    echo "Demo office PC on 127.0.0.1:$port (display :$n)"
+    for _ in $(seq 1 50); do DISPLAY=":$n" xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+    DISPLAY=":$n" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth >"$DATA/office-pc-$port.log" 2>&1 & pids+=($!)
+    for _ in $(seq 1 50); do ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " && break; sleep 0.1; done
+    if ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port "; then
+      echo "Demo office PC on 127.0.0.1:$port (display :$n)"
+    else
+      echo "Demo office PC on port $port did not start; see $DATA/office-pc-$port.log"
+    fi
     n=$((n+1))
   done
 else
@@ -42,4 +47,15 @@ fi
 echo "One-time code for yamada: $(bin/broker admin users otp-code yamada -data "$DATA")  (new one: bin/broker admin users otp-code yamada -data $DATA)"
 lang_flag=()
 [ -n "${ZAITAKU_LANG:-}" ] && lang_flag=(-lang "$ZAITAKU_LANG")
-bin/zaitaku -broker "$URL" -fingerprint "$FP" -data "$DATA/app" "${lang_flag[@]}"
+app=(bin/zaitaku -broker "$URL" -fingerprint "$FP" -data "$DATA/app" "${lang_flag[@]}")
+if [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
+  "${app[@]}"   # a desktop session: the user's own keyring
+else
+  # No desktop session (a server or container): a private session bus and
+  # an unlocked keyring kept in the demo data dir, instead of prompts.
+  mkdir -p "$DATA/keyring/keyrings" && chmod -R 700 "$DATA/keyring"
+  export ZAITAKU_DEMO_KEYRING_HOME="$DATA/keyring"
+  dbus-run-session -- bash -c '
+    printf demo | XDG_DATA_HOME="$ZAITAKU_DEMO_KEYRING_HOME" gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    exec "$@"' _ "${app[@]}"
+fi
