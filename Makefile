@@ -9,12 +9,12 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxran
   libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev \
   xvfb xauth imagemagick fonts-noto-cjk x11-utils dbus dbus-x11 gnome-keyring \
   freerdp2-shadow-x11 freerdp2-x11 openssl openssh-server openssh-client iperf3 \
-  postgresql slapd ldap-utils minisign procps
+  postgresql slapd ldap-utils minisign procps iproute2 coreutils
 
 # Packages with cgo-free code that must also build for Windows and macOS.
 CROSS_PKGS := ./broker/... ./app/core/... ./app/oplog/... ./platform/...
 # Packages with shared state, tested under the race detector.
-RACE_PKGS := ./broker/slots/... ./broker/relay/... ./broker/oplog/... ./broker/events/... ./app/oplog/... ./app/core/...
+RACE_PKGS := ./broker/slots/... ./broker/relay/... ./broker/wake/... ./broker/oplog/... ./broker/events/... ./app/oplog/... ./app/core/...
 
 .PHONY: deps test test-fast test-e2e check bench demo broker app clean
 
@@ -51,7 +51,7 @@ test: deps check test-fast test-e2e ## everything CI runs
 	@echo "make test: all phases passed"
 
 bench: deps ## performance figures, one BENCH line each (see DESIGN.md)
-	@mkdir -p $(ARTIFACTS_DIR)
+	@mkdir -p $(ARTIFACTS_DIR); [ "$$(id -u)" != 0 ] || mkdir -p /run/sshd  # the ssh baseline's private sshd needs it
 	@$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... 2>&1 | tee $(ARTIFACTS_DIR)/bench.log | grep -E '^(BENCH|FAIL|panic|---)' || true
 	@grep '^BENCH' $(ARTIFACTS_DIR)/bench.log > $(ARTIFACTS_DIR)/bench.txt || true
 	@echo "all figures: $(ARTIFACTS_DIR)/bench.txt"
