@@ -1,7 +1,9 @@
 //go:build ignore
 
-// gen renders app.png (512×512) from app.svg, and a preview PNG of each tray
-// icon into ./preview when -preview is given. Run: go run gen.go
+// gen renders the PNGs the app embeds from the SVG sources: app.png (512,
+// for packaging), app-128.png (window and About: small enough to decode in
+// no time at start) and tray-*.png (64, so the tray needs no SVG rasteriser
+// at start). Run: go run gen.go
 package main
 
 import (
@@ -36,13 +38,11 @@ func render(src, dst string, size int) {
 }
 
 func main() {
-	preview := flag.String("preview", "", "also render tray icons into this directory")
 	flag.Parse()
 	render("app.svg", "app.png", 512)
-	if *preview != "" {
-		svgs, _ := filepath.Glob("tray-*.svg")
-		for _, s := range svgs {
-			render(s, filepath.Join(*preview, strings.TrimSuffix(s, ".svg")+".png"), 64)
-		}
+	render("app.svg", "app-128.png", 128)
+	svgs, _ := filepath.Glob("tray-*.svg")
+	for _, s := range svgs {
+		render(s, strings.TrimSuffix(s, ".svg")+".png", 64)
 	}
 }

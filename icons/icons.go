@@ -1,6 +1,7 @@
 // Package icons holds the app icon and the tray icons, one per state. The
-// SVG files are the sources; app.png is rendered from app.svg by
-// `go run gen.go` because packagers (fyne package, .desktop files) want PNG.
+// SVG files are the sources; `go run gen.go` renders the PNGs: packagers
+// (fyne package, .desktop files) want PNG, and small PNGs keep SVG
+// rasterising and big-image decoding off the start-up path.
 package icons
 
 import (
@@ -9,7 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 )
 
-//go:embed *.svg app.png
+//go:embed app-128.png tray-*.png
 var files embed.FS
 
 func load(name string) fyne.Resource {
@@ -20,8 +21,8 @@ func load(name string) fyne.Resource {
 	return fyne.NewStaticResource(name, b)
 }
 
-// App is the application icon (window, taskbar, About).
-var App = load("app.png")
+// App is the application icon (window, taskbar, About), 128×128.
+var App = load("app-128.png")
 
 // Tray state names, one icon each.
 const (
@@ -40,7 +41,7 @@ var States = []string{SignedOut, Ready, Queued, Waking, Connected, Error, Offlin
 var tray = func() map[string]fyne.Resource {
 	m := make(map[string]fyne.Resource, len(States))
 	for _, s := range States {
-		m[s] = load("tray-" + s + ".svg")
+		m[s] = load("tray-" + s + ".png")
 	}
 	return m
 }()

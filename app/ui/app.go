@@ -59,6 +59,7 @@ type UI struct {
 	log   *slog.Logger
 
 	client    Client
+	gen       int // counts startClient calls, so a late NewClient result is dropped
 	unsub     func()
 	profile   Profile
 	st        core.State
@@ -169,6 +170,9 @@ func (u *UI) tick() {
 	u.updateTray()
 }
 
+// startClient makes the core client for p off the UI thread (it opens the
+// OS keyring, which may wait for an unlock prompt), then subscribes and
+// tries the saved sign-in. Results from a replaced client are dropped.
 func (u *UI) startClient(p Profile) {
 	if u.unsub != nil {
 		u.unsub()
@@ -179,15 +183,32 @@ func (u *UI) startClient(p Profile) {
 		u.async(old.Close)
 	}
 	u.client, u.haveState, u.st = nil, false, core.State{}
-	c, err := u.opt.NewClient(p)
-	if err != nil {
-		u.log.Error("start client", "err", err)
-		u.showFirstRun(u.tr.T(i18n.ErrStartup))
-		return
-	}
-	u.client = c
+	u.gen++
+	gen := u.gen
 	u.showLogin()
 	u.login.setBusy(u.tr.T(i18n.LoginResuming))
+	u.async(func() {
+		c, err := u.opt.NewClient(p)
+		fyne.Do(func() {
+			if gen != u.gen {
+				if c != nil {
+					u.async(c.Close)
+				}
+				return
+			}
+			if err != nil {
+				u.log.Error("start client", "err", err)
+				u.recordErr(err)
+				u.showFirstRun(u.tr.T(i18n.ErrStartup))
+				return
+			}
+			u.attach(c)
+		})
+	})
+}
+
+func (u *UI) attach(c Client) {
+	u.client = c
 	u.unsub = c.Subscribe(func(st core.State) {
 		fyne.Do(func() {
 			if u.client == c {
