@@ -29,17 +29,37 @@ func (c *Client) Connect() {
 	// The flow runs under the session: signing out ends it.
 	ctx, cancel := context.WithCancel(c.sessionCtx())
 	sub := make(chan api.Event, 256)
-	f.running, f.cancel, f.userStop, f.sub = true, cancel, false, sub
+	done := make(chan struct{})
+	f.running, f.cancel, f.userStop, f.sub, f.done = true, cancel, false, sub, done
 	f.mu.Unlock()
 	c.goBackground(func() {
 		defer func() {
 			f.mu.Lock()
-			f.running, f.cancel, f.sub = false, nil, nil
+			f.running, f.cancel, f.sub, f.done = false, nil, nil, nil
 			f.mu.Unlock()
 			cancel()
+			close(done)
 		}()
 		c.runFlow(ctx, sub)
 	})
+}
+
+// StopConnection ends a running connection (or queue wait) and waits until
+// its slot is released, or ctx ends. Sign-out calls it before revoking the
+// tokens, so the slot is free at once rather than after the lease.
+func (c *Client) StopConnection(ctx context.Context) {
+	f := c.flow()
+	f.mu.Lock()
+	done := f.done
+	f.mu.Unlock()
+	if done == nil {
+		return
+	}
+	c.Disconnect()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // Disconnect ends the session or leaves the queue; the slot is released.
@@ -358,7 +378,9 @@ func (c *Client) releaseSlot(slotID string) {
 	if slotID == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	// Not under c.ctx: when the app quits, the slot is still given back
+	// (Close waits for this, at most a few seconds).
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := c.api.ReleaseSlot(ctx, slotID); err != nil {
 		if e := api.AsError(err); e == nil || (e.Code != api.CodeSlotNotFound && e.Code != api.CodeSlotEnded) {

@@ -147,8 +147,16 @@ func (e *flowEnv) app(t *testing.T, id string, l Launcher, rec Recorder) *Client
 	}
 	t.Cleanup(c.Close)
 	u := e.pcs[id]
-	if _, err := c.Login(context.Background(), u.ID, u.Password, e.b.Code(t, u), false); err != nil {
-		t.Fatalf("login %s: %v", id, err)
+	for try := 0; ; try++ {
+		_, err := c.Login(context.Background(), u.ID, u.Password, e.b.Code(t, u), false)
+		if ae := api.AsError(err); ae != nil && ae.Code == api.CodeOTPReplayed && try < 3 {
+			e.b.Clock.Advance(30 * time.Second) // codes are single-use
+			continue
+		}
+		if err != nil {
+			t.Fatalf("login %s: %v", id, err)
+		}
+		break
 	}
 	waitFor(t, c, "online with the PC known", func(s State) bool { return s.Online && s.PC != nil && s.SlotsCap > 0 })
 	return c
@@ -343,3 +351,30 @@ func TestConnectFlowFailures(t *testing.T) {
 type failingLauncher struct{}
 
 func (failingLauncher) Launch(context.Context, LaunchTarget) (int, error) { return 127, nil }
+
+func TestQuitOrSignOutReleasesTheSlot(t *testing.T) {
+	e := newFlowEnv(t, 5)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		stop func(c *Client)
+	}{
+		{"sign-out", func(c *Client) {
+			c.StopConnection(ctx)
+			if err := c.Logout(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"quit", func(c *Client) { c.Close() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := e.app(t, "yamada", newFakeLauncher(), &flowRecorder{})
+			c.Connect()
+			waitFor(t, c, "connected", phaseIs(Connected))
+			tc.stop(c)
+			if list, err := e.it.Sessions(ctx); err != nil || len(list.Sessions) != 0 {
+				t.Errorf("slot after %s: %+v %v", tc.name, list.Sessions, err)
+			}
+		})
+	}
+}

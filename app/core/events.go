@@ -19,6 +19,7 @@ type flowState struct {
 	sub      chan api.Event
 	running  bool               // a connect flow is under way
 	cancel   context.CancelFunc // ends the running flow
+	done     chan struct{}      // closed when the running flow has cleaned up
 	userStop bool               // Disconnect was pressed
 }
 
