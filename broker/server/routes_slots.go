@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/slots"
@@ -42,6 +44,17 @@ func (s *Server) initSlots() error {
 	if s.relay != nil {
 		s.relay.SetGrants(m)
 		m.OnEnd(s.relay.EndSlot)
+	}
+	for _, g := range []struct {
+		name, help string
+		v          func(cap, used, queued int) int
+	}{
+		{"zaitaku_slots_cap", "Concurrent sessions IT allows.", func(c, _, _ int) int { return c }},
+		{"zaitaku_slots_used", "Granted slots (live sessions).", func(_, u, _ int) int { return u }},
+		{"zaitaku_slots_queued", "Requests waiting for a slot.", func(_, _, q int) int { return q }},
+	} {
+		s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
+			func() float64 { return float64(g.v(m.Counts())) }))
 	}
 	s.closers = append(s.closers, m.Close)
 	s.jobs = append(s.jobs, func(ctx context.Context) {

@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,6 +206,17 @@ func TestSlotsOverHTTP(t *testing.T) {
 	}
 	if _, err := sato.MySlot(ctx); errCode(err) != api.CodeSlotNotFound {
 		t.Errorf("sato after release: %v", err)
+	}
+
+	// IT's monitoring sees the figures.
+	var metrics bytes.Buffer
+	if err := it.Do(ctx, "GET", "/metrics", nil, &metrics); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"zaitaku_slots_cap 2", "zaitaku_slots_used 1", "zaitaku_slots_queued 0"} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 
 	// A user with no PC and no pool is told to ask IT.
