@@ -217,6 +217,16 @@ func (h *Hub) dropLocked(s *Sub) {
 	close(s.lost)
 }
 
+// CloseUser cuts every socket of the user (a revoked laptop, a disabled
+// account): the app reconnects, and its token is checked again.
+func (h *Hub) CloseUser(userID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[userID] {
+		h.dropLocked(s)
+	}
+}
+
 // LastSeq is the user's last stored sequence number.
 func (h *Hub) LastSeq(userID string) int64 {
 	h.mu.Lock()

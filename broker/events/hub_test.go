@@ -120,3 +120,40 @@ func TestSlowSubscriberIsCutNotBlocking(t *testing.T) {
 		t.Errorf("backlog %d, %v", len(evs), err)
 	}
 }
+
+func TestCloseUserCutsOnlyTheirSockets(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "z.db"))
+	defer st.Close()
+	h, err := events.New(ctx, st.Events(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	a1, a2, b := h.Subscribe("yamada"), h.Subscribe("yamada"), h.Subscribe("sato")
+	defer h.Unsubscribe(b)
+	h.CloseUser("yamada")
+	for _, tc := range []struct {
+		name string
+		sub  *events.Sub
+		cut  bool
+	}{{"yamada 1", a1, true}, {"yamada 2", a2, true}, {"sato", b, false}} {
+		select {
+		case <-tc.sub.Lost():
+			if !tc.cut {
+				t.Errorf("%s cut", tc.name)
+			}
+		default:
+			if tc.cut {
+				t.Errorf("%s not cut", tc.name)
+			}
+		}
+	}
+	h.Publish("sato", "test", nil)
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ev := <-b.C; ev.Seq != 1 {
+		t.Errorf("sato's event: %+v", ev)
+	}
+}
