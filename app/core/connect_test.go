@@ -42,6 +42,7 @@ func fakePC(t *testing.T) int {
 // fakeLauncher plays the RDP client: it connects to the tunnel, reads the
 // screen, types, and runs until told to exit or its context ends.
 type fakeLauncher struct {
+	silent  bool // does not type (an idle user)
 	mu      sync.Mutex
 	targets []LaunchTarget
 	exit    chan int // the user closes the client with this exit code
@@ -65,7 +66,9 @@ func (l *fakeLauncher) Launch(ctx context.Context, t LaunchTarget) (int, error) 
 	if _, err := io.ReadFull(conn, buf); err != nil {
 		return 2, nil // the client shows its own error and exits non-zero
 	}
-	_, _ = conn.Write([]byte("keystrokes"))
+	if !l.silent {
+		_, _ = conn.Write([]byte("keystrokes"))
+	}
 	select {
 	case code := <-l.exit:
 		return code, nil
@@ -271,6 +274,7 @@ func TestConnectFlowEndedByBroker(t *testing.T) {
 			t.Fatal(err)
 		}
 		l := newFakeLauncher()
+		l.silent = true
 		c := e.app(t, "sato", l, &flowRecorder{})
 		c.Connect()
 		waitFor(t, c, "connected", phaseIs(Connected))

@@ -51,7 +51,8 @@ type SlotRequest struct {
 
 // HeartbeatRequest is POST /v1/slots/{id}/heartbeat. Active tells the
 // broker the user did something since the last heartbeat (idle timeout);
-// the byte counters are what the app's tunnel carried since then.
+// the byte counters are what the app's tunnel carried since then (bytes up
+// count as activity; the broker's traffic figures are its own).
 type HeartbeatRequest struct {
 	Active    bool  `json:"active"`
 	BytesUp   int64 `json:"bytes_up,omitempty"`

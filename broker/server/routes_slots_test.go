@@ -152,7 +152,7 @@ func TestSlotsOverHTTP(t *testing.T) {
 	if err != nil || st.SlotsCap != 1 || st.SlotsFree != 0 || st.Queued != 1 || st.Slot == nil || st.Terminal == nil || st.Terminal.ID != "pc-sato" {
 		t.Errorf("status: %+v %v", st, err)
 	}
-	if hb, err := yamada.Heartbeat(ctx, ys.ID, api.HeartbeatRequest{Active: true, BytesUp: 10, BytesDown: 20}); err != nil || hb.BytesDown != 20 {
+	if hb, err := yamada.Heartbeat(ctx, ys.ID, api.HeartbeatRequest{Active: true, BytesUp: 10, BytesDown: 20}); err != nil || hb.State != api.SlotGranted {
 		t.Errorf("heartbeat: %+v %v", hb, err)
 	}
 	// Ownership: nobody touches another's slot.

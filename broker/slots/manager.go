@@ -402,7 +402,7 @@ func (m *Manager) Release(ctx context.Context, userID, slotID string) error {
 }
 
 // Heartbeat renews the lease; activity (the flag, or bytes from the user)
-// resets the idle timer.
+// resets the idle timer. The stored byte counters are the relay's.
 func (m *Manager) Heartbeat(ctx context.Context, userID, slotID string, hb api.HeartbeatRequest) (api.Slot, error) {
 	if hb.BytesUp < 0 || hb.BytesDown < 0 {
 		return api.Slot{}, api.Err(api.CodeValidation, "bytes_up, bytes_down: not negative")
@@ -415,8 +415,8 @@ func (m *Manager) Heartbeat(ctx context.Context, userID, slotID string, hb api.H
 	}
 	now := m.now()
 	s.rec.LeaseUntil = now.Add(m.cfg.Lease)
-	s.rec.BytesUp += hb.BytesUp
-	s.rec.BytesDown += hb.BytesDown
+	// The counters come from the relay (AddBytes), which sees the same
+	// bytes: the app's figures only tell activity.
 	if hb.Active || hb.BytesUp > 0 {
 		s.rec.LastActiveAt = now
 		if s.rec.Warned == api.EndIdle {
