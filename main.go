@@ -8,10 +8,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -105,7 +107,7 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
-			return coreClient{c}, nil
+			return c, nil
 		},
 	})
 	u.Start()
@@ -120,29 +122,34 @@ func main() {
 	u.ShowAndRun()
 }
 
-// coreClient adapts *core.Client to ui.Client while app/core grows its
-// connection methods: it forwards Connect/Disconnect when core has them.
-type coreClient struct{ *core.Client }
-
-func (c coreClient) Connect() {
-	if cc, ok := any(c.Client).(interface{ Connect() }); ok {
-		cc.Connect()
-	}
-}
-
-func (c coreClient) Disconnect() {
-	if cc, ok := any(c.Client).(interface{ Disconnect() }); ok {
-		cc.Disconnect()
-	}
-}
+// The faces drive *core.Client directly.
+var _ ui.Client = (*core.Client)(nil)
 
 // stubLauncher stands in for the RDP client in demos and screenshot tests
-// (no office PC, no xfreerdp): the "session" lasts until Disconnect.
+// (no xfreerdp, or no display for it): it opens one connection through the
+// tunnel, sends the RDP connection request a real client sends first (so an
+// office PC or freerdp-shadow-cli answers, and core sees the screen's bytes
+// flow back), then holds the session until Disconnect.
 type stubLauncher struct{ log *slog.Logger }
 
+// x224Request is a TPKT + X.224 Connection Request with an RDP negotiation
+// request for TLS|HYBRID (MS-RDPBCGR 2.2.1.1).
+var x224Request = []byte{0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00}
+
 func (s stubLauncher) Launch(ctx context.Context, t core.LaunchTarget) (int, error) {
-	s.log.Info("rdp stub: session open", "target", fmt.Sprintf("%s:%d", t.Host, t.Port),
-		"user", strings.TrimSpace(t.User))
+	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 1, fmt.Errorf("rdp stub: %w", err)
+	}
+	defer conn.Close()
+	s.log.Info("rdp stub: session open", "target", addr, "user", t.User)
+	if _, err := conn.Write(x224Request); err != nil {
+		return 1, fmt.Errorf("rdp stub: %w", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, conn) }()
 	<-ctx.Done()
 	return 0, nil
 }

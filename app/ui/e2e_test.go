@@ -3,10 +3,13 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +43,31 @@ func TestE2EAppScreenshots(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build app: %v\n%s", err, out)
 	}
+	// The demo office PCs live on 127.0.0.1; this listener answers on their
+	// RDP port so the broker finds them awake (the app's RDP client is a stub).
+	pc, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		for {
+			c, err := pc.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				// Answer like an RDP server: a greeting once the client speaks.
+				buf := make([]byte, 64)
+				if _, err := c.Read(buf); err == nil {
+					_, _ = c.Write([]byte{0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 0x02, 0, 0x08, 0, 0x02, 0, 0, 0})
+				}
+				_, _ = io.Copy(io.Discard, c)
+				c.Close()
+			}()
+		}
+	}()
+	t.Setenv(daemon.DemoRDPPortEnv, strconv.Itoa(pc.Addr().(*net.TCPAddr).Port))
 	b := brokertest.Start(t, brokertest.WithRealClock(), brokertest.WithSetup(func(d *daemon.Broker) {
 		if err := daemon.SeedDemo(context.Background(), d, nil); err != nil {
 			t.Fatalf("seed demo: %v", err)
@@ -73,7 +101,7 @@ func TestE2EAppScreenshots(t *testing.T) {
 			time.Sleep(time.Second) // the saved-sign-in check ends; fonts settle
 			shot(app, "login")
 
-			uitest.Click(t, display, app.win, 280, 150) // into the staff ID field
+			uitest.Focus(t, display, app.win) // the staff ID field has the app's focus already
 			uitest.Type(t, display, app.win, user, "Tab")
 			uitest.Type(t, display, app.win, daemon.DemoPassword, "Return")
 			time.Sleep(2 * time.Second) // the broker asks for the code; its field appears focused

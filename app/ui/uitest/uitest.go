@@ -125,3 +125,12 @@ func Click(t testing.TB, display, window string, x, y int) {
 		t.Fatal(err)
 	}
 }
+
+// Focus gives window the X input focus (there is no window manager to do it
+// on click).
+func Focus(t testing.TB, display, window string) {
+	t.Helper()
+	if _, err := X(display, "xdotool", "windowfocus", window); err != nil {
+		t.Fatal(err)
+	}
+}
