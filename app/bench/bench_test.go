@@ -19,7 +19,7 @@ import (
 
 // runs is how many timed starts each program gets (after one warm-up that
 // fills Fyne's font cache and the page cache, so both sides start equal).
-const runs = 7
+const runs = 11
 
 func build(b *testing.B, dir, name, pkg string) string {
 	b.Helper()

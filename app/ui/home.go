@@ -69,8 +69,7 @@ func makeHome(tr *i18n.Tr, st core.State, actions homeActions) *homeScreen {
 	h.pcState = widget.NewLabel("")
 	h.slots = widget.NewLabel("")
 	h.slots.Alignment = fyne.TextAlignTrailing
-	pcTitle := caption(tr.T(i18n.HomePC))
-	pcTitle.Importance = widget.LowImportance
+	pcTitle := widget.NewLabel(tr.T(i18n.HomePC))
 	pcCard := widget.NewCard("", "", container.NewVBox(
 		container.NewBorder(nil, nil, nil, h.slots, pcTitle),
 		container.NewHBox(h.pcName, h.pcState)))
@@ -272,7 +271,7 @@ func pcImportance(s core.PCState) widget.Importance {
 	case core.PCInUse:
 		return widget.WarningImportance
 	}
-	return widget.LowImportance
+	return widget.MediumImportance
 }
 
 // statusText says where the main job stands and, on failure, what to do.
