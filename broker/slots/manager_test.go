@@ -127,6 +127,12 @@ func (c *capChecker) ApplySlots(ctx context.Context, ops []slots.Op) error {
 	return nil
 }
 
+func (c *capChecker) max() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxSeen
+}
+
 type env struct {
 	t     *testing.T
 	db    *store.Store
@@ -187,6 +193,22 @@ func TestCapNeverExceededUnderConcurrentAcquires(t *testing.T) {
 			e.st = chk
 			e.open(api.SlotConfig{Cap: tc.cap})
 
+			// An observer watches the live count the whole time.
+			stopWatch := make(chan struct{})
+			watched := make(chan int, 1)
+			go func() {
+				most := 0
+				for {
+					select {
+					case <-stopWatch:
+						watched <- most
+						return
+					default:
+					}
+					_, g, _ := e.m.Counts()
+					most = max(most, g)
+				}
+			}()
 			var wg sync.WaitGroup
 			results := make([]api.Slot, tc.users)
 			errs := make([]error, tc.users)
@@ -222,8 +244,8 @@ func TestCapNeverExceededUnderConcurrentAcquires(t *testing.T) {
 			if len(positions) != tc.users-tc.cap || !positions[1] || !positions[tc.users-tc.cap] {
 				t.Errorf("queue positions: %d distinct, want 1..%d", len(positions), tc.users-tc.cap)
 			}
-			if chk.maxSeen > tc.cap {
-				t.Errorf("database held %d granted slots, cap %d", chk.maxSeen, tc.cap)
+			if m := chk.max(); m > tc.cap {
+				t.Errorf("database held %d granted slots, cap %d", m, tc.cap)
 			}
 
 			// Now churn: everyone releases and re-requests at once;
@@ -244,12 +266,16 @@ func TestCapNeverExceededUnderConcurrentAcquires(t *testing.T) {
 				}()
 			}
 			churn.Wait()
+			close(stopWatch)
+			if most := <-watched; most > tc.cap {
+				t.Errorf("live count reached %d, cap %d", most, tc.cap)
+			}
 			capNow, g, q := e.m.Counts()
 			if g != capNow || q != tc.users-capNow {
 				t.Errorf("after churn: granted %d queued %d, want %d and %d", g, q, capNow, tc.users-capNow)
 			}
-			if chk.maxSeen > tc.cap {
-				t.Errorf("database held %d granted slots during churn, cap %d", chk.maxSeen, tc.cap)
+			if m := chk.max(); m > tc.cap {
+				t.Errorf("database held %d granted slots during churn, cap %d", m, tc.cap)
 			}
 		})
 	}
