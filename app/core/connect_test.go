@@ -22,6 +22,10 @@ func fakePC(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return servePC(t, ln)
+}
+
+func servePC(t *testing.T, ln net.Listener) int {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -380,5 +384,70 @@ func TestQuitOrSignOutReleasesTheSlot(t *testing.T) {
 				t.Errorf("slot after %s: %+v %v", tc.name, list.Sessions, err)
 			}
 		})
+	}
+}
+
+// TestConnectFlowWakesSleepingPC: the office PC is asleep (its RDP port
+// does not answer); the broker sends the magic packet, the PC "wakes" when
+// it gets it, and the app follows every stage to a connected session.
+func TestConnectFlowWakesSleepingPC(t *testing.T) {
+	e := newFlowEnv(t, 5)
+	ctx := context.Background()
+	asleep, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdpPort := asleep.Addr().(*net.TCPAddr).Port
+	asleep.Close()
+	nic, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nic.Close() })
+	mac := net.HardwareAddr{0x02, 0x00, 0x5e, 0x10, 0x20, 0x30}
+	woke := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 200)
+		n, _, err := nic.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		woke <- append([]byte(nil), buf[:n]...)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rdpPort)))
+		if err != nil {
+			t.Errorf("waking PC: %v", err)
+			return
+		}
+		servePC(t, ln)
+	}()
+	wakePort := nic.LocalAddr().(*net.UDPAddr).Port
+	macs := mac.String()
+	if _, err := e.it.UpdateTerminal(ctx, "pc-yamada", api.UpdateTerminalRequest{RDPPort: &rdpPort, MAC: &macs, WakePort: &wakePort}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &flowRecorder{}
+	c := e.app(t, "yamada", newFakeLauncher(), rec)
+	c.Connect()
+	waitFor(t, c, "waking", func(s State) bool { return s.Phase == Waking && (s.Wake == WakeSending || s.Wake == WakeWaiting) })
+	st := waitFor(t, c, "connected", phaseIs(Connected))
+	if st.PC == nil || st.PC.State != PCInUse {
+		t.Errorf("PC: %+v", st.PC)
+	}
+	pkt := <-woke
+	if len(pkt) != 102 || string(pkt[6:12]) != string(mac) {
+		t.Errorf("magic packet: %d bytes % x", len(pkt), pkt[:min(len(pkt), 12)])
+	}
+	if want := []string{"wake.stage:checking", "wake.stage:waking", "wake.stage:waiting", "wake.stage:ready", "tunnel.open"}; !rec.has(want...) {
+		t.Errorf("operation log %s, want %v in order", rec, want)
+	}
+	// The broker remembers the PC is awake.
+	ts, err := e.it.Terminals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pc := range ts {
+		if pc.ID == "pc-yamada" && pc.State != api.TerminalInUse {
+			t.Errorf("PC state while connected: %s", pc.State)
+		}
 	}
 }
