@@ -566,3 +566,31 @@ func TestPoolPCs(t *testing.T) {
 		t.Errorf("another user's target: %v", err)
 	}
 }
+
+func TestOneSlotPerUserUnderConcurrentRequests(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 1})
+	e.acquire("holder")
+	var wg sync.WaitGroup
+	ids := make([]string, 50)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := e.m.Acquire(context.Background(), "yamada", fmt.Sprintf("device-%d", i))
+			if err != nil {
+				t.Errorf("acquire: %v", err)
+				return
+			}
+			ids[i] = s.ID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("two slots for one user: %s and %s", ids[0], id)
+		}
+	}
+	if _, _, q := e.m.Counts(); q != 1 {
+		t.Errorf("queue holds %d, want yamada once", q)
+	}
+}
