@@ -101,6 +101,7 @@ var en = map[Key]string{
 	StatusEnding:      "Disconnecting…",
 	StatusFailed:      "Could not connect.",
 	StatusOffline:     "Cannot reach the broker. Zaitaku keeps reconnecting; check your network.",
+	StatusWaitOnline:  "You can connect again as soon as the broker is reachable.",
 	StatusSignedOut:   "Not signed in.",
 	EndUser:           "You disconnected.",
 	EndIdle:           "The session ended after a period without activity.",

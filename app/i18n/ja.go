@@ -103,6 +103,7 @@ var ja = map[Key]string{
 	StatusEnding:      "切断しています…",
 	StatusFailed:      "接続できませんでした。",
 	StatusOffline:     "ブローカーに接続できません。自動で再接続を続けています。ネットワークを確認してください。",
+	StatusWaitOnline:  "ブローカーとの接続が戻りしだい、接続できるようになります。",
 	StatusSignedOut:   "サインインしていません。",
 	EndUser:           "切断しました。",
 	EndIdle:           "一定時間操作がなかったため、接続を終了しました。",

@@ -106,6 +106,7 @@ const (
 	StatusEnding      Key = "status.ending"
 	StatusFailed      Key = "status.failed"
 	StatusOffline     Key = "status.offline"
+	StatusWaitOnline  Key = "status.wait_online"
 	StatusSignedOut   Key = "status.signed_out"
 	EndUser           Key = "end.user"
 	EndIdle           Key = "end.idle"

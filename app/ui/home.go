@@ -311,7 +311,7 @@ func statusText(tr *i18n.Tr, st core.State) string {
 		return tr.T(i18n.StatusFailed) + " " + api.Err(api.CodeInternal).Localized(tr.Lang())
 	}
 	if !st.Online {
-		return tr.T(i18n.StatusOffline)
+		return tr.T(i18n.StatusWaitOnline) // the banner above says what happened
 	}
 	if st.PC == nil {
 		return tr.T(i18n.HomeNoPC)

@@ -55,7 +55,7 @@ func TestHomeStates(t *testing.T) {
 	}{
 		{"ready", ready, "職場のパソコンに接続", true, "接続の準備ができています", ".....", "", false, "", false},
 		{"ready without pc", with(func(s *core.State) { s.PC = nil }), "職場のパソコンに接続", false, "登録されていません", ".....", "", false, "", false},
-		{"offline", with(func(s *core.State) { s.Online = false }), "オフラインのため接続できません", false, "自動で再接続", ".....", "", false, "", true},
+		{"offline", with(func(s *core.State) { s.Online = false }), "オフラインのため接続できません", false, "接続が戻りしだい", ".....", "", false, "", true},
 		{"requesting", with(func(s *core.State) { s.Phase = core.Requesting }), "接続を中止", true, "接続枠を確保しています", ">....", "", false, "", false},
 		{"queued", with(func(s *core.State) { s.Phase, s.Queue, s.QueueETA = core.Queued, 4, 150*time.Second }),
 			"接続を中止", true, "順番待ち 4 番目です（目安 約3分）", "+>...", "", false, "", false},
