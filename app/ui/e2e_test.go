@@ -66,6 +66,17 @@ func TestE2EAppScreenshots(t *testing.T) {
 			app.waitLog(t, "phase=ready", 20*time.Second)
 			time.Sleep(time.Second)
 			shot(app, "home")
+			// Settings and Help, through the buttons at the top right.
+			w := windowWidth(t, display, app.win)
+			uitest.Click(t, display, app.win, w-130, 27)
+			time.Sleep(700 * time.Millisecond)
+			shot(app, "settings")
+			uitest.Click(t, display, app.win, 45, 35) // Back
+			time.Sleep(700 * time.Millisecond)
+			uitest.Click(t, display, app.win, w-45, 27)
+			time.Sleep(700 * time.Millisecond)
+			shot(app, "about")
+			uitest.Click(t, display, app.win, 45, 35)
 			for _, key := range []string{"refresh-token", "device-key"} {
 				if ok, err := kr.Has("zaitaku", key); err != nil || !ok {
 					t.Errorf("keyring entry %q after sign-in with \"keep me signed in\": %v, %v", key, ok, err)
@@ -156,6 +167,22 @@ func needDisplayTools(t *testing.T) {
 	if out, _ := exec.Command("fc-list", ":lang=ja").Output(); len(strings.TrimSpace(string(out))) == 0 {
 		t.Fatal("no Japanese font: install the Debian package \"fonts-noto-cjk\" (make deps)")
 	}
+}
+
+func windowWidth(t *testing.T, display, win string) int {
+	t.Helper()
+	out, err := uitest.X(display, "xdotool", "getwindowgeometry", "--shell", win)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, "WIDTH="); ok {
+			w, _ := strconv.Atoi(v)
+			return w
+		}
+	}
+	t.Fatalf("no width in %q", out)
+	return 0
 }
 
 type appProc struct {
