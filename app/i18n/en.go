@@ -163,5 +163,6 @@ var en = map[Key]string{
 	NotifyInTrayBody:   "Open it again from the icon in the system tray (or menu bar).",
 
 	ErrUnexpected: "Something unexpected went wrong. Try again; if it keeps happening, contact the IT help desk.",
+	ErrRetryAfter: "You can try again in about %d min.",
 	ErrStartup:    "Could not prepare the connection. Check the broker settings.",
 }

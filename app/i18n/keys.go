@@ -174,4 +174,5 @@ const (
 	// Errors raised by the app itself (the broker's come with their own text).
 	ErrUnexpected Key = "err.unexpected"
 	ErrStartup    Key = "err.startup"
+	ErrRetryAfter Key = "err.retry_after"
 )

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -13,9 +14,22 @@ import (
 // call the help desk" for anything that is not an *api.Error.
 func errorText(tr *i18n.Tr, err error) string {
 	if e := apiError(err); e != nil {
-		return e.Localized(tr.Lang())
+		msg := e.Localized(tr.Lang())
+		if e.RetryAfter > 0 {
+			// "Wait until the time shown": show it (lockouts, rate limits).
+			msg += sep(tr) + tr.T(i18n.ErrRetryAfter, i18n.Minutes(time.Duration(e.RetryAfter)*time.Second))
+		}
+		return msg
 	}
 	return tr.T(i18n.ErrUnexpected)
+}
+
+// sep joins two sentences: Japanese runs them on, English needs a space.
+func sep(tr *i18n.Tr) string {
+	if tr.Lang() == i18n.English {
+		return " "
+	}
+	return ""
 }
 
 // apiError extracts the *api.Error; a timeout or dropped connection that

@@ -226,3 +226,17 @@ func TestResumeGoesHome(t *testing.T) {
 		t.Fatalf("screen %v, want home after a saved sign-in", u.screen)
 	}
 }
+
+func TestLockedShowsWhenToRetry(t *testing.T) {
+	fc := &fakeClient{st: core.State{Phase: core.SignedOut}}
+	fc.login = func(string, string, string, bool) (*LoginStep, error) {
+		e := api.Err(api.CodeAccountLocked)
+		e.RetryAfter = 601
+		return nil, e
+	}
+	u := newTestUI(t, fc, "ja", profile)
+	typeLogin(u, "k1024", "pw", "")
+	if want := api.Err(api.CodeAccountLocked).MessageJA + "約11分後にもう一度お試しいただけます。"; u.login.msg.Text != want {
+		t.Errorf("message %q, want %q", u.login.msg.Text, want)
+	}
+}
