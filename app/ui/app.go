@@ -168,6 +168,19 @@ func (u *UI) tick() {
 		u.home.tick(u.opt.Now())
 	}
 	u.updateTray()
+	u.updateTitle()
+}
+
+// updateTitle puts the state in the window title, so the taskbar shows
+// "connected 0:42:10" or "queued" while the window is behind the RDP one.
+func (u *UI) updateTitle() {
+	title := u.tr.T(i18n.AppName)
+	if st := u.st; st.Phase != core.SignedOut && (st.Phase != core.Ready || !st.Online) {
+		title += " — " + tray.Status(st, u.tr, u.opt.Now())
+	}
+	if u.win.Title() != title {
+		u.win.SetTitle(title)
+	}
 }
 
 // startClient makes the core client for p off the UI thread (it opens the
@@ -265,6 +278,7 @@ func (u *UI) onState(st core.State) {
 		u.home.update(st, u.opt.Now())
 	}
 	u.updateTray()
+	u.updateTitle()
 	if u.opt.AutoConnect && !u.connected && st.Phase == core.Ready && st.Online && st.PC != nil {
 		u.connected = true
 		u.connect()
@@ -309,20 +323,37 @@ func (u *UI) onClose() {
 	}
 }
 
+// quit ends the app. The client's Close (end the session, release the
+// slot, flush the journal) talks to the broker, so it runs off the UI
+// thread with a bound: a dead network must not keep a frozen window up.
 func (u *UI) quit() {
 	select {
 	case <-u.stop:
+		return // already quitting
 	default:
 		close(u.stop)
 	}
 	if u.unsub != nil {
 		u.unsub()
 	}
-	if c := u.client; c != nil {
-		c.Close()
-	}
-	u.app.Quit()
+	u.win.Hide()
+	c := u.client
+	go func() {
+		if c != nil {
+			done := make(chan struct{})
+			go func() { c.Close(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(quitTimeout):
+				u.log.Warn("quit: client did not close in time")
+			}
+		}
+		fyne.Do(u.app.Quit)
+	}()
 }
+
+// quitTimeout bounds the goodbye to the broker at quit.
+const quitTimeout = 5 * time.Second
 
 // updateTray rebuilds the tray menu and icon when the model changed.
 func (u *UI) updateTray() {

@@ -166,6 +166,9 @@ func TestHomeElapsedTicks(t *testing.T) {
 	if u.home.elapsed.Text != "Elapsed 1:01:00" {
 		t.Fatalf("elapsed %q", u.home.elapsed.Text)
 	}
+	if u.win.Title() != "Zaitaku — Connected (1:01:00)" {
+		t.Errorf("title %q", u.win.Title())
+	}
 }
 
 func TestHomeEndReasonAndNotifications(t *testing.T) {

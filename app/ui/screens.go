@@ -270,7 +270,7 @@ func (u *UI) setLang(l string) {
 		l = u.pickLang()
 	}
 	u.tr = i18n.New(l)
-	u.win.SetTitle(u.tr.T(i18n.AppName))
+	u.updateTitle()
 	u.updateTray()
 	u.showSettings()
 }
