@@ -101,7 +101,8 @@ func signIn(t *testing.T, display string, app *appProc, user string, atOTP func(
 	uitest.Focus(t, display, app.win) // the staff ID field has the app's focus already
 	uitest.Type(t, display, app.win, user, "Tab")
 	uitest.Type(t, display, app.win, daemon.DemoPassword, "Return")
-	time.Sleep(2 * time.Second) // the broker asks for the code; its field appears focused
+	app.waitLog(t, "code=otp_required", 20*time.Second) // the code field appears, focused
+	time.Sleep(300 * time.Millisecond)
 	if atOTP != nil {
 		atOTP()
 	}

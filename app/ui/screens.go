@@ -87,6 +87,7 @@ func (u *UI) submitLogin(id, pw, otp string, remember bool) {
 				return
 			}
 			if err != nil {
+				u.log.Info("sign-in refused", "code", errorCode(err)) // never the ID's password or code
 				u.recordErr(err)
 				u.login.showLoginError(err, u.win.Canvas())
 				return
