@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,4 +65,41 @@ func hasLetter(s string) bool {
 		}
 	}
 	return false
+}
+
+// TestEveryKeyIsUsed keeps the tables free of strings no screen shows any
+// more (translators should not maintain dead text).
+func TestEveryKeyIsUsed(t *testing.T) {
+	keysSrc, err := os.ReadFile(filepath.Join("..", "i18n", "keys.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code strings.Builder
+	for _, glob := range []string{"*.go", filepath.Join("..", "tray", "*.go")} {
+		files, _ := filepath.Glob(glob)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, _ := os.ReadFile(f)
+			code.Write(b)
+		}
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "keys.go", keysSrc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, s := range g.Specs {
+			for _, n := range s.(*ast.ValueSpec).Names {
+				if !regexp.MustCompile(`\bi18n\.` + n.Name + `\b`).MatchString(code.String()) {
+					t.Errorf("i18n.%s is not used by any screen or the tray", n.Name)
+				}
+			}
+		}
+	}
 }
