@@ -67,10 +67,8 @@ func main() {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		log.Error("data dir", "dir", dataDir, "err", err)
 	}
-	device := f.device
-	if device == "" && f.broker != "" {
-		device, _ = os.Hostname() // with a preset broker there is no first-run screen to ask
-	}
+	exe, _ := os.Executable()
+	preset := presetProfile(f, exe, log)
 
 	secrets := keyring.New(keyring.WithNotFound(core.ErrNoSecret))
 	var launcher core.Launcher = rdpLauncher{}
@@ -89,13 +87,12 @@ func main() {
 		deps.Recorder, deps.OnSession = ow.j, ow.onSession
 		defer ow.close()
 	}
-	exe, _ := os.Executable()
 
 	a := app.NewWithID(appID)
 	u := ui.New(a, ui.Options{
 		Version:     version,
 		Lang:        f.lang,
-		Preset:      ui.Profile{BrokerURL: f.broker, Fingerprint: f.fingerprint, DeviceName: device},
+		Preset:      preset,
 		AutoConnect: f.connect,
 		Autostart:   autostart.Entry{ID: appID, Name: "Zaitaku", Exec: exe, Args: []string{"-hidden"}},
 		Logger:      log,
@@ -120,6 +117,27 @@ func main() {
 		return
 	}
 	u.ShowAndRun()
+}
+
+// presetProfile is what first run starts from: the installer's preset file
+// (ui.PresetPaths), overridden by flags and environment.
+func presetProfile(f flags, exe string, log *slog.Logger) ui.Profile {
+	p, err := ui.LoadPreset(ui.PresetPaths(exe)...)
+	if err != nil {
+		log.Error("installer preset ignored", "err", err)
+	}
+	if f.broker != "" {
+		p.BrokerURL, p.Fingerprint = f.broker, f.fingerprint // a pin belongs to its broker
+	} else if f.fingerprint != "" {
+		p.Fingerprint = f.fingerprint
+	}
+	if f.device != "" {
+		p.DeviceName = f.device
+	}
+	if p.DeviceName == "" && p.BrokerURL != "" {
+		p.DeviceName, _ = os.Hostname() // with a preset broker there is no first-run screen to ask
+	}
+	return p
 }
 
 // The faces drive *core.Client directly.
