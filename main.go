@@ -134,8 +134,10 @@ func presetProfile(f flags, exe string, log *slog.Logger) ui.Profile {
 	if f.device != "" {
 		p.DeviceName = f.device
 	}
-	if p.DeviceName == "" && p.BrokerURL != "" {
-		p.DeviceName, _ = os.Hostname() // with a preset broker there is no first-run screen to ask
+	if p.DeviceName == "" && p.BrokerURL != "" && p.Fingerprint != "" {
+		// Broker and pin both given: skip first run (the laptop is named
+		// after the host). Without a pin, first run checks the certificate.
+		p.DeviceName, _ = os.Hostname()
 	}
 	return p
 }
