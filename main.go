@@ -101,6 +101,9 @@ func main() {
 				BrokerURL: p.BrokerURL, Fingerprint: p.Fingerprint, DeviceName: p.DeviceName,
 				DataDir: dataDir, Lang: f.lang,
 			}, deps)
+			if errors.Is(err, keyring.ErrUnavailable) {
+				return nil, fmt.Errorf("%w: %w", ui.ErrNoKeyring, err)
+			}
 			if err != nil {
 				return nil, err
 			}

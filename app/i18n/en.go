@@ -159,5 +159,6 @@ var en = map[Key]string{
 
 	ErrUnexpected: "Something unexpected went wrong. Try again; if it keeps happening, contact the IT help desk.",
 	ErrRetryAfter: "You can try again in about %d min.",
+	ErrNoKeyring:  "The OS keyring (where Zaitaku keeps its sign-in safely) is not available. Sign out of the computer and back in, then try again; if that does not help, contact the IT help desk.",
 	ErrStartup:    "Could not prepare the connection. Check the broker settings.",
 }

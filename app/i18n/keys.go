@@ -169,5 +169,6 @@ const (
 	// Errors raised by the app itself (the broker's come with their own text).
 	ErrUnexpected Key = "err.unexpected"
 	ErrStartup    Key = "err.startup"
+	ErrNoKeyring  Key = "err.no_keyring"
 	ErrRetryAfter Key = "err.retry_after"
 )

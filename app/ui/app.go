@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"time"
@@ -212,7 +213,11 @@ func (u *UI) startClient(p Profile) {
 			if err != nil {
 				u.log.Error("start client", "err", err)
 				u.recordErr(err)
-				u.showFirstRun(u.tr.T(i18n.ErrStartup))
+				msg := u.tr.T(i18n.ErrStartup)
+				if errors.Is(err, ErrNoKeyring) {
+					msg = u.tr.T(i18n.ErrNoKeyring)
+				}
+				u.showFirstRun(msg)
 				return
 			}
 			u.attach(c)

@@ -7,6 +7,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 
 	"github.com/zaitaku/zaitaku/app/core"
 )
@@ -40,3 +41,7 @@ type Autostart interface {
 // diagnoser is implemented by *core.Client: its own view for the help desk
 // (device ID, recent error codes), appended to the app's.
 type diagnoser interface{ Diagnostics() string }
+
+// ErrNoKeyring is what Options.NewClient wraps when the OS keyring cannot be
+// reached, so first run can say so instead of blaming the broker settings.
+var ErrNoKeyring = errors.New("os keyring unavailable")

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -124,5 +125,16 @@ func TestNormalizeBrokerURL(t *testing.T) {
 		if got != tc.want || (tc.want == "") != (err != nil) {
 			t.Errorf("%q: %q, %v; want %q", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+func TestNoKeyringSaysSo(t *testing.T) {
+	a := test.NewTempApp(t)
+	u := New(a, Options{Lang: "ja", Preset: profile,
+		NewClient: func(Profile) (Client, error) { return nil, fmt.Errorf("load device key: %w", ErrNoKeyring) }})
+	u.async, u.every = func(f func()) { f() }, 0
+	u.Start()
+	if u.screen != scrFirstRun || !strings.Contains(u.first.msg.Text, "キーリング") {
+		t.Fatalf("screen %v, message %q", u.screen, u.first.msg.Text)
 	}
 }
