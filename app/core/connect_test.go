@@ -451,3 +451,30 @@ func TestConnectFlowWakesSleepingPC(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectAfterCrashResumesTheSlot: the app died while connected; the
+// restarted app (signed in again) presses Connect within the lease and
+// gets the same slot back, through wake and tunnel to a running client.
+func TestConnectAfterCrashResumesTheSlot(t *testing.T) {
+	e := newFlowEnv(t, 5)
+	first := e.app(t, "yamada", newFakeLauncher(), &flowRecorder{})
+	first.Connect()
+	waitFor(t, first, "connected", phaseIs(Connected))
+	slot, err := e.b.Server.Slots().Mine("yamada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A crash: nothing is released (the process is just gone); the
+	// next run signs in from the same laptop.
+	rec := &flowRecorder{}
+	second := e.app(t, "yamada", newFakeLauncher(), rec)
+	second.Connect()
+	waitFor(t, second, "connected again", phaseIs(Connected))
+	again, err := e.b.Server.Slots().Mine("yamada")
+	if err != nil || again.ID != slot.ID {
+		t.Errorf("slot after the restart: %+v %v, want %s", again, err, slot.ID)
+	}
+	if !rec.has("slot.requested", "slot.granted", "wake.stage:ready", "tunnel.open") {
+		t.Errorf("log: %s", rec)
+	}
+}

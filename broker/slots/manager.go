@@ -240,9 +240,16 @@ func (m *Manager) Acquire(ctx context.Context, userID, device string) (api.Slot,
 	m.mu.Lock()
 	if s := m.byUser[userID]; s != nil {
 		v := m.view(s)
-		t := m.j.add(nil, nil) // answer only once its creation is durable
+		var after []func()
+		if s.rec.State == api.SlotGranted && s.term != nil && m.wakes[s.rec.ID] == nil {
+			// Asked again (the app restarted after a crash): it waits for
+			// the PC's wake progress, so report it afresh.
+			id, t := s.rec.ID, *s.term
+			after = append(after, func() { m.startWake(id, userID, t) })
+		}
+		tk := m.j.add(nil, after) // answer only once its creation is durable
 		m.mu.Unlock()
-		return v, t.wait(ctx)
+		return v, tk.wait(ctx)
 	}
 	if pool && len(m.pool) == 0 {
 		m.mu.Unlock()
