@@ -246,8 +246,9 @@ func (c *Client) signedOut(reason *api.Error) {
 
 // Logout revokes the tokens at the broker and wipes the keyring entries.
 func (c *Client) Logout(ctx context.Context) error {
-	// The connect flow runs under the session context (sessionCtx), so
-	// signedOut below also ends a queue wait, a tunnel and the RDP client.
+	// Release the slot while the token still works (otherwise it frees
+	// only when the lease lapses); signedOut below ends the rest.
+	c.StopConnection(ctx)
 	err := c.api.Logout(ctx)
 	for _, k := range []string{keyRefresh, keyUser, keyDeviceID, keyDeviceKey} {
 		if derr := c.deps.Secrets.Delete(k); derr != nil && !errors.Is(derr, ErrNoSecret) {

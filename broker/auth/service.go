@@ -482,7 +482,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	if !strings.HasPrefix(token, "zat_") || len(token) > 100 {
 		return nil, api.Err(api.CodeUnauthenticated)
 	}
-	sess, err := s.st.SessionByAccess(ctx, HashToken(token))
+	sess, u, err := s.st.SessionUser(ctx, HashToken(token))
 	if errors.Is(err, ErrNotFound) {
 		return nil, api.Err(api.CodeUnauthenticated)
 	} else if err != nil {
@@ -493,10 +493,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	}
 	if !s.now().Before(sess.AccessExpires) {
 		return nil, api.Err(api.CodeTokenExpired)
-	}
-	u, err := s.st.GetUser(ctx, sess.UserID)
-	if err != nil {
-		return nil, api.Err(api.CodeUnauthenticated)
 	}
 	if u.Disabled {
 		return nil, api.Err(api.CodeAccountDisabled)

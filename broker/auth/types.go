@@ -111,6 +111,9 @@ type Store interface {
 
 	CreateSession(ctx context.Context, s Session) error
 	SessionByAccess(ctx context.Context, hash []byte) (Session, error)
+	// SessionUser resolves an access token to its session and user in one
+	// read: it runs on every request.
+	SessionUser(ctx context.Context, accessHash []byte) (Session, UserRecord, error)
 	SessionByRefresh(ctx context.Context, hash []byte) (Session, error)
 	// RotateSession replaces both token hashes, only if the refresh hash is
 	// still oldRefresh (so two racing refreshes cannot both win).

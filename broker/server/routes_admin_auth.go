@@ -66,7 +66,14 @@ func (s *Server) updateUser(c *call) (any, error) {
 	if err := c.Decode(&req); err != nil {
 		return nil, err
 	}
-	return s.auth.UpdateUser(c.R.Context(), c.P.User.ID, c.R.PathValue("id"), req)
+	u, err := s.auth.UpdateUser(c.R.Context(), c.P.User.ID, c.R.PathValue("id"), req)
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		s.cutUser(c, u.ID, "account disabled by IT")
+	}
+	return u, nil
 }
 
 func (s *Server) resetPassword(c *call) (any, error) {
@@ -93,7 +100,24 @@ func (s *Server) listDevices(c *call) (any, error) {
 }
 
 func (s *Server) revokeDevice(c *call) (any, error) {
-	return s.auth.RevokeDevice(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+	d, err := s.auth.RevokeDevice(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	s.cutUser(c, d.UserID, "laptop revoked by IT")
+	return d, nil
+}
+
+// cutUser ends what a blocked user still has open: their session slot
+// (and with it the tunnel) and their event sockets. Tokens are already
+// revoked; this makes a lost laptop go dark at once, not at lease expiry.
+func (s *Server) cutUser(c *call, userID, reason string) {
+	if sl, err := s.slots.Mine(userID); err == nil {
+		if err := s.slots.End(c.R.Context(), c.P.User.ID, sl.ID, reason); err != nil {
+			s.log.Warn("end session of blocked user", "user", userID, "err", err)
+		}
+	}
+	s.events.CloseUser(userID)
 }
 
 func (s *Server) approveDevice(c *call) (any, error) {

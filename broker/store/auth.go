@@ -37,13 +37,19 @@ func scanUser(row scanner) (auth.UserRecord, error) {
 	if err != nil {
 		return u, err
 	}
-	for _, r := range strings.Split(roles, ",") {
-		if r != "" {
-			u.Roles = append(u.Roles, api.Role(r))
-		}
-	}
+	u.Roles = parseRoles(roles)
 	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
 	return u, nil
+}
+
+func parseRoles(s string) []api.Role {
+	var out []api.Role
+	for _, r := range strings.Split(s, ",") {
+		if r != "" {
+			out = append(out, api.Role(r))
+		}
+	}
+	return out
 }
 
 func rolesString(rs []api.Role) string {
@@ -277,6 +283,36 @@ func nilIfEmpty(b []byte) any {
 // SessionByAccess implements auth.Store.
 func (a *Auth) SessionByAccess(ctx context.Context, h []byte) (auth.Session, error) {
 	return scanSession(a.s.R.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE access_hash=?`, h))
+}
+
+// SessionUser implements auth.Store with one indexed join through a
+// prepared statement (it runs on every authenticated request).
+func (a *Auth) SessionUser(ctx context.Context, h []byte) (auth.Session, auth.UserRecord, error) {
+	stmt, err := a.s.prepared(ctx, "session_user", `SELECT s.id, s.user_id, s.device_id, s.scope, s.access_hash, s.access_expires,
+		s.refresh_hash, s.refresh_expires, s.created_at, s.revoked_at,
+		u.id, u.name, u.department, u.roles, u.email, u.password_hash, u.must_change_password, u.disabled,
+		u.totp_secret, u.totp_enrolled, u.totp_last_counter, u.demo, u.created_at, u.updated_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.access_hash = ?`)
+	if err != nil {
+		return auth.Session{}, auth.UserRecord{}, err
+	}
+	var ss auth.Session
+	var u auth.UserRecord
+	var ae, re, c, r, uc, uu int64
+	var roles string
+	err = stmt.QueryRowContext(ctx, h).Scan(&ss.ID, &ss.UserID, &ss.DeviceID, &ss.Scope, &ss.AccessHash, &ae, &ss.RefreshHash, &re, &c, &r,
+		&u.ID, &u.Name, &u.Department, &roles, &u.Email, &u.PasswordHash, &u.MustChangePassword, &u.Disabled,
+		&u.TOTPSecret, &u.TOTPEnrolled, &u.TOTPLastCounter, &u.Demo, &uc, &uu)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ss, u, auth.ErrNotFound
+	}
+	if err != nil {
+		return ss, u, err
+	}
+	ss.AccessExpires, ss.RefreshExpires, ss.CreatedAt, ss.RevokedAt = fromMS(ae), fromMS(re), fromMS(c), fromMS(r)
+	u.Roles = parseRoles(roles)
+	u.CreatedAt, u.UpdatedAt = fromMS(uc), fromMS(uu)
+	return ss, u, nil
 }
 
 // SessionByRefresh implements auth.Store.

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -39,6 +40,28 @@ type Store struct {
 	W, R *sql.DB
 	path string
 	log  *slog.Logger
+
+	stmtMu sync.Mutex // guards stmts
+	stmts  map[string]*sql.Stmt
+}
+
+// prepared returns a read statement prepared once (per name) on the read
+// pool; database/sql re-prepares it per connection as needed.
+func (s *Store) prepared(ctx context.Context, name, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[name]; ok {
+		return st, nil
+	}
+	st, err := s.R.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", name, err)
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[name] = st
+	return st, nil
 }
 
 // Options tunes Open.
@@ -104,6 +127,12 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools; the WAL is checkpointed by SQLite on last close.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	err1 := s.R.Close()
 	err2 := s.W.Close()
 	return errors.Join(err1, err2)
