@@ -57,7 +57,7 @@ var en = map[Key]string{
 	PwOld:            "Current password",
 	PwNew:            "New password",
 	PwConfirm:        "New password (again)",
-	PwRules:          "Password rules: %s",
+	PwRules:          "Password rules",
 	PwMismatch:       "The two new passwords differ. Type them again.",
 	PwNeedFields:     "Fill in every field.",
 	PwSubmit:         "Change",

@@ -59,7 +59,7 @@ var ja = map[Key]string{
 	PwOld:            "現在のパスワード",
 	PwNew:            "新しいパスワード",
 	PwConfirm:        "新しいパスワード（確認）",
-	PwRules:          "パスワードの規則: %s",
+	PwRules:          "パスワードの規則",
 	PwMismatch:       "新しいパスワードと確認用の入力が一致しません。もう一度入力してください。",
 	PwNeedFields:     "すべての欄を入力してください。",
 	PwSubmit:         "変更する",

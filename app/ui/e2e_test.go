@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/app/ui/uitest"
+	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
 	"github.com/zaitaku/zaitaku/broker/daemon"
@@ -92,6 +93,54 @@ func TestE2EAppScreenshots(t *testing.T) {
 			shot(app, "connected")
 		})
 	}
+
+	// A new account: temporary password, then the forced password change and
+	// the one-time-code setup (QR code), all in the window.
+	t.Run("setup", func(t *testing.T) {
+		ctx := context.Background()
+		a := b.Server.Auth()
+		created, err := a.CreateUser(ctx, "e2e", api.CreateUserRequest{ID: "takahashi", Name: "高橋 陽子",
+			Department: "市民課", Roles: []api.Role{api.RoleStaff}})
+		if err != nil || created.TemporaryPassword == "" {
+			t.Fatalf("create user: %v (%+v)", err, created)
+		}
+		kr := keyringtest.Start(t)
+		display := uitest.StartXvfb(t, 1024, 800)
+		home := t.TempDir()
+		app := startApp(t, bin, appEnv(kr, display, home), display, "-broker", b.URL, "-fingerprint", b.Fingerprint,
+			"-lang", "ja", "-device", "e2e-setup", "-data", filepath.Join(home, "data"))
+		shot := func(name string) {
+			path := filepath.Join(art, "app-"+name+"-ja.png")
+			uitest.Screenshot(t, display, app.win, path)
+			t.Logf("screenshot %s", path)
+		}
+		app.waitLog(t, "phase=signed_out", 20*time.Second)
+		time.Sleep(time.Second)
+		uitest.Focus(t, display, app.win)
+		uitest.Type(t, display, app.win, "takahashi", "Tab")
+		uitest.Type(t, display, app.win, created.TemporaryPassword, "Return")
+		app.waitLog(t, "stage=change_password", 20*time.Second)
+		time.Sleep(time.Second)
+		shot("password")
+		const newPw = "Sora-Mado-Kumo-2026"
+		uitest.Type(t, display, app.win, newPw, "Tab")
+		uitest.Type(t, display, app.win, newPw, "Return")
+		app.waitLog(t, "stage=enroll_totp", 20*time.Second)
+		time.Sleep(time.Second)
+		shot("enroll")
+		secret, err := a.UserTOTPSecret(ctx, "takahashi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := auth.TOTPCode(secret, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		uitest.Type(t, display, app.win, code, "Return")
+		app.waitLog(t, "phase=ready", 20*time.Second)
+		time.Sleep(time.Second)
+		shot("home-new-account")
+	})
 }
 
 // signIn types staff ID and password into the login window, then the

@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"image"
+	"image/color"
+	"image/draw"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/widget"
-	"github.com/pquerna/otp"
+	"github.com/boombuler/barcode/qr"
 
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -33,15 +36,9 @@ type enrollScreen struct {
 
 func makeEnroll(tr *i18n.Tr, e *api.TOTPEnrollment, actions enrollActions) *enrollScreen {
 	s := &enrollScreen{tr: tr, actions: actions}
-	s.qr = canvas.NewImageFromImage(nil)
-	s.qr.FillMode = canvas.ImageFillContain
-	s.qr.ScaleMode = canvas.ImageScalePixels // crisp modules, easier to scan
-	s.qr.SetMinSize(fyne.NewSquareSize(220))
-	if k, err := otp.NewKeyFromURL(e.URI); err == nil {
-		if img, err := k.Image(220, 220); err == nil {
-			s.qr.Image = img
-		}
-	}
+	s.qr = canvas.NewImageFromImage(qrImage(e.URI, 5))
+	s.qr.FillMode = canvas.ImageFillOriginal // whole pixels per module: crisp, easy to scan
+	s.qr.ScaleMode = canvas.ImageScalePixels
 	s.key = widget.NewLabel(groupKey(e.Secret))
 	s.key.TextStyle = fyne.TextStyle{Monospace: true}
 	s.key.Wrapping = fyne.TextWrapBreak
@@ -66,6 +63,29 @@ func makeEnroll(tr *i18n.Tr, e *api.TOTPEnrollment, actions enrollActions) *enro
 		back,
 	)
 	return s
+}
+
+// qrImage draws uri as a QR code with module×module pixels per module and
+// the 4-module white quiet zone scanners need, on white even in the dark
+// theme. An unencodable URI gives nil (the key below still works).
+func qrImage(uri string, module int) image.Image {
+	code, err := qr.Encode(uri, qr.M, qr.Auto)
+	if err != nil || uri == "" {
+		return nil
+	}
+	n := code.Bounds().Dx()
+	side := (n + 8) * module
+	img := image.NewGray(image.Rect(0, 0, side, side))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if code.At(code.Bounds().Min.X+x, code.Bounds().Min.Y+y) == color.Black {
+				r := image.Rect((x+4)*module, (y+4)*module, (x+5)*module, (y+5)*module)
+				draw.Draw(img, r, image.Black, image.Point{}, draw.Src)
+			}
+		}
+	}
+	return img
 }
 
 // groupKey splits a base32 key into groups of four, as authenticator apps

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image/color"
 	"strings"
 	"testing"
 
@@ -154,8 +155,8 @@ func TestLoginEnrollThenForcedChange(t *testing.T) {
 	if u.screen != scrEnroll {
 		t.Fatalf("screen %v, want enroll", u.screen)
 	}
-	if u.enroll.qr.Image == nil {
-		t.Error("no QR code rendered from the otpauth URI")
+	if img := u.enroll.qr.Image; img == nil || img.Bounds().Dx()%5 != 0 || img.At(0, 0) != (color.Gray{Y: 0xff}) {
+		t.Error("the QR code must be drawn from the otpauth URI at whole pixels per module, with a white quiet zone")
 	}
 	if got := u.enroll.key.Text; got != "JBSW Y3DP EHPK 3PXP JBSW Y3DP" {
 		t.Errorf("key shown as %q", got)
@@ -174,7 +175,7 @@ func TestLoginEnrollThenForcedChange(t *testing.T) {
 	if u.password.old.Visible() && u.password.root != nil && containsObj(u.password.root, u.password.old) {
 		t.Error("the forced change must not ask again for the password just typed")
 	}
-	if !containsText(u.password.root, "Password rules: 12文字以上、3種類以上の文字") {
+	if !containsText(u.password.root, "Password rules") || !containsText(u.password.root, "12文字以上、3種類以上の文字") {
 		t.Error("the broker's password rules must be shown")
 	}
 	u.password.newPw.SetText("Abcdefgh-1234")
@@ -238,5 +239,18 @@ func TestLockedShowsWhenToRetry(t *testing.T) {
 	typeLogin(u, "k1024", "pw", "")
 	if want := api.Err(api.CodeAccountLocked).MessageJA + "約11分後にもう一度お試しいただけます。"; u.login.msg.Text != want {
 		t.Errorf("message %q, want %q", u.login.msg.Text, want)
+	}
+}
+
+func TestRulesFor(t *testing.T) {
+	both := "パスワードの規則:\n10文字以上、3種類以上。\nAt least 10 characters, 3 kinds."
+	if got := rulesFor("ja", both); got != "10文字以上、3種類以上。" {
+		t.Errorf("ja %q", got)
+	}
+	if got := rulesFor("en", both); got != "At least 10 characters, 3 kinds." {
+		t.Errorf("en %q", got)
+	}
+	if got := rulesFor("en", "12文字以上"); got != "12文字以上" {
+		t.Errorf("one language only: %q", got)
 	}
 }

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
@@ -50,10 +52,8 @@ func makePassword(tr *i18n.Tr, v passwordView, actions passwordActions) *passwor
 		objs = append(objs, caption(tr.T(i18n.PwOld)), s.old)
 	}
 	objs = append(objs, caption(tr.T(i18n.PwNew)), s.newPw, caption(tr.T(i18n.PwConfirm)), s.again)
-	if v.Rules != "" {
-		r := para(tr.T(i18n.PwRules, v.Rules))
-		r.Importance = widget.LowImportance
-		objs = append(objs, r)
+	if rules := rulesFor(tr.Lang(), v.Rules); rules != "" {
+		objs = append(objs, caption(tr.T(i18n.PwRules)), para(rules))
 	}
 	objs = append(objs, s.msg.Label, tall(s.submit, 52))
 	if actions.Back != nil {
@@ -96,4 +96,38 @@ func (s *passwordScreen) done() {
 	s.newPw.SetText("")
 	s.again.SetText("")
 	s.msg.set(s.tr.T(i18n.PwChanged), widget.SuccessImportance)
+}
+
+// rulesFor keeps the lines of the broker's rules text written in lang: the
+// broker sends Japanese and English lines together. Lines in neither (or a
+// text in one language only) are kept as they are.
+func rulesFor(lang, rules string) string {
+	var ja, en []string
+	for _, l := range strings.Split(strings.TrimSpace(rules), "\n") {
+		if l = strings.TrimSpace(l); l == "" || strings.HasSuffix(l, ":") || strings.HasSuffix(l, "：") {
+			continue // a heading of its own: the screen has one
+		}
+		if isASCII(l) {
+			en = append(en, l)
+		} else {
+			ja = append(ja, l)
+		}
+	}
+	pick := ja
+	if lang == i18n.English {
+		pick = en
+	}
+	if len(pick) == 0 {
+		pick = append(ja, en...)
+	}
+	return strings.Join(pick, " ")
+}
+
+func isASCII(s string) bool {
+	for _, r := range s {
+		if r > 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -102,6 +102,7 @@ func (u *UI) afterStep(step *LoginStep, pw string) {
 	if step == nil {
 		step = &LoginStep{Stage: api.StageOK}
 	}
+	u.log.Info("sign-in step", "stage", step.Stage)
 	switch step.Stage {
 	case api.StageEnrollTOTP:
 		u.pendingPw = pw
@@ -182,6 +183,11 @@ func (u *UI) showPassword(v passwordView) {
 		},
 	})
 	u.setContent(scrPassword, u.password.root)
+	if v.Old == "" {
+		u.win.Canvas().Focus(u.password.old)
+	} else {
+		u.win.Canvas().Focus(u.password.newPw)
+	}
 }
 
 func (u *UI) showHome() {
