@@ -275,6 +275,11 @@ func (u *UI) onState(st core.State) {
 	switch {
 	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || (u.screen == scrPassword && u.pendingPw == "")):
 		u.showLogin()
+		if st.Err != nil {
+			// Signed out by the broker (device revoked, sign-in expired):
+			// say why on the login screen.
+			u.login.showError(errorText(u.tr, st.Err), errorCode(st.Err))
+		}
 	case signedIn && (u.screen == scrLogin || u.screen == scrEnroll || u.screen == scrFirstRun ||
 		(u.screen == scrPassword && u.pendingPw != "")):
 		u.pendingPw = ""

@@ -201,6 +201,9 @@ func TestSignedOutStateReturnsToLogin(t *testing.T) {
 	if u.screen != scrLogin {
 		t.Fatalf("screen %v, want login", u.screen)
 	}
+	if u.login.msg.Text != api.Err(api.CodeDeviceRevoked).MessageJA || !u.login.code.Visible() {
+		t.Errorf("login should say why: %q", u.login.msg.Text)
+	}
 }
 
 func TestAutoConnect(t *testing.T) {
