@@ -43,7 +43,8 @@ func main() {
 		}
 		if e.Test == "" {
 			// Package level: result lines and build errors.
-			if e.Output != "" && !strings.HasPrefix(e.Output, "=== ") && e.Output != "PASS\n" {
+			if e.Output != "" && !strings.HasPrefix(e.Output, "=== ") && e.Output != "PASS\n" &&
+				!strings.HasPrefix(e.Output, "testing: warning: no tests to run") {
 				fmt.Print(e.Output)
 			}
 			if e.Action == "fail" {
