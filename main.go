@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -79,6 +80,9 @@ func main() {
 	ow, err := openOplog(dataDir, log)
 	switch {
 	case errors.Is(err, oplog.ErrLocked):
+		if askToShow(dataDir) {
+			return // the running app brought its window forward
+		}
 		fmt.Fprintln(os.Stderr, "Zaitaku is already running (see the system tray). / 在宅は既に起動しています（タスクトレイを確認してください）。")
 		os.Exit(1)
 	case err != nil:
@@ -111,6 +115,7 @@ func main() {
 		},
 	})
 	u.Start()
+	listenForShow(dataDir, u, log)
 	if os.Getenv("ZAITAKU_BENCH_READY") != "" {
 		// make bench measures process start → this line (app/bench).
 		a.Lifecycle().SetOnStarted(func() { fyne.Do(func() { fmt.Println("ZAITAKU_READY") }) })
@@ -143,6 +148,48 @@ func presetProfile(f flags, exe string, log *slog.Logger) ui.Profile {
 		p.DeviceName, _ = os.Hostname()
 	}
 	return p
+}
+
+// showSocket is where a running app listens for a second launch, so that
+// clicking the desktop icon again brings the window back even when there is
+// no tray host to click (some Linux desktops).
+func showSocket(dataDir string) string { return filepath.Join(dataDir, "show.sock") }
+
+// askToShow asks a running app to show its window; false if none answered.
+func askToShow(dataDir string) bool {
+	c, err := net.DialTimeout("unix", showSocket(dataDir), time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_, _ = c.Write([]byte("show\n")) // the connection itself is the request
+	return true
+}
+
+// listenForShow serves askToShow. The oplog lock guarantees we are the only
+// instance, so a stale socket file from a crash is ours to replace.
+func listenForShow(dataDir string, u *ui.UI, log *slog.Logger) {
+	p := showSocket(dataDir)
+	_ = os.Remove(p)
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		log.Warn("second-launch socket unavailable", "err", err)
+		return
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+			_, _ = c.Read(make([]byte, 8))
+			c.Close()
+			log.Info("second launch: showing the window")
+			fyne.Do(u.Show)
+		}
+	}()
 }
 
 // The faces drive *core.Client directly.

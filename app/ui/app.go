@@ -107,6 +107,12 @@ func New(a fyne.App, opt Options) *UI {
 	return u
 }
 
+// Show brings the main window forward (tray "Open", a second launch).
+func (u *UI) Show() {
+	u.win.Show()
+	u.win.RequestFocus()
+}
+
 // Window is the main window.
 func (u *UI) Window() fyne.Window { return u.win }
 
@@ -387,8 +393,7 @@ func (u *UI) updateTray() {
 func (u *UI) trayAction(a tray.Action) {
 	switch a {
 	case tray.ActOpen:
-		u.win.Show()
-		u.win.RequestFocus()
+		u.Show()
 	case tray.ActConnect:
 		u.connect()
 	case tray.ActDisconnect:

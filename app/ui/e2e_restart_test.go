@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,8 +32,9 @@ func TestE2EAppBrokerRestart(t *testing.T) {
 	kr := keyringtest.Start(t)
 	display := uitest.StartXvfb(t, 1024, 800)
 	home := t.TempDir()
-	app := startApp(t, bin, appEnv(kr, display, home), display, "-broker", p.URL, "-fingerprint", p.Fingerprint,
-		"-lang", "ja", "-device", "e2e-restart", "-data", filepath.Join(home, "data"))
+	args := []string{"-broker", p.URL, "-fingerprint", p.Fingerprint,
+		"-lang", "ja", "-device", "e2e-restart", "-data", filepath.Join(home, "data")}
+	app := startApp(t, bin, appEnv(kr, display, home), display, args...)
 	app.waitLog(t, "phase=signed_out", 20*time.Second)
 	time.Sleep(time.Second)
 	signIn(t, display, app, "suzuki", nil)
@@ -68,4 +70,14 @@ func TestE2EAppBrokerRestart(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	uitest.Screenshot(t, display, app.win, filepath.Join(art, "app-back-online-ja.png"))
+
+	// Launching again (the desktop icon) brings the running app forward
+	// instead of starting a second one.
+	second := exec.Command(bin, args...)
+	second.Env = appEnv(kr, display, home)
+	out, err := second.CombinedOutput()
+	if err != nil {
+		t.Fatalf("second launch: %v\n%s", err, out)
+	}
+	app.waitLog(t, "second launch: showing the window", 10*time.Second)
 }
