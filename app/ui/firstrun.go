@@ -15,6 +15,7 @@ type firstRunActions struct {
 	Check          func(brokerURL string) // run CheckCertificate off the UI thread, then call showCheck
 	Save           func(p Profile)        // profile is complete and the certificate accepted
 	Settings, Help func()
+	Focus          func(fyne.Focusable) // moves keyboard focus to the next step
 }
 
 // firstRunScreen asks for the broker address, shows the certificate
@@ -133,6 +134,15 @@ func (s *firstRunScreen) showCheck(brokerURL string, c CertCheck, err error) {
 	default:
 		s.fpNote.set(s.tr.T(i18n.FirstSelfSigned), widget.WarningImportance)
 		s.confirm.Show()
+		s.focus(s.confirm)
+		return
+	}
+	s.focus(s.device)
+}
+
+func (s *firstRunScreen) focus(f fyne.Focusable) {
+	if s.actions.Focus != nil {
+		s.actions.Focus(f)
 	}
 }
 

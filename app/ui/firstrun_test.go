@@ -54,6 +54,9 @@ func TestFirstRunSelfSigned(t *testing.T) {
 	if !strings.Contains(s.fpNote.Text, "自己署名") {
 		t.Errorf("note %q", s.fpNote.Text)
 	}
+	if u.win.Canvas().Focused() != s.confirm {
+		t.Error("focus should move to the confirmation")
+	}
 	test.Tap(s.save)
 	if !strings.Contains(s.msg.Text, "チェックを入れてください") {
 		t.Errorf("unconfirmed: %q", s.msg.Text)

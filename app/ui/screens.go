@@ -44,11 +44,13 @@ func (u *UI) showFirstRun(msg string) {
 		},
 		Settings: u.showSettings,
 		Help:     u.showAbout,
+		Focus:    func(f fyne.Focusable) { u.win.Canvas().Focus(f) },
 	})
 	if msg != "" {
 		u.first.msg.set(msg, widget.DangerImportance)
 	}
 	u.setContent(scrFirstRun, u.first.root)
+	u.win.Canvas().Focus(u.first.broker)
 }
 
 func (u *UI) showLogin() {
