@@ -53,7 +53,7 @@ type stageView struct {
 
 var stageKeys = [5]i18n.Key{i18n.StageRequest, i18n.StageQueue, i18n.StageWake, i18n.StageConnect, i18n.StageConnected}
 
-func makeHome(tr *i18n.Tr, st core.State, actions homeActions) *homeScreen {
+func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *homeScreen {
 	h := &homeScreen{tr: tr, actions: actions}
 	h.user = widget.NewLabel("")
 	h.user.TextStyle.Bold = true
@@ -109,7 +109,7 @@ func makeHome(tr *i18n.Tr, st core.State, actions homeActions) *homeScreen {
 		page(h.offline.Label, pcCard, row, h.status, h.elapsed, h.warning.Label,
 			tall(h.button, 72), h.errCode, h.ended),
 	)
-	h.update(st, time.Now())
+	h.update(st, now)
 	return h
 }
 

@@ -75,7 +75,7 @@ func TestHomeStates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			test.NewTempApp(t)
 			var pressed []string
-			h := makeHome(i18n.New("ja"), core.State{}, homeActions{
+			h := makeHome(i18n.New("ja"), core.State{}, testNow, homeActions{
 				Connect:    func() { pressed = append(pressed, "connect") },
 				Disconnect: func() { pressed = append(pressed, "disconnect") },
 			})
@@ -132,7 +132,7 @@ func TestHomeStates(t *testing.T) {
 
 func TestHomePCStates(t *testing.T) {
 	test.NewTempApp(t)
-	h := makeHome(i18n.New("ja"), readyState(), homeActions{})
+	h := makeHome(i18n.New("ja"), readyState(), testNow, homeActions{})
 	st := readyState()
 	st.PC = nil
 	h.update(st, testNow)

@@ -193,7 +193,7 @@ func (u *UI) showPassword(v passwordView) {
 }
 
 func (u *UI) showHome() {
-	u.home = makeHome(u.tr, u.st, homeActions{
+	u.home = makeHome(u.tr, u.st, u.opt.Now(), homeActions{
 		Connect:    u.connect,
 		Disconnect: u.disconnect,
 		Settings:   u.showSettings,
