@@ -82,7 +82,7 @@ func TestProductionArgon2Cost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(h, "m=65536,t=2,p=2") {
+	if !strings.Contains(h, "m=65536,t=1,p=1") {
 		t.Fatalf("production parameters changed: %s", h)
 	}
 	if ok, stale, err := VerifyPassword("Hinode-Kaze-42", h, ProductionArgon2); !ok || stale || err != nil {

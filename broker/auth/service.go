@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -74,7 +75,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Issuer = "Zaitaku"
 	}
 	if cfg.HashConcurrency <= 0 {
-		cfg.HashConcurrency = 4
+		cfg.HashConcurrency = runtime.NumCPU()
 	}
 	seal, err := newSealer(cfg.SecretKey)
 	if err != nil {
