@@ -197,6 +197,8 @@ func TestConnectFlowGrantedToEnd(t *testing.T) {
 	if st.PC == nil || st.PC.State != PCInUse || st.Since.IsZero() {
 		t.Errorf("connected state: %+v", st)
 	}
+	// The home screen's free count follows the grant (4 of 5 free).
+	waitFor(t, c, "free count after the grant", func(s State) bool { return s.SlotsFree == 4 && s.SlotsCap == 5 })
 	if len(l.targets) != 1 || l.targets[0].Host != "127.0.0.1" || l.targets[0].User != "yamada" || l.targets[0].Policy != (RDPPolicy{}) {
 		t.Errorf("launch target: %+v", l.targets)
 	}
@@ -211,6 +213,7 @@ func TestConnectFlowGrantedToEnd(t *testing.T) {
 	if st.EndReason != api.EndUser || st.Err != nil {
 		t.Errorf("after the client closed: %+v", st)
 	}
+	waitFor(t, c, "free count after the release", func(s State) bool { return s.SlotsFree == 5 })
 	if list, _ := e.it.Sessions(context.Background()); len(list.Sessions) != 0 {
 		t.Errorf("slot not released: %+v", list.Sessions)
 	}

@@ -44,7 +44,7 @@ var (
 const resyncEvent = "app.resync"
 
 func init() {
-	onSession(func(c *Client, ctx context.Context) { c.refreshStatus(ctx) })
+	onSession(func(c *Client, ctx context.Context) { c.keepStatus(ctx) })
 	onSession(func(c *Client, ctx context.Context) { c.runEvents(ctx) })
 }
 
@@ -140,6 +140,39 @@ func (c *Client) dispatch(ctx context.Context, ev api.Event) {
 	select {
 	case ch <- ev:
 	case <-ctx.Done():
+	}
+}
+
+// statusEvery is how often the home screen's free-slot count is re-read:
+// colleagues connecting change it, and no event carries it.
+const statusEvery = 30 * time.Second
+
+// keepStatus reads the status now, then every statusEvery and right after
+// the phase changes (a grant or an end changes the count at once).
+func (c *Client) keepStatus(ctx context.Context) {
+	last := c.State().Phase
+	c.refreshStatus(ctx)
+	t := time.NewTicker(statusEvery)
+	defer t.Stop()
+	changed := make(chan struct{}, 1)
+	cancel := c.Subscribe(func(st State) {
+		if st.Phase != last {
+			last = st.Phase
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-changed:
+		}
+		c.refreshStatus(ctx)
 	}
 }
 
