@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Role names a permission set. A user holds one or more.
 type Role string
@@ -122,30 +125,9 @@ type RefreshRequest struct {
 
 // RefreshProof is the message a device signs to refresh its tokens.
 func RefreshProof(refreshToken, deviceID string, unix int64) []byte {
-	return []byte("zaitaku-refresh-v1\n" + refreshToken + "\n" + deviceID + "\n" + itoa(unix))
+	return []byte("zaitaku-refresh-v1\n" + refreshToken + "\n" + deviceID + "\n" + strconv.FormatInt(unix, 10))
 }
 
-func itoa(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
 
 // Me is GET /v1/me.
 type Me struct {

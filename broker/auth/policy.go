@@ -2,6 +2,7 @@ package auth
 
 import (
 	_ "embed"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -36,9 +37,9 @@ var dictionary = func() map[string]bool {
 
 // PasswordRules describes the policy for people, in both languages.
 func PasswordRules(p api.Policy) (en, ja string) {
-	en = "At least " + itoa(p.PasswordMinLength) + " characters, using " + itoa(p.PasswordMinClasses) +
+	en = "At least " + strconv.Itoa(p.PasswordMinLength) + " characters, using " + strconv.Itoa(p.PasswordMinClasses) +
 		" of: upper case, lower case, digits, symbols. Not your staff ID, not a common word or password."
-	ja = itoa(p.PasswordMinLength) + "文字以上で、英大文字・英小文字・数字・記号のうち" + itoa(p.PasswordMinClasses) +
+	ja = strconv.Itoa(p.PasswordMinLength) + "文字以上で、英大文字・英小文字・数字・記号のうち" + strconv.Itoa(p.PasswordMinClasses) +
 		"種類以上を使ってください。職員IDや一般的な単語・よく使われるパスワードは使えません。"
 	return en, ja
 }
@@ -53,10 +54,10 @@ func CheckPassword(pw, staffID string, p api.Policy) *api.Error {
 	}
 	n := len([]rune(pw))
 	if n < p.PasswordMinLength {
-		return fail("Use at least "+itoa(p.PasswordMinLength)+" characters.", itoa(p.PasswordMinLength)+"文字以上にしてください。")
+		return fail("Use at least "+strconv.Itoa(p.PasswordMinLength)+" characters.", strconv.Itoa(p.PasswordMinLength)+"文字以上にしてください。")
 	}
 	if len(pw) > MaxPasswordLen {
-		return fail("Use at most "+itoa(MaxPasswordLen)+" characters.", itoa(MaxPasswordLen)+"文字以内にしてください。")
+		return fail("Use at most "+strconv.Itoa(MaxPasswordLen)+" characters.", strconv.Itoa(MaxPasswordLen)+"文字以内にしてください。")
 	}
 	var up, low, dig, sym bool
 	for _, r := range pw {
@@ -80,8 +81,8 @@ func CheckPassword(pw, staffID string, p api.Policy) *api.Error {
 		}
 	}
 	if classes < p.PasswordMinClasses {
-		return fail("Mix at least "+itoa(p.PasswordMinClasses)+" of: upper case, lower case, digits, symbols.",
-			"英大文字・英小文字・数字・記号のうち"+itoa(p.PasswordMinClasses)+"種類以上を組み合わせてください。")
+		return fail("Mix at least "+strconv.Itoa(p.PasswordMinClasses)+" of: upper case, lower case, digits, symbols.",
+			"英大文字・英小文字・数字・記号のうち"+strconv.Itoa(p.PasswordMinClasses)+"種類以上を組み合わせてください。")
 	}
 	lower := strings.ToLower(pw)
 	if id := strings.ToLower(strings.TrimSpace(staffID)); len(id) >= 3 && strings.Contains(lower, id) {
@@ -144,24 +145,3 @@ func repeats(s string) bool {
 	return false
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
