@@ -9,7 +9,7 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxran
   libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev \
   xvfb xauth imagemagick fonts-noto-cjk x11-utils dbus dbus-x11 gnome-keyring \
   freerdp2-shadow-x11 freerdp2-x11 openssl openssh-server openssh-client iperf3 \
-  postgresql slapd ldap-utils minisign procps iproute2 coreutils
+  postgresql slapd ldap-utils minisign procps iproute2 coreutils xdotool fontconfig
 
 # Packages with cgo-free code that must also build for Windows and macOS.
 CROSS_PKGS := ./broker/... ./app/core/... ./app/oplog/... ./platform/...

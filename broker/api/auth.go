@@ -128,7 +128,6 @@ func RefreshProof(refreshToken, deviceID string, unix int64) []byte {
 	return []byte("zaitaku-refresh-v1\n" + refreshToken + "\n" + deviceID + "\n" + strconv.FormatInt(unix, 10))
 }
 
-
 // Me is GET /v1/me.
 type Me struct {
 	User   User   `json:"user"`

@@ -144,4 +144,3 @@ func repeats(s string) bool {
 	}
 	return false
 }
-
