@@ -50,13 +50,7 @@ func enable(e Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("autostart enable: %w", err)
-	}
-	if err := os.WriteFile(p, []byte(plist(e)), 0o644); err != nil {
-		return fmt.Errorf("autostart enable: %w", err)
-	}
-	return nil
+	return writeEntry(p, plist(e))
 }
 
 func disable(e Entry) error {
@@ -64,10 +58,7 @@ func disable(e Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("autostart disable: %w", err)
-	}
-	return nil
+	return removeEntry(p)
 }
 
 func enabled(e Entry) (bool, error) {

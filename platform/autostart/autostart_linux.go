@@ -59,13 +59,7 @@ func enable(e Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("autostart enable: %w", err)
-	}
-	if err := os.WriteFile(p, []byte(desktopFile(e)), 0o644); err != nil {
-		return fmt.Errorf("autostart enable: %w", err)
-	}
-	return nil
+	return writeEntry(p, desktopFile(e))
 }
 
 func disable(e Entry) error {
@@ -73,10 +67,7 @@ func disable(e Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("autostart disable: %w", err)
-	}
-	return nil
+	return removeEntry(p)
 }
 
 func enabled(e Entry) (bool, error) {
