@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -261,13 +260,13 @@ func windowWidth(t *testing.T, display, win string) int {
 
 type appProc struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *brokertest.SyncBuffer
 	win  string
 }
 
 func startApp(t *testing.T, bin string, env []string, display string, args ...string) *appProc {
 	t.Helper()
-	p := &appProc{cmd: exec.Command(bin, args...), logs: &syncBuffer{}}
+	p := &appProc{cmd: exec.Command(bin, args...), logs: &brokertest.SyncBuffer{}}
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -300,19 +299,3 @@ func (p *appProc) waitLog(t *testing.T, s string, timeout time.Duration) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex // guards b: the app's stdout and stderr copy in from two goroutines
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

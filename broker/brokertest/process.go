@@ -53,7 +53,7 @@ func BrokerBinary(t testing.TB) string {
 type Process struct {
 	URL, Fingerprint, DataDir string
 	Cmd                       *exec.Cmd
-	Log                       *syncBuffer
+	Log                       *SyncBuffer
 	args                      []string
 	t                         testing.TB
 }
@@ -73,7 +73,7 @@ func StartProcess(t testing.TB, seed func(b *daemon.Broker), args ...string) *Pr
 		seed(b)
 		b.Close()
 	}
-	p := &Process{DataDir: dir, args: args, t: t, Log: &syncBuffer{}}
+	p := &Process{DataDir: dir, args: args, t: t, Log: &SyncBuffer{}}
 	p.start()
 	t.Cleanup(func() { p.Kill() })
 	return p
@@ -145,19 +145,20 @@ func (p *Process) Restart() {
 	p.start()
 }
 
-// syncBuffer is a goroutine-safe log buffer.
-type syncBuffer struct {
+// SyncBuffer is a goroutine-safe log buffer (a child process writes its
+// stdout and stderr into it from two goroutines while the test reads).
+type SyncBuffer struct {
 	mu sync.Mutex // guards b
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
