@@ -298,4 +298,3 @@ func (p *appProc) waitLog(t *testing.T, s string, timeout time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
