@@ -38,15 +38,9 @@ var (
 // to $ARTIFACTS_DIR/rdp-e2e/.
 func TestE2ERDPThroughTunnel(t *testing.T) {
 	needRDPTools(t)
-	art := artifacts(t, "rdp-e2e")
+	art, note := evidence(t, "rdp-e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	var summary bytes.Buffer
-	note := func(format string, args ...any) {
-		fmt.Fprintf(&summary, format+"\n", args...)
-		t.Logf(format, args...)
-	}
-	defer func() { _ = os.WriteFile(filepath.Join(art, "summary.txt"), summary.Bytes(), 0o644) }()
 
 	rdpPort, shadowLog := startOfficePC(t, ctx, art)
 
@@ -208,6 +202,26 @@ func needRDPTools(t *testing.T) {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("%s not found: install the Debian package %s", bin, pkg)
 		}
+	}
+}
+
+// evidence makes the test's artifacts folder and a note function whose
+// lines go to the test log and to summary.txt there (written at cleanup).
+func evidence(t *testing.T, name string) (string, func(format string, args ...any)) {
+	t.Helper()
+	art := artifacts(t, name)
+	var mu sync.Mutex // guards summary: notes may come from the flow's goroutines
+	var summary bytes.Buffer
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = os.WriteFile(filepath.Join(art, "summary.txt"), summary.Bytes(), 0o644)
+	})
+	return art, func(format string, args ...any) {
+		mu.Lock()
+		fmt.Fprintf(&summary, format+"\n", args...)
+		mu.Unlock()
+		t.Logf(format, args...)
 	}
 }
 
@@ -436,15 +450,9 @@ func (l xfreerdpLauncher) Launch(ctx context.Context, t core.LaunchTarget) (int,
 // $ARTIFACTS_DIR/rdp-e2e-flow/.
 func TestE2ERDPAppFlowEndedByIT(t *testing.T) {
 	needRDPTools(t)
-	art := artifacts(t, "rdp-e2e-flow")
+	art, note := evidence(t, "rdp-e2e-flow")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	var summary bytes.Buffer
-	note := func(format string, args ...any) {
-		fmt.Fprintf(&summary, format+"\n", args...)
-		t.Logf(format, args...)
-	}
-	defer func() { _ = os.WriteFile(filepath.Join(art, "summary.txt"), summary.Bytes(), 0o644) }()
 
 	rdpPort, shadowLog := startOfficePC(t, ctx, art)
 	b := brokertest.Start(t, brokertest.WithRealClock())
