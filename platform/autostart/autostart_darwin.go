@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-func plistPath(e Entry) (string, error) {
+func entryPath(e Entry) (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", fmt.Errorf("autostart: %w", err)
@@ -24,7 +24,7 @@ func esc(s string) string {
 	return b.String()
 }
 
-func plist(e Entry) string {
+func entryContent(e Entry) string {
 	var args strings.Builder
 	for _, a := range append([]string{e.Exec}, e.Args...) {
 		args.WriteString("\t\t<string>" + esc(a) + "</string>\n")
@@ -45,24 +45,8 @@ func plist(e Entry) string {
 `
 }
 
-func enable(e Entry) error {
-	p, err := plistPath(e)
-	if err != nil {
-		return err
-	}
-	return writeEntry(p, plist(e))
-}
-
-func disable(e Entry) error {
-	p, err := plistPath(e)
-	if err != nil {
-		return err
-	}
-	return removeEntry(p)
-}
-
 func enabled(e Entry) (bool, error) {
-	p, err := plistPath(e)
+	p, err := entryPath(e)
 	if err != nil {
 		return false, err
 	}

@@ -23,7 +23,7 @@ func dir() (string, error) {
 	return filepath.Join(base, "autostart"), nil
 }
 
-func path(e Entry) (string, error) {
+func entryPath(e Entry) (string, error) {
 	d, err := dir()
 	if err != nil {
 		return "", err
@@ -33,7 +33,7 @@ func path(e Entry) (string, error) {
 
 // desktopFile renders the entry. Exec arguments are quoted per the Desktop
 // Entry spec so a path with spaces survives.
-func desktopFile(e Entry) string {
+func entryContent(e Entry) string {
 	args := []string{quote(e.Exec)}
 	for _, a := range e.Args {
 		args = append(args, quote(a))
@@ -54,24 +54,8 @@ func quote(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-func enable(e Entry) error {
-	p, err := path(e)
-	if err != nil {
-		return err
-	}
-	return writeEntry(p, desktopFile(e))
-}
-
-func disable(e Entry) error {
-	p, err := path(e)
-	if err != nil {
-		return err
-	}
-	return removeEntry(p)
-}
-
 func enabled(e Entry) (bool, error) {
-	p, err := path(e)
+	p, err := entryPath(e)
 	if err != nil {
 		return false, err
 	}

@@ -12,7 +12,23 @@ import (
 
 // On Linux and macOS, start-at-login is one file the OS reads at sign-in
 // (a .desktop entry, a LaunchAgent plist): enabling writes it, disabling
-// removes it.
+// removes it. Each OS file gives entryPath and entryContent.
+
+func enable(e Entry) error {
+	p, err := entryPath(e)
+	if err != nil {
+		return err
+	}
+	return writeEntry(p, entryContent(e))
+}
+
+func disable(e Entry) error {
+	p, err := entryPath(e)
+	if err != nil {
+		return err
+	}
+	return removeEntry(p)
+}
 
 func writeEntry(p, content string) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
