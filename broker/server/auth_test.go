@@ -111,10 +111,8 @@ func TestAdminUnlock(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		_, _ = c.Login(ctx, loginReq(u, "Wrong-Pass-77x", "", key))
 	}
-	got, err := adm.Do(ctx, "GET", "/admin/v1/users/k2003", nil, nil), error(nil)
-	_ = got
 	var user api.User
-	if err = adm.Do(ctx, "GET", "/admin/v1/users/k2003", nil, &user); err != nil || user.LockedUntil.IsZero() {
+	if err := adm.Do(ctx, "GET", "/admin/v1/users/k2003", nil, &user); err != nil || user.LockedUntil.IsZero() {
 		t.Fatalf("lock not shown to IT: %v %+v", err, user)
 	}
 	if err := adm.Unlock(ctx, u.ID); err != nil {
