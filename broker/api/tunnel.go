@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -70,25 +69,72 @@ func TuneSocket(c net.Conn) {
 // straight through, so what the TLS stack writes on its own (handshake,
 // alerts, key updates) is never held back.
 //
-// Reads go through a large buffer, so that the TLS layer above, which asks
-// for little more than one record at a time, gets many records per syscall.
+// Once boosted, reads go through a buffer of their own, so that the TLS
+// layer above, which asks for little more than one record at a time, gets
+// many records per syscall. The buffer starts small and grows to 256 KiB
+// only when a read fills it: hundreds of quiet RDP tunnels should not
+// each pin a quarter megabyte.
 type CorkConn struct {
 	net.Conn
-	r *bufio.Reader // only the TLS layer's reading goroutine uses it
+
+	// Only the TLS layer's reading goroutine touches these.
+	boosted    bool
+	rbuf       []byte
+	rpos, rend int
+	filled     bool // the last read filled rbuf
 
 	mu     sync.Mutex // guards corked, buf; held across the write to keep order
 	corked bool
 	buf    []byte
 }
 
-// NewCorkConn wraps c.
-func NewCorkConn(c net.Conn) *CorkConn {
-	return &CorkConn{Conn: c, r: bufio.NewReaderSize(c, copyBufMax)}
+// NewCorkConn wraps c, with buffered reads from the start (the app's end
+// of a tunnel, which carries nothing else).
+func NewCorkConn(c net.Conn) *CorkConn { return &CorkConn{Conn: c, boosted: true} }
+
+// CorkListener wraps every accepted connection in a CorkConn without read
+// buffering. The broker's TLS listener sits on it; a connection that
+// becomes a tunnel is boosted then (see NewTLSStream), the others cost a
+// pointer.
+func CorkListener(ln net.Listener) net.Listener { return corkListener{ln} }
+
+type corkListener struct{ net.Listener }
+
+func (l corkListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &CorkConn{Conn: c}, nil
 }
 
-// Read reads through the buffer. Errors are not kept, so a timeout from
-// a read deadline is temporary, as crypto/tls expects.
-func (c *CorkConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+// boost turns on buffered reads. It must not run while a Read is in
+// progress: NewTLSStream calls it once the connection is handed over.
+func (c *CorkConn) boost() { c.boosted = true }
+
+// Read reads through the buffer once boosted. Errors are not kept, so a
+// timeout from a read deadline stays temporary, as crypto/tls expects.
+func (c *CorkConn) Read(p []byte) (int, error) {
+	if c.rpos == c.rend {
+		if !c.boosted || len(p) >= copyBufMax {
+			return c.Conn.Read(p)
+		}
+		switch {
+		case c.rbuf == nil:
+			c.rbuf = make([]byte, copyBufMin)
+		case c.filled && len(c.rbuf) < copyBufMax:
+			c.rbuf = make([]byte, copyBufMax) // the peer is sending in bulk
+		}
+		n, err := c.Conn.Read(c.rbuf)
+		if n == 0 {
+			return 0, err
+		}
+		c.rpos, c.rend, c.filled = 0, n, n == len(c.rbuf)
+	}
+	n := copy(p, c.rbuf[c.rpos:c.rend])
+	c.rpos += n
+	return n, nil
+}
 
 // Write buffers while corked, else writes through.
 func (c *CorkConn) Write(p []byte) (int, error) {
@@ -136,9 +182,13 @@ type TLSStream struct {
 }
 
 // NewTLSStream wraps c; prefix is data already read from c's plaintext.
+// No one else may read from c any more: its CorkConn, if any, starts
+// buffering reads.
 func NewTLSStream(c *tls.Conn, prefix []byte) *TLSStream {
 	s := &TLSStream{Conn: c, prefix: prefix}
-	s.cork, _ = c.NetConn().(*CorkConn)
+	if s.cork, _ = c.NetConn().(*CorkConn); s.cork != nil {
+		s.cork.boost()
+	}
 	return s
 }
 

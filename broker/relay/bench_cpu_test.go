@@ -2,7 +2,6 @@ package relay_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -16,12 +15,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/auth"
-	"github.com/zaitaku/zaitaku/broker/brokertest"
-	"github.com/zaitaku/zaitaku/broker/daemon"
 )
-
-const cpuSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 // BenchmarkRelayCPU300x1Mbit measures the cores the broker (the real
 // binary, in its own process) uses to carry 300 tunnels at 1 Mbit/s each,
@@ -73,56 +67,12 @@ func BenchmarkRelayCPU300x1Mbit(b *testing.B) {
 				}
 			}()
 		}
-		p := brokertest.StartProcess(b, func(db *daemon.Broker) {
-			ctx := context.Background()
-			a := db.Server.Auth()
-			for i, ln := range pcs {
-				id := fmt.Sprintf("cpu%03d", i)
-				if _, err := a.CreateUser(ctx, "bench", api.CreateUserRequest{ID: id, Name: id, Department: "総務課", Roles: []api.Role{api.RoleStaff}}); err != nil {
-					b.Fatal(err)
-				}
-				if err := a.SetUserPassword(ctx, "bench", id, brokertest.Password, false); err != nil {
-					b.Fatal(err)
-				}
-				if err := a.SetTOTPSecret(ctx, id, cpuSecret, false); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := db.Server.Terminals().Create(ctx, "bench", api.CreateTerminalRequest{Name: id, Address: "127.0.0.1",
-					RDPPort: ln.Addr().(*net.TCPAddr).Port, UserID: id}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cp := tunnels + 10
-			if _, err := db.Server.Slots().SetPolicy(ctx, "bench", api.SlotConfigUpdate{Cap: &cp}); err != nil {
-				b.Fatal(err)
-			}
-		})
+		targets := make([]string, tunnels)
+		for i, ln := range pcs {
+			targets[i] = ln.Addr().String()
+		}
+		p, users := grantedSlots(b, "cpu", targets)
 		ctx := context.Background()
-		type user struct {
-			c    *api.Client
-			slot string
-		}
-		users := make([]user, tunnels)
-		for i := range users {
-			c, err := api.NewClient(p.URL, api.ClientOptions{Fingerprint: p.Fingerprint})
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, key, _ := ed25519.GenerateKey(rand.Reader)
-			code, _ := auth.TOTPCode(cpuSecret, time.Now())
-			if _, err := c.Login(ctx, api.LoginRequest{StaffID: fmt.Sprintf("cpu%03d", i), Password: brokertest.Password, OTP: code,
-				Device: api.DeviceInfo{Name: "bench", OS: "linux", PublicKey: key.Public().(ed25519.PublicKey)}}); err != nil {
-				b.Fatal(err)
-			}
-			slot, err := c.RequestSlot(ctx, api.SlotRequest{Device: "bench"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if slot.State != api.SlotGranted {
-				b.Fatalf("user %d: slot %s (cap too low?)", i, slot.State)
-			}
-			users[i] = user{c, slot.ID}
-		}
 		conns := make([]net.Conn, tunnels)
 		for i, u := range users {
 			conn, err := u.c.DialTunnel(ctx, u.slot)

@@ -3,6 +3,8 @@ package relay_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,13 +17,16 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/daemon"
 )
 
 // BenchmarkRelayThroughputVsSSH compares one iperf3 stream through the
-// real tunnel path (app-side listener → TLS tunnel → broker → target)
-// with the same stream through `ssh -L` (aes128-gcm) to a private sshd,
-// both on loopback, in the same run.
+// real tunnel path (app-side listener → TLS tunnel → broker binary →
+// target) with the same stream through `ssh -L` (aes128-gcm) to a private
+// sshd, both on loopback, in the same run. Each side of each path runs in
+// a process of its own, as ssh and sshd do.
 func BenchmarkRelayThroughputVsSSH(b *testing.B) {
 	for bin, pkg := range map[string]string{"iperf3": "iperf3", "ssh": "openssh-client", "ssh-keygen": "openssh-client", "/usr/sbin/sshd": "openssh-server"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -33,15 +38,15 @@ func BenchmarkRelayThroughputVsSSH(b *testing.B) {
 		iperfPort := startIperfServer(b)
 		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(iperfPort))
 
-		// The tunnel, exactly as the app runs it.
-		br := brokertest.Start(b, brokertest.WithRealClock())
-		sess, slot := grantedSlot(b, br, "bench-tput", target)
+		// The tunnel, exactly as the app runs it, to the broker binary.
+		_, users := grantedSlots(b, "tput", []string{target})
+		u := users[0]
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			b.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		fwd := &api.Forwarder{Dial: func(ctx context.Context) (net.Conn, error) { return sess.DialTunnel(ctx, slot.ID) }}
+		fwd := &api.Forwarder{Dial: func(ctx context.Context) (net.Conn, error) { return u.c.DialTunnel(ctx, u.slot) }}
 		done := make(chan error, 1)
 		go func() { done <- fwd.Serve(ctx, ln) }()
 		tunnel := iperf(b, ln.Addr().(*net.TCPAddr).Port, seconds)
@@ -69,27 +74,68 @@ func BenchmarkRelayThroughputVsSSH(b *testing.B) {
 	}
 }
 
-// grantedSlot pairs a new office PC at target with a new staff account,
-// signs it in and returns its granted slot.
-func grantedSlot(b testing.TB, br *brokertest.Broker, userID, target string) (*brokertest.Session, api.Slot) {
+const benchSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+// benchUser is a signed-in staff client with a granted slot.
+type benchUser struct {
+	c    *api.Client
+	slot string
+}
+
+// grantedSlots runs the broker binary in its own process, as in
+// production (its goroutines must not share a scheduler with the app
+// side's), with one staff account per target, each paired with the
+// office PC at that target, signed in and holding a granted slot.
+func grantedSlots(b *testing.B, prefix string, targets []string) (*brokertest.Process, []benchUser) {
 	b.Helper()
+	p := brokertest.StartProcess(b, func(db *daemon.Broker) {
+		ctx := context.Background()
+		a := db.Server.Auth()
+		for i, target := range targets {
+			id := fmt.Sprintf("%s%03d", prefix, i)
+			host, port, _ := net.SplitHostPort(target)
+			rdpPort, _ := strconv.Atoi(port)
+			if _, err := a.CreateUser(ctx, "bench", api.CreateUserRequest{ID: id, Name: id, Department: "総務課", Roles: []api.Role{api.RoleStaff}}); err != nil {
+				b.Fatal(err)
+			}
+			if err := a.SetUserPassword(ctx, "bench", id, brokertest.Password, false); err != nil {
+				b.Fatal(err)
+			}
+			if err := a.SetTOTPSecret(ctx, id, benchSecret, false); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.Server.Terminals().Create(ctx, "bench", api.CreateTerminalRequest{Name: id, Address: host, RDPPort: rdpPort, UserID: id}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cp := len(targets) + 10
+		if _, err := db.Server.Slots().SetPolicy(ctx, "bench", api.SlotConfigUpdate{Cap: &cp}); err != nil {
+			b.Fatal(err)
+		}
+	})
 	ctx := context.Background()
-	host, port, _ := net.SplitHostPort(target)
-	p, _ := strconv.Atoi(port)
-	u := br.CreateUser(b, userID)
-	it := br.Signin(b, userID+"-it", api.RoleAdmin)
-	if _, err := it.CreateTerminal(ctx, api.CreateTerminalRequest{Name: "bench PC", Address: host, RDPPort: p, UserID: userID}); err != nil {
-		b.Fatal(err)
+	users := make([]benchUser, len(targets))
+	for i := range users {
+		c, err := api.NewClient(p.URL, api.ClientOptions{Fingerprint: p.Fingerprint})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, key, _ := ed25519.GenerateKey(rand.Reader)
+		code, _ := auth.TOTPCode(benchSecret, time.Now())
+		if _, err := c.Login(ctx, api.LoginRequest{StaffID: fmt.Sprintf("%s%03d", prefix, i), Password: brokertest.Password, OTP: code,
+			Device: api.DeviceInfo{Name: "bench", OS: "linux", PublicKey: key.Public().(ed25519.PublicKey)}}); err != nil {
+			b.Fatal(err)
+		}
+		slot, err := c.RequestSlot(ctx, api.SlotRequest{Device: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if slot.State != api.SlotGranted {
+			b.Fatalf("user %d: slot %s (cap too low?)", i, slot.State)
+		}
+		users[i] = benchUser{c, slot.ID}
 	}
-	sess := br.Login(b, u)
-	slot, err := sess.RequestSlot(ctx, api.SlotRequest{Device: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if slot.State != api.SlotGranted {
-		b.Fatalf("slot %s", slot.State)
-	}
-	return sess, *slot
+	return p, users
 }
 
 // iperf runs one iperf3 client stream to 127.0.0.1:port and returns the
