@@ -70,8 +70,8 @@ func (c *Client) upgradeTunnel(ctx context.Context, raw net.Conn, slotID string)
 		if cfg.ServerName == "" {
 			cfg.ServerName = c.base.Hostname()
 		}
-		cfg.DynamicRecordSizingDisabled = true // bulk from the first byte
-		tc = tls.Client(NewCorkConn(raw), cfg)
+		cfg.MinVersion = tls.VersionTLS13 // the records' keys come from its exporter
+		tc = tls.Client(raw, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, fmt.Errorf("tunnel handshake: %w", err)
 		}
@@ -101,12 +101,21 @@ func (c *Client) upgradeTunnel(ctx context.Context, raw net.Conn, slotID string)
 	if !strings.EqualFold(resp.Header.Get("Upgrade"), TunnelProtocol) {
 		return nil, errors.New("tunnel answer: broker switched to another protocol")
 	}
+	if tc != nil {
+		// The broker sends nothing more through TLS: from here on the
+		// connection carries records (tunnel_records.go).
+		if br.Buffered() > 0 {
+			return nil, errors.New("tunnel answer: the broker sent data before the tunnel started")
+		}
+		up, down, err := recordKeys(tc.ConnectionState(), slotID)
+		if err != nil {
+			return nil, err
+		}
+		return newRecordConn(raw, nil, down, up, false)
+	}
 	// The office PC may speak first: keep what was read past the answer.
 	prefix, _ := br.Peek(br.Buffered())
 	prefix = append([]byte(nil), prefix...)
-	if tc != nil {
-		return NewTLSStream(tc, prefix), nil
-	}
 	return &prefixConn{Conn: raw, prefix: prefix}, nil
 }
 

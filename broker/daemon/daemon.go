@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/server"
 	"github.com/zaitaku/zaitaku/broker/store"
@@ -115,9 +114,7 @@ func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 		}
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
 			NextProtos: []string{"h2", "http/1.1"}}
-		// CorkListener: a connection that becomes a tunnel writes many TLS
-		// records per syscall and reads them in bulk (see api.CorkConn).
-		ln = tls.NewListener(api.CorkListener(ln), hs.TLSConfig)
+		ln = tls.NewListener(ln, hs.TLSConfig)
 		r = Ready{URL: "https://" + displayAddr(ln.Addr()), Fingerprint: fp}
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.Background())

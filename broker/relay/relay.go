@@ -7,6 +7,7 @@ package relay
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -164,7 +165,14 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 		prefix, _ = brw.Reader.Peek(n)
 		prefix = append([]byte(nil), prefix...)
 	}
-	app := tunnelConn(client, prefix)
+	app, err := tunnelConn(client, prefix, slotID)
+	if err != nil {
+		client.Close()
+		pc.Close()
+		r.unregister(t)
+		r.refused(ctx, userID, slotID, "protocol", err.Error())
+		return nil
+	}
 	if !r.attach(t, app, pc) {
 		app.Close()
 		pc.Close()
@@ -199,12 +207,18 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 	return nil
 }
 
-// tunnelConn wraps the hijacked client connection for bulk relaying.
-func tunnelConn(c net.Conn, prefix []byte) net.Conn {
+// tunnelConn turns the hijacked client connection into the tunnel's
+// stream: records over TLS (api.RecordConn), the bytes as they are in the
+// insecure development mode.
+func tunnelConn(c net.Conn, prefix []byte, slotID string) (net.Conn, error) {
 	if tc, ok := c.(*tls.Conn); ok {
-		return api.NewTLSStream(tc, prefix)
+		if len(prefix) > 0 {
+			// The app waits for the 101 before it sends a byte.
+			return nil, errors.New("the app sent data before the upgrade was answered")
+		}
+		return api.NewBrokerRecordConn(tc, slotID)
 	}
-	return &prefixed{Conn: c, prefix: prefix}
+	return &prefixed{Conn: c, prefix: prefix}, nil
 }
 
 // prefixed is a plain connection (insecure development mode) with bytes
