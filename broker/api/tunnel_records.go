@@ -129,7 +129,7 @@ type RecordConn struct {
 	in         *recordDir
 	rbuf       []byte // raw bytes; [rpos:rend] not yet opened
 	rpos, rend int
-	rfilled    bool // the last read filled rbuf: grow it
+	rfilled    bool   // the last read filled rbuf: grow it
 	plain      []byte // opened, not yet returned by Read
 	rerr       error  // sticky: authentication failure, the end, a cut
 	started    chan struct{}
