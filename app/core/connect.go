@@ -294,9 +294,13 @@ func (r *flowRun) runClient(t *Tunnel) error {
 	if st := c.State(); st.User != nil {
 		user = st.User.ID
 	}
-	c.record("rdp.start", "slot", r.slot.ID, "port", strconv.Itoa(t.Port()))
+	var policy RDPPolicy // the LGWAN profile unless the broker says otherwise
+	if r.slot.RDP != nil {
+		policy = *r.slot.RDP
+	}
+	c.record("rdp.start", "slot", r.slot.ID, "port", strconv.Itoa(t.Port()), "redirect", policy.String())
 	go func() {
-		code, err := c.deps.Launcher.Launch(lctx, LaunchTarget{Host: "127.0.0.1", Port: t.Port(), User: user})
+		code, err := c.deps.Launcher.Launch(lctx, LaunchTarget{Host: "127.0.0.1", Port: t.Port(), User: user, Policy: policy})
 		exitc <- launchResult{code, err}
 	}()
 	// Connected once the office PC's screen flows back through the tunnel.

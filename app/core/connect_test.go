@@ -236,6 +236,12 @@ func TestConnectFlowQueuedThenGranted(t *testing.T) {
 	if st.Queue != 1 || st.QueueETA <= 0 {
 		t.Errorf("queued state: position %d, eta %s", st.Queue, st.QueueETA)
 	}
+	// IT allows sound and printers meanwhile: sato's grant, which comes
+	// over the event socket, carries the new policy to the RDP client.
+	allow := api.RDPPolicy{Audio: true, Printers: true}
+	if _, err := e.it.SetSlotConfig(context.Background(), api.SlotConfigUpdate{RDP: &allow}); err != nil {
+		t.Fatal(err)
+	}
 	// yamada disconnects: sato is next.
 	yamada.Disconnect()
 	waitFor(t, yamada, "yamada ready", phaseIs(Ready))
@@ -243,6 +249,9 @@ func TestConnectFlowQueuedThenGranted(t *testing.T) {
 	waitFor(t, sato, "sato connected", phaseIs(Connected))
 	if !rec.has("slot.requested", "slot.queued", "slot.granted", "tunnel.open", "rdp.start") {
 		t.Errorf("sato's log: %s", rec)
+	}
+	if len(ls.targets) != 1 || ls.targets[0].Policy != allow {
+		t.Errorf("sato's RDP client got %+v, want the policy IT set", ls.targets)
 	}
 	// Leaving the queue: yamada asks again and gives up while queued.
 	yamada.Connect()

@@ -1,12 +1,15 @@
 package core
 
-import "context"
+import (
+	"context"
 
-// RDPPolicy is what the RDP client may redirect. The zero value is the
-// LGWAN profile: screen transfer only.
-type RDPPolicy struct {
-	Clipboard, Drives, Printers, SmartCards, USB, Audio bool
-}
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// RDPPolicy is what the RDP client may redirect, as IT set it at the
+// broker and sent with the granted slot. The zero value is the LGWAN
+// profile: screen transfer only.
+type RDPPolicy = api.RDPPolicy
 
 // LaunchTarget is where the RDP client connects: the local end of the
 // tunnel.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -63,6 +64,25 @@ func init() {
 					return err
 				}
 				return printJSON(env.Out, p)
+			}},
+		command{noun: "rdp", verb: "set", usage: "none | LIST",
+			help: "what the RDP client may redirect: none (the LGWAN profile, screen only) or a comma-separated list of " +
+				strings.Join(api.RDPRedirections, ", ") + "; applies to sessions that start after it",
+			run: func(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 1, "none, or what to allow, e.g. audio,printers"); err != nil {
+					return err
+				}
+				rdp, err := api.ParseRDPPolicy(args[0])
+				if err != nil {
+					return err
+				}
+				p, err := slots.SavePolicy(ctx, env.Broker.Store.Slots(), env.Broker.Server.Audit(), time.Now(), env.Actor, slots.DefaultPolicy,
+					api.SlotConfigUpdate{RDP: &rdp})
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(env.Out, "RDP redirection: %s\n", p.RDP)
+				return err
 			}},
 		command{noun: "sessions", verb: "list", usage: "[--json]", help: "live sessions and the queue",
 			flags: func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") },

@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Slot states.
 const (
@@ -35,6 +38,8 @@ type Slot struct {
 	IdleMinutes      int         `json:"idle_minutes,omitempty"`
 	EndedAt          time.Time   `json:"ended_at,omitzero"`
 	EndReason        string      `json:"end_reason,omitempty"`
+	// RDP is what the RDP client may redirect, sent with a granted slot.
+	RDP *RDPPolicy `json:"rdp,omitempty"`
 	// Shown to IT only (GET /admin/v1/sessions).
 	UserName     string    `json:"user_name,omitempty"`
 	Department   string    `json:"department,omitempty"`
@@ -77,6 +82,7 @@ type SlotConfig struct {
 	WarnMinutes      int       `json:"warn_minutes"` // warning before an idle or maximum-length end
 	LeaseSeconds     int       `json:"lease_seconds"`
 	HeartbeatSeconds int       `json:"heartbeat_seconds"`
+	RDP              RDPPolicy `json:"rdp"`
 	UpdatedAt        time.Time `json:"updated_at,omitzero"`
 	UpdatedBy        string    `json:"updated_by,omitempty"`
 }
@@ -87,6 +93,66 @@ type SlotConfigUpdate struct {
 	IdleMinutes *int `json:"idle_minutes,omitempty"`
 	MaxMinutes  *int `json:"max_minutes,omitempty"`
 	WarnMinutes *int `json:"warn_minutes,omitempty"`
+	// RDP replaces the whole redirection policy.
+	RDP *RDPPolicy `json:"rdp,omitempty"`
+}
+
+// RDPPolicy is what the RDP client on the laptop may redirect to or from
+// the office PC. The zero value is the LGWAN profile: screen transfer
+// only, no office data on the laptop.
+type RDPPolicy struct {
+	Clipboard  bool `json:"clipboard"` // copy and paste between laptop and office PC
+	Drives     bool `json:"drives"`    // the laptop's home folder on the office PC
+	Printers   bool `json:"printers"`  // the laptop's printers on the office PC
+	SmartCards bool `json:"smart_cards"`
+	USB        bool `json:"usb"`   // USB device redirection
+	Audio      bool `json:"audio"` // the office PC's sound on the laptop
+}
+
+// RDPRedirections names the redirections, in the order String lists them.
+var RDPRedirections = []string{"clipboard", "drives", "printers", "smart_cards", "usb", "audio"}
+
+func (p *RDPPolicy) fields() []*bool {
+	return []*bool{&p.Clipboard, &p.Drives, &p.Printers, &p.SmartCards, &p.USB, &p.Audio}
+}
+
+// String lists what is allowed, comma-separated, or "none".
+func (p RDPPolicy) String() string {
+	out := ""
+	for i, f := range p.fields() {
+		if *f {
+			if out != "" {
+				out += ","
+			}
+			out += RDPRedirections[i]
+		}
+	}
+	if out == "" {
+		return "none"
+	}
+	return out
+}
+
+// ParseRDPPolicy reads what String writes: "none" or names from
+// RDPRedirections, comma-separated.
+func ParseRDPPolicy(s string) (RDPPolicy, error) {
+	var p RDPPolicy
+	if s == "none" || s == "" {
+		return p, nil
+	}
+	f := p.fields()
+next:
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		for i, known := range RDPRedirections {
+			if name == known {
+				*f[i] = true
+				continue next
+			}
+		}
+		return p, Errf(CodeValidation, "RDP redirection %q: want none or any of %s", name, strings.Join(RDPRedirections, ","))
+	}
+	return p, nil
 }
 
 // SessionList is GET /admin/v1/sessions: live sessions, then the queue.

@@ -483,6 +483,10 @@ func (m *Manager) view(s *slot) api.Slot {
 		}
 		v.Terminal = &api.MyTerminal{ID: s.term.ID, Name: s.term.Name, State: st, Pool: s.term.Pool}
 	}
+	if s.rec.State == api.SlotGranted {
+		rdp := m.policy.RDP
+		v.RDP = &rdp
+	}
 	if s.rec.State == api.SlotQueued {
 		for i, q := range m.queue {
 			if q == s {

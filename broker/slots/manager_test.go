@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -498,6 +499,55 @@ func TestPolicyChangedLive(t *testing.T) {
 	e.open(api.SlotConfig{Cap: 1})
 	if p := e.m.Policy(); p.Cap != 150 || p.UpdatedBy != "it" {
 		t.Errorf("policy after restart: %+v", p)
+	}
+}
+
+func TestRDPPolicyGoesWithTheGrant(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 1})
+	ctx := context.Background()
+	if s := e.acquire("a"); s.RDP == nil || *s.RDP != (api.RDPPolicy{}) {
+		t.Fatalf("default: %+v, want the LGWAN profile (nothing redirected)", s.RDP)
+	}
+	if s := e.acquire("b"); s.RDP != nil {
+		t.Errorf("a queued slot carries a policy: %+v", s.RDP)
+	}
+	allow := api.RDPPolicy{Audio: true, Printers: true}
+	p, err := e.m.SetPolicy(ctx, "it", api.SlotConfigUpdate{RDP: &allow})
+	if err != nil || p.RDP != allow || p.Cap != 1 {
+		t.Fatalf("set: %+v %v", p, err)
+	}
+	if s, _ := e.m.Mine("a"); *s.RDP != allow {
+		t.Errorf("granted slot: %+v", s.RDP)
+	}
+	// The CLI writes the store; the running manager adopts it on its sweep.
+	clip := api.RDPPolicy{Clipboard: true}
+	e.clock.Advance(time.Second)
+	if _, err := slots.SavePolicy(ctx, e.st, nopAudit{}, e.clock.Now(), "cli", slots.DefaultPolicy, api.SlotConfigUpdate{RDP: &clip}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.m.Policy(); p.RDP != clip || p.Cap != 1 {
+		t.Errorf("after the CLI's change: %+v", p)
+	}
+	e.m.Close()
+	e.open(api.SlotConfig{Cap: 1})
+	if p := e.m.Policy(); p.RDP != clip {
+		t.Errorf("after a restart: %+v", p.RDP)
+	}
+}
+
+func TestParseRDPPolicy(t *testing.T) {
+	for in, want := range map[string]string{"none": "none", "": "none", "audio,printers": "printers,audio",
+		" clipboard , usb": "clipboard,usb", "clipboard,drives,printers,smart_cards,usb,audio": "clipboard,drives,printers,smart_cards,usb,audio"} {
+		p, err := api.ParseRDPPolicy(in)
+		if err != nil || p.String() != want {
+			t.Errorf("%q: %s %v, want %s", in, p, err, want)
+		}
+	}
+	if _, err := api.ParseRDPPolicy("camera"); api.AsError(err) == nil || !strings.Contains(err.Error(), "clipboard") {
+		t.Errorf("unknown name: %v", err)
 	}
 }
 

@@ -93,7 +93,8 @@ func (m *Manager) Sweep(ctx context.Context) error {
 }
 
 func samePolicy(a, b api.SlotConfig) bool {
-	return a.Cap == b.Cap && a.IdleMinutes == b.IdleMinutes && a.MaxMinutes == b.MaxMinutes && a.WarnMinutes == b.WarnMinutes
+	return a.Cap == b.Cap && a.IdleMinutes == b.IdleMinutes && a.MaxMinutes == b.MaxMinutes && a.WarnMinutes == b.WarnMinutes &&
+		a.RDP == b.RDP
 }
 
 // sorted lists live slots in request order (deterministic sweeps); call
@@ -185,6 +186,9 @@ func (m *Manager) SetPolicy(ctx context.Context, actor string, up api.SlotConfig
 			*f.dst = *f.v
 		}
 	}
+	if up.RDP != nil {
+		p.RDP = *up.RDP
+	}
 	if err := validateConfig(p); err != nil {
 		m.mu.Unlock()
 		return api.SlotConfig{}, err
@@ -215,6 +219,9 @@ func (m *Manager) SetPolicy(ctx context.Context, actor string, up api.SlotConfig
 			fields[f.name] = strconv.Itoa(f.old) + "→" + strconv.Itoa(f.new)
 		}
 	}
+	if old.RDP != p.RDP {
+		fields["rdp"] = old.RDP.String() + "→" + p.RDP.String()
+	}
 	if err := m.cfg.Audit.Record(ctx, audit.Event{At: now, Actor: actor, Action: "admin.slot_policy_changed", Fields: fields}); err != nil {
 		return api.SlotConfig{}, err
 	}
@@ -242,6 +249,9 @@ func SavePolicy(ctx context.Context, st Store, a audit.Recorder, now time.Time, 
 	if up.WarnMinutes != nil {
 		p.WarnMinutes = *up.WarnMinutes
 	}
+	if up.RDP != nil {
+		p.RDP = *up.RDP
+	}
 	if err := validateConfig(p); err != nil {
 		return p, err
 	}
@@ -251,7 +261,7 @@ func SavePolicy(ctx context.Context, st Store, a audit.Recorder, now time.Time, 
 	}
 	return p, a.Record(ctx, audit.Event{At: now, Actor: actor, Action: "admin.slot_policy_changed",
 		Fields: map[string]string{"cap": strconv.Itoa(p.Cap), "idle_minutes": strconv.Itoa(p.IdleMinutes),
-			"max_minutes": strconv.Itoa(p.MaxMinutes), "warn_minutes": strconv.Itoa(p.WarnMinutes)}})
+			"max_minutes": strconv.Itoa(p.MaxMinutes), "warn_minutes": strconv.Itoa(p.WarnMinutes), "rdp": p.RDP.String()}})
 }
 
 // List returns live sessions and the queue, for IT.

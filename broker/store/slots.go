@@ -47,8 +47,11 @@ func (st *Slots) LoadSlots(ctx context.Context) ([]slots.Record, error) {
 func (st *Slots) LoadConfig(ctx context.Context) (api.SlotConfig, error) {
 	var c api.SlotConfig
 	var at int64
-	err := st.s.R.QueryRowContext(ctx, `SELECT cap, idle_minutes, max_minutes, warn_minutes, updated_at, updated_by
-		FROM slot_config WHERE id = 1`).Scan(&c.Cap, &c.IdleMinutes, &c.MaxMinutes, &c.WarnMinutes, &at, &c.UpdatedBy)
+	r := &c.RDP
+	err := st.s.R.QueryRowContext(ctx, `SELECT cap, idle_minutes, max_minutes, warn_minutes, updated_at, updated_by,
+		rdp_clipboard, rdp_drives, rdp_printers, rdp_smart_cards, rdp_usb, rdp_audio
+		FROM slot_config WHERE id = 1`).Scan(&c.Cap, &c.IdleMinutes, &c.MaxMinutes, &c.WarnMinutes, &at, &c.UpdatedBy,
+		&r.Clipboard, &r.Drives, &r.Printers, &r.SmartCards, &r.USB, &r.Audio)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, slots.ErrNoConfig
 	}
@@ -116,11 +119,16 @@ func (st *Slots) ApplySlots(ctx context.Context, ops []slots.Op) error {
 				}
 			case op.Config != nil:
 				c := op.Config
+				r := c.RDP
 				if _, err := tx.ExecContext(ctx, `INSERT INTO slot_config (id, cap, idle_minutes, max_minutes, warn_minutes,
-					updated_at, updated_by) VALUES (1,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET cap=excluded.cap,
+					updated_at, updated_by, rdp_clipboard, rdp_drives, rdp_printers, rdp_smart_cards, rdp_usb, rdp_audio)
+					VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET cap=excluded.cap,
 					idle_minutes=excluded.idle_minutes, max_minutes=excluded.max_minutes, warn_minutes=excluded.warn_minutes,
-					updated_at=excluded.updated_at, updated_by=excluded.updated_by`,
-					c.Cap, c.IdleMinutes, c.MaxMinutes, c.WarnMinutes, ms(c.UpdatedAt), c.UpdatedBy); err != nil {
+					updated_at=excluded.updated_at, updated_by=excluded.updated_by,
+					rdp_clipboard=excluded.rdp_clipboard, rdp_drives=excluded.rdp_drives, rdp_printers=excluded.rdp_printers,
+					rdp_smart_cards=excluded.rdp_smart_cards, rdp_usb=excluded.rdp_usb, rdp_audio=excluded.rdp_audio`,
+					c.Cap, c.IdleMinutes, c.MaxMinutes, c.WarnMinutes, ms(c.UpdatedAt), c.UpdatedBy,
+					r.Clipboard, r.Drives, r.Printers, r.SmartCards, r.USB, r.Audio); err != nil {
 					return fmt.Errorf("slot config: %w", err)
 				}
 			}
