@@ -436,6 +436,28 @@ func TestActivityPostponesIdleEnd(t *testing.T) {
 	}
 }
 
+// TestBytesAfterTheEndCount: the relay reports a tunnel's last bytes as
+// it closes, which is after the slot ended when IT or a timeout ends it.
+func TestBytesAfterTheEndCount(t *testing.T) {
+	e := newEnv(t, api.SlotConfig{Cap: 5})
+	s := e.acquire("a")
+	e.m.AddBytes(s.ID, 1000, 20000)
+	if err := e.m.End(context.Background(), "it", s.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.m.AddBytes(s.ID, 5, 700)
+	e.m.AddBytes("s_unknown", 1, 1) // never existed: ignored
+	var up, down int64
+	deadline := time.Now().Add(10 * time.Second)
+	for ; time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		err := e.db.R.QueryRow(`SELECT bytes_up, bytes_down FROM slot_history WHERE id = ?`, s.ID).Scan(&up, &down)
+		if err == nil && up == 1005 && down == 20700 {
+			return
+		}
+	}
+	t.Fatalf("history counts %d up, %d down; want 1005, 20700", up, down)
+}
+
 func TestRestartKeepsGrantsAndQueue(t *testing.T) {
 	e := newEnv(t, api.SlotConfig{Cap: 1})
 	a, b := e.acquire("a"), e.acquire("b")

@@ -40,6 +40,11 @@ func (m *Manager) AddBytes(slotID string, up, down int64) {
 	defer m.mu.Unlock()
 	s := m.byID[slotID]
 	if s == nil {
+		if _, ended := m.ended[slotID]; ended && (up > 0 || down > 0) && !m.closed {
+			// The slot ended before its tunnel: count the tail in its
+			// history. Nobody waits for this write.
+			m.commit(&change{m: m, ops: []Op{{Bytes: &LateBytes{SlotID: slotID, Up: up, Down: down}}}})
+		}
 		return
 	}
 	s.rec.BytesUp += up

@@ -49,6 +49,15 @@ type Op struct {
 	End    *Ended
 	Config *api.SlotConfig
 	PC     *PCState
+	Bytes  *LateBytes
+}
+
+// LateBytes is traffic reported for a slot after it ended (a tunnel
+// outlives its slot by a moment: the relay reports its last bytes as it
+// closes); it is added to the slot's history row.
+type LateBytes struct {
+	SlotID   string
+	Up, Down int64
 }
 
 // PCState is what waking an office PC found out (api.TerminalAwake or

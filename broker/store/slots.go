@@ -112,6 +112,11 @@ func (st *Slots) ApplySlots(ctx context.Context, ops []slots.Op) error {
 					e.BytesUp, e.BytesDown); err != nil {
 					return fmt.Errorf("slot history %s: %w", e.ID, err)
 				}
+			case op.Bytes != nil:
+				if _, err := tx.ExecContext(ctx, `UPDATE slot_history SET bytes_up = bytes_up + ?, bytes_down = bytes_down + ?
+					WHERE id = ?`, op.Bytes.Up, op.Bytes.Down, op.Bytes.SlotID); err != nil {
+					return fmt.Errorf("late bytes of slot %s: %w", op.Bytes.SlotID, err)
+				}
 			case op.PC != nil:
 				if _, err := tx.ExecContext(ctx, `UPDATE terminals SET state = ?, updated_at = ? WHERE id = ?`,
 					op.PC.State, ms(op.PC.At), op.PC.TerminalID); err != nil {
