@@ -17,7 +17,7 @@ import (
 //
 //	GET /v1/tunnel/{slot}
 //	Connection: Upgrade
-//	Upgrade: zaitaku-tunnel/1
+//	Upgrade: zaitaku-tunnel/2
 //
 // answered by 101, after which the connection carries the bytes both ways
 // in AES-GCM records keyed from the TLS session (tunnel_records.go; no
