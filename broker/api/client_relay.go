@@ -82,7 +82,7 @@ func (c *Client) upgradeTunnel(ctx context.Context, raw net.Conn, slotID string)
 		return nil, err
 	}
 	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", TunnelProtocol)
+	req.Header.Set("Upgrade", TunnelProtocol+", "+TunnelProtocolBytes)
 	if tok := c.Token(); tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
@@ -98,10 +98,8 @@ func (c *Client) upgradeTunnel(ctx context.Context, raw net.Conn, slotID string)
 		defer resp.Body.Close()
 		return nil, DecodeError(resp)
 	}
-	if !strings.EqualFold(resp.Header.Get("Upgrade"), TunnelProtocol) {
-		return nil, errors.New("tunnel answer: broker switched to another protocol")
-	}
-	if tc != nil {
+	switch proto := resp.Header.Get("Upgrade"); {
+	case strings.EqualFold(proto, TunnelProtocol) && tc != nil:
 		// The broker sends nothing more through TLS: from here on the
 		// connection carries records (tunnel_records.go).
 		if br.Buffered() > 0 {
@@ -112,15 +110,19 @@ func (c *Client) upgradeTunnel(ctx context.Context, raw net.Conn, slotID string)
 			return nil, err
 		}
 		return newRecordConn(raw, nil, down, up, false)
+	case strings.EqualFold(proto, TunnelProtocolBytes):
+		// The office PC may speak first: keep what was read past the answer.
+		prefix, _ := br.Peek(br.Buffered())
+		prefix = append([]byte(nil), prefix...)
+		return &prefixConn{Conn: rw, prefix: prefix}, nil
+	default:
+		return nil, fmt.Errorf("tunnel answer: the broker switched to %q", proto)
 	}
-	// The office PC may speak first: keep what was read past the answer.
-	prefix, _ := br.Peek(br.Buffered())
-	prefix = append([]byte(nil), prefix...)
-	return &prefixConn{Conn: raw, prefix: prefix}, nil
 }
 
-// prefixConn is a plain connection (broker in -insecure-http mode, for
-// development) with bytes already read ahead.
+// prefixConn is the stream of a broker without TLS of its own (behind a
+// TLS-terminating proxy, or plain HTTP in development), with bytes already
+// read ahead.
 type prefixConn struct {
 	net.Conn
 	prefix []byte

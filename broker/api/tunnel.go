@@ -28,7 +28,15 @@ import (
 // sealed and opened without copies, large copy buffers (up to 1 MiB, not
 // io.Copy's 32 KiB) so that a busy direction makes few syscalls, and
 // 4 MiB socket buffers.
-const TunnelProtocol = "zaitaku-tunnel/2"
+//
+// A broker behind a TLS-terminating proxy (-insecure-http) sees no TLS,
+// so it has no keys for records: the app offers both protocols and such a
+// broker answers TunnelProtocolBytes, the bytes as they are inside the
+// app's TLS connection to the proxy.
+const (
+	TunnelProtocol      = "zaitaku-tunnel/2"
+	TunnelProtocolBytes = "zaitaku-tunnel/1"
+)
 
 // TunnelPath is the route of a slot's tunnel.
 func TunnelPath(slotID string) string { return "/v1/tunnel/" + url.PathEscape(slotID) }
@@ -89,11 +97,30 @@ func Splice(a, b net.Conn, aToB, bToA *atomic.Int64, also ...*atomic.Int64) erro
 		if err := <-errc; err != nil {
 			if first == nil && !errors.Is(err, net.ErrClosed) {
 				first = err
+				// A failure (a cut tunnel, a refused record) must not look
+				// like the end of the stream to the RDP client or the
+				// office PC: they get a reset, not a FIN.
+				once.Do(func() {
+					abort(a)
+					abort(b)
+				})
 			}
 			closeBoth() // one side failed: the other direction is meaningless
 		}
 	}
 	return first
+}
+
+// abort closes c so that its peer sees a reset.
+func abort(c net.Conn) {
+	raw := c
+	if rc, ok := c.(*RecordConn); ok {
+		raw = rc.raw
+	}
+	if tcp, ok := raw.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	c.Close()
 }
 
 // pipe copies src to dst with its own loop: io.CopyBuffer would hand the

@@ -141,6 +141,7 @@ type RecordConn struct {
 	out    *recordDir
 	wbuf   []byte
 	wended bool
+	werr   error // sticky: after a failed write the sequence is lost
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -182,8 +183,14 @@ func NewBrokerRecordConn(tc *tls.Conn, slotID string) (*RecordConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newRecordConn(tc.NetConn(), nil, up, down, true)
+	raw := tc.NetConn()
+	// An app that never starts must not hold the office PC's connection.
+	_ = raw.SetReadDeadline(time.Now().Add(startTimeout))
+	return newRecordConn(raw, nil, up, down, true)
 }
+
+// startTimeout bounds the wait for the app's start record.
+const startTimeout = 30 * time.Second
 
 // Write seals p into records and sends them with one write.
 func (c *RecordConn) Write(p []byte) (int, error) {
@@ -192,6 +199,9 @@ func (c *RecordConn) Write(p []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
 	if c.wended {
 		return 0, errors.New("tunnel: write after CloseWrite")
 	}
@@ -204,11 +214,13 @@ func (c *RecordConn) Write(p []byte) (int, error) {
 		end := min(off+recMaxPlain, len(p))
 		var err error
 		if w, err = c.seal(w, recData, p[off:end]); err != nil {
+			c.werr = err
 			return 0, err
 		}
 		off = end
 	}
 	if _, err := c.raw.Write(w); err != nil {
+		c.werr = err
 		return 0, err
 	}
 	if cap(c.wbuf) > 2*copyBufMax {
@@ -232,11 +244,14 @@ func (c *RecordConn) seal(w []byte, typ byte, plain []byte) ([]byte, error) {
 func (c *RecordConn) writeRecord(typ byte, plain []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	w, err := c.seal(c.wbuf[:0], typ, plain)
-	if err != nil {
-		return err
+	if c.werr != nil {
+		return c.werr
 	}
-	_, err = c.raw.Write(w)
+	w, err := c.seal(c.wbuf[:0], typ, plain)
+	if err == nil {
+		_, err = c.raw.Write(w)
+	}
+	c.werr = err
 	return err
 }
 
@@ -278,10 +293,11 @@ func (c *RecordConn) Read(p []byte) (int, error) {
 			return 0, c.rerr
 		}
 		var err error
-		c.rpos, err = c.open(c.rbuf[:c.rend], c.rpos, func(b []byte) {
+		c.rpos, err = c.open(c.rbuf[:c.rend], c.rpos, func(b []byte) bool {
 			// Read takes what one record held; the next call opens more.
 			c.plain = b
-		}, true)
+			return false
+		})
 		if err != nil {
 			c.rerr = err
 			continue
@@ -319,7 +335,12 @@ func (c *RecordConn) RelayTo(dst net.Conn, count func(int)) error {
 	for {
 		out = out[:0]
 		var err error
-		c.rpos, err = c.open(c.rbuf[:c.rend], c.rpos, func(b []byte) { out = append(out, b) }, false)
+		// A peer sending tiny records must not grow the list unbounded:
+		// write every 1024 records.
+		c.rpos, err = c.open(c.rbuf[:c.rend], c.rpos, func(b []byte) bool {
+			out = append(out, b)
+			return len(out) < 1024
+		})
 		if len(out) > 0 {
 			bufs := out // WriteTo consumes its receiver
 			n, werr := bufs.WriteTo(dst)
@@ -335,6 +356,8 @@ func (c *RecordConn) RelayTo(dst net.Conn, count func(int)) error {
 		case err != nil:
 			c.rerr = err
 			return err
+		case len(out) == 1024:
+			continue // stopped early: more records may be buffered
 		}
 		if err := c.fill(); err != nil {
 			return err
@@ -346,6 +369,9 @@ func (c *RecordConn) RelayTo(dst net.Conn, count func(int)) error {
 // grows from 32 KiB to 1 MiB while reads fill it: big reads are what make
 // bulk transfers cheap, small buffers what keep idle tunnels light.
 func (c *RecordConn) fill() error {
+	if c.rpos == c.rend {
+		c.rpos, c.rend = 0, 0
+	}
 	unread := c.rend - c.rpos
 	switch {
 	case c.rfilled && len(c.rbuf) < copyBufMax:
@@ -375,14 +401,14 @@ func (c *RecordConn) fill() error {
 }
 
 // open opens the complete records in b[pos:] in place and passes each
-// data record's plaintext to emit; with one set it stops after the first
-// non-empty one. It returns the position after the last record opened.
-// The end record makes the error io.EOF.
-func (c *RecordConn) open(b []byte, pos int, emit func([]byte), one bool) (int, error) {
+// data record's plaintext to emit, until emit returns false. It returns
+// the position after the last record opened. The end record makes the
+// error io.EOF.
+func (c *RecordConn) open(b []byte, pos int, emit func([]byte) bool) (int, error) {
 	for len(b)-pos >= recHeader {
 		typ := b[pos]
 		n := int(binary.BigEndian.Uint16(b[pos+1:]))
-		if n < recTag {
+		if n < recTag || n > recMaxPlain+recTag {
 			return pos, errors.New("tunnel: malformed record")
 		}
 		if len(b)-pos < recHeader+n {
@@ -398,21 +424,24 @@ func (c *RecordConn) open(b []byte, pos int, emit func([]byte), one bool) (int, 
 			return pos, errors.New("tunnel: a record failed authentication (tampered or out of order)")
 		}
 		pos += recHeader + n
+		// Only what the writer above produces is accepted: data records
+		// carry data, the others nothing.
+		if (typ == recData) != (len(plain) > 0) {
+			return pos, errors.New("tunnel: malformed record")
+		}
 		if c.needStart {
 			if typ != recStart {
 				return pos, errors.New("tunnel: the app did not start with a start record")
 			}
 			c.needStart = false
+			_ = c.raw.SetReadDeadline(time.Time{})
 			c.startOnce.Do(func() { close(c.started) })
 			continue
 		}
 		switch typ {
 		case recData:
-			if len(plain) > 0 {
-				emit(plain)
-				if one {
-					return pos, nil
-				}
+			if !emit(plain) {
+				return pos, nil
 			}
 		case recEnd:
 			return pos, io.EOF

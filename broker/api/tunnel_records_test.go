@@ -211,7 +211,15 @@ func TestRecordsRefuseTampering(t *testing.T) {
 			b := bytes.Clone(raw[:startLen+firstLen])
 			return append(b, recData, 0, 3, 1, 2, 3)
 		}(),
-		"start record missing": raw[startLen:],
+		"start record missing":    raw[startLen:],
+		"an empty data record":    craft(t, raw[:startLen+firstLen], 2, recData, nil),
+		"an end record with data": craft(t, raw[:startLen+firstLen], 2, recEnd, []byte("x")),
+		"a length over the largest record": func() []byte {
+			b := bytes.Clone(raw[:startLen+firstLen])
+			n := recMax - recHeader + 1
+			b = append(b, recData, byte(n>>8), byte(n))
+			return append(b, make([]byte, recMax)...)
+		}(),
 	}
 	for name, raw := range cases {
 		for _, relay := range []bool{false, true} {
@@ -225,6 +233,67 @@ func TestRecordsRefuseTampering(t *testing.T) {
 			}
 		}
 	}
+}
+
+// craft appends to prefix a record the app's writer never makes, sealed
+// with the right key at sequence seq.
+func craft(t *testing.T, prefix []byte, seq uint64, typ byte, plain []byte) []byte {
+	t.Helper()
+	c, err := newRecordConn(newWire(nil), nil, testDown, testUp, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.out.seq = seq
+	b, err := c.seal(bytes.Clone(prefix), typ, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRecordsManyTinyRecords(t *testing.T) {
+	var writes [][]byte
+	var want []byte
+	for i := range 5000 {
+		writes = append(writes, []byte{byte(i)})
+		want = append(want, byte(i))
+	}
+	raw := appSends(t, true, writes...)
+	got, err := brokerReads(t, raw, true)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("got %d of %d bytes: %v", len(got), len(want), err)
+	}
+}
+
+func TestRecordsWriteFailureSticks(t *testing.T) {
+	w := &failingWire{}
+	c, err := newRecordConn(w, nil, testDown, testUp, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fail = true
+	if _, err := c.Write([]byte("lost")); err == nil {
+		t.Fatal("write through a failing connection succeeded")
+	}
+	w.fail = false // the sequence number of the lost record is gone for good
+	if _, err := c.Write([]byte("next")); err == nil {
+		t.Fatal("a write after a failed one succeeded: the peer would fail to authenticate it")
+	}
+	if err := c.CloseWrite(); err == nil {
+		t.Fatal("CloseWrite after a failed write succeeded")
+	}
+}
+
+type failingWire struct {
+	wire
+	fail bool
+}
+
+func (f *failingWire) Write(p []byte) (int, error) {
+	if f.fail {
+		return 0, errors.New("connection reset")
+	}
+	return len(p), nil
 }
 
 func TestRecordsCutIsNotAnEnd(t *testing.T) {

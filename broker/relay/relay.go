@@ -114,9 +114,10 @@ func (r *Relay) getGrants() Grants {
 // once the tunnel has ended.
 func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID string) error {
 	ctx := req.Context()
-	if req.ProtoMajor != 1 || !headerHasToken(req.Header, "Connection", "upgrade") ||
-		!strings.EqualFold(req.Header.Get("Upgrade"), api.TunnelProtocol) {
-		return api.Errf(api.CodeTunnelUpgrade, "want HTTP/1.1 with Connection: Upgrade and Upgrade: %s", api.TunnelProtocol)
+	proto := tunnelProtocol(req)
+	if req.ProtoMajor != 1 || !headerHasToken(req.Header, "Connection", "upgrade") || proto == "" {
+		return api.Errf(api.CodeTunnelUpgrade, "want HTTP/1.1 with Connection: Upgrade and Upgrade: %s, %s",
+			api.TunnelProtocol, api.TunnelProtocolBytes)
 	}
 	if req.URL.RawQuery != "" {
 		// The tunnel names no target; a request that tries is an attempt
@@ -165,7 +166,9 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 		prefix, _ = brw.Reader.Peek(n)
 		prefix = append([]byte(nil), prefix...)
 	}
-	app, err := tunnelConn(client, prefix, slotID)
+	// Deadlines first: the record layer sets one of its own.
+	_ = client.SetDeadline(time.Time{})
+	app, err := tunnelConn(client, prefix, slotID, proto)
 	if err != nil {
 		client.Close()
 		pc.Close()
@@ -179,9 +182,8 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 		r.unregister(t)
 		return nil
 	}
-	_ = client.SetDeadline(time.Time{})
 	api.TuneSocket(client)
-	if _, err := client.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + api.TunnelProtocol + "\r\n\r\n")); err != nil {
+	if _, err := client.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + proto + "\r\n\r\n")); err != nil {
 		app.Close()
 		pc.Close()
 		r.unregister(t)
@@ -207,11 +209,24 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 	return nil
 }
 
+// tunnelProtocol picks the answer to the app's Upgrade offer: records
+// when the broker holds the TLS session, else the bytes as they are (a
+// TLS-terminating proxy in front, or plain HTTP in development). "" when
+// the offer has neither.
+func tunnelProtocol(req *http.Request) string {
+	switch {
+	case req.TLS != nil && headerHasToken(req.Header, "Upgrade", api.TunnelProtocol):
+		return api.TunnelProtocol
+	case headerHasToken(req.Header, "Upgrade", api.TunnelProtocolBytes):
+		return api.TunnelProtocolBytes
+	}
+	return ""
+}
+
 // tunnelConn turns the hijacked client connection into the tunnel's
-// stream: records over TLS (api.RecordConn), the bytes as they are in the
-// insecure development mode.
-func tunnelConn(c net.Conn, prefix []byte, slotID string) (net.Conn, error) {
-	if tc, ok := c.(*tls.Conn); ok {
+// stream for the chosen protocol.
+func tunnelConn(c net.Conn, prefix []byte, slotID, proto string) (net.Conn, error) {
+	if tc, ok := c.(*tls.Conn); ok && proto == api.TunnelProtocol {
 		if len(prefix) > 0 {
 			// The app waits for the 101 before it sends a byte.
 			return nil, errors.New("the app sent data before the upgrade was answered")
@@ -221,8 +236,8 @@ func tunnelConn(c net.Conn, prefix []byte, slotID string) (net.Conn, error) {
 	return &prefixed{Conn: c, prefix: prefix}, nil
 }
 
-// prefixed is a plain connection (insecure development mode) with bytes
-// the HTTP server read ahead.
+// prefixed is the stream as it is (TunnelProtocolBytes), with bytes the
+// HTTP server read ahead.
 type prefixed struct {
 	net.Conn
 	prefix []byte

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -161,7 +162,9 @@ type rig struct {
 
 // newRig serves the relay over real TLS; the caller's identity comes from
 // a test header, as the server's auth middleware would supply it.
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigServer(t, httptest.NewTLSServer) }
+
+func newRigServer(t *testing.T, start func(http.Handler) *httptest.Server) *rig {
 	t.Helper()
 	g := &fakeGrants{slots: map[string]fakeSlot{}, bytes: map[string][2]int64{}}
 	ev := &events{}
@@ -178,7 +181,7 @@ func newRig(t *testing.T) *rig {
 			_, _ = io.WriteString(w, `{"code":"`+string(e.Code)+`"}`)
 		}
 	})
-	srv := httptest.NewTLSServer(mux)
+	srv := start(mux)
 	t.Cleanup(func() {
 		r.Close()
 		srv.Close()
@@ -413,6 +416,102 @@ func TestTunnelBulkAndHalfClose(t *testing.T) {
 	waitFor(t, "tunnel end", func() bool { return len(rg.relay.Live()) == 0 })
 	if got := rg.grants.counted("s1"); got[0] != int64(len(payload)) || got[1] != 32 {
 		t.Fatalf("counted %v, want [%d 32]", got, len(payload))
+	}
+}
+
+// TestCutTunnelResetsThePC: an app that vanishes without ending its
+// stream (a crash, a cut network) must not look like a clean end to the
+// office PC.
+func TestCutTunnelResetsThePC(t *testing.T) {
+	rg := newRig(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pcErr := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			pcErr <- err
+			return
+		}
+		defer c.Close()
+		_, err = io.Copy(io.Discard, c)
+		pcErr <- err
+	}()
+	rg.grants.slots["s1"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: ln.Addr().String()}
+	conn, err := rg.client(t, "yamada").DialTunnel(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close() // no end record
+	select {
+	case err := <-pcErr:
+		if err == nil || !strings.Contains(err.Error(), "reset") {
+			t.Fatalf("the office PC saw %v, want a reset", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the office PC was never told")
+	}
+	waitFor(t, "close event", func() bool {
+		ev, ok := rg.events.find("relay.tunnel_closed", "s1")
+		return ok && strings.Contains(ev.Fields["error"], "cut")
+	})
+}
+
+// TestTunnelBehindATLSProxy: a broker run with -insecure-http behind a
+// TLS-terminating proxy has no TLS session to key records from; it
+// answers the bytes-as-they-are protocol and the tunnel still works.
+func TestTunnelBehindATLSProxy(t *testing.T) {
+	rg := newRigServer(t, httptest.NewServer)
+	pc := newOffice(t, "pc")
+	rg.grants.slots["s1"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: pc.addr()}
+	// The proxy: TLS in front, the broker's plain HTTP behind.
+	proxyCert := httptest.NewTLSServer(http.NotFoundHandler()) // borrow its certificate
+	proxyCert.Close()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: proxyCert.TLS.Certificates})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				b, err := net.Dial("tcp", strings.TrimPrefix(rg.srv.URL, "http://"))
+				if err != nil {
+					c.Close()
+					return
+				}
+				_ = api.Splice(c, b, nil, nil)
+			}()
+		}
+	}()
+	c, err := api.NewClient("https://"+ln.Addr().String(), api.ClientOptions{Fingerprint: api.CertFingerprint(proxyCert.Certificate().Raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken("yamada")
+	conn, err := c.DialTunnel(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if got := readLine(t, conn); got != "pc:pc" {
+		t.Fatalf("greeting %q", got)
+	}
+	if _, err := conn.Write([]byte("ping\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLine(t, conn); got != "ping" {
+		t.Fatalf("echo %q", got)
 	}
 }
 

@@ -33,7 +33,7 @@ func (s *Server) Relay() *relay.Relay { return s.relay }
 func (s *Server) relayRoutes() []route {
 	return []route{
 		{method: "GET", path: "/v1/tunnel/{slot}", role: api.RoleStaff, handle: s.openTunnel, stream: true,
-			summary: "Upgrade to a raw byte stream (Upgrade: " + api.TunnelProtocol + ") to the office PC of the caller's granted slot."},
+			summary: "Upgrade (Upgrade: " + api.TunnelProtocol + ", " + api.TunnelProtocolBytes + ") to a stream to the office PC of the caller's granted slot: records keyed from the TLS session, or the bytes as they are behind a TLS-terminating proxy."},
 	}
 }
 
