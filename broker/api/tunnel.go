@@ -127,8 +127,9 @@ func abort(c net.Conn) {
 // work to a ReaderFrom/WriterTo (32 KiB chunks) and skip our buffer. At
 // src's EOF it half-closes dst so the peer sees the end of the stream.
 func pipe(dst, src net.Conn, count, also *atomic.Int64) error {
+	add := relayCounter(count, also)
 	if rc, ok := src.(*RecordConn); ok {
-		if err := rc.RelayTo(dst, relayCounter(count, also)); err != nil {
+		if err := rc.RelayTo(dst, add); err != nil {
 			return err
 		}
 		return closeWrite(dst)
@@ -140,12 +141,7 @@ func pipe(dst, src net.Conn, count, also *atomic.Int64) error {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return werr
 			}
-			if count != nil {
-				count.Add(int64(n))
-			}
-			if also != nil {
-				also.Add(int64(n))
-			}
+			add(n)
 			if n == len(buf) && len(buf) < copyBufMax {
 				buf = make([]byte, copyBufMax)
 			}

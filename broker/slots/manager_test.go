@@ -11,27 +11,10 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/brokertest"
 	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/store"
 )
-
-// clock is a clock the test moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // pcs pairs every user with a PC of their own, except those listed in
 // noPC; pool holds the shared PCs. A hand-written fake of the terminal
@@ -138,7 +121,7 @@ type env struct {
 	t     *testing.T
 	db    *store.Store
 	st    slots.Store
-	clock *clock
+	clock *brokertest.Clock
 	pcs   *pcs
 	ev    *events
 	m     *slots.Manager
@@ -151,7 +134,7 @@ func newEnv(t *testing.T, policy api.SlotConfig) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db, st: db.Slots(), clock: &clock{now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)},
+	e := &env{t: t, db: db, st: db.Slots(), clock: brokertest.NewClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)),
 		pcs: &pcs{noPC: map[string]bool{}}, ev: &events{}}
 	e.open(policy)
 	return e

@@ -177,18 +177,7 @@ func (m *Manager) Policy() api.SlotConfig {
 func (m *Manager) SetPolicy(ctx context.Context, actor string, up api.SlotConfigUpdate) (api.SlotConfig, error) {
 	m.mu.Lock()
 	old := m.policy
-	p := old
-	for _, f := range []struct {
-		v   *int
-		dst *int
-	}{{up.Cap, &p.Cap}, {up.IdleMinutes, &p.IdleMinutes}, {up.MaxMinutes, &p.MaxMinutes}, {up.WarnMinutes, &p.WarnMinutes}} {
-		if f.v != nil {
-			*f.dst = *f.v
-		}
-	}
-	if up.RDP != nil {
-		p.RDP = *up.RDP
-	}
+	p := applyUpdate(old, up)
 	if err := validateConfig(p); err != nil {
 		m.mu.Unlock()
 		return api.SlotConfig{}, err
@@ -228,6 +217,23 @@ func (m *Manager) SetPolicy(ctx context.Context, actor string, up api.SlotConfig
 	return m.Policy(), nil
 }
 
+// applyUpdate returns p with the fields up sets (the API's PATCH and the
+// CLI share it).
+func applyUpdate(p api.SlotConfig, up api.SlotConfigUpdate) api.SlotConfig {
+	for _, f := range []struct {
+		v   *int
+		dst *int
+	}{{up.Cap, &p.Cap}, {up.IdleMinutes, &p.IdleMinutes}, {up.MaxMinutes, &p.MaxMinutes}, {up.WarnMinutes, &p.WarnMinutes}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if up.RDP != nil {
+		p.RDP = *up.RDP
+	}
+	return p
+}
+
 // SavePolicy validates and writes a policy change straight to the store
 // (the CLI); a running broker picks it up on its next sweep.
 func SavePolicy(ctx context.Context, st Store, a audit.Recorder, now time.Time, actor string, def api.SlotConfig, up api.SlotConfigUpdate) (api.SlotConfig, error) {
@@ -237,21 +243,7 @@ func SavePolicy(ctx context.Context, st Store, a audit.Recorder, now time.Time, 
 	} else if err != nil {
 		return p, err
 	}
-	if up.Cap != nil {
-		p.Cap = *up.Cap
-	}
-	if up.IdleMinutes != nil {
-		p.IdleMinutes = *up.IdleMinutes
-	}
-	if up.MaxMinutes != nil {
-		p.MaxMinutes = *up.MaxMinutes
-	}
-	if up.WarnMinutes != nil {
-		p.WarnMinutes = *up.WarnMinutes
-	}
-	if up.RDP != nil {
-		p.RDP = *up.RDP
-	}
+	p = applyUpdate(p, up)
 	if err := validateConfig(p); err != nil {
 		return p, err
 	}
