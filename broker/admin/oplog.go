@@ -32,14 +32,17 @@ func init() {
 		fs.StringVar(&from, "from", "", "start: 2026-04-01 (JST) or RFC 3339")
 		fs.StringVar(&to, "to", "", "end (exclusive): 2026-04-02 (JST) or RFC 3339")
 	}
-	query := func() (api.OplogQuery, error) {
+	// query turns the filter flags into a store query.
+	query := func() (oplog.Query, error) {
 		q := api.OplogQuery{User: user, Device: device, Department: dept, Type: typ, Limit: limit}
 		var err error
 		if q.From, err = cliTime("from", from); err != nil {
-			return q, err
+			return oplog.Query{}, err
 		}
-		q.To, err = cliTime("to", to)
-		return q, err
+		if q.To, err = cliTime("to", to); err != nil {
+			return oplog.Query{}, err
+		}
+		return oplog.QueryFromAPI(q)
 	}
 	register(
 		command{noun: "oplog", verb: "search", usage: "[--user U] [--device D] [--department X] [--type T] [--from F] [--to T] [--limit N] [--json]",
@@ -50,11 +53,7 @@ func init() {
 				fs.BoolVar(&asJSON, "json", false, "print JSON")
 			},
 			run: func(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error {
-				q, err := query()
-				if err != nil {
-					return err
-				}
-				oq, err := oplog.QueryFromAPI(q)
+				oq, err := query()
 				if err != nil {
 					return err
 				}
@@ -79,11 +78,7 @@ func init() {
 				fs.StringVar(&outFile, "out", "", "write to this file (default: standard output)")
 			},
 			run: func(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error {
-				q, err := query()
-				if err != nil {
-					return err
-				}
-				oq, err := oplog.QueryFromAPI(q)
+				oq, err := query()
 				if err != nil {
 					return err
 				}
@@ -120,11 +115,7 @@ func init() {
 				if err := needArgs(args, 1, "one device ID (broker admin devices list)"); err != nil {
 					return err
 				}
-				q, err := query()
-				if err != nil {
-					return err
-				}
-				oq, err := oplog.QueryFromAPI(q)
+				oq, err := query()
 				if err != nil {
 					return err
 				}
