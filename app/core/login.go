@@ -158,8 +158,8 @@ func (c *Client) startSession(resp *api.LoginResponse) {
 	c.setPhase(Ready, func(s *State) {
 		s.User, s.Err, s.Online = &u, nil, true
 	})
-	expires := resp.AccessExpiresAt
-	c.goBackground(func() { c.keepFresh(ctx, expires) })
+	ttl := c.accessTTL(resp)
+	c.goBackground(func() { c.keepFresh(ctx, ttl) })
 	sessionHooksMu.Lock()
 	hooks := append([]func(*Client, context.Context){}, sessionHooks...)
 	sessionHooksMu.Unlock()
@@ -178,10 +178,10 @@ func (c *Client) startSession(resp *api.LoginResponse) {
 // failure is retried with backoff (the app shows offline); a refused
 // refresh (revoked laptop, expired sign-in) signs the user out with the
 // broker's reason.
-func (c *Client) keepFresh(ctx context.Context, expires time.Time) {
+func (c *Client) keepFresh(ctx context.Context, ttl time.Duration) {
 	backoff := time.Second
 	for {
-		wait := time.Until(expires) * 3 / 4
+		wait := ttl * 3 / 4
 		if wait < time.Second {
 			wait = time.Second
 		}
@@ -204,7 +204,7 @@ func (c *Client) keepFresh(ctx context.Context, expires time.Time) {
 				case <-time.After(backoff):
 				}
 				backoff = min(backoff*2, time.Minute)
-				expires = time.Now() // retry now-ish
+				ttl = 0 // retry now-ish
 				continue
 			}
 			if ctx.Err() != nil {
@@ -222,8 +222,18 @@ func (c *Client) keepFresh(ctx context.Context, expires time.Time) {
 			_ = c.deps.Secrets.Set(keyRefresh, resp.RefreshToken)
 		}
 		c.update(func(s *State) { s.Online = true })
-		expires = resp.AccessExpiresAt
+		ttl = c.accessTTL(resp)
 	}
+}
+
+// accessTTL is how long the new access token lives: by the broker's
+// count, since the laptop's clock may be off; an older broker gives only
+// the expiry time.
+func (c *Client) accessTTL(resp *api.LoginResponse) time.Duration {
+	if resp.AccessExpiresIn > 0 {
+		return time.Duration(resp.AccessExpiresIn) * time.Second
+	}
+	return resp.AccessExpiresAt.Sub(c.deps.Now())
 }
 
 // signedOut ends the session locally and shows why.

@@ -134,3 +134,23 @@ func TestLoginSetupSteps(t *testing.T) {
 	}
 	waitPhase(t, c, Ready)
 }
+
+// TestRefreshFollowsTheBrokersClock: a laptop whose clock is months
+// ahead of the broker's must neither refresh in a loop (its expiry looks
+// past) nor wait too long; the lifetime the broker states wins.
+func TestRefreshFollowsTheBrokersClock(t *testing.T) {
+	ahead := func() time.Time { return time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC) }
+	c := &Client{deps: Deps{Now: ahead}}
+	brokerNow := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	resp := &api.LoginResponse{AccessExpiresAt: brokerNow.Add(15 * time.Minute), AccessExpiresIn: 900}
+	if got := c.accessTTL(resp); got != 15*time.Minute {
+		t.Errorf("with the broker's lifetime: %s, want 15m", got)
+	}
+	// An older broker states only the expiry: the laptop's clock is all
+	// there is (and keepFresh waits at least a second).
+	resp.AccessExpiresIn = 0
+	c.deps.Now = func() time.Time { return brokerNow }
+	if got := c.accessTTL(resp); got != 15*time.Minute {
+		t.Errorf("from the expiry: %s, want 15m", got)
+	}
+}

@@ -85,9 +85,13 @@ const (
 
 // LoginResponse answers a successful password (and code) check.
 type LoginResponse struct {
-	Stage            string          `json:"stage"`
-	AccessToken      string          `json:"access_token"`
-	AccessExpiresAt  time.Time       `json:"access_expires_at"`
+	Stage           string    `json:"stage"`
+	AccessToken     string    `json:"access_token"`
+	AccessExpiresAt time.Time `json:"access_expires_at"`
+	// AccessExpiresIn is the access token's lifetime in seconds, by the
+	// broker's clock: a laptop schedules its refresh from this, so a
+	// laptop clock that is off does not refresh too late or in a loop.
+	AccessExpiresIn  int64           `json:"access_expires_in"`
 	RefreshToken     string          `json:"refresh_token,omitempty"`
 	RefreshExpiresAt time.Time       `json:"refresh_expires_at,omitzero"`
 	User             User            `json:"user"`

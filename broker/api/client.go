@@ -113,7 +113,32 @@ func (c *Client) Token() string {
 // discard). A non-2xx answer becomes an *Error; a transport failure becomes
 // an *Error with CodeNetwork wrapping the cause's text.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
-	req, err := c.NewRequest(ctx, method, path, in)
+	_, replayable := in.(io.Reader)
+	replayable = !replayable
+	return c.withToken(replayable, func(tok string) error { return c.do(ctx, method, path, in, out, tok) })
+}
+
+// withToken runs send with the current access token, and once more with
+// the new one if the broker refused a token that a refresh replaced while
+// the request was on its way (the broker invalidates the old token at
+// rotation; a refused request did nothing, so sending it again is safe).
+func (c *Client) withToken(replayable bool, send func(tok string) error) error {
+	used := c.Token()
+	err := send(used)
+	if !replayable || used == "" {
+		return err
+	}
+	if e := AsError(err); e == nil || e.Code != CodeUnauthenticated {
+		return err
+	}
+	if now := c.Token(); now != "" && now != used {
+		return send(now)
+	}
+	return err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any, tok string) error {
+	req, err := c.newRequest(ctx, method, path, in, tok)
 	if err != nil {
 		return err
 	}
@@ -147,6 +172,10 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 
 // NewRequest builds an authenticated request to path with in as JSON body.
 func (c *Client) NewRequest(ctx context.Context, method, path string, in any) (*http.Request, error) {
+	return c.newRequest(ctx, method, path, in, c.Token())
+}
+
+func (c *Client) newRequest(ctx context.Context, method, path string, in any, tok string) (*http.Request, error) {
 	var body io.Reader
 	if in != nil {
 		if r, ok := in.(io.Reader); ok {
@@ -167,7 +196,7 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, in any) (*
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	if tok := c.Token(); tok != "" {
+	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	return req, nil

@@ -22,6 +22,15 @@ type EventStream struct {
 // DialEvents opens the event socket and asks for the events after seq
 // after (0: from the start of what the broker keeps).
 func (c *Client) DialEvents(ctx context.Context, after int64) (*EventStream, error) {
+	var es *EventStream
+	err := c.withToken(true, func(tok string) (err error) {
+		es, err = c.dialEvents(ctx, after, tok)
+		return err
+	})
+	return es, err
+}
+
+func (c *Client) dialEvents(ctx context.Context, after int64, tok string) (*EventStream, error) {
 	u := *c.base
 	switch u.Scheme {
 	case "https":
@@ -42,7 +51,7 @@ func (c *Client) DialEvents(ctx context.Context, after int64) (*EventStream, err
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
 	hdr := http.Header{}
-	if tok := c.Token(); tok != "" {
+	if tok != "" {
 		hdr.Set("Authorization", "Bearer "+tok)
 	}
 	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{

@@ -20,6 +20,15 @@ import (
 // when it refuses (slot not granted or not the caller's, office PC not
 // answering, ...), CodeCertificateChange when the pin does not match.
 func (c *Client) DialTunnel(ctx context.Context, slotID string) (net.Conn, error) {
+	var conn net.Conn
+	err := c.withToken(true, func(tok string) (err error) {
+		conn, err = c.dialTunnel(ctx, slotID, tok)
+		return err
+	})
+	return conn, err
+}
+
+func (c *Client) dialTunnel(ctx context.Context, slotID, tok string) (net.Conn, error) {
 	host := c.base.Host
 	if c.base.Port() == "" {
 		port := "443"
@@ -39,7 +48,7 @@ func (c *Client) DialTunnel(ctx context.Context, slotID string) (net.Conn, error
 	TuneSocket(raw)
 	// Until the upgrade is answered, ctx bounds every read and write.
 	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
-	conn, err := c.upgradeTunnel(ctx, raw, slotID)
+	conn, err := c.upgradeTunnel(ctx, raw, slotID, tok)
 	if !stop() || ctx.Err() != nil {
 		raw.Close()
 		if err == nil {
@@ -60,7 +69,7 @@ func (c *Client) DialTunnel(ctx context.Context, slotID string) (net.Conn, error
 	return conn, nil
 }
 
-func (c *Client) upgradeTunnel(ctx context.Context, raw net.Conn, slotID string) (net.Conn, error) {
+func (c *Client) upgradeTunnel(ctx context.Context, raw net.Conn, slotID, tok string) (net.Conn, error) {
 	var rw net.Conn = raw
 	var tc *tls.Conn
 	if c.base.Scheme == "https" {
@@ -83,7 +92,7 @@ func (c *Client) upgradeTunnel(ctx context.Context, raw net.Conn, slotID string)
 	}
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", TunnelProtocol+", "+TunnelProtocolBytes)
-	if tok := c.Token(); tok != "" {
+	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	if err := req.Write(rw); err != nil {

@@ -359,6 +359,7 @@ func (s *Service) issue(ctx context.Context, u UserRecord, dev api.Device, pol a
 		return nil, err
 	}
 	resp.AccessToken, resp.AccessExpiresAt = access, sess.AccessExpires
+	resp.AccessExpiresIn = int64(sess.AccessExpires.Sub(now) / time.Second)
 	return resp, nil
 }
 
@@ -554,7 +555,8 @@ func (s *Service) Refresh(ctx context.Context, req api.RefreshRequest) (*api.Log
 	}
 	_ = s.st.TouchDevice(ctx, dev.ID, now)
 	return &api.LoginResponse{Stage: api.StageOK, AccessToken: access, AccessExpiresAt: next.AccessExpires,
-		RefreshToken: refresh, RefreshExpiresAt: next.RefreshExpires, User: u.User, Device: dev}, nil
+		AccessExpiresIn: int64(AccessTTL / time.Second),
+		RefreshToken:    refresh, RefreshExpiresAt: next.RefreshExpires, User: u.User, Device: dev}, nil
 }
 
 // Logout revokes the caller's session.

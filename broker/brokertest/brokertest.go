@@ -103,11 +103,22 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	dir := t.TempDir()
 	cfg := daemon.DefaultConfig()
 	cfg.Data, cfg.Listen = dir, "127.0.0.1:0"
-	var logw io.Writer = io.Discard
-	if o.log != nil {
+	var logw io.Writer
+	switch {
+	case o.log != nil:
 		logw = o.log
-	} else if testing.Verbose() {
+	case testing.Verbose():
 		logw = os.Stderr
+	default:
+		// Kept, and shown only if the test fails: a flaky failure then
+		// says what the broker saw.
+		tail := &tailBuffer{max: 64 << 10}
+		logw = tail
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("the broker's log (last %d KiB):\n%s", tail.max>>10, tail.String())
+			}
+		})
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b := &Broker{DataDir: dir, done: make(chan struct{})}

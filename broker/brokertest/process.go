@@ -163,3 +163,26 @@ func (s *SyncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex // guards b
+	b   []byte
+	max int
+}
+
+func (s *tailBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	if over := len(s.b) - s.max; over > 0 {
+		s.b = append(s.b[:0], s.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (s *tailBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
+}
