@@ -88,12 +88,17 @@ func main() {
 	case err != nil:
 		log.Error("operation log unavailable; operations are not recorded", "err", err)
 	default:
-		deps.Recorder, deps.OnSession = ow.j, ow.onSession
+		deps.Recorder, deps.OnSession, deps.BeforeLogout = ow.j, ow.onSession, ow.beforeLogout
 		defer ow.close()
 	}
 
+	var logStatus func() ui.LogStatus
+	if ow != nil {
+		logStatus = ow.status
+	}
 	a := app.NewWithID(appID)
 	u := ui.New(a, ui.Options{
+		LogStatus:   logStatus,
 		Version:     version,
 		Lang:        f.lang,
 		Preset:      preset,

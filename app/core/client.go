@@ -49,6 +49,9 @@ type Session struct {
 	DeviceID string
 	// Sign signs with the device key (the private half never leaves core).
 	Sign func(msg []byte) []byte
+	// Done is closed when the session ends (sign-out, a revoked laptop):
+	// the client no longer carries a token after that.
+	Done <-chan struct{}
 }
 
 // Deps are the platform pieces core needs. Nil ones get harmless defaults
@@ -60,6 +63,9 @@ type Deps struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	OnSession func(Session)
+	// BeforeLogout runs while the session's token still works, before a
+	// user's sign-out revokes it (the wiring uploads the operation log).
+	BeforeLogout func(ctx context.Context)
 }
 
 // Keyring entry names.

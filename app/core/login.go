@@ -170,7 +170,7 @@ func (c *Client) startSession(resp *api.LoginResponse) {
 		c.mu.Lock()
 		devID := c.deviceID
 		c.mu.Unlock()
-		c.deps.OnSession(Session{API: c.api, UserID: u.ID, DeviceID: devID, Sign: c.sign})
+		c.deps.OnSession(Session{API: c.api, UserID: u.ID, DeviceID: devID, Sign: c.sign, Done: ctx.Done()})
 	}
 }
 
@@ -259,6 +259,9 @@ func (c *Client) Logout(ctx context.Context) error {
 	// Release the slot while the token still works (otherwise it frees
 	// only when the lease lapses); signedOut below ends the rest.
 	c.StopConnection(ctx)
+	if c.deps.BeforeLogout != nil {
+		c.deps.BeforeLogout(ctx)
+	}
 	err := c.api.Logout(ctx)
 	for _, k := range []string{keyRefresh, keyUser, keyDeviceID, keyDeviceKey} {
 		if derr := c.deps.Secrets.Delete(k); derr != nil && !errors.Is(derr, ErrNoSecret) {

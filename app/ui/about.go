@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"strings"
+	"time"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -14,6 +17,19 @@ type aboutView struct {
 	Version string
 	Broker  string
 	Device  string
+	Log     func() LogStatus // nil: not wired (the row says so)
+}
+
+// LogStatus is the operation log's upload state, as the About screen and
+// the diagnostics show it.
+type LogStatus struct {
+	Pending     int64     // recorded, not yet acknowledged by the broker
+	LastUpload  time.Time // zero: none in this run
+	LastError   string    // the last upload's failure; empty after a success
+	Uploading   bool      // a signed-in session runs the uploader
+	FillPercent int
+	NearFull    bool
+	Full        bool
 }
 
 type aboutActions struct {
@@ -24,12 +40,16 @@ type aboutActions struct {
 type aboutScreen struct {
 	root fyne.CanvasObject
 	msg  *message
+	tr   *i18n.Tr
+	v    aboutView
+	log  *widget.Label
 }
 
 // makeAbout shows what the help desk asks first (version, broker, laptop)
 // and copies the diagnostics text for them.
 func makeAbout(tr *i18n.Tr, v aboutView, actions aboutActions) *aboutScreen {
-	s := &aboutScreen{msg: newMessage()}
+	s := &aboutScreen{msg: newMessage(), tr: tr, v: v, log: wrapped("")}
+	s.refresh()
 	logo := canvas.NewImageFromResource(icons.App)
 	logo.FillMode = canvas.ImageFillContain
 	logo.SetMinSize(fyne.NewSquareSize(64))
@@ -39,7 +59,7 @@ func makeAbout(tr *i18n.Tr, v aboutView, actions aboutActions) *aboutScreen {
 		widget.NewFormItem(tr.T(i18n.AboutBroker), wrapped(v.Broker)),
 		widget.NewFormItem(tr.T(i18n.AboutDevice), widget.NewLabel(v.Device)),
 		widget.NewFormItem(tr.T(i18n.AboutUpdate), widget.NewLabel(notYet)),
-		widget.NewFormItem(tr.T(i18n.AboutLogUpload), widget.NewLabel(notYet)),
+		widget.NewFormItem(tr.T(i18n.AboutLogUpload), s.log),
 	)
 	copyBtn := widget.NewButton(tr.T(i18n.AboutCopyDiag), func() {
 		actions.CopyDiagnostics()
@@ -56,6 +76,43 @@ func makeAbout(tr *i18n.Tr, v aboutView, actions aboutActions) *aboutScreen {
 		s.msg.Label,
 	)
 	return s
+}
+
+// refresh rereads the upload state (the UI calls it every second while
+// the screen shows, so a user waiting for "all sent" sees it happen).
+func (s *aboutScreen) refresh() {
+	text := s.tr.T(i18n.AboutNotYet)
+	if s.v.Log != nil {
+		text = logStatusText(s.tr, s.v.Log())
+	}
+	if s.log.Text != text {
+		s.log.SetText(text)
+	}
+}
+
+// logStatusText words the upload state; a store filling up matters more
+// than the count, so it comes first.
+func logStatusText(tr *i18n.Tr, st LogStatus) string {
+	var lines []string
+	switch {
+	case st.Full:
+		lines = append(lines, tr.T(i18n.AboutLogFull))
+	case st.NearFull:
+		lines = append(lines, tr.T(i18n.AboutLogFilling, st.FillPercent))
+	}
+	switch {
+	case st.Pending == 0 && st.LastUpload.IsZero():
+		lines = append(lines, tr.T(i18n.AboutLogNone))
+	case st.Pending == 0:
+		lines = append(lines, tr.T(i18n.AboutLogAllSent, st.LastUpload.Local().Format(tr.T(i18n.AboutTimeLayout))))
+	case !st.Uploading:
+		lines = append(lines, tr.T(i18n.AboutLogSignedOut, st.Pending))
+	case st.LastError != "":
+		lines = append(lines, tr.T(i18n.AboutLogFailing, st.Pending))
+	default:
+		lines = append(lines, tr.T(i18n.AboutLogPending, st.Pending))
+	}
+	return strings.Join(lines, "\n")
 }
 
 func wrapped(text string) *widget.Label {

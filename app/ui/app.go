@@ -27,6 +27,7 @@ type Options struct {
 	CheckCert   func(ctx context.Context, brokerURL string) (CertCheck, error) // default CheckCertificate
 	Autostart   Autostart                                                      // nil where unsupported
 	AutoConnect bool                                                           // connect once signed in (-connect)
+	LogStatus   func() LogStatus                                               // the operation log's upload state; nil: not shown
 	Now         func() time.Time
 	Logger      *slog.Logger
 }
@@ -166,8 +167,12 @@ func (u *UI) ticker() {
 	}
 }
 
-// tick advances the elapsed time while connected.
+// tick advances the elapsed time while connected, and the About
+// screen's upload state while it shows.
 func (u *UI) tick() {
+	if u.screen == scrAbout && u.about != nil {
+		u.about.refresh()
+	}
 	if u.st.Phase != core.Connected {
 		return
 	}

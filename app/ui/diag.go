@@ -21,6 +21,7 @@ type diagInfo struct {
 	State   core.State
 	Errors  []recentError
 	Now     time.Time
+	Log     *LogStatus // nil: not wired
 }
 
 type recentError struct {
@@ -61,6 +62,16 @@ func diagnostics(d diagInfo) string {
 	}
 	if st.EndReason != "" {
 		line("last_end", st.EndReason)
+	}
+	if l := d.Log; l != nil {
+		last := "none"
+		if !l.LastUpload.IsZero() {
+			last = l.LastUpload.UTC().Format(time.RFC3339)
+		}
+		line("oplog", fmt.Sprintf("pending=%d last_upload=%s uploading=%t fill=%d%%", l.Pending, last, l.Uploading, l.FillPercent))
+		if l.LastError != "" {
+			line("oplog_error", l.LastError)
+		}
 	}
 	if len(d.Errors) == 0 {
 		line("recent_errors", "none")

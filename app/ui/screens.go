@@ -312,6 +312,7 @@ func (u *UI) showAbout() {
 		Version: u.opt.Version,
 		Broker:  u.profile.BrokerURL,
 		Device:  u.profile.DeviceName,
+		Log:     u.opt.LogStatus,
 	}, aboutActions{
 		CopyDiagnostics: func() { u.app.Clipboard().SetContent(u.diagnostics()) },
 		Back:            u.goBack,
@@ -320,10 +321,15 @@ func (u *UI) showAbout() {
 }
 
 func (u *UI) diagnostics() string {
-	s := diagnostics(diagInfo{
+	info := diagInfo{
 		Version: u.opt.Version, Lang: u.tr.Lang(), Profile: u.profile,
 		State: u.st, Errors: u.errs, Now: u.opt.Now(),
-	})
+	}
+	if u.opt.LogStatus != nil {
+		st := u.opt.LogStatus()
+		info.Log = &st
+	}
+	s := diagnostics(info)
 	if d, ok := u.client.(diagnoser); ok {
 		s += "\n" + d.Diagnostics()
 	}
