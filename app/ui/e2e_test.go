@@ -32,12 +32,7 @@ func TestE2EAppScreenshots(t *testing.T) {
 	needDisplayTools(t)
 	art := brokertest.ArtifactsDir(t)
 	bin := buildApp(t)
-	t.Setenv(daemon.DemoRDPPortEnv, strconv.Itoa(officePC(t)))
-	b := brokertest.Start(t, brokertest.WithRealClock(), brokertest.WithSetup(func(d *daemon.Broker) {
-		if err := daemon.SeedDemo(context.Background(), d, nil); err != nil {
-			t.Fatalf("seed demo: %v", err)
-		}
-	}))
+	b := demoBroker(t)
 
 	for i, lang := range []string{"ja", "en"} {
 		user := []string{"yamada", "sato"}[i] // one-time codes are single-use per account
@@ -221,6 +216,19 @@ func appEnv(kr keyringtest.Env, display, home string) []string {
 	return append(env, "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"), "FYNE_THEME=light", "FYNE_SCALE=1",
 		"ZAITAKU_RDP_STUB=1", "LANG=ja_JP.UTF-8")
+}
+
+// demoBroker starts a broker with the demo data (real clock, for the
+// one-time codes typed into the window), its office PCs answering on
+// officePC.
+func demoBroker(t *testing.T) *brokertest.Broker {
+	t.Helper()
+	t.Setenv(daemon.DemoRDPPortEnv, strconv.Itoa(officePC(t)))
+	return brokertest.Start(t, brokertest.WithRealClock(), brokertest.WithSetup(func(d *daemon.Broker) {
+		if err := daemon.SeedDemo(context.Background(), d, nil); err != nil {
+			t.Fatalf("seed demo: %v", err)
+		}
+	}))
 }
 
 // buildApp builds the app binary as `go run .` would.

@@ -2,7 +2,6 @@ package ui_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"image"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/zaitaku/zaitaku/app/ui/uitest"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
-	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/platform/keyring/keyringtest"
 )
 
@@ -191,12 +188,7 @@ func (it trayItem) waitMenu(t *testing.T, label string, enabled bool) []menuEntr
 func TestE2ETrayOnAStatusNotifierHost(t *testing.T) {
 	needDisplayTools(t)
 	bin := buildApp(t)
-	t.Setenv(daemon.DemoRDPPortEnv, strconv.Itoa(officePC(t)))
-	b := brokertest.Start(t, brokertest.WithRealClock(), brokertest.WithSetup(func(d *daemon.Broker) {
-		if err := daemon.SeedDemo(context.Background(), d, nil); err != nil {
-			t.Fatalf("seed demo: %v", err)
-		}
-	}))
+	b := demoBroker(t)
 	kr := keyringtest.Start(t)
 	conn, err := dbus.Connect(kr.BusAddress)
 	if err != nil {

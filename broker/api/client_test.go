@@ -37,7 +37,8 @@ func (b *rotatingBroker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"ok":true}`))
 }
 
-func TestClientResendsARequestRefusedForARotatedToken(t *testing.T) {
+func startRotatingBroker(t *testing.T) (*rotatingBroker, *httptest.Server, *Client) {
+	t.Helper()
 	b := &rotatingBroker{}
 	srv := httptest.NewServer(b)
 	t.Cleanup(srv.Close)
@@ -46,6 +47,11 @@ func TestClientResendsARequestRefusedForARotatedToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.c = c
+	return b, srv, c
+}
+
+func TestClientResendsARequestRefusedForARotatedToken(t *testing.T) {
+	b, _, c := startRotatingBroker(t)
 	c.SetToken("zat_old")
 	var out struct{ OK bool }
 	if err := c.Do(context.Background(), "POST", "/v1/x", map[string]int{"n": 7}, &out); err != nil || !out.OK {
@@ -57,17 +63,10 @@ func TestClientResendsARequestRefusedForARotatedToken(t *testing.T) {
 }
 
 func TestClientDoesNotResendAStreamOrAnUnchangedToken(t *testing.T) {
-	b := &rotatingBroker{}
-	srv := httptest.NewServer(b)
-	t.Cleanup(srv.Close)
-	c, err := NewClient(srv.URL, ClientOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.c = c
+	b, srv, c := startRotatingBroker(t)
 	// A body that was read cannot be sent again: the caller sees the refusal.
 	c.SetToken("zat_old")
-	err = c.Do(context.Background(), "POST", "/v1/x", strings.NewReader("stream"), nil)
+	err := c.Do(context.Background(), "POST", "/v1/x", strings.NewReader("stream"), nil)
 	if e := AsError(err); e == nil || e.Code != CodeUnauthenticated || len(b.bodies) != 1 {
 		t.Fatalf("stream: %v after %d requests", err, len(b.bodies))
 	}
