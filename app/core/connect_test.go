@@ -294,7 +294,7 @@ func TestConnectFlowEndedByBroker(t *testing.T) {
 		c := e.app(t, "sato", l, &flowRecorder{})
 		c.Connect()
 		waitFor(t, c, "connected", phaseIs(Connected))
-		m := e.b.Server.Slots()
+		m := e.b.Services.Slots
 		slot, err := m.Mine("sato")
 		if err != nil {
 			t.Fatal(err)
@@ -472,7 +472,7 @@ func TestConnectAfterCrashResumesTheSlot(t *testing.T) {
 	first := e.app(t, "yamada", newFakeLauncher(), &flowRecorder{})
 	first.Connect()
 	waitFor(t, first, "connected", phaseIs(Connected))
-	slot, err := e.b.Server.Slots().Mine("yamada")
+	slot, err := e.b.Services.Slots.Mine("yamada")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +482,7 @@ func TestConnectAfterCrashResumesTheSlot(t *testing.T) {
 	second := e.app(t, "yamada", newFakeLauncher(), rec)
 	second.Connect()
 	waitFor(t, second, "connected again", phaseIs(Connected))
-	again, err := e.b.Server.Slots().Mine("yamada")
+	again, err := e.b.Services.Slots.Mine("yamada")
 	if err != nil || again.ID != slot.ID {
 		t.Errorf("slot after the restart: %+v %v, want %s", again, err, slot.ID)
 	}

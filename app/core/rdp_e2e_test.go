@@ -128,7 +128,7 @@ func TestE2ERDPThroughTunnel(t *testing.T) {
 		return err == nil && near(img.At(256, 192), officeTopLeft) && near(img.At(768, 576), officeRest)
 	})
 	note("screenshot %s: (256,192)=%v (768,576)=%v", shot, img.At(256, 192), img.At(768, 576))
-	if live := b.Server.Relay().Live(); live[slot.ID] < 1 {
+	if live := b.Services.Relay.Live(); live[slot.ID] < 1 {
 		t.Fatalf("relay shows no tunnel for the slot: %v", live)
 	}
 
@@ -137,7 +137,7 @@ func TestE2ERDPThroughTunnel(t *testing.T) {
 	r := <-exited
 	note("xfreerdp ended: exit code %d, err %v", r.code, r.err)
 	waitUntil(t, ctx, "the tunnel connection to end", func() bool {
-		return tun.Ended() >= 1 && len(b.Server.Relay().Live()) == 0
+		return tun.Ended() >= 1 && len(b.Services.Relay.Live()) == 0
 	})
 	appUp, appDown := tun.Bytes()
 	sessions, err := it.Sessions(ctx)
@@ -517,7 +517,7 @@ func TestE2ERDPAppFlowEndedByIT(t *testing.T) {
 	if st.EndReason != api.EndAdmin {
 		t.Fatalf("end reason %q, want %q", st.EndReason, api.EndAdmin)
 	}
-	waitUntil(t, ctx, "the relay to drop the tunnel", func() bool { return len(b.Server.Relay().Live()) == 0 })
+	waitUntil(t, ctx, "the relay to drop the tunnel", func() bool { return len(b.Services.Relay.Live()) == 0 })
 	if l := clientLog.line("CONNECTION_STATE_ACTIVE --> "); l == "" && !clientLog.contains("Caught signal") {
 		t.Fatalf("xfreerdp's log shows neither the session ending nor the client being stopped")
 	}
@@ -543,5 +543,5 @@ func TestE2ERDPAppFlowEndedByIT(t *testing.T) {
 	mu.Lock()
 	note("phases: %s", strings.Join(phases, " → "))
 	mu.Unlock()
-	note("ended by IT: reason %s; relay tunnels left: %d", st.EndReason, len(b.Server.Relay().Live()))
+	note("ended by IT: reason %s; relay tunnels left: %d", st.EndReason, len(b.Services.Relay.Live()))
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
 	"github.com/zaitaku/zaitaku/broker/daemon"
-	"github.com/zaitaku/zaitaku/broker/store"
+	"github.com/zaitaku/zaitaku/broker/store/sqlite"
 )
 
 const killSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -26,7 +26,7 @@ const killSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 func TestIngestIdempotentAfterBrokerKill(t *testing.T) {
 	p := brokertest.StartProcess(t, func(b *daemon.Broker) {
 		ctx := context.Background()
-		a := b.Server.Auth()
+		a := b.Services.Auth
 		if _, err := a.CreateUser(ctx, "test", api.CreateUserRequest{ID: "yamada", Name: "山田 花子", Department: "総務課",
 			Roles: []api.Role{api.RoleStaff}}); err != nil {
 			t.Fatal(err)
@@ -95,7 +95,7 @@ func TestIngestIdempotentAfterBrokerKill(t *testing.T) {
 		t.Logf("terminate: %v", err)
 	}
 
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(p.DataDir, "zaitaku.db"), nil, store.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(p.DataDir, "zaitaku.db"), nil, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

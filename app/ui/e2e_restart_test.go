@@ -25,7 +25,7 @@ func TestE2EAppBrokerRestart(t *testing.T) {
 	bin := buildApp(t)
 	t.Setenv(daemon.DemoRDPPortEnv, strconv.Itoa(officePC(t)))
 	p := brokertest.StartProcess(t, func(d *daemon.Broker) {
-		if err := daemon.SeedDemo(context.Background(), d, nil); err != nil {
+		if err := daemon.SeedDemo(context.Background(), d.Services, nil); err != nil {
 			t.Fatalf("seed demo: %v", err)
 		}
 	})

@@ -116,7 +116,7 @@ func TestE2EAppScreenshots(t *testing.T) {
 	// the one-time-code setup (QR code), all in the window.
 	t.Run("setup", func(t *testing.T) {
 		ctx := context.Background()
-		a := b.Server.Auth()
+		a := b.Services.Auth
 		created, err := a.CreateUser(ctx, "e2e", api.CreateUserRequest{ID: "takahashi", Name: "高橋 陽子",
 			Department: "市民課", Roles: []api.Role{api.RoleStaff}})
 		if err != nil || created.TemporaryPassword == "" {
@@ -225,7 +225,7 @@ func demoBroker(t *testing.T) *brokertest.Broker {
 	t.Helper()
 	t.Setenv(daemon.DemoRDPPortEnv, strconv.Itoa(officePC(t)))
 	return brokertest.Start(t, brokertest.WithRealClock(), brokertest.WithSetup(func(d *daemon.Broker) {
-		if err := daemon.SeedDemo(context.Background(), d, nil); err != nil {
+		if err := daemon.SeedDemo(context.Background(), d.Services, nil); err != nil {
 			t.Fatalf("seed demo: %v", err)
 		}
 	}))

@@ -254,6 +254,11 @@ func (s *Service) ListDevices(ctx context.Context, userID string) ([]api.Device,
 	return s.st.ListDevices(ctx, NormalizeID(userID))
 }
 
+// Device returns one enrolled device; ErrNotFound (wrapped) if there is none.
+func (s *Service) Device(ctx context.Context, id string) (api.Device, error) {
+	return s.st.GetDevice(ctx, id)
+}
+
 // RevokeDevice blocks a laptop (lost or stolen) and ends its sessions at once.
 func (s *Service) RevokeDevice(ctx context.Context, actor, id string) (*api.Device, error) {
 	d, err := s.st.SetDeviceStatus(ctx, id, api.DeviceRevoked, s.now())

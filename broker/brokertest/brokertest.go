@@ -200,7 +200,7 @@ func (b *Broker) CreateUser(t testing.TB, id string, roles ...api.Role) User {
 		roles = []api.Role{api.RoleStaff}
 	}
 	ctx := context.Background()
-	a := b.Server.Auth()
+	a := b.Services.Auth
 	if _, err := a.CreateUser(ctx, "test", api.CreateUserRequest{ID: id, Name: "Test " + id, Department: "総務課", Roles: roles}); err != nil {
 		t.Fatalf("brokertest: create user %s: %v", id, err)
 	}

@@ -16,18 +16,21 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/server"
-	"github.com/zaitaku/zaitaku/broker/store"
+	"github.com/zaitaku/zaitaku/broker/services"
+	"github.com/zaitaku/zaitaku/broker/store/sqlite"
 )
 
 // Version is set at build time (-ldflags "-X ...daemon.Version=v1.2.3").
 var Version = "dev"
 
-// Broker is an opened data directory: database and server, not yet serving.
+// Broker is an opened data directory: database, services and server,
+// not yet serving.
 type Broker struct {
-	Cfg    Config
-	Log    *slog.Logger
-	Store  *store.Store
-	Server *server.Server
+	Cfg      Config
+	Log      *slog.Logger
+	Store    *sqlite.Store
+	Services *services.Services
+	Server   *server.Server
 
 	headerTimeout time.Duration
 }
@@ -51,37 +54,61 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, ho))
 }
 
-// Open prepares the data directory and opens the database and server.
-func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Broker, error) {
+// OpenStore prepares the data directory and opens its database and
+// secret key: what a one-shot `broker admin` command needs.
+func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (*sqlite.Store, []byte, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
+		return nil, nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
 	}
 	key, err := loadOrCreateSecretKey(cfg.Data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dbPath := filepath.Join(cfg.Data, "zaitaku.db")
 	if cfg.DB != "" {
 		dbPath = strings.TrimPrefix(strings.TrimPrefix(cfg.DB, "sqlite:"), "file:")
 	}
-	st, err := store.OpenSQLite(ctx, dbPath, log, store.Options{Synchronous: cfg.Synchronous})
+	st, err := sqlite.Open(ctx, dbPath, log, sqlite.Options{Synchronous: cfg.Synchronous})
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, key, nil
+}
+
+// Open prepares the data directory, opens the database and builds the
+// services and the server: what `broker serve` needs.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Broker, error) {
+	st, key, err := OpenStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.New(server.Config{Store: st, Log: log, Now: opt.Now, Version: Version,
-		Argon2: opt.Argon2, SecretKey: key, PublicURL: cfg.PublicURL, BodyTimeout: opt.BodyTimeout})
+	svc, err := services.Build(ctx, services.Config{Stores: st, Log: log, Now: opt.Now,
+		Argon2: opt.Argon2, SecretKey: key})
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	srv, err := server.New(server.Config{Domains: Domains(svc), Ready: st.Ping, Log: log, Now: opt.Now,
+		Version: Version, PublicURL: cfg.PublicURL, BodyTimeout: opt.BodyTimeout})
+	if err != nil {
+		svc.Close()
 		st.Close()
 		return nil, err
 	}
 	if opt.HeaderTimeout == 0 {
 		opt.HeaderTimeout = 10 * time.Second
 	}
-	return &Broker{Cfg: cfg, Log: log, Store: st, Server: srv, headerTimeout: opt.HeaderTimeout}, nil
+	return &Broker{Cfg: cfg, Log: log, Store: st, Services: svc, Server: srv, headerTimeout: opt.HeaderTimeout}, nil
 }
 
 // Close closes the database.
 func (b *Broker) Close() error { return b.Store.Close() }
+
+// Domains hands the built services to the HTTP layer.
+func Domains(s *services.Services) server.Domains {
+	return server.Domains{Audit: s.Audit, Auth: s.Auth, Oplog: s.Oplog, Terminals: s.Terminals,
+		Events: s.Events, Relay: s.Relay, Slots: s.Slots}
+}
 
 // Ready is what Serve reports once it listens.
 type Ready struct {
@@ -119,7 +146,7 @@ func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})
-	go func() { b.Server.Run(jobsCtx); close(jobsDone) }()
+	go func() { b.Services.Run(jobsCtx); close(jobsDone) }()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if ready != nil {
@@ -137,6 +164,7 @@ func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 	defer cancel()
 	err = hs.Shutdown(sctx)
 	b.Server.Close()
+	b.Services.Close()
 	stopJobs()
 	<-jobsDone
 	if errors.Is(err, context.DeadlineExceeded) {

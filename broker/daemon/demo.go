@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/services"
 )
 
 // Demo accounts share one password and one one-time-code secret so that a
@@ -31,22 +32,28 @@ var DemoUsers = []DemoUser{
 	{"tanaka", "田中 誠", "総務課", []api.Role{api.RoleStaff, api.RoleSupervisor}},
 }
 
-// demoSeeders are run by SeedDemo in order; domains that join the demo
-// (office PCs, ...) append theirs.
-var demoSeeders = []func(ctx context.Context, b *Broker, out io.Writer) error{seedDemoUsers}
+// demoSeeders are run by SeedDemo in this order; a domain that joins the
+// demo adds its seeder here.
+var demoSeeders = []struct {
+	name string
+	seed func(ctx context.Context, svc *services.Services, out io.Writer) error
+}{
+	{"staff", seedDemoUsers},
+	{"office PCs", seedDemoTerminals},
+}
 
 // SeedDemo adds the demo data that is missing; running it twice is harmless.
-func SeedDemo(ctx context.Context, b *Broker, out io.Writer) error {
-	for _, seed := range demoSeeders {
-		if err := seed(ctx, b, out); err != nil {
-			return err
+func SeedDemo(ctx context.Context, svc *services.Services, out io.Writer) error {
+	for _, s := range demoSeeders {
+		if err := s.seed(ctx, svc, out); err != nil {
+			return fmt.Errorf("demo %s: %w", s.name, err)
 		}
 	}
 	return nil
 }
 
-func seedDemoUsers(ctx context.Context, b *Broker, out io.Writer) error {
-	a := b.Server.Auth()
+func seedDemoUsers(ctx context.Context, svc *services.Services, out io.Writer) error {
+	a := svc.Auth
 	for _, u := range DemoUsers {
 		_, err := a.CreateUser(ctx, "demo", api.CreateUserRequest{ID: u.ID, Name: u.Name, Department: u.Department, Roles: u.Roles})
 		if e := api.AsError(err); e != nil && e.Code == api.CodeUserExists {

@@ -8,14 +8,13 @@ import (
 	"strconv"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/services"
 )
 
 // DemoRDPPortEnv names the variable that sets the RDP port of the demo
 // office PCs (default 3389): `make demo` points it at a local
 // freerdp-shadow-cli.
 const DemoRDPPortEnv = "ZAITAKU_DEMO_RDP_PORT"
-
-func init() { demoSeeders = append(demoSeeders, seedDemoTerminals) }
 
 // demoTerminals: one PC per demo member of staff, and a shared one, all on
 // 127.0.0.1 (the only network these machines reach).
@@ -27,7 +26,7 @@ var demoTerminals = []api.CreateTerminalRequest{
 	{ID: "kyoyo-01", Name: "共用端末-01", Department: "情報政策課", Pool: true, MAC: "02:00:5e:00:00:05"},
 }
 
-func seedDemoTerminals(ctx context.Context, b *Broker, out io.Writer) error {
+func seedDemoTerminals(ctx context.Context, svc *services.Services, out io.Writer) error {
 	port := 3389
 	if v := os.Getenv(DemoRDPPortEnv); v != "" {
 		p, err := strconv.Atoi(v)
@@ -36,7 +35,7 @@ func seedDemoTerminals(ctx context.Context, b *Broker, out io.Writer) error {
 		}
 		port = p
 	}
-	ts := b.Server.Terminals()
+	ts := svc.Terminals
 	made := 0
 	for _, req := range demoTerminals {
 		if _, err := ts.Get(ctx, req.ID); err == nil {

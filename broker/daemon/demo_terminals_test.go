@@ -14,21 +14,21 @@ func TestDemoOfficePCs(t *testing.T) {
 	brokertest.Start(t, brokertest.WithSetup(func(d *daemon.Broker) { db = d }))
 	ctx := context.Background()
 	for i := range 2 { // idempotent
-		if err := daemon.SeedDemo(ctx, db, nil); err != nil {
+		if err := daemon.SeedDemo(ctx, db.Services, nil); err != nil {
 			t.Fatalf("seed %d: %v", i, err)
 		}
 	}
-	ts, err := db.Server.Terminals().List(ctx)
+	ts, err := db.Services.Terminals.List(ctx)
 	if err != nil || len(ts) != 5 {
 		t.Fatalf("%d office PCs, %v; want 5", len(ts), err)
 	}
 	for _, tc := range []struct{ user, pc string }{{"yamada", "soumu-01"}, {"sato", "zeimu-01"}, {"suzuki", "fukushi-01"}, {"tanaka", "soumu-02"}} {
-		pc, err := db.Server.Terminals().ForUser(ctx, tc.user)
+		pc, err := db.Services.Terminals.ForUser(ctx, tc.user)
 		if err != nil || pc.ID != tc.pc || pc.Address != "127.0.0.1" || pc.RDPPort != 13389 {
 			t.Errorf("%s: %+v %v", tc.user, pc, err)
 		}
 	}
-	if db.Server.Slots().PoolSize() != 1 {
-		t.Errorf("pool size %d, want 1", db.Server.Slots().PoolSize())
+	if db.Services.Slots.PoolSize() != 1 {
+		t.Errorf("pool size %d, want 1", db.Services.Slots.PoolSize())
 	}
 }

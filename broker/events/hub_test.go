@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/events"
-	"github.com/zaitaku/zaitaku/broker/store"
+	"github.com/zaitaku/zaitaku/broker/store/sqlite"
 )
 
-func openStore(t *testing.T, path string) *store.Store {
+func openStore(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), path, nil, store.Options{})
+	st, err := sqlite.Open(context.Background(), path, nil, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,12 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/oplog"
-	"github.com/zaitaku/zaitaku/broker/store"
+	"github.com/zaitaku/zaitaku/broker/store/sqlite"
 )
 
-func openTest(t *testing.T) (*store.Store, *oplog.Service, *deviceChain) {
+func openTest(t *testing.T) (*sqlite.Store, *oplog.Service, *deviceChain) {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "zaitaku.db"), nil, store.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "zaitaku.db"), nil, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestAuditGroupCommitChains(t *testing.T) {
 // events past the retention period; other devices' go, in chunks, and
 // the purge itself is recorded.
 func TestRetentionPurgeKeepsHeldDevice(t *testing.T) {
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "zaitaku.db"), nil, store.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "zaitaku.db"), nil, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func grantedSlots(b *testing.B, prefix string, targets []string) (*brokertest.Pr
 	b.Helper()
 	p := brokertest.StartProcess(b, func(db *daemon.Broker) {
 		ctx := context.Background()
-		a := db.Server.Auth()
+		a := db.Services.Auth
 		for i, target := range targets {
 			id := fmt.Sprintf("%s%03d", prefix, i)
 			host, port, _ := net.SplitHostPort(target)
@@ -104,12 +104,12 @@ func grantedSlots(b *testing.B, prefix string, targets []string) (*brokertest.Pr
 			if err := a.SetTOTPSecret(ctx, id, benchSecret, false); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := db.Server.Terminals().Create(ctx, "bench", api.CreateTerminalRequest{Name: id, Address: host, RDPPort: rdpPort, UserID: id}); err != nil {
+			if _, err := db.Services.Terminals.Create(ctx, "bench", api.CreateTerminalRequest{Name: id, Address: host, RDPPort: rdpPort, UserID: id}); err != nil {
 				b.Fatal(err)
 			}
 		}
 		cp := len(targets) + 10
-		if _, err := db.Server.Slots().SetPolicy(ctx, "bench", api.SlotConfigUpdate{Cap: &cp}); err != nil {
+		if _, err := db.Services.Slots.SetPolicy(ctx, "bench", api.SlotConfigUpdate{Cap: &cp}); err != nil {
 			b.Fatal(err)
 		}
 	})

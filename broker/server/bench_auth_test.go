@@ -38,7 +38,7 @@ func BenchmarkAuthLogin(b *testing.B) {
 		if err := br.Store.Auth().CreateUser(ctx, rec); err != nil {
 			b.Fatal(err)
 		}
-		if err := br.Server.Auth().SetTOTPSecret(ctx, id, secret, false); err != nil {
+		if err := br.Services.Auth.SetTOTPSecret(ctx, id, secret, false); err != nil {
 			b.Fatal(err)
 		}
 		users[i] = brokertest.User{ID: id, Password: brokertest.Password, TOTPSecret: secret}

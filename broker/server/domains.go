@@ -1,31 +1,114 @@
 package server
 
-// domains gathers each domain's dependencies. A domain adds one embedded
-// struct here, declared in its own routes_<domain>.go, together with an
-// init method called from initDomains and a routes method listed in
-// routeTable.
-type domains struct {
-	authDomain
-	oplogDomain
-	relayDomain
-	eventsDomain
-	terminalsDomain
-	slotsDomain
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/coder/websocket"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/oplog"
+)
+
+// Domains are the services the routes call, built outside HTTP (by
+// broker/services) and declared here as what the server needs of each.
+// A new domain adds its interface here, a field below, and a routes
+// method in its routes_<domain>.go listed in routeTable.
+type Domains struct {
+	Audit     audit.Recorder
+	Auth      Accounts
+	Oplog     OperationLog
+	Terminals Terminals
+	Events    EventHub
+	Relay     Tunnels
+	Slots     Slots
 }
 
-// initDomains wires each domain in dependency order.
-func (s *Server) initDomains() error {
-	for _, init := range []func() error{
-		s.initOplog, // first: it provides the audit recorder
-		s.initAuth,
-		s.initRelay,
-		s.initEvents,
-		s.initTerminals,
-		s.initSlots, // after relay: it grants the relay its targets
-	} {
-		if err := init(); err != nil {
-			return err
+// Accounts is sign-in, sessions and account administration (broker/auth).
+type Accounts interface {
+	Login(ctx context.Context, req api.LoginRequest, remote string) (*api.LoginResponse, error)
+	Refresh(ctx context.Context, req api.RefreshRequest) (*api.LoginResponse, error)
+	Authenticate(ctx context.Context, token string) (*auth.Principal, error)
+	Logout(ctx context.Context, p *auth.Principal) error
+	ChangePassword(ctx context.Context, p *auth.Principal, oldPw, newPw string) (*api.LoginResponse, error)
+	EnrollTOTP(ctx context.Context, p *auth.Principal, code string) (*api.LoginResponse, error)
+	Device(ctx context.Context, id string) (api.Device, error)
+
+	CreateUser(ctx context.Context, actor string, req api.CreateUserRequest) (*api.CreateUserResponse, error)
+	GetUser(ctx context.Context, id string) (*api.User, error)
+	ListUsers(ctx context.Context, department string) ([]api.User, error)
+	UpdateUser(ctx context.Context, actor, id string, req api.UpdateUserRequest) (*api.User, error)
+	ResetPassword(ctx context.Context, actor, id string) (*api.ResetPasswordResponse, error)
+	ResetTOTP(ctx context.Context, actor, id string) error
+	Unlock(ctx context.Context, actor, id string) error
+	ListDevices(ctx context.Context, userID string) ([]api.Device, error)
+	RevokeDevice(ctx context.Context, actor, id string) (*api.Device, error)
+	ApproveDevice(ctx context.Context, actor, id string) (*api.Device, error)
+	Policy(ctx context.Context) api.Policy
+	SetPolicy(ctx context.Context, actor string, up api.PolicyUpdate) (*api.Policy, error)
+}
+
+// OperationLog is the uploaded and the broker's own operation log (broker/oplog).
+type OperationLog interface {
+	Ingest(ctx context.Context, callerDevice string, b api.OplogBatch) (api.OplogAck, error)
+	Search(ctx context.Context, q oplog.Query) (api.OplogPage, error)
+	Export(ctx context.Context, q oplog.Query, format string, w io.Writer) (int, error)
+	Timeline(ctx context.Context, deviceID string, q oplog.Query) (api.OplogTimeline, error)
+	Findings(ctx context.Context, deviceID, cursor string) (api.OplogFindingList, error)
+	Holds(ctx context.Context) (api.OplogHoldList, error)
+	PlaceHold(ctx context.Context, actor string, h api.OplogHold) (api.OplogHold, error)
+	ReleaseHold(ctx context.Context, actor, kind, subject string) error
+	Config(ctx context.Context) (api.OplogConfig, error)
+	SetConfig(ctx context.Context, actor string, u api.OplogConfigUpdate) (api.OplogConfig, error)
+}
+
+// Terminals are the office PCs and their pairing (broker/terminal).
+type Terminals interface {
+	Create(ctx context.Context, actor string, req api.CreateTerminalRequest) (api.Terminal, error)
+	Get(ctx context.Context, id string) (api.Terminal, error)
+	List(ctx context.Context) ([]api.Terminal, error)
+	Update(ctx context.Context, actor, id string, req api.UpdateTerminalRequest) (api.Terminal, error)
+	Delete(ctx context.Context, actor, id string) error
+	Pair(ctx context.Context, actor, id, userID string) (api.Terminal, error)
+	ForUser(ctx context.Context, userID string) (api.Terminal, error)
+}
+
+// EventHub pushes events to each user's app over its socket (broker/events).
+type EventHub interface {
+	Serve(ctx context.Context, conn *websocket.Conn, userID string, after int64) error
+	Publish(userID, typ string, data any)
+	CloseUser(userID string)
+}
+
+// Tunnels carry RDP from the app to the office PC (broker/relay).
+type Tunnels interface {
+	Serve(w http.ResponseWriter, req *http.Request, userID, slotID string) error
+}
+
+// Slots are the concurrency cap, the queue and the live sessions (broker/slots).
+type Slots interface {
+	Acquire(ctx context.Context, userID, device string) (api.Slot, error)
+	Mine(userID string) (api.Slot, error)
+	Heartbeat(ctx context.Context, userID, slotID string, hb api.HeartbeatRequest) (api.Slot, error)
+	Release(ctx context.Context, userID, slotID string) error
+	End(ctx context.Context, actor, slotID, message string) error
+	List() api.SessionList
+	Counts() (cap, granted, queued int)
+	InUse(terminalID string) bool
+	PoolSize() int
+	Policy() api.SlotConfig
+	SetPolicy(ctx context.Context, actor string, up api.SlotConfigUpdate) (api.SlotConfig, error)
+}
+
+func (d Domains) missing() string {
+	for name, v := range map[string]any{"Audit": d.Audit, "Auth": d.Auth, "Oplog": d.Oplog,
+		"Terminals": d.Terminals, "Events": d.Events, "Relay": d.Relay, "Slots": d.Slots} {
+		if v == nil {
+			return name
 		}
 	}
-	return nil
+	return ""
 }

@@ -1,42 +1,9 @@
 package server
 
 import (
-	"context"
-	"time"
-
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
 )
-
-type authDomain struct{}
-
-func (s *Server) initAuth() error {
-	s.audit = s.cfg.Audit
-	if s.audit == nil {
-		s.audit = audit.Slog{Log: s.log}
-	}
-	svc, err := auth.New(auth.Config{Store: s.st.Auth(), Audit: auditFunc(func() audit.Recorder { return s.audit }),
-		Log: s.log, Now: s.now, Argon2: s.cfg.Argon2, SecretKey: s.cfg.SecretKey})
-	if err != nil {
-		return err
-	}
-	s.auth = svc
-	s.jobs = append(s.jobs, func(ctx context.Context) {
-		every(ctx, time.Hour, func(ctx context.Context) {
-			if err := s.auth.Purge(ctx); err != nil {
-				s.log.Warn("purge expired sessions", "err", err)
-			}
-		})
-	})
-	return nil
-}
-
-// auditFunc resolves the recorder at call time, so a domain wired later
-// (the operation-log store) can replace the fallback.
-type auditFunc func() audit.Recorder
-
-func (f auditFunc) Record(ctx context.Context, e audit.Event) error { return f().Record(ctx, e) }
 
 func (s *Server) authRoutes() []route {
 	return []route{
@@ -84,7 +51,7 @@ func (s *Server) logout(c *call) (any, error) {
 }
 
 func (s *Server) me(c *call) (any, error) {
-	dev, err := s.st.Auth().GetDevice(c.R.Context(), c.P.DeviceID)
+	dev, err := s.auth.Device(c.R.Context(), c.P.DeviceID)
 	if err != nil {
 		return nil, err
 	}

@@ -4,52 +4,14 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/events"
 )
 
 // eventsDomain is the event socket: one WebSocket per running app for
 // everything the broker pushes. Other domains publish with s.events.Publish.
-type eventsDomain struct {
-	events     *events.Hub
-	sockets    sync.WaitGroup     // live event sockets
-	socketsCtx context.Context    // ends every socket at shutdown
-	stopSocket context.CancelFunc // cancels socketsCtx
-}
-
-func (s *Server) initEvents() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	hub, err := events.New(ctx, s.st.Events(), s.log.With("domain", "events"), s.now)
-	if err != nil {
-		return err
-	}
-	s.events = hub
-	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
-	// Closers run last-registered first: sockets end, then the hub
-	// stores what is pending.
-	s.closers = append(s.closers, hub.Close, func() {
-		s.stopSocket()
-		s.sockets.Wait()
-	})
-	s.jobs = append(s.jobs, func(ctx context.Context) {
-		every(ctx, time.Hour, func(ctx context.Context) {
-			if _, err := hub.Purge(ctx); err != nil {
-				s.log.Warn("purge events", "err", err)
-			}
-		})
-	})
-	return nil
-}
-
-// Events returns the event hub (for other domains and tests).
-func (s *Server) Events() *events.Hub { return s.events }
-
 func (s *Server) eventsRoutes() []route {
 	return []route{
 		{method: "GET", path: "/v1/events", role: api.RoleStaff, handle: s.eventSocket, stream: true,

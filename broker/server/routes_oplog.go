@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,54 +10,6 @@ import (
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 )
-
-type oplogDomain struct {
-	oplog *oplog.Service
-}
-
-// initOplog runs first: the operation-log store becomes the audit
-// recorder of every domain (initAuth takes cfg.Audit when set).
-func (s *Server) initOplog() error {
-	svc, err := oplog.New(oplog.Config{Store: s.st.Oplog(), Directory: oplogDirectory{s}, Log: s.log, Now: s.now})
-	if err != nil {
-		return err
-	}
-	s.oplog = svc
-	if s.cfg.Audit == nil {
-		s.cfg.Audit = svc
-	}
-	s.audit = s.cfg.Audit
-	// Retention is counted in days and a purge walks the table: four
-	// times a day is plenty.
-	s.jobs = append(s.jobs, func(ctx context.Context) {
-		every(ctx, 6*time.Hour, func(ctx context.Context) {
-			if n, err := s.oplog.Purge(ctx); err != nil {
-				s.log.Warn("purge operation logs", "err", err)
-			} else if n > 0 {
-				s.log.Info("purged operation logs past retention", "events", n)
-			}
-		})
-	})
-	return nil
-}
-
-// Oplog returns the operation-log service (for the CLI and tests).
-func (s *Server) Oplog() *oplog.Service { return s.oplog }
-
-// oplogDirectory gives the operation log a device's key and owner.
-type oplogDirectory struct{ s *Server }
-
-func (d oplogDirectory) DeviceInfo(ctx context.Context, id string) (oplog.DeviceInfo, error) {
-	dev, err := d.s.st.Auth().GetDevice(ctx, id)
-	if err != nil {
-		return oplog.DeviceInfo{}, err
-	}
-	u, err := d.s.st.Auth().GetUser(ctx, dev.UserID)
-	if err != nil {
-		return oplog.DeviceInfo{}, err
-	}
-	return oplog.DeviceInfo{PublicKey: dev.PublicKey, UserID: dev.UserID, Department: u.Department}, nil
-}
 
 var oplogQueryDoc = map[string]string{
 	"user": "staff ID", "device": "device ID", "department": "department name", "type": "event type, e.g. login.failed",
@@ -205,7 +156,7 @@ func (s *Server) oplogTimeline(c *call) (any, error) {
 	var dev api.Device
 	if id == api.OplogBrokerDevice {
 		dev = api.Device{ID: id, Name: "broker"}
-	} else if dev, err = s.st.Auth().GetDevice(c.R.Context(), id); err != nil {
+	} else if dev, err = s.auth.Device(c.R.Context(), id); err != nil {
 		return nil, err
 	}
 	tl, err := s.oplog.Timeline(c.R.Context(), id, q)

@@ -42,7 +42,7 @@ func (d *oplogDevice) upload(t *testing.T, at time.Time, typ string, n int) api.
 	id := d.s.Login.Device.ID
 	batch := api.OplogBatch{DeviceID: id, Events: evs, Signature: ed25519.Sign(d.s.Key, api.OplogBatchDigest(id, evs))}
 	if d.direct != nil {
-		ack, err := d.direct.Server.Oplog().Ingest(context.Background(), id, batch)
+		ack, err := d.direct.Services.Oplog.Ingest(context.Background(), id, batch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func TestOplogAuditEventsChained(t *testing.T) {
 		Roles: []api.Role{api.RoleStaff}}); err != nil {
 		t.Fatal(err)
 	}
-	rec := b.Server.Audit()
+	rec := b.Services.Audit
 	var wg sync.WaitGroup
 	for g := range 20 {
 		wg.Add(1)
@@ -243,7 +243,7 @@ func TestOplogRetentionPurgeRespectsHold(t *testing.T) {
 		return len(page.Events)
 	}
 	// The broker's own old events (logins, the user's creation) go too.
-	if n, err := b.Server.Oplog().Purge(ctx); err != nil || n < 5 {
+	if n, err := b.Services.Oplog.Purge(ctx); err != nil || n < 5 {
 		t.Fatalf("purged %d (%v), want at least sato's 5 old events", n, err)
 	}
 	if got := count(held); got != 5 {
@@ -255,7 +255,7 @@ func TestOplogRetentionPurgeRespectsHold(t *testing.T) {
 	if err := admin.ReleaseOplogHold(ctx, api.HoldUser, "yamada"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := b.Server.Oplog().Purge(ctx); err != nil || n < 5 {
+	if n, err := b.Services.Oplog.Purge(ctx); err != nil || n < 5 {
 		t.Fatalf("after release purged %d (%v)", n, err)
 	}
 	if got := count(held); got != 0 {

@@ -1,35 +1,10 @@
 package server
 
 import (
-	"context"
-	"time"
-
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/audit"
-	"github.com/zaitaku/zaitaku/broker/relay"
 )
 
 // relayDomain carries RDP tunnels to office PCs.
-type relayDomain struct {
-	relay *relay.Relay
-}
-
-func (s *Server) initRelay() error {
-	s.relay = relay.New(relay.Config{
-		Audit: auditFunc(func() audit.Recorder { return s.audit }),
-		Log:   s.log.With("domain", "relay"),
-		Now:   s.now,
-	})
-	// Bytes reach the slots every few seconds, so that IT sees live traffic
-	// and a slot that ends before its tunnel loses little of its count.
-	s.jobs = append(s.jobs, func(ctx context.Context) { s.relay.Run(ctx, 3*time.Second) })
-	s.closers = append(s.closers, s.relay.Close)
-	return nil
-}
-
-// Relay returns the tunnel relay (for the slots domain and tests).
-func (s *Server) Relay() *relay.Relay { return s.relay }
-
 func (s *Server) relayRoutes() []route {
 	return []route{
 		{method: "GET", path: "/v1/tunnel/{slot}", role: api.RoleStaff, handle: s.openTunnel, stream: true,

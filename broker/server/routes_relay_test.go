@@ -60,7 +60,7 @@ func TestTunnelRouteThroughMiddleware(t *testing.T) {
 		}
 	}()
 	g := &ownerGrants{slots: map[string][2]string{"slot-y": {"tun-yamada", pc.Addr().String()}}}
-	b.Server.Relay().SetGrants(g)
+	b.Services.Relay.SetGrants(g)
 	yamada := b.Signin(t, "tun-yamada")
 	sato := b.Signin(t, "tun-sato")
 
@@ -106,7 +106,7 @@ func TestTunnelRouteThroughMiddleware(t *testing.T) {
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
-	for len(b.Server.Relay().Live()) > 0 && time.Now().Before(deadline) {
+	for len(b.Services.Relay.Live()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	g.mu.Lock()

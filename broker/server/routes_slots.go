@@ -1,50 +1,17 @@
 package server
 
 import (
-	"context"
 	"errors"
-	"net"
-	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/slots"
-	"github.com/zaitaku/zaitaku/broker/wake"
 )
 
 // slotsDomain hands out the concurrent sessions the cap allows.
-type slotsDomain struct {
-	slots *slots.Manager
-}
-
-// sweepEvery is how often leases, idle and maximum-length ends are checked.
-const sweepEvery = 5 * time.Second
-
-func (s *Server) initSlots() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	m, err := slots.New(ctx, slots.Config{
-		Store: s.st.Slots(), Terminals: s.terms, Events: s.events,
-		Audit: auditFunc(func() audit.Recorder { return s.audit }),
-		Log:   s.log.With("domain", "slots"), Now: s.now,
-	})
-	if err != nil {
-		return err
-	}
-	s.slots = m
-	m.SetWaker(wakeTerminal)
-	s.terms.OnChange(func(ctx context.Context) {
-		if err := m.RefreshPool(ctx); err != nil {
-			s.log.Warn("slots: refresh pool", "err", err)
-		}
-	})
-	if s.relay != nil {
-		s.relay.SetGrants(m)
-		m.OnEnd(s.relay.EndSlot)
-	}
+// registerSlotGauges exports the cap, the live count and the queue.
+func (s *Server) registerSlotGauges() {
 	for _, g := range []struct {
 		name, help string
 		v          func(cap, used, queued int) int
@@ -54,36 +21,9 @@ func (s *Server) initSlots() error {
 		{"zaitaku_slots_queued", "Requests waiting for a slot.", func(_, _, q int) int { return q }},
 	} {
 		s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
-			func() float64 { return float64(g.v(m.Counts())) }))
+			func() float64 { return float64(g.v(s.slots.Counts())) }))
 	}
-	s.closers = append(s.closers, m.Close)
-	s.jobs = append(s.jobs, func(ctx context.Context) {
-		every(ctx, sweepEvery, func(ctx context.Context) {
-			if err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("slots: sweep", "err", err)
-			}
-		})
-	})
-	return nil
 }
-
-// wakeTerminal wakes an office PC with Wake-on-LAN (broker/wake).
-func wakeTerminal(ctx context.Context, t api.Terminal, progress func(stage, detail string)) error {
-	tgt := wake.Target{Addr: net.JoinHostPort(t.Address, strconv.Itoa(t.RDPPort)),
-		Broadcast: net.JoinHostPort(t.WakeAddr, strconv.Itoa(t.WakePort))}
-	if t.MAC != "" {
-		mac, err := net.ParseMAC(t.MAC)
-		if err != nil {
-			return err
-		}
-		tgt.MAC = mac
-	}
-	var w wake.Waker
-	return w.Wake(ctx, tgt, progress)
-}
-
-// Slots returns the slot manager (for the CLI and tests).
-func (s *Server) Slots() *slots.Manager { return s.slots }
 
 func (s *Server) slotRoutes() []route {
 	S, A := api.RoleStaff, api.RoleAdmin

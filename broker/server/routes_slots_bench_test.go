@@ -25,7 +25,7 @@ func BenchmarkSlotsAcquire3000(b *testing.B) {
 	ctx := context.Background()
 	port := officePC(b)
 	cp := capN
-	if _, err := br.Server.Slots().SetPolicy(ctx, "bench", api.SlotConfigUpdate{Cap: &cp}); err != nil {
+	if _, err := br.Services.Slots.SetPolicy(ctx, "bench", api.SlotConfigUpdate{Cap: &cp}); err != nil {
 		b.Fatal(err)
 	}
 	// Sign everyone in through the real /v1/login, 8 at a time; each
@@ -42,7 +42,7 @@ func BenchmarkSlotsAcquire3000(b *testing.B) {
 			for i := range users {
 				id := fmt.Sprintf("st%04d", i)
 				u := br.CreateUser(b, id)
-				if _, err := br.Server.Terminals().Create(ctx, "bench", api.CreateTerminalRequest{ID: "pc-" + id, Name: id,
+				if _, err := br.Services.Terminals.Create(ctx, "bench", api.CreateTerminalRequest{ID: "pc-" + id, Name: id,
 					Address: "127.0.0.1", RDPPort: port, WakeAddr: "127.0.0.1", UserID: id}); err != nil {
 					errMu.Lock()
 					setupErr = err
@@ -144,7 +144,7 @@ func BenchmarkSlotsAcquire3000(b *testing.B) {
 	if err := br.Store.R.QueryRowContext(ctx, `SELECT count(*) FROM slots WHERE state = 'granted'`).Scan(&inDB); err != nil {
 		b.Fatal(err)
 	}
-	_, inMem, queued := br.Server.Slots().Counts()
+	_, inMem, queued := br.Services.Slots.Counts()
 	if granted != capN || inMem != capN || inDB != capN || queued != clients-capN {
 		b.Fatalf("granted %d in answers, %d in memory, %d in the database, %d queued; want exactly %d granted", granted, inMem, inDB, queued, capN)
 	}

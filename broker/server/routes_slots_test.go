@@ -261,7 +261,7 @@ func TestSlotConfigBadInput(t *testing.T) {
 func TestEventSocketResumeAfterCut(t *testing.T) {
 	b := brokertest.Start(t)
 	s := b.Signin(t, "kato")
-	hub := b.Server.Events()
+	hub := b.Services.Events
 	publish := func(n int) {
 		for i := range n {
 			hub.Publish("kato", "test.note", map[string]int{"n": i})

@@ -31,7 +31,7 @@ func (s *Server) healthz(c *call) (any, error) {
 func (s *Server) readyz(c *call) (any, error) {
 	ctx, cancel := context.WithTimeout(c.R.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.st.Ping(ctx); err != nil {
+	if err := s.cfg.Ready(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
 		return nil, api.Err(api.CodeUnavailable, "database")
 	}

@@ -2,23 +2,9 @@ package server
 
 import (
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/audit"
-	"github.com/zaitaku/zaitaku/broker/terminal"
 )
 
 // terminalsDomain keeps the office PCs.
-type terminalsDomain struct {
-	terms *terminal.Service
-}
-
-func (s *Server) initTerminals() error {
-	s.terms = terminal.New(s.st.Terminals(), auditFunc(func() audit.Recorder { return s.audit }), s.now)
-	return nil
-}
-
-// Terminals returns the office PC service (for the CLI and tests).
-func (s *Server) Terminals() *terminal.Service { return s.terms }
-
 func (s *Server) terminalRoutes() []route {
 	A := api.RoleAdmin
 	return []route{

@@ -14,21 +14,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaitaku/zaitaku/broker/audit"
-	"github.com/zaitaku/zaitaku/broker/auth"
-	"github.com/zaitaku/zaitaku/broker/store"
 )
 
 // Config is what a Server is built from.
 type Config struct {
-	Store   *store.Store
+	// Domains are the services behind the routes (see broker/services).
+	Domains Domains
+	// Ready reports whether the database takes writes (for /readyz).
+	Ready   func(ctx context.Context) error
 	Log     *slog.Logger
 	Now     func() time.Time
 	Version string
-	Argon2  auth.Argon2Params
-	// SecretKey (32 bytes) seals secrets at rest; kept in the data dir.
-	SecretKey []byte
-	// Audit overrides the audit recorder (default: the operation-log store).
-	Audit audit.Recorder
 	// Registry receives the broker's metrics (default: a new registry).
 	Registry *prometheus.Registry
 	// PublicURL is how clients reach the broker (for links it hands out).
@@ -38,35 +34,36 @@ type Config struct {
 	BodyTimeout time.Duration
 }
 
-// Server serves the broker's API. Each domain keeps its dependencies in an
-// embedded struct declared next to its routes (routes_<domain>.go), so that
-// domains can grow without touching each other's files.
+// Server serves the broker's API. It constructs no domain: each arrives
+// built, as the interface declared in domains.go.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
-	st      *store.Store
-	auth    *auth.Service
-	audit   audit.Recorder
 	metrics *metrics
 	routes  []route
 	handler http.Handler
 
-	// jobs run in the background from Run until its ctx ends.
-	jobs []func(ctx context.Context)
-	// closers run at shutdown, after the HTTP server stops accepting, to
-	// end hijacked connections (tunnels, sockets) cleanly.
-	closers []func()
+	auth   Accounts
+	audit  audit.Recorder
+	oplog  OperationLog
+	terms  Terminals
+	events EventHub
+	relay  Tunnels
+	slots  Slots
 
-	wg sync.WaitGroup // background jobs
-
-	domains
+	sockets    sync.WaitGroup     // live event sockets
+	socketsCtx context.Context    // ends every socket at shutdown
+	stopSocket context.CancelFunc // cancels socketsCtx
 }
 
 // New builds a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("server: no store")
+	if name := cfg.Domains.missing(); name != "" {
+		return nil, errors.New("server: no " + name + " domain")
+	}
+	if cfg.Ready == nil {
+		return nil, errors.New("server: no readiness check")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -80,11 +77,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now, st: cfg.Store}
+	d := cfg.Domains
+	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now,
+		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots}
+	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
-	if err := s.initDomains(); err != nil {
-		return nil, err
-	}
+	s.registerSlotGauges()
 	s.routes = s.routeTable()
 	h, err := s.buildMux()
 	if err != nil {
@@ -97,42 +95,9 @@ func New(cfg Config) (*Server, error) {
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Auth returns the account service (for the CLI and tests).
-func (s *Server) Auth() *auth.Service { return s.auth }
-
-// Audit returns the audit recorder.
-func (s *Server) Audit() audit.Recorder { return s.audit }
-
-// Run starts the background jobs and blocks until ctx ends, then waits for them.
-func (s *Server) Run(ctx context.Context) {
-	for _, job := range s.jobs {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			job(ctx)
-		}()
-	}
-	<-ctx.Done()
-	s.wg.Wait()
-}
-
-// Close ends hijacked connections; call after http.Server.Shutdown.
+// Close ends the event sockets and waits for them; call after
+// http.Server.Shutdown and before the services close.
 func (s *Server) Close() {
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		s.closers[i]()
-	}
-}
-
-// every runs fn every d until ctx ends (a helper for domain jobs).
-func every(ctx context.Context, d time.Duration, fn func(context.Context)) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn(ctx)
-		}
-	}
+	s.stopSocket()
+	s.sockets.Wait()
 }

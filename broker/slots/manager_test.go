@@ -13,7 +13,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
 	"github.com/zaitaku/zaitaku/broker/slots"
-	"github.com/zaitaku/zaitaku/broker/store"
+	"github.com/zaitaku/zaitaku/broker/store/sqlite"
 )
 
 // pcs pairs every user with a PC of their own, except those listed in
@@ -91,7 +91,7 @@ func (e *events) of(user, typ string) []any {
 // holds more granted slots than the cap.
 type capChecker struct {
 	slots.Store
-	db      *store.Store
+	db      *sqlite.Store
 	mu      sync.Mutex
 	cap     int
 	maxSeen int
@@ -119,7 +119,7 @@ func (c *capChecker) max() int {
 
 type env struct {
 	t     *testing.T
-	db    *store.Store
+	db    *sqlite.Store
 	st    slots.Store
 	clock *brokertest.Clock
 	pcs   *pcs
@@ -129,7 +129,7 @@ type env struct {
 
 func newEnv(t *testing.T, policy api.SlotConfig) *env {
 	t.Helper()
-	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "z.db"), nil, store.Options{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "z.db"), nil, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

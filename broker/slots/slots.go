@@ -86,6 +86,9 @@ type Store interface {
 	EndRequests(ctx context.Context) ([]EndRequest, error)
 	AddEndRequest(ctx context.Context, r EndRequest) error
 	DeleteEndRequest(ctx context.Context, slotID string) error
+	// LiveSlots lists granted and queued slots as stored, for IT's
+	// one-shot commands, which cannot reach a running broker's memory.
+	LiveSlots(ctx context.Context) ([]api.Slot, error)
 }
 
 // ErrNoConfig is returned by Store.LoadConfig before IT set a policy.

@@ -5,9 +5,9 @@ package main
 import (
 	"os"
 
-	"github.com/zaitaku/zaitaku/broker/admin"
+	"github.com/zaitaku/zaitaku/broker/cli"
 )
 
 func main() {
-	os.Exit(admin.Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(cli.Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }

@@ -1,4 +1,4 @@
-package admin_test
+package cli_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zaitaku/zaitaku/broker/admin"
+	"github.com/zaitaku/zaitaku/broker/cli"
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
 	"github.com/zaitaku/zaitaku/broker/daemon"
@@ -24,7 +24,7 @@ func run(t *testing.T, dir string, args ...string) (string, string, int) {
 		}
 		return ""
 	}
-	code := admin.Main(args, env, &out, &errb)
+	code := cli.Main(args, env, &out, &errb)
 	return out.String(), errb.String(), code
 }
 
@@ -76,11 +76,11 @@ func TestDemoSeedIsIdempotent(t *testing.T) {
 	b := brokertest.Start(t, brokertest.WithSetup(func(d *daemon.Broker) { db = d }))
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
-		if err := daemon.SeedDemo(ctx, db, nil); err != nil {
+		if err := daemon.SeedDemo(ctx, db.Services, nil); err != nil {
 			t.Fatalf("seed %d: %v", i, err)
 		}
 	}
-	code, err := db.Server.Auth().DemoOTPCode(ctx, "yamada")
+	code, err := db.Services.Auth.DemoOTPCode(ctx, "yamada")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 type Slots struct{ s *Store }
 
 // Slots returns the slots store.
-func (s *Store) Slots() *Slots { return &Slots{s} }
+func (s *Store) Slots() slots.Store { return &Slots{s} }
 
 var _ slots.Store = (*Slots)(nil)
 

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 type Oplog struct{ s *Store }
 
 // Oplog returns the operation-log store.
-func (s *Store) Oplog() *Oplog { return &Oplog{s} }
+func (s *Store) Oplog() oplog.Store { return &Oplog{s} }
 
 var _ oplog.Store = (*Oplog)(nil)
 

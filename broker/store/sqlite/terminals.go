@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type Terminals struct {
 }
 
 // Terminals returns the office PC store.
-func (s *Store) Terminals() *Terminals { return &Terminals{s: s} }
+func (s *Store) Terminals() terminal.Store { return &Terminals{s: s} }
 
 func (st *Terminals) prepare(ctx context.Context) error {
 	st.prepOnce.Do(func() {

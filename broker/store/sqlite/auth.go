@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 type Auth struct{ s *Store }
 
 // Auth returns the accounts store.
-func (s *Store) Auth() *Auth { return &Auth{s} }
+func (s *Store) Auth() auth.Store { return &Auth{s} }
 
 var _ auth.Store = (*Auth)(nil)
 

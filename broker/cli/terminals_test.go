@@ -1,4 +1,4 @@
-package admin_test
+package cli_test
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func TestTerminalsCapSessionsCLI(t *testing.T) {
 		})
 	}
 	// The running broker applies the cap on its next sweep.
-	m := b.Server.Slots()
+	m := b.Services.Slots
 	if err := m.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}

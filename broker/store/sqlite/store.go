@@ -1,7 +1,7 @@
-// Package store implements the domain packages' store interfaces on SQLite
+// Package sqlite implements the domain packages' store interfaces on SQLite
 // (the default, embedded) with versioned migrations. Each domain's methods
 // live in a file of their own (auth.go, ...).
-package store
+package sqlite
 
 import (
 	"context"
@@ -72,9 +72,9 @@ type Options struct {
 	Synchronous string
 }
 
-// OpenSQLite opens (creating if needed) the database file at path and
+// Open opens (creating if needed) the database file at path and
 // applies pending migrations.
-func OpenSQLite(ctx context.Context, path string, log *slog.Logger, opt Options) (*Store, error) {
+func Open(ctx context.Context, path string, log *slog.Logger, opt Options) (*Store, error) {
 	if opt.Synchronous == "" {
 		opt.Synchronous = "NORMAL"
 	}

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 type Events struct{ s *Store }
 
 // Events returns the event store.
-func (s *Store) Events() *Events { return &Events{s} }
+func (s *Store) Events() events.Store { return &Events{s} }
 
 var _ events.Store = (*Events)(nil)
 

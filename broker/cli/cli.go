@@ -1,8 +1,8 @@
-// Package admin is the broker's command line: `broker serve` and the IT
+// Package cli is the broker's command line: `broker serve` and the IT
 // commands `broker admin <noun> <verb>`. Admin commands open the data
 // directory directly (SQLite allows this next to a running broker), so the
 // first admin can be created before anyone can sign in.
-package admin
+package cli
 
 import (
 	"context"
@@ -11,35 +11,58 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/daemon"
+	"github.com/zaitaku/zaitaku/broker/oplog"
+	"github.com/zaitaku/zaitaku/broker/services"
+	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/terminal"
 )
 
-// Env is what a command gets.
+// Env is what a command gets: the services it declared in its needs,
+// built on the data directory's store, and nothing else.
 type Env struct {
 	Out, Err io.Writer
-	Broker   *daemon.Broker
 	Actor    string // "cli:<os user>"
+
+	Audit     audit.Recorder // always: every change is recorded
+	Auth      *auth.Service
+	Oplog     *oplog.Service
+	Terminals *terminal.Service
+	SlotStore slots.Store
 }
 
-// command is one `broker admin <noun> <verb>`.
+// needs says which services a command uses; only those are built.
+type needs uint8
+
+const (
+	needAuth needs = 1 << iota
+	needOplog
+	needTerminals
+	needSlotStore
+)
+
+// runFunc runs a command on its positional arguments.
+type runFunc func(ctx context.Context, env *Env, args []string) error
+
+// command is one `broker admin <noun> <verb>`; the table is commands.go.
 type command struct {
 	noun, verb string
 	usage      string // arguments, e.g. "[--admin] --name NAME ID"
 	help       string
-	run        func(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error
-	flags      func(fs *flag.FlagSet)
+	needs      needs
+	// define declares the command's flags on fs and returns its run
+	// function, which reads them.
+	define func(fs *flag.FlagSet) runFunc
 }
-
-var commands []command
-
-func register(cs ...command) { commands = append(commands, cs...) }
 
 // Main runs the broker binary's command line and returns the exit code.
 func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -89,7 +112,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer b.Close()
 	if cfg.Demo {
-		if err := daemon.SeedDemo(ctx, b, stdout); err != nil {
+		if err := daemon.SeedDemo(ctx, b.Services, stdout); err != nil {
 			fmt.Fprintln(stderr, "broker: demo data:", err)
 			return 1
 		}
@@ -113,7 +136,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 func hasAdmin(ctx context.Context, b *daemon.Broker) bool {
-	us, err := b.Server.Auth().ListUsers(ctx, "")
+	us, err := b.Services.Auth.ListUsers(ctx, "")
 	if err != nil {
 		return true // do not nag on a database error; serve logs it elsewhere
 	}
@@ -126,22 +149,29 @@ func hasAdmin(ctx context.Context, b *daemon.Broker) bool {
 }
 
 func adminMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) < 2 || args[0] == "help" {
-		adminUsage(stderr)
-		if len(args) > 0 && args[0] == "help" {
-			return 0
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
+		adminUsage(stderr, "")
+		if len(args) == 0 {
+			return 2
 		}
+		return 0
+	}
+	if !isNoun(args[0]) {
+		fmt.Fprintf(stderr, "broker admin: unknown command %q\n\n", args[0])
+		adminUsage(stderr, "")
 		return 2
 	}
-	var cmd *command
-	for i := range commands {
-		if commands[i].noun == args[0] && commands[i].verb == args[1] {
-			cmd = &commands[i]
+	if len(args) == 1 || isHelp(args[1]) || args[1] == "help" {
+		adminUsage(stderr, args[0])
+		if len(args) == 1 {
+			return 2
 		}
+		return 0
 	}
+	cmd := findCommand(args[0], args[1])
 	if cmd == nil {
 		fmt.Fprintf(stderr, "broker admin: unknown command %q\n\n", strings.Join(args[:2], " "))
-		adminUsage(stderr)
+		adminUsage(stderr, args[0])
 		return 2
 	}
 	fs := flag.NewFlagSet("broker admin "+cmd.noun+" "+cmd.verb, flag.ContinueOnError)
@@ -149,32 +179,30 @@ func adminMain(ctx context.Context, args []string, getenv func(string) string, s
 	cfg := daemon.DefaultConfig()
 	fs.StringVar(&cfg.Data, "data", envOr(getenv, "ZAITAKU_DATA", cfg.Data), "data directory of the broker")
 	fs.StringVar(&cfg.DB, "db", getenv("ZAITAKU_DB"), "database URL (default: SQLite in the data dir)")
-	if cmd.flags != nil {
-		cmd.flags(fs)
-	}
+	run := cmd.define(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: broker admin %s %s %s\n%s\n", cmd.noun, cmd.verb, cmd.usage, cmd.help)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(interleave(args[2:])); err != nil {
+	if err := fs.Parse(interleave(fs, args[2:])); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
 	log := daemon.NewLogger(daemon.Config{LogFormat: "text", LogLevel: "warn"}, stderr)
-	b, err := daemon.Open(ctx, cfg, log, daemon.Options{})
-	if err != nil {
-		fmt.Fprintln(stderr, "broker admin:", err)
-		return 1
-	}
-	defer b.Close()
 	actor := "cli"
 	if u := getenv("USER"); u != "" {
 		actor = "cli:" + u
 	}
-	env := &Env{Out: stdout, Err: stderr, Broker: b, Actor: actor}
-	if err := cmd.run(ctx, env, fs, fs.Args()); err != nil {
+	env := &Env{Out: stdout, Err: stderr, Actor: actor}
+	closeStore, err := openEnv(ctx, cfg, log, cmd.needs, env)
+	if err != nil {
+		fmt.Fprintln(stderr, "broker admin:", err)
+		return 1
+	}
+	defer closeStore()
+	if err := run(ctx, env, fs.Args()); err != nil {
 		if e := api.AsError(err); e != nil {
 			fmt.Fprintf(stderr, "broker admin: %s\n", e.Message)
 			if e.Detail != "" {
@@ -188,9 +216,63 @@ func adminMain(ctx context.Context, args []string, getenv func(string) string, s
 	return 0
 }
 
+// openEnv opens the data directory's store and builds the services the
+// command needs; nothing listens or runs in the background.
+func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, env *Env) (func(), error) {
+	st, key, err := daemon.OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	scfg := services.Config{Stores: st, Log: log, SecretKey: key}
+	op, err := services.NewOplog(scfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	env.Audit = op
+	if n&needOplog != 0 {
+		env.Oplog = op
+	}
+	if n&needAuth != 0 {
+		if env.Auth, err = services.NewAuth(scfg, op); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if n&needTerminals != 0 {
+		env.Terminals = services.NewTerminals(scfg, op)
+	}
+	if n&needSlotStore != 0 {
+		env.SlotStore = st.Slots()
+	}
+	return func() { st.Close() }, nil
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+func isNoun(noun string) bool {
+	for _, c := range commands {
+		if c.noun == noun {
+			return true
+		}
+	}
+	return false
+}
+
+func findCommand(noun, verb string) *command {
+	for i := range commands {
+		if commands[i].noun == noun && commands[i].verb == verb {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
 // interleave moves flags after positional arguments to the front, so both
-// `users create ID --admin` and `users create --admin ID` work.
-func interleave(args []string) []string {
+// `users create ID --admin` and `users create --admin ID` work. A flag's
+// separate value follows it unless given with '=' or the flag is boolean,
+// which the flag set itself says.
+func interleave(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -200,9 +282,7 @@ func interleave(args []string) []string {
 		}
 		if strings.HasPrefix(a, "-") && len(a) > 1 {
 			flags = append(flags, a)
-			// A flag's separate value follows it unless given with '='
-			// or the flag is boolean (boolean flags are listed in boolFlags).
-			if !strings.Contains(a, "=") && !boolFlags[strings.TrimLeft(a, "-")] && i+1 < len(args) {
+			if !strings.Contains(a, "=") && !isBoolFlag(fs, strings.TrimLeft(a, "-")) && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -213,8 +293,14 @@ func interleave(args []string) []string {
 	return append(flags, pos...)
 }
 
-// boolFlags names the boolean flags across commands (for interleave).
-var boolFlags = map[string]bool{"admin": true, "supervisor": true, "json": true, "force-change": true}
+func isBoolFlag(fs *flag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
 
 func envOr(getenv func(string) string, k, def string) string {
 	if v := getenv(k); v != "" {
@@ -223,12 +309,17 @@ func envOr(getenv func(string) string, k, def string) string {
 	return def
 }
 
-func adminUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: broker admin <noun> <verb> [flags] [args]   (-data DIR as for serve)")
-	cs := append([]command(nil), commands...)
-	sort.Slice(cs, func(i, j int) bool { return cs[i].noun+cs[i].verb < cs[j].noun+cs[j].verb })
-	for _, c := range cs {
-		fmt.Fprintf(w, "  %-28s %s\n", c.noun+" "+c.verb+" "+c.usage, c.help)
+// adminUsage lists the commands, or those of one noun.
+func adminUsage(w io.Writer, noun string) {
+	if noun == "" {
+		fmt.Fprintln(w, "usage: broker admin <noun> <verb> [flags] [args]   (-data DIR as for serve; <noun> --help, <noun> <verb> --help)")
+	} else {
+		fmt.Fprintf(w, "usage: broker admin %s <verb> [flags] [args]   (broker admin %s <verb> --help for its flags)\n", noun, noun)
+	}
+	for _, c := range commands {
+		if noun == "" || c.noun == noun {
+			fmt.Fprintf(w, "  %-28s %s\n", c.noun+" "+c.verb+" "+c.usage, c.help)
+		}
 	}
 }
 

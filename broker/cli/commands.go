@@ -1,0 +1,51 @@
+package cli
+
+// commands is every `broker admin <noun> <verb>`, in the order help lists
+// them: one table, as the routes are. Each run function lives in the file
+// of its noun.
+var commands = []command{
+	{"users", "create", "[--admin] [--supervisor] --name NAME [--department D] ID",
+		"create a member of staff; prints a temporary password (changed at first login)", needAuth, usersCreate},
+	{"users", "list", "[--department D] [--json]", "list staff", needAuth, usersList},
+	{"users", "reset-password", "ID", "temporary password; forced change at next sign-in", needAuth, usersResetPassword},
+	{"users", "reset-totp", "ID", "remove the one-time code authenticator (lost phone)", needAuth, byID("reset-totp", usersResetTOTP)},
+	{"users", "unlock", "ID", "clear a lockout after failed sign-ins", needAuth, byID("unlock", usersUnlock)},
+	{"users", "disable", "ID", "disable an account and end its sessions", needAuth, byID("disable", usersDisable)},
+	{"users", "enable", "ID", "enable a disabled account", needAuth, byID("enable", usersEnable)},
+	{"users", "otp-code", "ID", "current one-time code of a DEMO account (refused for real ones)", needAuth, usersOTPCode},
+
+	{"devices", "list", "[--user ID] [--json]", "enrolled laptops", needAuth, devicesList},
+	{"devices", "revoke", "ID", "block a lost laptop; its tokens stop working at once", needAuth, byID("revoke", devicesRevoke)},
+	{"devices", "approve", "ID", "approve a laptop waiting for approval", needAuth, byID("approve", devicesApprove)},
+
+	{"policy", "show", "", "the security policy in force", needAuth, policyShow},
+	{"policy", "set", `--change '{"require_totp":false,"reason":"..."}'`,
+		"change the policy; relaxing the LGWAN profile needs a reason", needAuth, policySet},
+
+	{"terminals", "create", "--name NAME --address HOST [--port 3389] [--mac MAC] [--wake-addr BCAST] [--wake-port 9] [--department D] [--user ID | --pool] [ID]",
+		"register an office PC (paired with --user, or shared with --pool)", needTerminals, terminalsCreate},
+	{"terminals", "list", "[--json]", "office PCs and whom they are paired with", needTerminals, terminalsList},
+	{"terminals", "pair", "ID STAFF_ID", "pair an office PC with a member of staff", needTerminals, terminalsPair},
+	{"terminals", "unpair", "ID", "unpair an office PC", needTerminals, byID("unpair", terminalsUnpair)},
+	{"terminals", "delete", "ID", "remove an office PC", needTerminals, byID("delete", terminalsDelete)},
+
+	{"cap", "show", "", "the concurrency cap and session policy", needSlotStore, capShow},
+	{"cap", "set", "N [--idle MIN] [--max MIN] [--warn MIN]",
+		"set the concurrency cap (and policy); a running broker applies it within seconds", needSlotStore, capSet},
+	{"rdp", "set", "none | LIST", rdpSetHelp, needSlotStore, rdpSet},
+	{"sessions", "list", "[--json]", "live sessions and the queue", needSlotStore, sessionsList},
+	{"sessions", "end", "SLOT_ID [--reason TEXT]",
+		"end a live session or queued request; the user is told the reason", needSlotStore, sessionsEnd},
+
+	{"oplog", "search", "[--user U] [--device D] [--department X] [--type T] [--from F] [--to T] [--limit N] [--json]",
+		"search operation logs, newest first", needOplog, oplogSearch},
+	{"oplog", "export", "[--format csv|jsonl] [--out FILE] [filters as for search]",
+		"export matching operation logs, oldest first (CSV is UTF-8 with BOM for Excel)", needOplog, oplogExport},
+	{"oplog", "timeline", "[--from F] [--to T] [--limit N] [--json] DEVICE",
+		"one laptop's events in order, with findings (lost-laptop case)", needOplog, oplogTimeline},
+	{"oplog", "findings", "[--device D] [--json]", "gaps, broken chains and conflicts found in uploaded logs", needOplog, oplogFindings},
+	{"oplog", "hold", "--kind user|device --reason TEXT SUBJECT", "legal hold: never purge this user's or device's logs", needOplog, oplogHold},
+	{"oplog", "unhold", "KIND SUBJECT", "release a legal hold", needOplog, oplogUnhold},
+	{"oplog", "holds", "", "list legal holds", needOplog, oplogHolds},
+	{"oplog", "retention", "[--days N --reason TEXT]", "show or change the retention period", needOplog, oplogRetention},
+}

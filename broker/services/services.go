@@ -1,0 +1,259 @@
+// Package services builds the broker's domains, outside HTTP, in plain
+// dependency order: oplog (the audit recorder) → auth → terminals →
+// events → relay → slots. `broker serve` builds them all with Build and
+// hands them to broker/server; a one-shot `broker admin` command builds
+// only the ones it needs with the New* functions, which start nothing in
+// the background.
+package services
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/events"
+	"github.com/zaitaku/zaitaku/broker/oplog"
+	"github.com/zaitaku/zaitaku/broker/relay"
+	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/terminal"
+	"github.com/zaitaku/zaitaku/broker/wake"
+)
+
+// Stores is what the domains keep in a database: one store per domain,
+// each the interface that domain declares. broker/store/sqlite implements
+// it; the contract suite in broker/store/storetest checks any engine.
+type Stores interface {
+	Auth() auth.Store
+	Oplog() oplog.Store
+	Terminals() terminal.Store
+	Events() events.Store
+	Slots() slots.Store
+}
+
+// Config is what the services are built from.
+type Config struct {
+	Stores Stores
+	Log    *slog.Logger
+	Now    func() time.Time
+	Argon2 auth.Argon2Params
+	// SecretKey (32 bytes) seals secrets at rest; kept in the data dir.
+	SecretKey []byte
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Stores == nil {
+		return c, errors.New("services: no store")
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+// Services are the broker's domains, built and wired.
+type Services struct {
+	Oplog     *oplog.Service
+	Audit     audit.Recorder // the operation log, as every domain's recorder
+	Auth      *auth.Service
+	Terminals *terminal.Service
+	Events    *events.Hub
+	Relay     *relay.Relay
+	Slots     *slots.Manager
+
+	jobs []Job
+}
+
+// Job is a named background loop that Run starts.
+type Job struct {
+	Name string
+	Run  func(ctx context.Context)
+}
+
+// sweepEvery is how often slot leases, idle and maximum-length ends are checked.
+const sweepEvery = 5 * time.Second
+
+// Build builds every domain in dependency order. Run starts their
+// background jobs; Close ends what they hold.
+func Build(ctx context.Context, cfg Config) (*Services, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	s := &Services{}
+	if s.Oplog, err = NewOplog(cfg); err != nil {
+		return nil, err
+	}
+	s.Audit = s.Oplog
+	if s.Auth, err = NewAuth(cfg, s.Audit); err != nil {
+		return nil, err
+	}
+	s.Terminals = NewTerminals(cfg, s.Audit)
+	ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if s.Events, err = events.New(ectx, cfg.Stores.Events(), log.With("domain", "events"), cfg.Now); err != nil {
+		return nil, err
+	}
+	s.Relay = relay.New(relay.Config{Audit: s.Audit, Log: log.With("domain", "relay"), Now: cfg.Now})
+	s.Slots, err = slots.New(ectx, slots.Config{
+		Store: cfg.Stores.Slots(), Terminals: s.Terminals, Events: s.Events, Audit: s.Audit,
+		Log: log.With("domain", "slots"), Now: cfg.Now,
+	})
+	if err != nil {
+		s.Relay.Close()
+		s.Events.Close()
+		return nil, err
+	}
+	s.Slots.SetWaker(WakeTerminal)
+	s.Terminals.OnChange(func(ctx context.Context) {
+		if err := s.Slots.RefreshPool(ctx); err != nil {
+			log.Warn("slots: refresh pool", "err", err)
+		}
+	})
+	// The relay carries only granted slots, and a slot that ends takes
+	// its tunnels with it.
+	s.Relay.SetGrants(s.Slots)
+	s.Slots.OnEnd(s.Relay.EndSlot)
+
+	s.jobs = []Job{
+		// Retention is counted in days and a purge walks the table: four
+		// times a day is plenty.
+		{"oplog.purge", periodic(6*time.Hour, func(ctx context.Context) {
+			if n, err := s.Oplog.Purge(ctx); err != nil {
+				log.Warn("purge operation logs", "err", err)
+			} else if n > 0 {
+				log.Info("purged operation logs past retention", "events", n)
+			}
+		})},
+		{"auth.purge", periodic(time.Hour, func(ctx context.Context) {
+			if err := s.Auth.Purge(ctx); err != nil {
+				log.Warn("purge expired sessions", "err", err)
+			}
+		})},
+		{"events.purge", periodic(time.Hour, func(ctx context.Context) {
+			if _, err := s.Events.Purge(ctx); err != nil {
+				log.Warn("purge events", "err", err)
+			}
+		})},
+		// Bytes reach the slots every few seconds, so that IT sees live
+		// traffic and a slot that ends before its tunnel loses little of
+		// its count.
+		{"relay.report-bytes", func(ctx context.Context) { s.Relay.Run(ctx, 3*time.Second) }},
+		{"slots.sweep", periodic(sweepEvery, func(ctx context.Context) {
+			if err := s.Slots.Sweep(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("slots: sweep", "err", err)
+			}
+		})},
+	}
+	return s, nil
+}
+
+// NewOplog builds the operation-log service; it is also the audit
+// recorder of every other domain.
+func NewOplog(cfg Config) (*oplog.Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return oplog.New(oplog.Config{Store: cfg.Stores.Oplog(), Directory: deviceDirectory{cfg.Stores.Auth()},
+		Log: cfg.Log, Now: cfg.Now})
+}
+
+// NewAuth builds the account service.
+func NewAuth(cfg Config, rec audit.Recorder) (*auth.Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return auth.New(auth.Config{Store: cfg.Stores.Auth(), Audit: rec, Log: cfg.Log, Now: cfg.Now,
+		Argon2: cfg.Argon2, SecretKey: cfg.SecretKey})
+}
+
+// NewTerminals builds the office PC service.
+func NewTerminals(cfg Config, rec audit.Recorder) *terminal.Service {
+	cfg, _ = cfg.withDefaults()
+	return terminal.New(cfg.Stores.Terminals(), rec, cfg.Now)
+}
+
+// Jobs lists the background jobs Run starts, by name.
+func (s *Services) Jobs() []Job { return append([]Job(nil), s.jobs...) }
+
+// Run starts the background jobs and blocks until ctx ends and they return.
+func (s *Services) Run(ctx context.Context) {
+	done := make(chan struct{}, len(s.jobs))
+	for _, j := range s.jobs {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			j.Run(ctx)
+		}()
+	}
+	for range s.jobs {
+		<-done
+	}
+}
+
+// Close ends what the services hold, after the HTTP layer has stopped:
+// pending slot changes are committed, tunnels end, then the event hub
+// stores what is pending.
+func (s *Services) Close() {
+	s.Slots.Close()
+	s.Relay.Close()
+	s.Events.Close()
+}
+
+// periodic returns a job that runs fn every d until ctx ends.
+func periodic(d time.Duration, fn func(context.Context)) func(context.Context) {
+	return func(ctx context.Context) {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn(ctx)
+			}
+		}
+	}
+}
+
+// WakeTerminal wakes an office PC with Wake-on-LAN (broker/wake) and
+// waits until it answers on its RDP port.
+func WakeTerminal(ctx context.Context, t api.Terminal, progress func(stage, detail string)) error {
+	tgt := wake.Target{Addr: net.JoinHostPort(t.Address, strconv.Itoa(t.RDPPort)),
+		Broadcast: net.JoinHostPort(t.WakeAddr, strconv.Itoa(t.WakePort))}
+	if t.MAC != "" {
+		mac, err := net.ParseMAC(t.MAC)
+		if err != nil {
+			return err
+		}
+		tgt.MAC = mac
+	}
+	var w wake.Waker
+	return w.Wake(ctx, tgt, progress)
+}
+
+// deviceDirectory gives the operation log a device's key and owner from
+// the account store.
+type deviceDirectory struct{ st auth.Store }
+
+func (d deviceDirectory) DeviceInfo(ctx context.Context, id string) (oplog.DeviceInfo, error) {
+	dev, err := d.st.GetDevice(ctx, id)
+	if err != nil {
+		return oplog.DeviceInfo{}, err
+	}
+	u, err := d.st.GetUser(ctx, dev.UserID)
+	if err != nil {
+		return oplog.DeviceInfo{}, err
+	}
+	return oplog.DeviceInfo{PublicKey: dev.PublicKey, UserID: dev.UserID, Department: u.Department}, nil
+}
