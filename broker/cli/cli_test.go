@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zaitaku/zaitaku/broker/cli"
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/cli"
 	"github.com/zaitaku/zaitaku/broker/daemon"
 )
 
