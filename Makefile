@@ -35,6 +35,13 @@ check: ## static checks: formatting, vet, dependency rules, cross-compiles
 	  if [ -n "$$bad" ]; then echo "broker/ imports what it must not: $$bad"; exit 1; fi
 	@bad=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./broker/api | grep -vE '^(github.com/zaitaku/zaitaku/broker/api|github.com/coder/websocket)' || true); \
 	  if [ -n "$$bad" ]; then echo "broker/api imports more than the standard library and websocket: $$bad"; exit 1; fi
+	@bad=$$($(GO) list -deps ./broker/server | grep -E 'zaitaku/broker/store/' || true); \
+	  if [ -n "$$bad" ]; then echo "broker/server imports a store engine (take the domains as interfaces): $$bad"; exit 1; fi
+	@bad=$$(grep -nE '\b(auth|oplog|relay|events|slots|terminal|services)\.(New|Build)[A-Za-z]*\(' $$(ls broker/server/*.go | grep -v _test.go) || true); \
+	  if [ -n "$$bad" ]; then echo "broker/server constructs a domain (broker/services does): $$bad"; exit 1; fi
+	@missing=$$(for d in $$($(GO) list -f '{{.Dir}}' ./app/... ./broker/... ./platform/... | sed "s|^$(CURDIR)/||"); do \
+	  grep -q "\`$$d/\?\`" docs/ARCHITECTURE.md || echo $$d; done); \
+	  if [ -n "$$missing" ]; then echo "docs/ARCHITECTURE.md does not name these packages: $$missing"; exit 1; fi
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./broker/cmd/broker
 	$(GO) vet ./broker/... ./app/core/... ./app/oplog/... ./platform/...
 	GOOS=windows CGO_ENABLED=0 $(GO) vet $(CROSS_PKGS)

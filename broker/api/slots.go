@@ -29,7 +29,7 @@ type Slot struct {
 	State            string      `json:"state"`              // SlotQueued, SlotGranted, SlotEnded
 	Position         int         `json:"position,omitempty"` // 1-based, while queued
 	ETASeconds       int         `json:"eta_seconds,omitempty"`
-	Terminal         *MyTerminal `json:"terminal,omitempty"`
+	Terminal         *PairedTerminal `json:"terminal,omitempty"`
 	RequestedAt      time.Time   `json:"requested_at"`
 	GrantedAt        time.Time   `json:"granted_at,omitzero"`
 	LeaseUntil       time.Time   `json:"lease_until"`
@@ -70,7 +70,7 @@ type Status struct {
 	SlotsUsed int         `json:"slots_used"`
 	SlotsFree int         `json:"slots_free"`
 	Queued    int         `json:"queued"`
-	Terminal  *MyTerminal `json:"terminal,omitempty"` // nil: no PC paired and no pool
+	Terminal  *PairedTerminal `json:"terminal,omitempty"` // nil: no PC paired and no pool
 	Slot      *Slot       `json:"slot,omitempty"`     // the caller's slot, if any
 }
 

@@ -29,8 +29,8 @@ const (
 	TerminalInUse   = "in_use"
 )
 
-// MyTerminal is the office PC as its user sees it (no network details).
-type MyTerminal struct {
+// PairedTerminal is the office PC as its user sees it (no network details).
+type PairedTerminal struct {
 	ID    string `json:"id"`
 	Name  string `json:"name"`
 	State string `json:"state"`

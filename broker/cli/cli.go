@@ -116,6 +116,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			fmt.Fprintln(stderr, "broker: demo data:", err)
 			return 1
 		}
+		fmt.Fprintf(stdout, "One-time code: %s admin users otp-code yamada -data %s\n", selfCommand(), cfg.Data)
 	}
 	err = b.Serve(ctx, func(r daemon.Ready) {
 		fmt.Fprintf(stdout, "Zaitaku broker %s serving on %s\n", daemon.Version, r.URL)
@@ -133,6 +134,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 1
 	}
 	return 0
+}
+
+// selfCommand is how to run this binary again, for commands the broker
+// prints: its path, or `go run` when it was started that way.
+func selfCommand() string {
+	exe := os.Args[0]
+	if strings.Contains(exe, "go-build") {
+		return "go run ./broker/cmd/broker"
+	}
+	return exe
 }
 
 func hasAdmin(ctx context.Context, b *daemon.Broker) bool {

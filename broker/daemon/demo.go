@@ -70,7 +70,6 @@ func seedDemoUsers(ctx context.Context, svc *services.Services, out io.Writer) e
 	}
 	if out != nil {
 		fmt.Fprintf(out, "Demo staff: yamada, sato, suzuki, tanaka (supervisor), admin (IT) — password %s\n", DemoPassword)
-		fmt.Fprintln(out, "One-time code: go run ./broker/cmd/broker admin users otp-code yamada")
 	}
 	return nil
 }

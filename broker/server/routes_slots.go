@@ -96,10 +96,10 @@ func (s *Server) status(c *call) (any, error) {
 		switch {
 		case err == nil:
 			t = s.withUse(t)
-			st.Terminal = &api.MyTerminal{ID: t.ID, Name: t.Name, State: t.State}
+			st.Terminal = &api.PairedTerminal{ID: t.ID, Name: t.Name, State: t.State}
 		case errors.Is(err, slots.ErrNoTerminal):
 			if s.slots.PoolSize() > 0 {
-				st.Terminal = &api.MyTerminal{Pool: true, State: api.TerminalUnknown}
+				st.Terminal = &api.PairedTerminal{Pool: true, State: api.TerminalUnknown}
 			}
 		default:
 			return nil, err

@@ -287,7 +287,7 @@ func (m *Manager) promote(c *change, now time.Time) {
 				break
 			}
 			if s.pool {
-				t := m.freePoolPC()
+				t := m.freePoolTerminal()
 				if t == nil {
 					keep = append(keep, s)
 					continue
@@ -331,7 +331,7 @@ func (m *Manager) grant(c *change, s *slot, now time.Time) {
 	}
 }
 
-func (m *Manager) freePoolPC() *api.Terminal {
+func (m *Manager) freePoolTerminal() *api.Terminal {
 	for i := range m.pool {
 		if _, busy := m.inUse[m.pool[i].ID]; !busy {
 			t := m.pool[i]
@@ -481,7 +481,7 @@ func (m *Manager) view(s *slot) api.Slot {
 		if s.rec.State == api.SlotGranted {
 			st = api.TerminalInUse
 		}
-		v.Terminal = &api.MyTerminal{ID: s.term.ID, Name: s.term.Name, State: st, Pool: s.term.Pool}
+		v.Terminal = &api.PairedTerminal{ID: s.term.ID, Name: s.term.Name, State: st, Pool: s.term.Pool}
 	}
 	if s.rec.State == api.SlotGranted {
 		rdp := m.policy.RDP

@@ -45,11 +45,11 @@ type Ended struct {
 
 // Op is one change for the store; exactly one field is set.
 type Op struct {
-	Put    *Record
-	End    *Ended
-	Config *api.SlotConfig
-	PC     *PCState
-	Bytes  *LateBytes
+	Put      *Record
+	End      *Ended
+	Config   *api.SlotConfig
+	Terminal *TerminalState
+	Bytes    *LateBytes
 }
 
 // LateBytes is traffic reported for a slot after it ended (a tunnel
@@ -60,10 +60,10 @@ type LateBytes struct {
 	Up, Down int64
 }
 
-// PCState is what waking an office PC found out (api.TerminalAwake or
+// TerminalState is what waking an office PC found out (api.TerminalAwake or
 // api.TerminalAsleep); it rides the journal so that hundreds of wakes
 // cost a few transactions.
-type PCState struct {
+type TerminalState struct {
 	TerminalID, State string
 	At                time.Time
 }

@@ -117,10 +117,10 @@ func (st *Slots) ApplySlots(ctx context.Context, ops []slots.Op) error {
 					WHERE id = ?`, op.Bytes.Up, op.Bytes.Down, op.Bytes.SlotID); err != nil {
 					return fmt.Errorf("late bytes of slot %s: %w", op.Bytes.SlotID, err)
 				}
-			case op.PC != nil:
+			case op.Terminal != nil:
 				if _, err := tx.ExecContext(ctx, `UPDATE terminals SET state = ?, updated_at = ? WHERE id = ?`,
-					op.PC.State, ms(op.PC.At), op.PC.TerminalID); err != nil {
-					return fmt.Errorf("office pc state %s: %w", op.PC.TerminalID, err)
+					op.Terminal.State, ms(op.Terminal.At), op.Terminal.TerminalID); err != nil {
+					return fmt.Errorf("office pc state %s: %w", op.Terminal.TerminalID, err)
 				}
 			case op.Config != nil:
 				c := op.Config
@@ -196,7 +196,7 @@ func (st *Slots) LiveSlots(ctx context.Context) ([]api.Slot, error) {
 		v := api.Slot{ID: r.ID, UserID: r.UserID, State: r.State, RequestedAt: r.RequestedAt, GrantedAt: r.GrantedAt,
 			LeaseUntil: r.LeaseUntil, LastActiveAt: r.LastActiveAt, BytesUp: r.BytesUp, BytesDown: r.BytesDown}
 		if r.TerminalID != "" {
-			v.Terminal = &api.MyTerminal{ID: r.TerminalID}
+			v.Terminal = &api.PairedTerminal{ID: r.TerminalID}
 		}
 		_ = st.s.R.QueryRowContext(ctx, `SELECT name, department FROM users WHERE id = ?`, r.UserID).Scan(&v.UserName, &v.Department)
 		out = append(out, v)

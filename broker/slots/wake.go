@@ -1,3 +1,6 @@
+// Waking the office PC of a granted slot, and remembering what the wake
+// found.
+
 package slots
 
 import (
@@ -8,54 +11,6 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 )
-
-// Target returns the address of the office PC behind a granted slot of
-// this user: the only place the relay may dial for them.
-func (m *Manager) Target(ctx context.Context, userID, slotID string) (string, error) {
-	m.mu.Lock()
-	s, err := m.find(userID, slotID)
-	if err != nil {
-		m.mu.Unlock()
-		return "", err
-	}
-	if s.rec.State != api.SlotGranted || s.rec.TerminalID == "" {
-		m.mu.Unlock()
-		return "", api.Err(api.CodeSlotNotGranted)
-	}
-	id := s.rec.TerminalID
-	m.mu.Unlock()
-	// Read the PC fresh: IT may have corrected its address.
-	t, err := m.cfg.Terminals.Get(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	return net.JoinHostPort(t.Address, strconv.Itoa(t.RDPPort)), nil
-}
-
-// AddBytes counts tunnel traffic of a slot; bytes from the user (up) count
-// as activity for the idle timeout. Counters reach the database with the
-// next heartbeat.
-func (m *Manager) AddBytes(slotID string, up, down int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.byID[slotID]
-	if s == nil {
-		if _, ended := m.ended[slotID]; ended && (up > 0 || down > 0) && !m.closed {
-			// The slot ended before its tunnel: count the tail in its
-			// history. Nobody waits for this write.
-			m.commit(&change{m: m, ops: []Op{{Bytes: &LateBytes{SlotID: slotID, Up: up, Down: down}}}})
-		}
-		return
-	}
-	s.rec.BytesUp += up
-	s.rec.BytesDown += down
-	if up > 0 {
-		s.rec.LastActiveAt = m.now()
-		if s.rec.Warned == api.EndIdle {
-			s.rec.Warned = ""
-		}
-	}
-}
 
 // startWake wakes the PC of a newly granted slot in the background and
 // pushes each stage to the user. It runs after the grant is durable.
@@ -93,7 +48,7 @@ func (m *Manager) startWake(slotID, userID string, t api.Terminal) {
 			state = api.TerminalAsleep
 			m.log.Warn("wake office pc", "terminal", t.ID, "slot", slotID, "err", err)
 		}
-		m.notePCState(slotID, t, state)
+		m.noteTerminalState(slotID, t, state)
 	}()
 }
 
@@ -113,9 +68,9 @@ func probeOnly(ctx context.Context, t api.Terminal, progress func(stage, detail 
 	return nil
 }
 
-// notePCState remembers what a wake found, for the user's view and the
+// noteTerminalState remembers what a wake found, for the user's view and the
 // database (through the journal; nobody waits for it).
-func (m *Manager) notePCState(slotID string, t api.Terminal, state string) {
+func (m *Manager) noteTerminalState(slotID string, t api.Terminal, state string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -128,6 +83,6 @@ func (m *Manager) notePCState(slotID string, t api.Terminal, state string) {
 		return
 	}
 	c := &change{m: m}
-	c.ops = append(c.ops, Op{PC: &PCState{TerminalID: t.ID, State: state, At: m.now()}})
+	c.ops = append(c.ops, Op{Terminal: &TerminalState{TerminalID: t.ID, State: state, At: m.now()}})
 	m.commit(c)
 }
