@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/auth"
@@ -89,6 +90,20 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			s.log.Debug("request", "route", rt.method+" "+rt.path, "status", sw.status, "ms", d.Milliseconds(), "user", user, "remote", remoteIP(r))
 		}()
+		// The limit goes on the request before authorization derives the
+		// request handlers read from it, so that every route, signed in
+		// or not, reads at most its limit. A body declared too large is
+		// refused before a byte of it is read.
+		max := rt.bodyLimit()
+		if r.ContentLength > max {
+			detail := fmt.Sprintf("at most %d bytes", max)
+			if max == 0 {
+				detail = "this request takes no body"
+			}
+			s.fail(sw, r, api.Err(api.CodeBodyTooLarge, detail))
+			return
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, max)
 		c = &call{W: sw, R: r, s: s, r: &rt}
 		if err := s.authorize(c); err != nil {
 			// Marks refusals by the route table (as opposed to a handler's
@@ -104,11 +119,6 @@ func (s *Server) wrap(rt route) http.Handler {
 			_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 			_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
 		}
-		max := rt.maxBody
-		if max == 0 {
-			max = defaultMaxBody
-		}
-		r.Body = http.MaxBytesReader(sw, r.Body, max)
 		out, err := rt.handle(c)
 		if err != nil {
 			s.fail(sw, r, err)
@@ -227,9 +237,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// maxDetail bounds what an error reply repeats of the request: a detail
+// may quote a field the client sent, which is never echoed unbounded.
+const maxDetail = 200
+
 func writeError(w http.ResponseWriter, e *api.Error) {
 	if e.Status == 0 {
 		e.Status = http.StatusInternalServerError
+	}
+	if len(e.Detail) > maxDetail {
+		cut := *e
+		cut.Detail = truncateUTF8(e.Detail, maxDetail) + "…"
+		e = &cut
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
@@ -321,4 +340,15 @@ func remoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -15,7 +15,8 @@ type route struct {
 	handle       handlerFunc
 	in, out      any    // request/response types; the OpenAPI schema comes from them
 	summary      string // one line for the OpenAPI document
-	// maxBody bounds the request body (default defaultMaxBody).
+	// maxBody bounds the request body (default defaultMaxBody when in is
+	// set; a route without in takes no body).
 	maxBody int64
 	// stream marks handlers that take over the connection (upgrades,
 	// sockets, long downloads): no write deadline, body not pre-read.
@@ -25,6 +26,18 @@ type route struct {
 }
 
 const defaultMaxBody = 64 << 10
+
+// bodyLimit is the most a route reads of a request body: its maxBody, the
+// default for routes that take one, nothing for routes that take none.
+func (r *route) bodyLimit() int64 {
+	switch {
+	case r.maxBody > 0:
+		return r.maxBody
+	case r.in == nil && !r.stream:
+		return 0
+	}
+	return defaultMaxBody
+}
 
 // routeTable is THE route table. Each domain contributes its lines from
 // its own file; the order here is the order in the OpenAPI document.
@@ -49,7 +62,7 @@ func (s *Server) routeTable() []route {
 func (s *Server) Routes() []RouteInfo {
 	out := make([]RouteInfo, len(s.routes))
 	for i, r := range s.routes {
-		out[i] = RouteInfo{Method: r.method, Path: r.path, Role: string(r.role), Stream: r.stream}
+		out[i] = RouteInfo{Method: r.method, Path: r.path, Role: string(r.role), Stream: r.stream, MaxBody: r.bodyLimit(), HasBody: r.in != nil}
 	}
 	return out
 }
@@ -58,6 +71,8 @@ func (s *Server) Routes() []RouteInfo {
 type RouteInfo struct {
 	Method, Path, Role string
 	Stream             bool
+	MaxBody            int64 // the body limit in force
+	HasBody            bool  // the route takes a request body
 }
 
 func (s *Server) buildMux() (http.Handler, error) {
