@@ -299,11 +299,12 @@ func TestConnectFlowEndedByBroker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		app, _ := m.HolderOf(slot.ID) // heartbeats as the app's sign-in
 		// Move the broker's clock in lease-sized steps; the app's
 		// heartbeats keep the lease but report no typing.
 		for range 26 {
 			e.b.Clock.Advance(time.Minute)
-			if _, err := m.Heartbeat(ctx, "sato", slot.ID, api.HeartbeatRequest{}); err != nil {
+			if _, err := m.Heartbeat(ctx, app, slot.ID, api.HeartbeatRequest{}); err != nil {
 				t.Fatal(err)
 			}
 			if err := m.Sweep(ctx); err != nil {
@@ -316,7 +317,7 @@ func TestConnectFlowEndedByBroker(t *testing.T) {
 		}
 		for range 5 {
 			e.b.Clock.Advance(time.Minute)
-			_, _ = m.Heartbeat(ctx, "sato", slot.ID, api.HeartbeatRequest{})
+			_, _ = m.Heartbeat(ctx, app, slot.ID, api.HeartbeatRequest{})
 			if err := m.Sweep(ctx); err != nil {
 				t.Fatal(err)
 			}

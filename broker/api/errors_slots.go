@@ -10,6 +10,7 @@ const (
 	CodeSlotNoTerminal    Code = "slot_no_terminal"
 	CodeSlotWakeFailed    Code = "slot_wake_failed"
 	CodeSlotClientFailed  Code = "slot_client_failed"
+	CodeSlotHeldElsewhere Code = "slot_held_elsewhere"
 	CodeTerminalNotFound  Code = "terminal_not_found"
 	CodeTerminalExists    Code = "terminal_exists"
 	CodeTerminalUserTaken Code = "terminal_user_paired"
@@ -36,6 +37,9 @@ func init() {
 		CodeSlotClientFailed: {http.StatusBadGateway,
 			"The remote desktop program stopped with an error. Press Connect to try again; if it keeps happening, call the IT help desk.",
 			"リモートデスクトップのプログラムがエラーで終了しました。もう一度「接続」を押してください。繰り返す場合は情報政策課ヘルプデスクに連絡してください。"},
+		CodeSlotHeldElsewhere: {http.StatusConflict,
+			"Your office PC is in use from another sign-in. Disconnect or sign out there, or wait a few minutes; if it was not you, change your password and call the IT help desk.",
+			"別の端末からのサインインで職場のPCを使用中です。そちらで切断またはサインアウトするか、数分お待ちください。心当たりがない場合はパスワードを変更し、情報政策課ヘルプデスクに連絡してください。"},
 		CodeTerminalNotFound: {http.StatusNotFound,
 			"No office PC has this ID. Check the ID in the terminal list.",
 			"このIDの職場PCはありません。端末一覧でIDを確認してください。"},

@@ -19,25 +19,26 @@ const (
 	EndMaxLength = "max_length" // the maximum session length was reached
 	EndAdmin     = "admin"      // IT ended it
 	EndLease     = "lease"      // the app stopped sending heartbeats (crash, network)
+	EndSignedOut = "signed_out" // the sign-in that held it ended (logout, password change)
 )
 
 // Slot is one member of staff's place: queued for, or holding, one of the
 // concurrent sessions the cap allows. A user holds at most one.
 type Slot struct {
-	ID               string      `json:"id"`
-	UserID           string      `json:"user_id"`
-	State            string      `json:"state"`              // SlotQueued, SlotGranted, SlotEnded
-	Position         int         `json:"position,omitempty"` // 1-based, while queued
-	ETASeconds       int         `json:"eta_seconds,omitempty"`
+	ID               string          `json:"id"`
+	UserID           string          `json:"user_id"`
+	State            string          `json:"state"`              // SlotQueued, SlotGranted, SlotEnded
+	Position         int             `json:"position,omitempty"` // 1-based, while queued
+	ETASeconds       int             `json:"eta_seconds,omitempty"`
 	Terminal         *PairedTerminal `json:"terminal,omitempty"`
-	RequestedAt      time.Time   `json:"requested_at"`
-	GrantedAt        time.Time   `json:"granted_at,omitzero"`
-	LeaseUntil       time.Time   `json:"lease_until"`
-	HeartbeatSeconds int         `json:"heartbeat_seconds"` // send a heartbeat this often
-	EndsAt           time.Time   `json:"ends_at,omitzero"`  // maximum length, when set
-	IdleMinutes      int         `json:"idle_minutes,omitempty"`
-	EndedAt          time.Time   `json:"ended_at,omitzero"`
-	EndReason        string      `json:"end_reason,omitempty"`
+	RequestedAt      time.Time       `json:"requested_at"`
+	GrantedAt        time.Time       `json:"granted_at,omitzero"`
+	LeaseUntil       time.Time       `json:"lease_until"`
+	HeartbeatSeconds int             `json:"heartbeat_seconds"` // send a heartbeat this often
+	EndsAt           time.Time       `json:"ends_at,omitzero"`  // maximum length, when set
+	IdleMinutes      int             `json:"idle_minutes,omitempty"`
+	EndedAt          time.Time       `json:"ended_at,omitzero"`
+	EndReason        string          `json:"end_reason,omitempty"`
 	// RDP is what the RDP client may redirect, sent with a granted slot.
 	RDP *RDPPolicy `json:"rdp,omitempty"`
 	// Shown to IT only (GET /admin/v1/sessions).
@@ -66,12 +67,12 @@ type HeartbeatRequest struct {
 
 // Status is GET /v1/status: the figures the app's home screen shows.
 type Status struct {
-	SlotsCap  int         `json:"slots_cap"`
-	SlotsUsed int         `json:"slots_used"`
-	SlotsFree int         `json:"slots_free"`
-	Queued    int         `json:"queued"`
+	SlotsCap  int             `json:"slots_cap"`
+	SlotsUsed int             `json:"slots_used"`
+	SlotsFree int             `json:"slots_free"`
+	Queued    int             `json:"queued"`
 	Terminal  *PairedTerminal `json:"terminal,omitempty"` // nil: no PC paired and no pool
-	Slot      *Slot       `json:"slot,omitempty"`     // the caller's slot, if any
+	Slot      *Slot           `json:"slot,omitempty"`     // the caller's slot, if any
 }
 
 // SlotConfig is the session policy IT sets (GET/PATCH /admin/v1/slots/config).

@@ -165,6 +165,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor, id string, req api.Upda
 		if _, err := s.st.RevokeSessions(ctx, id, "", s.now()); err != nil {
 			return nil, err
 		}
+		s.sessionsEnded(ctx, SessionsEnded{UserID: id, Reason: api.EndAdmin})
 	}
 	b, _ := json.Marshal(req)
 	s.record(ctx, actor, "admin.user_updated", id, "change", string(b))
@@ -189,6 +190,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor, id string) (*api.Res
 	if _, err := s.st.RevokeSessions(ctx, id, "", s.now()); err != nil {
 		return nil, err
 	}
+	s.sessionsEnded(ctx, SessionsEnded{UserID: id, Reason: api.EndAdmin})
 	s.record(ctx, actor, "admin.password_reset", id)
 	return &api.ResetPasswordResponse{TemporaryPassword: pw}, nil
 }
@@ -206,6 +208,7 @@ func (s *Service) ResetTOTP(ctx context.Context, actor, id string) error {
 	if _, err := s.st.RevokeSessions(ctx, id, "", s.now()); err != nil {
 		return err
 	}
+	s.sessionsEnded(ctx, SessionsEnded{UserID: id, Reason: api.EndAdmin})
 	s.record(ctx, actor, "admin.totp_reset", id)
 	return nil
 }
@@ -269,6 +272,7 @@ func (s *Service) RevokeDevice(ctx context.Context, actor, id string) (*api.Devi
 	if err != nil {
 		return nil, err
 	}
+	s.sessionsEnded(ctx, SessionsEnded{UserID: d.UserID, DeviceID: id, Reason: api.EndAdmin})
 	s.record(ctx, actor, "admin.device_revoked", id, "user", d.UserID, "sessions_ended", fmt.Sprint(n))
 	return &d, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,27 @@ type Service struct {
 	// Argon2.MemoryKiB, and a 9 a.m. burst must not exhaust memory.
 	hashSlots chan struct{}
 	dummy     string // a hash verified for unknown IDs, so timing is the same
+
+	endMu   sync.Mutex // guards onEnded
+	onEnded []func(context.Context, SessionsEnded)
+}
+
+// OnSessionsEnded registers fn to run after sign-ins end (logout, password
+// change or reset, a disabled account, a revoked laptop, a reused refresh
+// token), so that what they hold ends with them: their slot, their tunnels.
+func (s *Service) OnSessionsEnded(fn func(context.Context, SessionsEnded)) {
+	s.endMu.Lock()
+	defer s.endMu.Unlock()
+	s.onEnded = append(s.onEnded, fn)
+}
+
+func (s *Service) sessionsEnded(ctx context.Context, e SessionsEnded) {
+	s.endMu.Lock()
+	fns := append([]func(context.Context, SessionsEnded){}, s.onEnded...)
+	s.endMu.Unlock()
+	for _, fn := range fns {
+		fn(ctx, e)
+	}
 }
 
 // New returns a Service.
@@ -468,10 +490,12 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPw, newPw
 	if p.Scope == ScopeSetup {
 		return s.continueAfterSetup(ctx, p, u)
 	}
-	// Keep the caller's session; end every other one.
+	// Every session ends; the caller's laptop gets a new one at once and
+	// keeps its connection, every other sign-in loses its own.
 	if _, err := s.st.RevokeSessions(ctx, u.ID, "", s.now()); err != nil {
 		return nil, err
 	}
+	s.sessionsEnded(ctx, SessionsEnded{UserID: u.ID, ExceptDevice: p.DeviceID, Reason: api.EndSignedOut})
 	dev, err := s.st.GetDevice(ctx, p.DeviceID)
 	if err != nil {
 		return nil, err
@@ -511,7 +535,7 @@ func (s *Service) Refresh(ctx context.Context, req api.RefreshRequest) (*api.Log
 	oldHash := HashToken(req.RefreshToken)
 	sess, err := s.st.SessionByRefresh(ctx, oldHash)
 	if errors.Is(err, ErrNotFound) {
-		return nil, api.Err(api.CodeRefreshInvalid)
+		return nil, s.refreshReused(ctx, oldHash)
 	} else if err != nil {
 		return nil, err
 	}
@@ -559,11 +583,30 @@ func (s *Service) Refresh(ctx context.Context, req api.RefreshRequest) (*api.Log
 		RefreshToken:    refresh, RefreshExpiresAt: next.RefreshExpires, User: u.User, Device: dev}, nil
 }
 
+// refreshReused handles a refresh token that is not current: if it was
+// rotated away, two parties hold the session's tokens (one of them a
+// thief), so the session ends for both and the reuse is audited (OAuth 2.0
+// security best current practice). Either way the answer is the same.
+func (s *Service) refreshReused(ctx context.Context, hash []byte) error {
+	sess, err := s.st.SessionByRotatedRefresh(ctx, hash)
+	if err != nil || !sess.RevokedAt.IsZero() {
+		return api.Err(api.CodeRefreshInvalid)
+	}
+	if err := s.st.RevokeSession(ctx, sess.ID, s.now()); err != nil {
+		s.log.Warn("revoke session after refresh reuse", "session", sess.ID, "err", err)
+	} else {
+		s.sessionsEnded(ctx, SessionsEnded{UserID: sess.UserID, SessionID: sess.ID, Reason: api.EndSignedOut})
+	}
+	s.record(ctx, sess.UserID, "auth.refresh_reused", sess.DeviceID, "session", sess.ID)
+	return api.Err(api.CodeRefreshInvalid)
+}
+
 // Logout revokes the caller's session.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	if err := s.st.RevokeSession(ctx, p.SessionID, s.now()); err != nil {
 		return err
 	}
+	s.sessionsEnded(ctx, SessionsEnded{UserID: p.User.ID, SessionID: p.SessionID, Reason: api.EndSignedOut})
 	s.record(ctx, p.User.ID, "auth.logout", p.DeviceID)
 	return nil
 }

@@ -84,6 +84,16 @@ func (p *Principal) Can(role Role) bool {
 	return p != nil && p.Scope == ScopeFull && p.User.HasRole(role)
 }
 
+// SessionsEnded says which sign-ins just ended: one session, every
+// session of a device, or every session of a user, by the fields set.
+// Sessions on ExceptDevice (the laptop that changed its own password and
+// got a new session) are not meant.
+type SessionsEnded struct {
+	UserID, DeviceID, SessionID string
+	ExceptDevice                string
+	Reason                      string // an api.End* reason for the user's view
+}
+
 // Store is what auth needs from the database. Methods return ErrNotFound or
 // ErrConflict (wrapped) where the names say so.
 type Store interface {
@@ -118,6 +128,9 @@ type Store interface {
 	// RotateSession replaces both token hashes, only if the refresh hash is
 	// still oldRefresh (so two racing refreshes cannot both win).
 	RotateSession(ctx context.Context, id string, oldRefresh []byte, s Session) error
+	// SessionByRotatedRefresh finds the session a refresh hash belonged
+	// to before RotateSession replaced it: a token presented again.
+	SessionByRotatedRefresh(ctx context.Context, hash []byte) (Session, error)
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 	RevokeSessions(ctx context.Context, userID, deviceID string, at time.Time) (int64, error)
 	PurgeSessions(ctx context.Context, before time.Time) (int64, error)

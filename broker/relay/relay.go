@@ -20,15 +20,16 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
 // Grants answers for the slots: where a user's granted slot may connect,
 // and where its traffic is counted. The slot manager implements it.
 type Grants interface {
 	// Target returns the host:port of the office PC paired with slotID,
-	// if that slot belongs to userID and is granted. Otherwise an *api.Error
-	// (slot not found, not granted, ended, no PC paired).
-	Target(ctx context.Context, userID, slotID string) (addr string, err error)
+	// if that slot is held by h's sign-in and granted. Otherwise an
+	// *api.Error (slot not found, not granted, ended, no PC paired).
+	Target(ctx context.Context, h slots.Holder, slotID string) (addr string, err error)
 	// AddBytes adds traffic to the slot's counters (called while tunnels
 	// run and when they end).
 	AddBytes(slotID string, up, down int64)
@@ -112,7 +113,8 @@ func (r *Relay) getGrants() Grants {
 // upgrade it returns an *api.Error for the caller to answer (nothing has
 // been written). After the upgrade it owns the connection and returns nil
 // once the tunnel has ended.
-func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID string) error {
+func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, h slots.Holder, slotID string) error {
+	userID := h.UserID
 	ctx := req.Context()
 	proto := tunnelProtocol(req)
 	if req.ProtoMajor != 1 || !headerHasToken(req.Header, "Connection", "upgrade") || proto == "" {
@@ -129,7 +131,7 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 	if g == nil {
 		return api.Err(api.CodeUnavailable, "slots not ready")
 	}
-	addr, err := g.Target(ctx, userID, slotID)
+	addr, err := g.Target(ctx, h, slotID)
 	if err != nil {
 		r.refused(ctx, userID, slotID, refusalReason(err), "")
 		return err
@@ -141,7 +143,7 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, userID, slotID s
 	}
 	// The slot may have ended between Target and register; EndSlot after
 	// register reaches this tunnel, so asking once more closes the gap.
-	if _, err := g.Target(ctx, userID, slotID); err != nil {
+	if _, err := g.Target(ctx, h, slotID); err != nil {
 		r.unregister(t)
 		r.refused(ctx, userID, slotID, refusalReason(err), addr)
 		return err

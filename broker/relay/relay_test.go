@@ -19,6 +19,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
 // fakeGrants is the slot manager as the relay sees it: slot → owner,
@@ -33,7 +34,8 @@ type fakeSlot struct {
 	user, state, target string
 }
 
-func (g *fakeGrants) Target(_ context.Context, userID, slotID string) (string, error) {
+func (g *fakeGrants) Target(_ context.Context, h slots.Holder, slotID string) (string, error) {
+	userID := h.UserID
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s, ok := g.slots[slotID]
@@ -171,7 +173,7 @@ func newRigServer(t *testing.T, start func(http.Handler) *httptest.Server) *rig 
 	r := New(Config{Grants: g, Audit: ev})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/tunnel/{slot}", func(w http.ResponseWriter, req *http.Request) {
-		if err := r.Serve(w, req, strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer "), req.PathValue("slot")); err != nil {
+		if err := r.Serve(w, req, slots.Holder{UserID: strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")}, req.PathValue("slot")); err != nil {
 			e := api.AsError(err)
 			if e == nil {
 				e = api.Err(api.CodeInternal)

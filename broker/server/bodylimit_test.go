@@ -51,7 +51,7 @@ func (b *countingBody) Close() error { return nil }
 
 // TestBodyLimitEveryRoute is generated from the route table: every route
 // that can carry a body is called by its own role with a body one byte
-// over its limit (routes that take no body: a limit of 0), once with the
+// over its limit (routes that take no body: a token limit), once with the
 // length declared and once chunked (length unknown). Each answers 413 and
 // reads no more than the limit and a small margin, whatever the role.
 func TestBodyLimitEveryRoute(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/oplog"
+	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
 // Domains are the services the routes call, built outside HTTP (by
@@ -85,15 +86,15 @@ type EventHub interface {
 
 // Tunnels carry RDP from the app to the office PC (broker/relay).
 type Tunnels interface {
-	Serve(w http.ResponseWriter, req *http.Request, userID, slotID string) error
+	Serve(w http.ResponseWriter, req *http.Request, h slots.Holder, slotID string) error
 }
 
 // Slots are the concurrency cap, the queue and the live sessions (broker/slots).
 type Slots interface {
-	Acquire(ctx context.Context, userID, device string) (api.Slot, error)
+	Acquire(ctx context.Context, h slots.Holder, device string) (api.Slot, error)
 	Mine(userID string) (api.Slot, error)
-	Heartbeat(ctx context.Context, userID, slotID string, hb api.HeartbeatRequest) (api.Slot, error)
-	Release(ctx context.Context, userID, slotID string) error
+	Heartbeat(ctx context.Context, h slots.Holder, slotID string, hb api.HeartbeatRequest) (api.Slot, error)
+	Release(ctx context.Context, h slots.Holder, slotID string) error
 	End(ctx context.Context, actor, slotID, message string) error
 	List() api.SessionList
 	Counts() (cap, granted, queued int)

@@ -92,17 +92,8 @@ func (s *Server) wrap(rt route) http.Handler {
 		}()
 		// The limit goes on the request before authorization derives the
 		// request handlers read from it, so that every route, signed in
-		// or not, reads at most its limit. A body declared too large is
-		// refused before a byte of it is read.
+		// or not, reads at most its limit.
 		max := rt.bodyLimit()
-		if r.ContentLength > max {
-			detail := fmt.Sprintf("at most %d bytes", max)
-			if max == 0 {
-				detail = "this request takes no body"
-			}
-			s.fail(sw, r, api.Err(api.CodeBodyTooLarge, detail))
-			return
-		}
 		r.Body = http.MaxBytesReader(sw, r.Body, max)
 		c = &call{W: sw, R: r, s: s, r: &rt}
 		if err := s.authorize(c); err != nil {
@@ -110,6 +101,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			// own ownership checks) for the generated authorization test.
 			sw.Header().Set("X-Zaitaku-Authz", "denied")
 			s.fail(sw, r, err)
+			return
+		}
+		// A body declared too large is refused before a byte of it is read.
+		if r.ContentLength > max {
+			s.fail(sw, r, api.Errf(api.CodeBodyTooLarge, "at most %d bytes", max))
 			return
 		}
 		if !rt.stream {

@@ -16,7 +16,7 @@ type route struct {
 	in, out      any    // request/response types; the OpenAPI schema comes from them
 	summary      string // one line for the OpenAPI document
 	// maxBody bounds the request body (default defaultMaxBody when in is
-	// set; a route without in takes no body).
+	// set, noBodyLimit when not).
 	maxBody int64
 	// stream marks handlers that take over the connection (upgrades,
 	// sockets, long downloads): no write deadline, body not pre-read.
@@ -27,14 +27,18 @@ type route struct {
 
 const defaultMaxBody = 64 << 10
 
+// noBodyLimit bounds the body of a route that takes none: enough for a
+// client that sends "{}" or "null" anyway, and no more.
+const noBodyLimit = 1 << 10
+
 // bodyLimit is the most a route reads of a request body: its maxBody, the
-// default for routes that take one, nothing for routes that take none.
+// default for routes that take one, a token for routes that take none.
 func (r *route) bodyLimit() int64 {
 	switch {
 	case r.maxBody > 0:
 		return r.maxBody
 	case r.in == nil && !r.stream:
-		return 0
+		return noBodyLimit
 	}
 	return defaultMaxBody
 }

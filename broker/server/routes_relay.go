@@ -13,5 +13,5 @@ func (s *Server) relayRoutes() []route {
 }
 
 func (s *Server) openTunnel(c *call) (any, error) {
-	return nil, s.relay.Serve(c.W, c.R, c.P.User.ID, c.R.PathValue("slot"))
+	return nil, s.relay.Serve(c.W, c.R, c.holder(), c.R.PathValue("slot"))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
 // ownerGrants stands in for the slot manager: slot → (owner, target).
@@ -21,7 +22,8 @@ type ownerGrants struct {
 	down  int64
 }
 
-func (g *ownerGrants) Target(_ context.Context, userID, slotID string) (string, error) {
+func (g *ownerGrants) Target(_ context.Context, h slots.Holder, slotID string) (string, error) {
+	userID := h.UserID
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s, ok := g.slots[slotID]

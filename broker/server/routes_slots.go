@@ -65,7 +65,7 @@ func (s *Server) requestSlot(c *call) (any, error) {
 	if len(req.Device) > 100 {
 		return nil, api.Err(api.CodeValidation, "device: at most 100 characters")
 	}
-	return s.slots.Acquire(c.R.Context(), c.P.User.ID, req.Device)
+	return s.slots.Acquire(c.R.Context(), c.holder(), req.Device)
 }
 
 func (s *Server) mySlot(c *call) (any, error) {
@@ -77,11 +77,11 @@ func (s *Server) heartbeat(c *call) (any, error) {
 	if err := c.decodeOptional(&req); err != nil {
 		return nil, err
 	}
-	return s.slots.Heartbeat(c.R.Context(), c.P.User.ID, c.R.PathValue("id"), req)
+	return s.slots.Heartbeat(c.R.Context(), c.holder(), c.R.PathValue("id"), req)
 }
 
 func (s *Server) releaseSlot(c *call) (any, error) {
-	return noContent, s.slots.Release(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
+	return noContent, s.slots.Release(c.R.Context(), c.holder(), c.R.PathValue("id"))
 }
 
 func (s *Server) status(c *call) (any, error) {
@@ -145,4 +145,9 @@ func (s *Server) setSlotConfig(c *call) (any, error) {
 		return nil, err
 	}
 	return s.slots.SetPolicy(c.R.Context(), c.P.User.ID, req)
+}
+
+// holder is the caller as a slot sees it: user, sign-in and laptop.
+func (c *call) holder() slots.Holder {
+	return slots.Holder{UserID: c.P.User.ID, SessionID: c.P.SessionID, DeviceID: c.P.DeviceID}
 }

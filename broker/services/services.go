@@ -119,6 +119,12 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 			log.Warn("slots: refresh pool", "err", err)
 		}
 	})
+	// A slot, and so its tunnels, ends with the sign-in that holds it.
+	s.Auth.OnSessionsEnded(func(ctx context.Context, e auth.SessionsEnded) {
+		if err := s.Slots.EndSignIns(ctx, e.UserID, e.DeviceID, e.SessionID, e.ExceptDevice, e.Reason); err != nil {
+			log.Warn("slots: end with sign-in", "user", e.UserID, "err", err)
+		}
+	})
 	// The relay carries only granted slots, and a slot that ends takes
 	// its tunnels with it.
 	s.Relay.SetGrants(s.Slots)

@@ -12,10 +12,10 @@ import (
 )
 
 // Target returns the address of the office PC behind a granted slot of
-// this user: the only place the relay may dial for them.
-func (m *Manager) Target(ctx context.Context, userID, slotID string) (string, error) {
+// this holder: the only place the relay may dial for them.
+func (m *Manager) Target(ctx context.Context, h Holder, slotID string) (string, error) {
 	m.mu.Lock()
-	s, err := m.find(userID, slotID)
+	s, err := m.findFor(h, slotID)
 	if err != nil {
 		m.mu.Unlock()
 		return "", err

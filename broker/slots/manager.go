@@ -228,7 +228,8 @@ func newID() string {
 // Acquire requests a slot for the user: granted at once while under the
 // cap with nobody waiting, else queued. A user holds at most one slot:
 // asking again returns the one they have.
-func (m *Manager) Acquire(ctx context.Context, userID, device string) (api.Slot, error) {
+func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slot, error) {
+	userID := h.UserID
 	// Resolve the PC outside the lock: it is a database read.
 	term, err := m.cfg.Terminals.ForUser(ctx, userID)
 	pool := false
@@ -239,6 +240,10 @@ func (m *Manager) Acquire(ctx context.Context, userID, device string) (api.Slot,
 	}
 	m.mu.Lock()
 	if s := m.byUser[userID]; s != nil {
+		if !m.takeOver(s, h) {
+			m.mu.Unlock()
+			return api.Slot{}, api.Err(api.CodeSlotHeldElsewhere)
+		}
 		v := m.view(s)
 		var after []func()
 		if s.rec.State == api.SlotGranted && s.term != nil && m.wakes[s.rec.ID] == nil {
@@ -247,7 +252,9 @@ func (m *Manager) Acquire(ctx context.Context, userID, device string) (api.Slot,
 			id, t := s.rec.ID, *s.term
 			after = append(after, func() { m.startWake(id, userID, t) })
 		}
-		tk := m.j.add(nil, after) // answer only once its creation is durable
+		c := &change{m: m}
+		c.put(s) // a takeover changed the holder
+		tk := m.j.add(c.ops, after) // answer only once its creation is durable
 		m.mu.Unlock()
 		return v, tk.wait(ctx)
 	}
@@ -258,7 +265,7 @@ func (m *Manager) Acquire(ctx context.Context, userID, device string) (api.Slot,
 	now := m.now()
 	m.seq++
 	s := &slot{pool: pool, rec: Record{ID: newID(), UserID: userID, State: api.SlotQueued, QueueSeq: m.seq,
-		Device: device, RequestedAt: now, LeaseUntil: now.Add(m.cfg.Lease), LastActiveAt: now}}
+		Device: device, SessionID: h.SessionID, DeviceID: h.DeviceID, RequestedAt: now, LeaseUntil: now.Add(m.cfg.Lease), LastActiveAt: now}}
 	if !pool {
 		s.term = &term
 		s.rec.TerminalID = term.ID
@@ -391,10 +398,58 @@ func (m *Manager) find(userID, slotID string) (*slot, error) {
 	return s, nil
 }
 
-// Release ends the user's session or takes them out of the queue.
-func (m *Manager) Release(ctx context.Context, userID, slotID string) error {
+// takeOver reports whether h may use s, moving s to h's sign-in when it
+// is a new sign-in of the same laptop. Call with m.mu held.
+func (m *Manager) takeOver(s *slot, h Holder) bool {
+	switch {
+	case s.rec.UserID != h.UserID:
+		return false
+	case s.rec.SessionID == h.SessionID:
+		return true
+	case s.rec.DeviceID != "" && s.rec.DeviceID == h.DeviceID:
+		s.rec.SessionID = h.SessionID
+		return true
+	}
+	return false
+}
+
+// findFor is find for a holder: a slot held by another sign-in is
+// reported as not found, as another user's is.
+func (m *Manager) findFor(h Holder, slotID string) (*slot, error) {
+	s, err := m.find(h.UserID, slotID)
+	if err != nil {
+		return nil, err
+	}
+	if !m.takeOver(s, h) {
+		return nil, api.Err(api.CodeSlotNotFound)
+	}
+	return s, nil
+}
+
+// EndSignIns ends the slot held by sign-ins that just ended, and so its
+// tunnels (OnEnd): every sign-in of the user, of one laptop (deviceID),
+// or one (sessionID); a slot held on exceptDevice stays.
+func (m *Manager) EndSignIns(ctx context.Context, userID, deviceID, sessionID, exceptDevice, reason string) error {
 	m.mu.Lock()
-	s, err := m.find(userID, slotID)
+	s := m.byUser[userID]
+	if s == nil || (deviceID != "" && s.rec.DeviceID != deviceID) || (sessionID != "" && s.rec.SessionID != sessionID) ||
+		(exceptDevice != "" && s.rec.DeviceID == exceptDevice) {
+		m.mu.Unlock()
+		return nil
+	}
+	now := m.now()
+	c := &change{m: m}
+	m.end(c, s, reason, "", now) // audited as slot.ended with the reason
+	m.promote(c, now)
+	t := m.commit(c)
+	m.mu.Unlock()
+	return t.wait(ctx)
+}
+
+// Release ends the user's session or takes them out of the queue.
+func (m *Manager) Release(ctx context.Context, h Holder, slotID string) error {
+	m.mu.Lock()
+	s, err := m.findFor(h, slotID)
 	if err != nil {
 		m.mu.Unlock()
 		return err
@@ -410,12 +465,12 @@ func (m *Manager) Release(ctx context.Context, userID, slotID string) error {
 
 // Heartbeat renews the lease; activity (the flag, or bytes from the user)
 // resets the idle timer. The stored byte counters are the relay's.
-func (m *Manager) Heartbeat(ctx context.Context, userID, slotID string, hb api.HeartbeatRequest) (api.Slot, error) {
+func (m *Manager) Heartbeat(ctx context.Context, h Holder, slotID string, hb api.HeartbeatRequest) (api.Slot, error) {
 	if hb.BytesUp < 0 || hb.BytesDown < 0 {
 		return api.Slot{}, api.Err(api.CodeValidation, "bytes_up, bytes_down: not negative")
 	}
 	m.mu.Lock()
-	s, err := m.find(userID, slotID)
+	s, err := m.findFor(h, slotID)
 	if err != nil {
 		m.mu.Unlock()
 		return api.Slot{}, err
@@ -436,6 +491,17 @@ func (m *Manager) Heartbeat(ctx context.Context, userID, slotID string, hb api.H
 	t := m.commit(c)
 	m.mu.Unlock()
 	return v, t.wait(ctx)
+}
+
+// HolderOf returns who holds a live slot (for IT's view and tests).
+func (m *Manager) HolderOf(slotID string) (Holder, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.byID[slotID]
+	if s == nil {
+		return Holder{}, false
+	}
+	return Holder{UserID: s.rec.UserID, SessionID: s.rec.SessionID, DeviceID: s.rec.DeviceID}, true
 }
 
 // Mine returns the user's slot.

@@ -154,7 +154,7 @@ func (e *env) open(policy api.SlotConfig) {
 
 func (e *env) acquire(user string) api.Slot {
 	e.t.Helper()
-	s, err := e.m.Acquire(context.Background(), user, "laptop")
+	s, err := e.m.Acquire(context.Background(), as(user), "laptop")
 	if err != nil {
 		e.t.Fatalf("acquire %s: %v", user, err)
 	}
@@ -202,7 +202,7 @@ func TestCapNeverExceededUnderConcurrentAcquires(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					<-start
-					results[i], errs[i] = e.m.Acquire(context.Background(), fmt.Sprintf("u%04d", i), "")
+					results[i], errs[i] = e.m.Acquire(context.Background(), as(fmt.Sprintf("u%04d", i)), "")
 				}()
 			}
 			close(start)
@@ -240,11 +240,11 @@ func TestCapNeverExceededUnderConcurrentAcquires(t *testing.T) {
 				go func() {
 					defer churn.Done()
 					user := fmt.Sprintf("u%04d", i)
-					if err := e.m.Release(context.Background(), user, results[i].ID); err != nil {
+					if err := e.m.Release(context.Background(), as(user), results[i].ID); err != nil {
 						t.Errorf("release %s: %v", user, err)
 						return
 					}
-					if _, err := e.m.Acquire(context.Background(), user, ""); err != nil {
+					if _, err := e.m.Acquire(context.Background(), as(user), ""); err != nil {
 						t.Errorf("re-acquire %s: %v", user, err)
 					}
 				}()
@@ -285,10 +285,10 @@ func TestQueueOrderAndPositionUpdates(t *testing.T) {
 		t.Errorf("second request of c: %+v", again)
 	}
 	// Nobody jumps the queue: d leaves, a frees a slot → c (head) gets it.
-	if err := e.m.Release(context.Background(), "d", got["d"].ID); err != nil {
+	if err := e.m.Release(context.Background(), as("d"), got["d"].ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.m.Release(context.Background(), "a", got["a"].ID); err != nil {
+	if err := e.m.Release(context.Background(), as("a"), got["a"].ID); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := e.m.Mine("c"); s.State != api.SlotGranted {
@@ -309,7 +309,7 @@ func TestQueueOrderAndPositionUpdates(t *testing.T) {
 		t.Errorf("c got %d grant events, want 1", n)
 	}
 	// Another user's slot is invisible.
-	if err := e.m.Release(context.Background(), "b", got["e"].ID); api.AsError(err) == nil || api.AsError(err).Code != api.CodeSlotNotFound {
+	if err := e.m.Release(context.Background(), as("b"), got["e"].ID); api.AsError(err) == nil || api.AsError(err).Code != api.CodeSlotNotFound {
 		t.Errorf("b releasing e's slot: %v, want slot_not_found", err)
 	}
 }
@@ -324,7 +324,7 @@ func TestLeaseExpiryFreesSlot(t *testing.T) {
 	// b keeps its place by heartbeat; a's app crashed and sends none.
 	for range 3 {
 		e.clock.Advance(30 * time.Second)
-		if _, err := e.m.Heartbeat(context.Background(), "b", b.ID, api.HeartbeatRequest{}); err != nil {
+		if _, err := e.m.Heartbeat(context.Background(), as("b"), b.ID, api.HeartbeatRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.m.Sweep(context.Background()); err != nil {
@@ -341,7 +341,7 @@ func TestLeaseExpiryFreesSlot(t *testing.T) {
 	if len(ended) != 1 || ended[0].(api.EndedNotice).Reason != api.EndLease {
 		t.Errorf("a's end events: %v", ended)
 	}
-	_, err := e.m.Heartbeat(context.Background(), "a", a.ID, api.HeartbeatRequest{})
+	_, err := e.m.Heartbeat(context.Background(), as("a"), a.ID, api.HeartbeatRequest{})
 	if ae := api.AsError(err); ae == nil || ae.Code != api.CodeSlotEnded {
 		t.Errorf("late heartbeat: %v, want slot_ended", err)
 	}
@@ -367,7 +367,7 @@ func TestIdleTimeoutAndMaximumLength(t *testing.T) {
 			for elapsed < tc.endAfter+step {
 				e.clock.Advance(step)
 				elapsed += step
-				if _, err := e.m.Heartbeat(context.Background(), "a", s.ID, api.HeartbeatRequest{Active: tc.active}); err != nil {
+				if _, err := e.m.Heartbeat(context.Background(), as("a"), s.ID, api.HeartbeatRequest{Active: tc.active}); err != nil {
 					if elapsed < tc.endAfter {
 						t.Fatalf("heartbeat at %s: %v", elapsed, err)
 					}
@@ -400,7 +400,7 @@ func TestActivityPostponesIdleEnd(t *testing.T) {
 	s := e.acquire("a")
 	for range 29 {
 		e.clock.Advance(time.Minute)
-		if _, err := e.m.Heartbeat(context.Background(), "a", s.ID, api.HeartbeatRequest{}); err != nil {
+		if _, err := e.m.Heartbeat(context.Background(), as("a"), s.ID, api.HeartbeatRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		_ = e.m.Sweep(context.Background())
@@ -409,7 +409,7 @@ func TestActivityPostponesIdleEnd(t *testing.T) {
 	e.m.AddBytes(s.ID, 100, 5000)
 	for range 20 {
 		e.clock.Advance(time.Minute)
-		if _, err := e.m.Heartbeat(context.Background(), "a", s.ID, api.HeartbeatRequest{}); err != nil {
+		if _, err := e.m.Heartbeat(context.Background(), as("a"), s.ID, api.HeartbeatRequest{}); err != nil {
 			t.Fatalf("ended although the user typed 20 minutes ago: %v", err)
 		}
 		_ = e.m.Sweep(context.Background())
@@ -457,7 +457,7 @@ func TestRestartKeepsGrantsAndQueue(t *testing.T) {
 		}
 	}
 	// The queue goes on in the same order.
-	if err := e.m.Release(context.Background(), "a", a.ID); err != nil {
+	if err := e.m.Release(context.Background(), as("a"), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := e.m.Mine("b"); s.State != api.SlotGranted {
@@ -589,7 +589,7 @@ func TestPoolPCs(t *testing.T) {
 	e.pcs.noPC = map[string]bool{"p1": true, "p2": true, "p3": true}
 	ctx := context.Background()
 	// No pool yet: a user without a PC is told to ask IT.
-	if _, err := e.m.Acquire(ctx, "p1", ""); api.AsError(err) == nil || api.AsError(err).Code != api.CodeSlotNoTerminal {
+	if _, err := e.m.Acquire(ctx, as("p1"), ""); api.AsError(err) == nil || api.AsError(err).Code != api.CodeSlotNoTerminal {
 		t.Fatalf("no PC, no pool: %v", err)
 	}
 	e.pcs.pool = []api.Terminal{{ID: "pool-1", Name: "共用1", Pool: true}, {ID: "pool-2", Name: "共用2", Pool: true}}
@@ -607,17 +607,17 @@ func TestPoolPCs(t *testing.T) {
 	if s := e.acquire("own"); s.State != api.SlotGranted {
 		t.Errorf("own PC behind a waiting pool user: %s", s.State)
 	}
-	if err := e.m.Release(ctx, "p1", s1.ID); err != nil {
+	if err := e.m.Release(ctx, as("p1"), s1.ID); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := e.m.Mine("p3"); s.State != api.SlotGranted || s.Terminal.ID != s1.Terminal.ID {
 		t.Errorf("p3 after p1 left: %+v", s)
 	}
-	addr, err := e.m.Target(ctx, "p3", s3.ID)
+	addr, err := e.m.Target(ctx, as("p3"), s3.ID)
 	if err != nil || addr == "" {
 		t.Errorf("target: %q %v", addr, err)
 	}
-	if _, err := e.m.Target(ctx, "p2", s3.ID); !errors.Is(err, api.Err(api.CodeSlotNotFound)) {
+	if _, err := e.m.Target(ctx, as("p2"), s3.ID); !errors.Is(err, api.Err(api.CodeSlotNotFound)) {
 		t.Errorf("another user's target: %v", err)
 	}
 }
@@ -631,7 +631,7 @@ func TestOneSlotPerUserUnderConcurrentRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := e.m.Acquire(context.Background(), "yamada", fmt.Sprintf("device-%d", i))
+			s, err := e.m.Acquire(context.Background(), as("yamada"), fmt.Sprintf("device-%d", i))
 			if err != nil {
 				t.Errorf("acquire: %v", err)
 				return
@@ -648,4 +648,9 @@ func TestOneSlotPerUserUnderConcurrentRequests(t *testing.T) {
 	if _, _, q := e.m.Counts(); q != 1 {
 		t.Errorf("queue holds %d, want yamada once", q)
 	}
+}
+
+// as is the user's one sign-in on their one laptop.
+func as(user string) slots.Holder {
+	return slots.Holder{UserID: user, SessionID: "sess-" + user, DeviceID: "dev-" + user}
 }

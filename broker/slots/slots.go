@@ -26,7 +26,9 @@ type Record struct {
 	State        string // api.SlotQueued or api.SlotGranted
 	QueueSeq     int64  // request order
 	TerminalID   string // empty while a pool user waits for a pool PC
-	Device       string
+	Device       string // what the app says it runs on, for IT's view
+	SessionID    string // the sign-in that holds the slot
+	DeviceID     string // the enrolled laptop of that sign-in
 	RequestedAt  time.Time
 	GrantedAt    time.Time
 	LeaseUntil   time.Time
@@ -34,6 +36,15 @@ type Record struct {
 	Warned       string // the end reason the user was already warned about
 	BytesUp      int64
 	BytesDown    int64
+}
+
+// Holder is who asks about a slot: the user, their sign-in (session) and
+// its enrolled laptop. A slot belongs to the sign-in that acquired it;
+// another sign-in of the same laptop (the app signed in again) takes it
+// over, a sign-in from elsewhere can neither renew it nor tunnel through
+// it, and it ends when its sign-in ends.
+type Holder struct {
+	UserID, SessionID, DeviceID string
 }
 
 // Ended is a slot that is over, for the history.

@@ -320,17 +320,28 @@ func (a *Auth) SessionByRefresh(ctx context.Context, h []byte) (auth.Session, er
 	return scanSession(a.s.R.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE refresh_hash=?`, h))
 }
 
-// RotateSession implements auth.Store.
+// RotateSession implements auth.Store. The old refresh hash is kept, in
+// the same transaction, for SessionByRotatedRefresh.
 func (a *Auth) RotateSession(ctx context.Context, id string, old []byte, s auth.Session) error {
-	r, err := a.s.W.ExecContext(ctx, `UPDATE sessions SET access_hash=?, access_expires=?, refresh_hash=?, refresh_expires=?
+	return a.s.Tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE sessions SET access_hash=?, access_expires=?, refresh_hash=?, refresh_expires=?
 		WHERE id=? AND refresh_hash=? AND revoked_at=0`, s.AccessHash, ms(s.AccessExpires), s.RefreshHash, ms(s.RefreshExpires), id, old)
-	if err != nil {
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return auth.ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO rotated_refresh(hash, session_id) VALUES(?,?)
+			ON CONFLICT(hash) DO NOTHING`, old, id)
 		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return auth.ErrNotFound
-	}
-	return nil
+	})
+}
+
+// SessionByRotatedRefresh implements auth.Store.
+func (a *Auth) SessionByRotatedRefresh(ctx context.Context, h []byte) (auth.Session, error) {
+	return scanSession(a.s.R.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions
+		WHERE id = (SELECT session_id FROM rotated_refresh WHERE hash=?)`, h))
 }
 
 // RevokeSession implements auth.Store.

@@ -20,7 +20,7 @@ func (s *Store) Slots() slots.Store { return &Slots{s} }
 var _ slots.Store = (*Slots)(nil)
 
 const slotCols = `id, user_id, state, queue_seq, terminal_id, device, requested_at, granted_at, lease_until,
-	last_active_at, warned, bytes_up, bytes_down`
+	last_active_at, warned, bytes_up, bytes_down, session_id, device_id`
 
 // LoadSlots implements slots.Store, in request order.
 func (st *Slots) LoadSlots(ctx context.Context) ([]slots.Record, error) {
@@ -34,7 +34,7 @@ func (st *Slots) LoadSlots(ctx context.Context) ([]slots.Record, error) {
 		var r slots.Record
 		var req, granted, lease, active int64
 		if err := rows.Scan(&r.ID, &r.UserID, &r.State, &r.QueueSeq, &r.TerminalID, &r.Device, &req, &granted, &lease,
-			&active, &r.Warned, &r.BytesUp, &r.BytesDown); err != nil {
+			&active, &r.Warned, &r.BytesUp, &r.BytesDown, &r.SessionID, &r.DeviceID); err != nil {
 			return nil, err
 		}
 		r.RequestedAt, r.GrantedAt, r.LeaseUntil, r.LastActiveAt = fromMS(req), fromMS(granted), fromMS(lease), fromMS(active)
@@ -85,8 +85,9 @@ func (st *Slots) RecentLengths(ctx context.Context, n int) ([]time.Duration, err
 // ApplySlots implements slots.Store: one transaction, ops in order.
 func (st *Slots) ApplySlots(ctx context.Context, ops []slots.Op) error {
 	return st.s.Tx(ctx, func(tx *sql.Tx) error {
-		put, err := tx.PrepareContext(ctx, `INSERT INTO slots (`+slotCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+		put, err := tx.PrepareContext(ctx, `INSERT INTO slots (`+slotCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET state=excluded.state, terminal_id=excluded.terminal_id,
+			session_id=excluded.session_id, device_id=excluded.device_id,
 			granted_at=excluded.granted_at, lease_until=excluded.lease_until, last_active_at=excluded.last_active_at,
 			warned=excluded.warned, bytes_up=excluded.bytes_up, bytes_down=excluded.bytes_down`)
 		if err != nil {
@@ -98,7 +99,8 @@ func (st *Slots) ApplySlots(ctx context.Context, ops []slots.Op) error {
 			case op.Put != nil:
 				r := op.Put
 				if _, err := put.ExecContext(ctx, r.ID, r.UserID, r.State, r.QueueSeq, r.TerminalID, r.Device, ms(r.RequestedAt),
-					ms(r.GrantedAt), ms(r.LeaseUntil), ms(r.LastActiveAt), r.Warned, r.BytesUp, r.BytesDown); err != nil {
+					ms(r.GrantedAt), ms(r.LeaseUntil), ms(r.LastActiveAt), r.Warned, r.BytesUp, r.BytesDown,
+					r.SessionID, r.DeviceID); err != nil {
 					return fmt.Errorf("put slot %s: %w", r.ID, err)
 				}
 			case op.End != nil:
