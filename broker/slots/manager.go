@@ -253,7 +253,7 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 			after = append(after, func() { m.startWake(id, userID, t) })
 		}
 		c := &change{m: m}
-		c.put(s) // a takeover changed the holder
+		c.put(s)                    // a takeover changed the holder
 		tk := m.j.add(c.ops, after) // answer only once its creation is durable
 		m.mu.Unlock()
 		return v, tk.wait(ctx)

@@ -424,6 +424,28 @@ var authBehaviours = []behaviour{
 		must(t, err)
 		same(t, "session", got, first)
 	}},
+	{"a rotated refresh hash still finds its session, the current one too", func(t *testing.T, st services.Stores) {
+		// Presenting a rotated token again is how theft shows: the domain
+		// ends the session it finds.
+		s := withSession(t, st)
+		next := s
+		next.AccessHash, next.RefreshHash = key(50), key(150)
+		must(t, st.Auth().RotateSession(t.Context(), s.ID, s.RefreshHash, next))
+		third := next
+		third.AccessHash, third.RefreshHash = key(51), key(151)
+		must(t, st.Auth().RotateSession(t.Context(), s.ID, next.RefreshHash, third))
+		for _, h := range [][]byte{s.RefreshHash, next.RefreshHash} {
+			got, err := st.Auth().SessionByRotatedRefresh(t.Context(), h)
+			must(t, err)
+			if got.ID != s.ID {
+				t.Errorf("rotated hash found session %q, want %q", got.ID, s.ID)
+			}
+		}
+		_, err := st.Auth().SessionByRotatedRefresh(t.Context(), third.RefreshHash)
+		wantErr(t, "the current hash as a rotated one", err, auth.ErrNotFound)
+		_, err = st.Auth().SessionByRotatedRefresh(t.Context(), key(199))
+		wantErr(t, "an unknown hash", err, auth.ErrNotFound)
+	}},
 	{"rotate a revoked session fails", func(t *testing.T, st services.Stores) {
 		s := withSession(t, st)
 		must(t, st.Auth().RevokeSession(t.Context(), s.ID, at(1)))

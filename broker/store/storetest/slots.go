@@ -14,7 +14,7 @@ import (
 func newSlot(id, user string, seq int64) slots.Record {
 	m := int(seq)
 	return slots.Record{ID: id, UserID: user, State: api.SlotQueued, QueueSeq: seq, Device: "dev_" + user,
-		RequestedAt: at(m), LeaseUntil: at(m + 2), LastActiveAt: at(m)}
+		SessionID: "sess_" + user, DeviceID: "dev_" + user, RequestedAt: at(m), LeaseUntil: at(m + 2), LastActiveAt: at(m)}
 }
 
 func granted(r slots.Record, terminalID string, minute int) slots.Record {
@@ -63,6 +63,13 @@ func endRequestIDs(rs []slots.EndRequest) []string {
 }
 
 var slotBehaviours = []behaviour{
+	{"a new sign-in of the same laptop taking a slot over is stored", func(t *testing.T, st services.Stores) {
+		r := granted(newSlot("s1", "k1", 1), "pc-1", 2)
+		apply(t, st, put(r))
+		r.SessionID = "sess_k1_again"
+		apply(t, st, put(r))
+		same(t, "slots", loadSlots(t, st), []slots.Record{r})
+	}},
 	{"load config before any was set is ErrNoConfig", func(t *testing.T, st services.Stores) {
 		_, err := st.Slots().LoadConfig(t.Context())
 		wantErr(t, "LoadConfig", err, slots.ErrNoConfig)
@@ -143,7 +150,7 @@ var slotBehaviours = []behaviour{
 	}},
 	{"an office PC state op updates the terminal", func(t *testing.T, st services.Stores) {
 		tm := addTerminal(t, st, newTerminal("pc-1", ""))
-		apply(t, st, slots.Op{PC: &slots.PCState{TerminalID: "pc-1", State: api.TerminalAwake, At: subMS}})
+		apply(t, st, slots.Op{Terminal: &slots.TerminalState{TerminalID: "pc-1", State: api.TerminalAwake, At: subMS}})
 		want := tm
 		want.State, want.UpdatedAt = api.TerminalAwake, trunc(subMS)
 		same(t, "terminal", getTerminal(t, st, "pc-1"), want)
@@ -154,7 +161,7 @@ var slotBehaviours = []behaviour{
 		// must not fail one.
 		a := newSlot("sa", "k1", 1)
 		apply(t, st, put(a),
-			slots.Op{PC: &slots.PCState{TerminalID: "pc-deleted", State: api.TerminalAwake, At: at(1)}},
+			slots.Op{Terminal: &slots.TerminalState{TerminalID: "pc-deleted", State: api.TerminalAwake, At: at(1)}},
 			slots.Op{Bytes: &slots.LateBytes{SlotID: "s-never", Up: 1, Down: 2}})
 		same(t, "slots", loadSlots(t, st), []slots.Record{a})
 		g := granted(a, "pc-1", 1)
