@@ -135,11 +135,14 @@ func (s *Server) wrap(rt route) http.Handler {
 }
 
 func (s *Server) authorize(c *call) error {
-	tok, hasTok := bearer(c.R)
+	tok, hasTok := bearer(c.R, c.r.queryToken)
 	if c.r.role == auth.Anonymous {
 		return nil
 	}
 	if !hasTok {
+		if !c.r.queryToken && c.R.URL.Query().Has("access_token") {
+			return api.Err(api.CodeUnauthenticated, "send the token in the Authorization header, never in the address")
+		}
 		return api.Err(api.CodeUnauthenticated)
 	}
 	p, err := s.auth.Authenticate(c.R.Context(), tok)
@@ -157,14 +160,16 @@ func (s *Server) authorize(c *call) error {
 	return nil
 }
 
-func bearer(r *http.Request) (string, bool) {
+// bearer finds the access token: in the Authorization header, or, on the
+// socket routes that allow it (a browser cannot set headers on a
+// WebSocket), in the access_token query parameter. Anywhere else a token
+// in the URL is refused outright, since URLs end up in proxy logs.
+func bearer(r *http.Request, queryAllowed bool) (string, bool) {
 	h := r.Header.Get("Authorization")
 	if tok, ok := strings.CutPrefix(h, "Bearer "); ok && tok != "" {
 		return strings.TrimSpace(tok), true
 	}
-	// Browsers cannot set headers on a WebSocket: allow the token as a
-	// query parameter there only.
-	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+	if queryAllowed && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		if tok := r.URL.Query().Get("access_token"); tok != "" {
 			return tok, true
 		}

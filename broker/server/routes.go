@@ -23,6 +23,9 @@ type route struct {
 	stream bool
 	// query documents query parameters: name → description.
 	query map[string]string
+	// queryToken lets a browser's WebSocket carry its token in the query
+	// (access_token); no other route accepts a token in the URL.
+	queryToken bool
 }
 
 const defaultMaxBody = 64 << 10

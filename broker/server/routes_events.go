@@ -14,7 +14,7 @@ import (
 // everything the broker pushes. Other domains publish with s.events.Publish.
 func (s *Server) eventsRoutes() []route {
 	return []route{
-		{method: "GET", path: "/v1/events", role: api.RoleStaff, handle: s.eventSocket, stream: true,
+		{method: "GET", path: "/v1/events", role: api.RoleStaff, handle: s.eventSocket, stream: true, queryToken: true,
 			out: api.Event{}, query: map[string]string{"after": "last sequence number seen (resume); 0 or absent: from the oldest kept"},
 			summary: "Event socket (WebSocket, one per app): queue position, wake progress, session warnings and ends; each event has a per-user sequence number."},
 	}
