@@ -9,7 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -109,11 +111,33 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("log format %q: use json or text", c.LogFormat)
 	}
+	if err := c.validateDB(); err != nil {
+		return err
+	}
+	return validateListen(c.Listen)
+}
+
+// validateDB checks -db before anything is created for it, for serve and
+// for one-shot commands alike.
+func (c Config) validateDB() error {
 	if c.DB != "" && !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "file:") && !strings.HasSuffix(c.DB, ".db") {
 		if strings.HasPrefix(c.DB, "postgres") {
 			return errors.New("PostgreSQL is not supported by this build yet; leave -db empty to use the embedded SQLite database")
 		}
 		return fmt.Errorf("database URL %q: use a SQLite file path (or leave empty)", c.DB)
+	}
+	return nil
+}
+
+// validateListen checks -listen's form, so that a typo is not reported as
+// a busy port.
+func validateListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-listen %q: use HOST:PORT or :PORT, e.g. :8443", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("-listen %q: the port must be a number from 0 to 65535, e.g. :8443", addr)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/auth"
@@ -32,6 +33,7 @@ type Broker struct {
 	Services *services.Services
 	Server   *server.Server
 
+	lock          *dataLock
 	headerTimeout time.Duration
 }
 
@@ -57,6 +59,9 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 // OpenStore prepares the data directory and opens its database and
 // secret key: what a one-shot `broker admin` command needs.
 func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (*sqlite.Store, []byte, error) {
+	if err := cfg.validateDB(); err != nil {
+		return nil, nil, err
+	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
 	}
@@ -78,31 +83,53 @@ func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (*sqlite.Store
 // Open prepares the data directory, opens the database and builds the
 // services and the server: what `broker serve` needs.
 func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Broker, error) {
-	st, key, err := OpenStore(ctx, cfg, log)
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	}
+	if err := checkWritableDir(cfg.Data); err != nil {
+		return nil, err
+	}
+	lock, err := lockData(cfg.Data, cfg.Listen)
 	if err != nil {
 		return nil, err
+	}
+	st, key, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	if err := st.CheckWritable(ctx); err != nil {
+		st.Close()
+		lock.release()
+		return nil, fmt.Errorf("database %s takes no writes: %w (check the volume is mounted read-write and the file's owner and mode)", st.Path(), err)
 	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Log: log, Now: opt.Now,
 		Argon2: opt.Argon2, SecretKey: key})
 	if err != nil {
 		st.Close()
+		lock.release()
 		return nil, err
 	}
-	srv, err := server.New(server.Config{Domains: Domains(svc), Ready: st.Ping, Log: log, Now: opt.Now,
+	srv, err := server.New(server.Config{Domains: Domains(svc), Ready: st.CheckWritable, Log: log, Now: opt.Now,
 		Version: Version, PublicURL: cfg.PublicURL, BodyTimeout: opt.BodyTimeout})
 	if err != nil {
 		svc.Close()
 		st.Close()
+		lock.release()
 		return nil, err
 	}
 	if opt.HeaderTimeout == 0 {
 		opt.HeaderTimeout = 10 * time.Second
 	}
-	return &Broker{Cfg: cfg, Log: log, Store: st, Services: svc, Server: srv, headerTimeout: opt.HeaderTimeout}, nil
+	return &Broker{Cfg: cfg, Log: log, Store: st, Services: svc, Server: srv, lock: lock, headerTimeout: opt.HeaderTimeout}, nil
 }
 
-// Close closes the database.
-func (b *Broker) Close() error { return b.Store.Close() }
+// Close closes the database and releases the data directory.
+func (b *Broker) Close() error {
+	err := b.Store.Close()
+	b.lock.release()
+	return err
+}
 
 // Domains hands the built services to the HTTP layer.
 func Domains(s *services.Services) server.Domains {
@@ -122,8 +149,10 @@ type Ready struct {
 // is called once the listener is up.
 func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 	ln, err := net.Listen("tcp", b.Cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another broker running? choose another -listen)", b.Cfg.Listen, err)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen on %s: the address is in use by another program: stop it or choose another -listen", b.Cfg.Listen)
+	} else if err != nil {
+		return fmt.Errorf("listen on %s: %w (check -listen)", b.Cfg.Listen, err)
 	}
 	hs := &http.Server{
 		Handler:           b.Server.Handler(),
@@ -179,4 +208,17 @@ func displayAddr(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// checkWritableDir fails clearly when the data directory takes no files:
+// a broker that cannot write would start, say it is ready, and fail every
+// sign-in.
+func checkWritableDir(dir string) error {
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w (check the volume is mounted read-write and the directory's owner)", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }

@@ -16,7 +16,7 @@ func (s *Server) systemRoutes() []route {
 		{method: "GET", path: "/healthz", role: auth.Anonymous, handle: s.healthz, out: api.Health{},
 			summary: "Liveness: the process answers."},
 		{method: "GET", path: "/readyz", role: auth.Anonymous, handle: s.readyz, out: api.Health{},
-			summary: "Readiness: the database answers."},
+			summary: "Readiness: the database takes writes."},
 		{method: "GET", path: "/metrics", role: auth.Anonymous, handle: s.promMetrics,
 			summary: "Prometheus metrics (no personal data; bind or filter at the network edge)."},
 		{method: "GET", path: "/openapi.json", role: auth.Anonymous, handle: s.openAPI,

@@ -144,6 +144,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.R.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// CheckWritable proves the database takes writes (for start-up and
+// /readyz): a read-only file or volume answers reads but fails here.
+func (s *Store) CheckWritable(ctx context.Context) error {
+	_, err := s.W.ExecContext(ctx, `INSERT INTO readiness(id, at) VALUES(1, ?) ON CONFLICT(id) DO UPDATE SET at=excluded.at`,
+		time.Now().UnixMilli())
+	return err
+}
+
 // Synchronous returns the synchronous level in force (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA).
 func (s *Store) Synchronous(ctx context.Context) (int, error) {
 	var v int
