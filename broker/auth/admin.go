@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/zaitaku/zaitaku/broker/api"
 )
@@ -34,10 +33,7 @@ func validText(field, v string, max int, required bool) *api.Error {
 	if required && strings.TrimSpace(v) == "" {
 		return api.Errf(api.CodeValidation, "%s: required", field)
 	}
-	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > max {
-		return api.Errf(api.CodeValidation, "%s: at most %d characters", field, max)
-	}
-	return nil
+	return api.CheckText(field, v, max)
 }
 
 // CreateUser adds a member of staff. Without a password, a temporary one is
@@ -338,8 +334,8 @@ func (s *Service) SetPolicy(ctx context.Context, actor string, up api.PolicyUpda
 	if len(relaxed) > 0 && strings.TrimSpace(up.Reason) == "" {
 		return nil, api.Errf(api.CodeValidation, "reason: relaxing %s below the LGWAN profile needs a reason", strings.Join(relaxed, ", "))
 	}
-	if len(up.Reason) > 500 {
-		return nil, api.Errf(api.CodeValidation, "reason: at most 500 characters")
+	if e := api.CheckText("reason", up.Reason, 500); e != nil {
+		return nil, e
 	}
 	b, _ := json.Marshal(next)
 	if err := s.st.PutSetting(ctx, "policy", string(b), s.now()); err != nil {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
@@ -308,13 +307,13 @@ func validateDevice(d api.DeviceInfo) *api.Error {
 	if len(d.PublicKey) != ed25519.PublicKeySize {
 		return api.Errf(api.CodeValidation, "device.public_key: want a 32-byte ed25519 key")
 	}
-	if d.Name == "" || utf8.RuneCountInString(d.Name) > 100 || !utf8.ValidString(d.Name) {
+	if d.Name == "" {
 		return api.Errf(api.CodeValidation, "device.name: 1 to 100 characters")
 	}
-	if len(d.OS) > 100 {
-		return api.Errf(api.CodeValidation, "device.os: at most 100 characters")
+	if e := api.CheckText("device.name", d.Name, 100); e != nil {
+		return e
 	}
-	return nil
+	return api.CheckText("device.os", d.OS, 100)
 }
 
 func (s *Service) enrollDevice(ctx context.Context, u UserRecord, info api.DeviceInfo, pol api.Policy, now time.Time) (api.Device, error) {

@@ -214,13 +214,14 @@ func adminMain(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer closeStore()
 	if err := run(ctx, env, fs.Args()); err != nil {
+		// A detail may quote what was given: printed escaped, as rows are.
 		if e := api.AsError(err); e != nil {
 			fmt.Fprintf(stderr, "broker admin: %s\n", e.Message)
 			if e.Detail != "" {
-				fmt.Fprintf(stderr, "  %s\n", e.Detail)
+				fmt.Fprintf(stderr, "  %s\n", api.Printable(e.Detail))
 			}
 		} else {
-			fmt.Fprintln(stderr, "broker admin:", err)
+			fmt.Fprintln(stderr, "broker admin:", api.Printable(err.Error()))
 		}
 		return 1
 	}
@@ -357,4 +358,20 @@ func needArgs(args []string, n int, what string) error {
 		return fmt.Errorf("want %s", what)
 	}
 	return nil
+}
+
+// printRow writes one table row with every string argument made
+// Printable: names, reasons and uploaded fields come from staff and
+// laptops, and a control character in them must not rewrite IT's
+// terminal or forge a row.
+func printRow(w io.Writer, format string, args ...any) {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = api.Printable(v)
+		case fmt.Stringer:
+			args[i] = api.Printable(v.String())
+		}
+	}
+	fmt.Fprintf(w, format, args...)
 }

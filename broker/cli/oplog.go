@@ -193,7 +193,7 @@ func oplogHolds(fs *flag.FlagSet) runFunc {
 		tw := tabwriter.NewWriter(env.Out, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "KIND\tSUBJECT\tSINCE\tBY\tREASON")
 		for _, h := range l.Holds {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", h.Kind, h.Subject, h.CreatedAt.Format(time.DateOnly), h.CreatedBy, h.Reason)
+			printRow(tw, "%s\t%s\t%s\t%s\t%s\n", h.Kind, h.Subject, h.CreatedAt.Format(time.DateOnly), h.CreatedBy, h.Reason)
 		}
 		return tw.Flush()
 	}
@@ -239,7 +239,7 @@ func printEvents(w io.Writer, evs []api.OplogRecord) {
 		for k, v := range e.Fields {
 			fs = append(fs, k+"="+v)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", e.At.Format("2006-01-02 15:04:05"), e.UserID, e.DeviceID, e.Seq, e.Type,
+		printRow(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", e.At.Format("2006-01-02 15:04:05"), e.UserID, e.DeviceID, e.Seq, e.Type,
 			strings.Join(sortStrings(fs), " "))
 	}
 	tw.Flush()
@@ -253,7 +253,7 @@ func printFindings(w io.Writer, fs []api.OplogFinding) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FOUND (UTC)\tDEVICE\tUSER\tSEQ\tKIND\tDETAIL")
 	for _, f := range fs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", f.At.Format("2006-01-02 15:04:05"), f.DeviceID, f.UserID, f.Seq, f.Kind, f.Detail)
+		printRow(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", f.At.Format("2006-01-02 15:04:05"), f.DeviceID, f.UserID, f.Seq, f.Kind, f.Detail)
 	}
 	tw.Flush()
 }

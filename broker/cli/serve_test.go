@@ -25,7 +25,7 @@ func TestSecondBrokerRefused(t *testing.T) {
 	}
 	b.Stop()
 	// Once the first has stopped, the directory is free again.
-	// (A bad port makes serve stop right after the lock.)
+	// A bad port is refused before anything is opened.
 	out, errs, code = run(t, dir, "serve", "-listen", "127.0.0.1:99999")
 	if code != 2 || strings.Contains(errs, "in use") || !strings.Contains(errs, "0 to 65535") {
 		t.Fatalf("serve with a bad port: code %d err %q", code, errs)

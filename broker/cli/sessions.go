@@ -102,7 +102,7 @@ func sessionsList(fs *flag.FlagSet) runFunc {
 			if s.Terminal != nil {
 				pc = s.Terminal.ID
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f/%.1f\n", s.ID, s.UserID, s.UserName, s.State, pc,
+			printRow(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f/%.1f\n", s.ID, s.UserID, s.UserName, s.State, pc,
 				since.Local().Format("01-02 15:04"), float64(s.BytesUp)/1e6, float64(s.BytesDown)/1e6)
 		}
 		return tw.Flush()

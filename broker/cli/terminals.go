@@ -53,7 +53,7 @@ func terminalsList(fs *flag.FlagSet) runFunc {
 			if t.Pool {
 				user = "(pool)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s:%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Address, t.RDPPort, t.MAC, t.Department, user, t.State)
+			printRow(tw, "%s\t%s\t%s:%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Address, t.RDPPort, t.MAC, t.Department, user, t.State)
 		}
 		return tw.Flush()
 	}

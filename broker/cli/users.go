@@ -62,7 +62,7 @@ func usersList(fs *flag.FlagSet) runFunc {
 			} else if u.MustChangePassword {
 				state = "must-change-password"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", u.ID, u.Name, u.Department, rolesText(u.Roles), u.TOTPEnrolled, state)
+			printRow(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", u.ID, u.Name, u.Department, rolesText(u.Roles), u.TOTPEnrolled, state)
 		}
 		return tw.Flush()
 	}
@@ -130,7 +130,7 @@ func devicesList(fs *flag.FlagSet) runFunc {
 		tw := tabwriter.NewWriter(env.Out, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tUSER\tNAME\tOS\tSTATUS\tLAST SEEN")
 		for _, d := range ds {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.UserID, d.Name, d.OS, d.Status, d.LastSeenAt.Format("2006-01-02 15:04"))
+			printRow(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.UserID, d.Name, d.OS, d.Status, d.LastSeenAt.Format("2006-01-02 15:04"))
 		}
 		return tw.Flush()
 	}

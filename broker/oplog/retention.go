@@ -56,6 +56,9 @@ func (s *Service) SetConfig(ctx context.Context, actor string, u api.OplogConfig
 	if strings.TrimSpace(u.Reason) == "" {
 		return old, api.Err(api.CodeValidation, "reason: say why the retention period changes (it is audited)")
 	}
+	if e := api.CheckText("reason", u.Reason, 1000); e != nil {
+		return old, e
+	}
 	if err := s.st.PutSetting(ctx, settingRetention, strconv.Itoa(d), s.now().UnixMilli()); err != nil {
 		return old, fmt.Errorf("oplog config: %w", err)
 	}
@@ -81,6 +84,11 @@ func (s *Service) Holds(ctx context.Context) (api.OplogHoldList, error) {
 // PlaceHold stops purging for a user or device (audited).
 func (s *Service) PlaceHold(ctx context.Context, actor string, h api.OplogHold) (api.OplogHold, error) {
 	h.Subject = strings.TrimSpace(h.Subject)
+	for _, f := range []struct{ name, v string }{{"subject", h.Subject}, {"reason", h.Reason}} {
+		if e := api.CheckText(f.name, f.v, 1000); e != nil {
+			return h, e
+		}
+	}
 	switch {
 	case h.Kind != api.HoldUser && h.Kind != api.HoldDevice:
 		return h, api.Err(api.CodeValidation, "kind: user or device")

@@ -128,8 +128,8 @@ func (m *Manager) deadline(s *slot) (reason string, at time.Time) {
 
 // End ends a slot for IT (live session or queued request).
 func (m *Manager) End(ctx context.Context, actor, slotID, message string) error {
-	if len(message) > 500 {
-		return api.Err(api.CodeValidation, "reason: at most 500 characters")
+	if e := api.CheckText("reason", message, 500); e != nil {
+		return e
 	}
 	m.mu.Lock()
 	s, err := m.find("", slotID)
@@ -154,6 +154,9 @@ func (m *Manager) End(ctx context.Context, actor, slotID, message string) error 
 // RequestEnd records an end for the running broker to apply (the CLI's
 // way: it shares the database, not the broker's memory).
 func RequestEnd(ctx context.Context, st Store, a audit.Recorder, now time.Time, actor, slotID, message string) error {
+	if e := api.CheckText("reason", message, 500); e != nil {
+		return e
+	}
 	if err := st.AddEndRequest(ctx, EndRequest{SlotID: slotID, Actor: actor, Reason: message, At: now}); err != nil {
 		return err
 	}

@@ -109,6 +109,11 @@ func normalize(t *api.Terminal) error {
 	if t.WakeAddr == "" {
 		t.WakeAddr = "255.255.255.255"
 	}
+	for _, f := range []struct{ name, v string }{{"name", t.Name}, {"department", t.Department}, {"address", t.Address}} {
+		if e := api.CheckText(f.name, f.v, 100); e != nil {
+			return e
+		}
+	}
 	switch {
 	case t.Name == "" || utf8.RuneCountInString(t.Name) > 100:
 		return api.Err(api.CodeValidation, "name: 1 to 100 characters")
