@@ -16,7 +16,8 @@ import (
 
 // EventStream is an open event socket. Next is not safe for concurrent use.
 type EventStream struct {
-	conn *websocket.Conn
+	conn   *websocket.Conn
+	closed websocket.StatusCode // set by Next when the socket ends
 }
 
 // DialEvents opens the event socket and asks for the events after seq
@@ -70,7 +71,7 @@ func (c *Client) dialEvents(ctx context.Context, after int64, tok string) (*Even
 		return nil, Err(CodeNetwork, err.Error())
 	}
 	conn.SetReadLimit(1 << 20)
-	return &EventStream{conn: conn}, nil
+	return &EventStream{conn: conn, closed: -1}, nil
 }
 
 // Next waits for the next event. The socket is dead after any error: dial
@@ -79,6 +80,7 @@ func (s *EventStream) Next(ctx context.Context) (Event, error) {
 	var ev Event
 	typ, b, err := s.conn.Read(ctx)
 	if err != nil {
+		s.closed = websocket.CloseStatus(err)
 		if ctx.Err() != nil {
 			return ev, ctx.Err()
 		}
@@ -92,6 +94,11 @@ func (s *EventStream) Next(ctx context.Context) (Event, error) {
 	}
 	return ev, nil
 }
+
+// CloseStatus is the close code the broker gave when Next failed (4001:
+// replaced by a newer socket of this laptop, 4002: the sign-in ended), or
+// -1 when it gave none.
+func (s *EventStream) CloseStatus() websocket.StatusCode { return s.closed }
 
 // Close closes the socket.
 func (s *EventStream) Close() error {

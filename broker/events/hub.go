@@ -9,6 +9,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -61,8 +62,31 @@ type Hub struct {
 type Sub struct {
 	C      chan api.Event
 	userID string
-	lost   chan struct{} // closed when the subscriber fell behind and was dropped
+	client Client
+	lost   chan struct{} // closed when the subscriber was dropped
+	// why says why lost was closed; written before the close, read after.
+	why string
 }
+
+// Client is who holds a socket: the user, the laptop and its sign-in.
+// One socket per laptop is meant (one app); a new one replaces the old.
+type Client struct {
+	UserID, DeviceID, SessionID string
+}
+
+// Why a subscription was dropped.
+const (
+	dropBehind   = "behind"
+	dropReplaced = "replaced"
+	dropEnded    = "ended"
+)
+
+// MaxSocketsPerUser bounds the sockets of one user: one per laptop is
+// meant, a few laptops at most.
+const MaxSocketsPerUser = 8
+
+// ErrTooManySockets is returned by SubscribeClient past MaxSocketsPerUser.
+var ErrTooManySockets = errors.New("too many event sockets for one user")
 
 // Lost is closed when the subscriber fell too far behind.
 func (s *Sub) Lost() <-chan struct{} { return s.lost }
@@ -127,7 +151,7 @@ func (h *Hub) PublishLatest(userID, typ string, data any) {
 		select {
 		case s.C <- ev:
 		default:
-			h.dropLocked(s)
+			h.dropLocked(s, dropBehind)
 		}
 	}
 }
@@ -176,7 +200,7 @@ func (h *Hub) deliver(batch []Stored) {
 			select {
 			case s.C <- ev.Event:
 			default:
-				h.dropLocked(s)
+				h.dropLocked(s, dropBehind)
 			}
 		}
 	}
@@ -185,14 +209,49 @@ func (h *Hub) deliver(batch []Stored) {
 // Subscribe registers a socket for the user's new events. Register before
 // reading the backlog so that nothing falls between the two.
 func (h *Hub) Subscribe(userID string) *Sub {
-	s := &Sub{C: make(chan api.Event, subBuffer), userID: userID, lost: make(chan struct{})}
-	h.mu.Lock()
-	if h.subs[userID] == nil {
-		h.subs[userID] = map[*Sub]struct{}{}
-	}
-	h.subs[userID][s] = struct{}{}
-	h.mu.Unlock()
+	s, _ := h.SubscribeClient(Client{UserID: userID})
 	return s
+}
+
+// SubscribeClient is Subscribe for one app's socket: a socket of the same
+// laptop that is still open is dropped (the app reconnected; the old one
+// is a leftover), and a user may hold at most MaxSocketsPerUser.
+func (h *Hub) SubscribeClient(c Client) (*Sub, error) {
+	s := &Sub{C: make(chan api.Event, subBuffer), userID: c.UserID, client: c, lost: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.DeviceID != "" {
+		for old := range h.subs[c.UserID] {
+			if old.client.DeviceID == c.DeviceID {
+				h.dropLocked(old, dropReplaced)
+			}
+		}
+	}
+	m := h.subs[c.UserID] // after the drops, which may remove the map
+	if len(m) >= MaxSocketsPerUser {
+		return nil, ErrTooManySockets
+	}
+	if m == nil {
+		m = map[*Sub]struct{}{}
+		h.subs[c.UserID] = m
+	}
+	m[s] = struct{}{}
+	return s, nil
+}
+
+// CloseSignIns drops the sockets of sign-ins that ended: every one of the
+// user, of one laptop, or one session; sockets on exceptDevice stay.
+func (h *Hub) CloseSignIns(userID, deviceID, sessionID, exceptDevice string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[userID] {
+		c := s.client
+		if (deviceID != "" && c.DeviceID != deviceID) || (sessionID != "" && c.SessionID != sessionID) ||
+			(exceptDevice != "" && c.DeviceID == exceptDevice) {
+			continue
+		}
+		h.dropLocked(s, dropEnded)
+	}
 }
 
 // Unsubscribe removes a subscription.
@@ -207,13 +266,17 @@ func (h *Hub) Unsubscribe(s *Sub) {
 	}
 }
 
-func (h *Hub) dropLocked(s *Sub) {
+func (h *Hub) dropLocked(s *Sub, why string) {
 	if m := h.subs[s.userID]; m != nil {
+		if _, ok := m[s]; !ok {
+			return // dropped already
+		}
 		delete(m, s)
 		if len(m) == 0 {
 			delete(h.subs, s.userID)
 		}
 	}
+	s.why = why
 	close(s.lost)
 }
 
@@ -223,7 +286,7 @@ func (h *Hub) CloseUser(userID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[userID] {
-		h.dropLocked(s)
+		h.dropLocked(s, dropEnded)
 	}
 }
 

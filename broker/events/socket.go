@@ -18,19 +18,32 @@ const (
 	backlogPage  = 500
 )
 
-// StatusFellBehind closes a socket whose reader was too slow; the app
-// reconnects with ?after= and loses nothing.
-const StatusFellBehind websocket.StatusCode = 4000
+// Close codes of the event socket beyond the standard ones.
+const (
+	// StatusFellBehind closes a socket whose reader was too slow; the app
+	// reconnects with ?after= and loses nothing.
+	StatusFellBehind websocket.StatusCode = 4000
+	// StatusReplaced closes a socket that a newer one of the same laptop
+	// replaced.
+	StatusReplaced websocket.StatusCode = 4001
+	// StatusSignedOut closes the socket of a sign-in that ended.
+	StatusSignedOut websocket.StatusCode = 4002
+)
 
 // Serve runs one event socket until the peer leaves or ctx ends. This
 // goroutine is the socket's only writer.
-func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, userID string, after int64) error {
-	sub := h.Subscribe(userID)
+func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, c Client, after int64) error {
+	userID := c.UserID
+	sub, err := h.SubscribeClient(c)
+	if err != nil {
+		conn.Close(websocket.StatusPolicyViolation, "too many event sockets: close other Zaitaku windows")
+		return nil
+	}
 	defer h.Unsubscribe(sub)
 	// Nothing is read from the app; CloseRead answers pings and notices
 	// the peer's close.
 	ctx = conn.CloseRead(ctx)
-	err := h.serve(ctx, conn, sub, userID, after)
+	err = h.serve(ctx, conn, sub, userID, after)
 	if ctx.Err() != nil {
 		return nil // the app left or the broker is stopping
 	}
@@ -85,7 +98,14 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID 
 			conn.Close(websocket.StatusGoingAway, "")
 			return nil
 		case <-sub.Lost():
-			conn.Close(StatusFellBehind, "fell behind; reconnect with after=")
+			switch sub.why {
+			case dropReplaced:
+				conn.Close(StatusReplaced, "replaced by a newer socket of this app")
+			case dropEnded:
+				conn.Close(StatusSignedOut, "the sign-in ended")
+			default:
+				conn.Close(StatusFellBehind, "fell behind; reconnect with after=")
+			}
 			return nil
 		case ev := <-sub.C:
 			if ev.Seq != 0 && ev.Seq <= sent {

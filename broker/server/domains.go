@@ -10,6 +10,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/events"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
@@ -79,7 +80,7 @@ type Terminals interface {
 
 // EventHub pushes events to each user's app over its socket (broker/events).
 type EventHub interface {
-	Serve(ctx context.Context, conn *websocket.Conn, userID string, after int64) error
+	Serve(ctx context.Context, conn *websocket.Conn, c events.Client, after int64) error
 	Publish(userID, typ string, data any)
 	CloseUser(userID string)
 }

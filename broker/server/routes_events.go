@@ -8,6 +8,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/events"
 )
 
 // eventsDomain is the event socket: one WebSocket per running app for
@@ -40,7 +41,7 @@ func (s *Server) eventSocket(c *call) (any, error) {
 	defer s.sockets.Done()
 	ctx, cancel := context.WithCancel(s.socketsCtx)
 	defer cancel()
-	if err := s.events.Serve(ctx, conn, c.P.User.ID, after); err != nil {
+	if err := s.events.Serve(ctx, conn, events.Client{UserID: c.P.User.ID, DeviceID: c.P.DeviceID, SessionID: c.P.SessionID}, after); err != nil {
 		s.log.Warn("event socket", "user", c.P.User.ID, "err", err)
 	}
 	return nil, nil

@@ -119,11 +119,13 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 			log.Warn("slots: refresh pool", "err", err)
 		}
 	})
-	// A slot, and so its tunnels, ends with the sign-in that holds it.
+	// A slot, and so its tunnels, and the event socket end with the
+	// sign-in that holds them.
 	s.Auth.OnSessionsEnded(func(ctx context.Context, e auth.SessionsEnded) {
 		if err := s.Slots.EndSignIns(ctx, e.UserID, e.DeviceID, e.SessionID, e.ExceptDevice, e.Reason); err != nil {
 			log.Warn("slots: end with sign-in", "user", e.UserID, "err", err)
 		}
+		s.Events.CloseSignIns(e.UserID, e.DeviceID, e.SessionID, e.ExceptDevice)
 	})
 	// The relay carries only granted slots, and a slot that ends takes
 	// its tunnels with it.
