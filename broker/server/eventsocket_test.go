@@ -27,6 +27,24 @@ func closedWith(t *testing.T, s *api.EventStream) websocket.StatusCode {
 	}
 }
 
+// dialReady opens the event socket and waits for its hello, which the
+// broker sends once the socket is subscribed (so that the order of two
+// sockets is the order of the dials).
+func dialReady(t *testing.T, s *api.Client) *api.EventStream {
+	t.Helper()
+	es, err := s.DialEvents(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ev, err := es.Next(ctx)
+	if err != nil || ev.Type != api.EventHello {
+		t.Fatalf("first event %+v %v, want hello", ev, err)
+	}
+	return es
+}
+
 // TestEventSocketOnePerLaptop: a new event socket of a laptop replaces
 // its old one; a user holds a few at most; a sign-out closes its socket.
 func TestEventSocketOnePerLaptop(t *testing.T) {
@@ -34,25 +52,15 @@ func TestEventSocketOnePerLaptop(t *testing.T) {
 	ctx := context.Background()
 	u := b.CreateUser(t, "sock01")
 	s := b.Login(t, u)
-	first, err := s.DialEvents(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := s.DialEvents(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := dialReady(t, s.Client)
+	second := dialReady(t, s.Client)
 	if code := closedWith(t, first); code != events.StatusReplaced {
 		t.Fatalf("the first socket closed with %d, want %d (replaced)", code, events.StatusReplaced)
 	}
 	// Other laptops each get theirs, up to the bound.
 	var others []*api.EventStream
 	for i := 1; i < events.MaxSocketsPerUser; i++ {
-		es, err := b.Login(t, u).DialEvents(ctx, 0)
-		if err != nil {
-			t.Fatalf("socket %d: %v", i, err)
-		}
-		others = append(others, es)
+		others = append(others, dialReady(t, b.Login(t, u).Client))
 	}
 	extra, err := b.Login(t, u).DialEvents(ctx, 0)
 	if err == nil {
