@@ -22,7 +22,7 @@ type Config struct {
 	Fingerprint string // SHA-256 of the broker certificate, pinned
 	DeviceName  string // shown to IT, e.g. "telework-pc-07"
 	DataDir     string // per-user app data (journal, settings)
-	Lang        string // "ja" (default) or "en"
+	Version     string // the app's version, for the operation log and diagnostics ("dev" if empty)
 }
 
 // Secrets is the OS keyring (platform/keyring implements it).
@@ -102,6 +102,13 @@ type Client struct {
 	sessCtx       context.Context
 	recent        []api.Code // recent error codes for "copy diagnostics"
 
+	flow flowState // the connect flow and the event socket (own lock)
+
+	// Timing of the background jobs. New sets the production values;
+	// tests in this package shorten them before signing in.
+	heartbeatEvery time.Duration    // 0: the interval the broker gives with the slot
+	eventsBackoff  [2]time.Duration // the event socket's reconnect backoff, min and max
+
 	wg sync.WaitGroup
 }
 
@@ -120,6 +127,9 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
 	if cfg.DeviceName == "" {
 		cfg.DeviceName, _ = os.Hostname()
 		if cfg.DeviceName == "" {
@@ -130,7 +140,8 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, api: ac, subs: map[int]*subscriber{}}
+	c := &Client{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, api: ac, subs: map[int]*subscriber{},
+		eventsBackoff: [2]time.Duration{eventsMinBackoff, eventsMaxBackoff}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	// Until the first sign-in, the session context is already over.
 	dead, kill := context.WithCancel(c.ctx)
@@ -140,12 +151,9 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		return nil, err
 	}
 	c.state = State{Phase: SignedOut}
-	c.record("app.start", "version", Version, "os", runtime.GOOS, "device_name", cfg.DeviceName)
+	c.record("app.start", "version", cfg.Version, "os", runtime.GOOS, "device_name", cfg.DeviceName)
 	return c, nil
 }
-
-// Version is the app version (set by the build).
-var Version = "dev"
 
 func (c *Client) loadDeviceKey() error {
 	seed, err := c.deps.Secrets.Get(keyDeviceKey)
@@ -332,7 +340,7 @@ func (c *Client) Diagnostics() string {
 		user = st.User.ID
 	}
 	return fmt.Sprintf("Zaitaku %s\nOS: %s/%s\nBroker: %s\nDevice: %s\nUser: %s\nState: %s online=%v\nRecent errors: %v\n",
-		Version, runtime.GOOS, runtime.GOARCH, c.cfg.BrokerURL, c.deviceIDOrDash(), user, st.Phase, st.Online, c.RecentErrors())
+		c.cfg.Version, runtime.GOOS, runtime.GOARCH, c.cfg.BrokerURL, c.deviceIDOrDash(), user, st.Phase, st.Online, c.RecentErrors())
 }
 
 func (c *Client) deviceIDOrDash() string {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,7 +19,7 @@ func (c *Client) Connect() {
 	if c.State().Phase == SignedOut {
 		return
 	}
-	f := c.flow()
+	f := &c.flow
 	f.mu.Lock()
 	if f.running {
 		f.mu.Unlock()
@@ -48,7 +47,7 @@ func (c *Client) Connect() {
 // its slot is released, or ctx ends. Sign-out calls it before revoking the
 // tokens, so the slot is free at once rather than after the lease.
 func (c *Client) StopConnection(ctx context.Context) {
-	f := c.flow()
+	f := &c.flow
 	f.mu.Lock()
 	done := f.done
 	f.mu.Unlock()
@@ -64,7 +63,7 @@ func (c *Client) StopConnection(ctx context.Context) {
 
 // Disconnect ends the session or leaves the queue; the slot is released.
 func (c *Client) Disconnect() {
-	f := c.flow()
+	f := &c.flow
 	f.mu.Lock()
 	cancel := f.cancel
 	if cancel != nil {
@@ -103,7 +102,8 @@ func (e *errEnded) Error() string { return "slot ended: " + e.reason }
 
 func (c *Client) runFlow(ctx context.Context, sub <-chan api.Event) {
 	c.setPhase(Requesting, func(s *State) {
-		s.Err, s.EndReason, s.Warning, s.Queue, s.QueueETA, s.Wake = nil, "", "", 0, 0, ""
+		s.Err, s.EndReason, s.EndMessage, s.Warning = nil, "", "", EndWarning{}
+		s.Queue, s.QueueETA, s.Wake = 0, 0, ""
 	})
 	c.record("slot.requested", "device", c.cfg.DeviceName)
 	slot, err := c.api.RequestSlot(ctx, api.SlotRequest{Device: c.cfg.DeviceName})
@@ -177,15 +177,15 @@ func (r *flowRun) run() error {
 			r.slot = *s
 		}
 	}
-	pcID, pcName := "", ""
+	termID, termName := "", ""
 	if t := r.slot.Terminal; t != nil {
-		pcID, pcName = t.ID, t.Name
+		termID, termName = t.ID, t.Name
 	}
-	c.record("slot.granted", "slot", r.slot.ID, "terminal", pcID)
+	c.record("slot.granted", "slot", r.slot.ID, "terminal", termID)
 	c.setPhase(Waking, func(s *State) {
 		s.Queue, s.QueueETA, s.Wake = 0, 0, WakeChecking
-		if pcID != "" {
-			s.PC = &Terminal{ID: pcID, Name: pcName, State: PCUnknown}
+		if termID != "" {
+			s.Terminal = &Terminal{ID: termID, Name: termName, State: TerminalUnknown}
 		}
 	})
 	if err := r.waitAwake(); err != nil {
@@ -260,21 +260,13 @@ func (r *flowRun) waitAwake() error {
 		case api.WakeReady:
 			c.update(func(s *State) {
 				s.Wake = WakeReady
-				if s.PC != nil {
-					pc := *s.PC
-					pc.State = PCAwake
-					s.PC = &pc
-				}
+				s.setTerminalState(TerminalAwake)
 			})
 			return nil
 		case api.WakeFailed:
 			c.update(func(s *State) {
 				s.Wake = WakeFailed
-				if s.PC != nil {
-					pc := *s.PC
-					pc.State = PCAsleep
-					s.PC = &pc
-				}
+				s.setTerminalState(TerminalAsleep)
 			})
 			return api.Err(api.CodeSlotWakeFailed, w.Detail)
 		default:
@@ -335,13 +327,7 @@ func (r *flowRun) runClient(t *Tunnel) error {
 		case <-poll.C:
 			if _, down := t.Bytes(); !connected && down > 0 {
 				connected = true
-				c.setPhase(Connected, func(s *State) {
-					if s.PC != nil {
-						pc := *s.PC
-						pc.State = PCInUse
-						s.PC = &pc
-					}
-				})
+				c.setPhase(Connected, func(s *State) { s.setTerminalState(TerminalInUse) })
 			}
 		case ev := <-r.sub:
 			switch ev.Type {
@@ -353,27 +339,11 @@ func (r *flowRun) runClient(t *Tunnel) error {
 			case api.EventWarning:
 				var w api.SlotWarning
 				if json.Unmarshal(ev.Data, &w) == nil && w.SlotID == r.slot.ID {
-					msg := c.warningText(w)
-					c.update(func(s *State) { s.Warning = msg })
+					c.update(func(s *State) { s.Warning = EndWarning{Reason: w.Reason, EndsAt: w.EndsAt} })
 				}
 			}
 		}
 	}
-}
-
-// warningText says when and why the session will end, in the app's language.
-func (c *Client) warningText(w api.SlotWarning) string {
-	at := w.EndsAt.Local().Format("15:04")
-	en := strings.HasPrefix(c.cfg.Lang, "en")
-	switch {
-	case w.Reason == api.EndIdle && en:
-		return "No activity: the session ends at " + at + ". Use the remote desktop to keep it."
-	case w.Reason == api.EndIdle:
-		return "操作がないため " + at + " に接続を終了します。続ける場合はリモートデスクトップを操作してください。"
-	case en:
-		return "The maximum session length is reached at " + at + ". Save your work now."
-	}
-	return "最大接続時間のため " + at + " に接続を終了します。作業中のファイルを保存してください。"
 }
 
 // releaseSlot gives the slot back; a failure only delays the broker's own
@@ -399,11 +369,10 @@ func (c *Client) flowEnded(reason, message string) {
 		return
 	}
 	c.setPhase(Ready, func(s *State) {
-		s.EndReason, s.Warning, s.Queue, s.QueueETA, s.Wake = reason, message, 0, 0, ""
-		if s.PC != nil && s.PC.State == PCInUse {
-			pc := *s.PC
-			pc.State = PCAwake
-			s.PC = &pc
+		s.EndReason, s.EndMessage, s.Warning = reason, message, EndWarning{}
+		s.Queue, s.QueueETA, s.Wake = 0, 0, ""
+		if s.Terminal != nil && s.Terminal.State == TerminalInUse {
+			s.setTerminalState(TerminalAwake)
 		}
 	})
 	c.refreshStatus(c.sessionCtx())
@@ -424,6 +393,6 @@ func (c *Client) flowFailed(ctx context.Context, slotID string, err error) {
 		return
 	}
 	c.setPhase(Failed, func(s *State) {
-		s.Err, s.Queue, s.QueueETA, s.Warning = e, 0, 0, ""
+		s.Err, s.Queue, s.QueueETA, s.Warning = e, 0, 0, EndWarning{}
 	})
 }

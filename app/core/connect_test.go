@@ -125,8 +125,6 @@ type flowEnv struct {
 
 func newFlowEnv(t *testing.T, capN int) *flowEnv {
 	t.Helper()
-	heartbeatEvery = 50 * time.Millisecond
-	t.Cleanup(func() { heartbeatEvery = 0 })
 	b := brokertest.Start(t)
 	e := &flowEnv{b: b, it: b.Signin(t, "it-admin", api.RoleAdmin), pcs: map[string]brokertest.User{}}
 	ctx := context.Background()
@@ -147,11 +145,12 @@ func newFlowEnv(t *testing.T, capN int) *flowEnv {
 // app signs a core client in as the user.
 func (e *flowEnv) app(t *testing.T, id string, l Launcher, rec Recorder) *Client {
 	t.Helper()
-	c, err := New(Config{BrokerURL: e.b.URL, Fingerprint: e.b.Fingerprint, DeviceName: "laptop-" + id, Lang: "ja"},
+	c, err := New(Config{BrokerURL: e.b.URL, Fingerprint: e.b.Fingerprint, DeviceName: "laptop-" + id},
 		Deps{Launcher: l, Recorder: rec, Now: e.b.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	fastTiming(c)
 	t.Cleanup(c.Close)
 	u := e.pcs[id]
 	for try := 0; ; try++ {
@@ -165,8 +164,16 @@ func (e *flowEnv) app(t *testing.T, id string, l Launcher, rec Recorder) *Client
 		}
 		break
 	}
-	waitFor(t, c, "online with the PC known", func(s State) bool { return s.Online && s.PC != nil && s.SlotsCap > 0 })
+	waitFor(t, c, "online with the PC known", func(s State) bool { return s.Online && s.Terminal != nil && s.SlotsCap > 0 })
 	return c
+}
+
+// fastTiming shortens the client's heartbeat and reconnect backoff, so
+// that a test moving the broker's clock or cutting the line does not wait
+// for production intervals. Call it before signing in.
+func fastTiming(c *Client) {
+	c.heartbeatEvery = 50 * time.Millisecond
+	c.eventsBackoff = [2]time.Duration{10 * time.Millisecond, 50 * time.Millisecond}
 }
 
 // waitFor polls the state until ok (the flow runs in its own goroutines).
@@ -189,12 +196,12 @@ func TestConnectFlowGrantedToEnd(t *testing.T) {
 	e := newFlowEnv(t, 5)
 	l, rec := newFakeLauncher(), &flowRecorder{}
 	c := e.app(t, "yamada", l, rec)
-	if st := c.State(); st.PC.ID != "pc-yamada" || st.SlotsFree != 5 {
-		t.Errorf("home screen: %+v %+v", st, st.PC)
+	if st := c.State(); st.Terminal.ID != "pc-yamada" || st.SlotsFree != 5 {
+		t.Errorf("home screen: %+v %+v", st, st.Terminal)
 	}
 	c.Connect()
 	st := waitFor(t, c, "connected", phaseIs(Connected))
-	if st.PC == nil || st.PC.State != PCInUse || st.Since.IsZero() {
+	if st.Terminal == nil || st.Terminal.State != TerminalInUse || st.Since.IsZero() {
 		t.Errorf("connected state: %+v", st)
 	}
 	// The home screen's free count follows the grant (4 of 5 free).
@@ -280,7 +287,7 @@ func TestConnectFlowEndedByBroker(t *testing.T) {
 		}
 		st := waitFor(t, c, "ended", phaseIs(Ready))
 		<-l.killed // the RDP client was closed
-		if st.EndReason != api.EndAdmin || st.Warning != "点検のため" {
+		if st.EndReason != api.EndAdmin || st.EndMessage != "点検のため" || st.Warning.Active() {
 			t.Errorf("ended state: %+v", st)
 		}
 	})
@@ -311,9 +318,13 @@ func TestConnectFlowEndedByBroker(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		st := waitFor(t, c, "warned", func(s State) bool { return s.Warning != "" })
+		st := waitFor(t, c, "warned", func(s State) bool { return s.Warning.Active() })
 		if st.Phase != Connected {
 			t.Errorf("warned but not connected: %+v", st)
+		}
+		// Core keeps the reason and the time; the faces word it.
+		if st.Warning.Reason != api.EndIdle || !st.Warning.EndsAt.After(e.b.Now()) {
+			t.Errorf("warning %+v at %s, want idle with an end ahead", st.Warning, e.b.Now())
 		}
 		for range 5 {
 			e.b.Clock.Advance(time.Minute)
@@ -323,8 +334,8 @@ func TestConnectFlowEndedByBroker(t *testing.T) {
 			}
 		}
 		st = waitFor(t, c, "ended for idleness", phaseIs(Ready))
-		if st.EndReason != api.EndIdle {
-			t.Errorf("end reason %q", st.EndReason)
+		if st.EndReason != api.EndIdle || st.Warning.Active() {
+			t.Errorf("end reason %q, warning %+v (want idle, and the warning gone)", st.EndReason, st.Warning)
 		}
 	})
 }
@@ -443,8 +454,8 @@ func TestConnectFlowWakesSleepingPC(t *testing.T) {
 	c.Connect()
 	waitFor(t, c, "waking", func(s State) bool { return s.Phase == Waking && (s.Wake == WakeSending || s.Wake == WakeWaiting) })
 	st := waitFor(t, c, "connected", phaseIs(Connected))
-	if st.PC == nil || st.PC.State != PCInUse {
-		t.Errorf("PC: %+v", st.PC)
+	if st.Terminal == nil || st.Terminal.State != TerminalInUse {
+		t.Errorf("PC: %+v", st.Terminal)
 	}
 	pkt := <-woke
 	if len(pkt) != 102 || string(pkt[6:12]) != string(mac) {

@@ -10,9 +10,8 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 )
 
-// flowState is the per-client state of the event socket, the connect flow
-// and the heartbeats. It lives beside Client (keyed by it) so that these
-// files stay independent of the login half of core.
+// flowState is the state the event socket, the connect flow and the
+// heartbeats share. It is a field of Client, so it lives and dies with it.
 type flowState struct {
 	mu       sync.Mutex // guards every field below
 	lastSeq  int64      // last event seen; the socket resumes after it
@@ -23,18 +22,8 @@ type flowState struct {
 	userStop bool               // Disconnect was pressed
 }
 
-var flows sync.Map // *Client → *flowState
-
-func (c *Client) flow() *flowState {
-	if f, ok := flows.Load(c); ok {
-		return f.(*flowState)
-	}
-	f, _ := flows.LoadOrStore(c, &flowState{})
-	return f.(*flowState)
-}
-
-// Reconnect backoff of the event socket.
-var (
+// Reconnect backoff of the event socket (Client.eventsBackoff).
+const (
 	eventsMinBackoff = time.Second
 	eventsMaxBackoff = 30 * time.Second
 )
@@ -43,17 +32,13 @@ var (
 // the app missed: the flow re-reads its slot.
 const resyncEvent = "app.resync"
 
-func init() {
-	onSession(func(c *Client, ctx context.Context) { c.keepStatus(ctx) })
-	onSession(func(c *Client, ctx context.Context) { c.runEvents(ctx) })
-}
-
 // runEvents keeps the event socket open for the session: it reconnects
 // with backoff, resumes after the last event seen (so nothing is lost or
 // repeated), and sets State.Online.
 func (c *Client) runEvents(ctx context.Context) {
-	f := c.flow()
-	backoff := eventsMinBackoff
+	f := &c.flow
+	minBackoff, maxBackoff := c.eventsBackoff[0], c.eventsBackoff[1]
+	backoff := minBackoff
 	first := true
 	for ctx.Err() == nil {
 		f.mu.Lock()
@@ -61,7 +46,7 @@ func (c *Client) runEvents(ctx context.Context) {
 		f.mu.Unlock()
 		s, err := c.api.DialEvents(ctx, after)
 		if err == nil {
-			backoff = eventsMinBackoff
+			backoff = minBackoff
 			c.update(func(st *State) { st.Online = true })
 			if !first {
 				// Something may have changed while the socket was down;
@@ -85,7 +70,7 @@ func (c *Client) runEvents(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, eventsMaxBackoff)
+		backoff = min(backoff*2, maxBackoff)
 	}
 }
 
@@ -93,7 +78,7 @@ func (c *Client) runEvents(ctx context.Context) {
 // waits for (a previous run's backlog) are dropped by dispatch; a flow
 // only acts on events of its own slot.
 func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
-	f := c.flow()
+	f := &c.flow
 	var hello api.Hello
 	for {
 		ev, err := s.Next(ctx)
@@ -130,7 +115,7 @@ func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
 
 // dispatch hands an event to the running connect flow, if any.
 func (c *Client) dispatch(ctx context.Context, ev api.Event) {
-	f := c.flow()
+	f := &c.flow
 	f.mu.Lock()
 	ch := f.sub
 	f.mu.Unlock()
@@ -188,21 +173,21 @@ func (c *Client) refreshStatus(ctx context.Context) {
 	c.update(func(s *State) {
 		s.SlotsCap, s.SlotsFree = st.SlotsCap, st.SlotsFree
 		if st.Terminal != nil {
-			s.PC = &Terminal{ID: st.Terminal.ID, Name: st.Terminal.Name, State: pcState(st.Terminal.State)}
+			s.Terminal = &Terminal{ID: st.Terminal.ID, Name: st.Terminal.Name, State: terminalState(st.Terminal.State)}
 		} else {
-			s.PC = nil
+			s.Terminal = nil
 		}
 	})
 }
 
-func pcState(s string) PCState {
+func terminalState(s string) TerminalState {
 	switch s {
 	case api.TerminalAsleep:
-		return PCAsleep
+		return TerminalAsleep
 	case api.TerminalAwake:
-		return PCAwake
+		return TerminalAwake
 	case api.TerminalInUse:
-		return PCInUse
+		return TerminalInUse
 	}
-	return PCUnknown
+	return TerminalUnknown
 }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"sync"
 	"testing"
-	"time"
 )
 
 // cutProxy forwards TCP to the broker and can cut the line: while down it
@@ -80,8 +79,6 @@ func (p *cutProxy) cut(down bool) {
 // waits in the queue; the slot is granted during the outage; when the line
 // is back the app resumes the event stream, sees the grant, and connects.
 func TestEventSocketReconnectsAndResumes(t *testing.T) {
-	eventsMinBackoff, eventsMaxBackoff = 10*time.Millisecond, 50*time.Millisecond
-	t.Cleanup(func() { eventsMinBackoff, eventsMaxBackoff = time.Second, 30*time.Second })
 	e := newFlowEnv(t, 1)
 	ctx := context.Background()
 	u, err := url.Parse(e.b.URL)
@@ -103,11 +100,12 @@ func TestEventSocketReconnectsAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sato.Close)
+	fastTiming(sato)
 	su := e.pcs["sato"]
 	if _, err := sato.Login(ctx, su.ID, su.Password, e.b.Code(t, su), false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, sato, "sato online", func(s State) bool { return s.Online && s.PC != nil })
+	waitFor(t, sato, "sato online", func(s State) bool { return s.Online && s.Terminal != nil })
 	sato.Connect()
 	waitFor(t, sato, "sato queued", func(s State) bool { return s.Phase == Queued && s.Queue == 1 })
 

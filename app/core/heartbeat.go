@@ -7,9 +7,6 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 )
 
-// heartbeatEvery overrides the broker's heartbeat interval (tests).
-var heartbeatEvery time.Duration
-
 // byteCounter is what the heartbeat reads traffic from (the tunnel).
 type byteCounter interface{ Bytes() (up, down int64) }
 
@@ -18,8 +15,8 @@ type byteCounter interface{ Bytes() (up, down int64) }
 // the broker's error when the slot is gone (ended, not found); network
 // failures are retried, since the lease outlives a few missed beats.
 func (c *Client) heartbeat(ctx context.Context, slotID string, every time.Duration, counter func() byteCounter) error {
-	if heartbeatEvery > 0 {
-		every = heartbeatEvery
+	if c.heartbeatEvery > 0 {
+		every = c.heartbeatEvery
 	}
 	if every <= 0 {
 		every = 30 * time.Second

@@ -124,20 +124,6 @@ func (c *Client) refreshWith(ctx context.Context, tok, devID string) (*api.Login
 		Signature: c.sign(api.RefreshProof(tok, devID, ts))})
 }
 
-// sessionHooks are started after every sign-in with the session's
-// context; other files of core add theirs (event socket, heartbeats).
-var (
-	sessionHooksMu sync.Mutex // guards sessionHooks
-	sessionHooks   []func(c *Client, ctx context.Context)
-)
-
-// onSession registers fn to run (in its own goroutine) for each session.
-func onSession(fn func(c *Client, ctx context.Context)) {
-	sessionHooksMu.Lock()
-	sessionHooks = append(sessionHooks, fn)
-	sessionHooksMu.Unlock()
-}
-
 // sessionCtx returns the context of the current session (ended at sign-out).
 func (c *Client) sessionCtx() context.Context {
 	c.mu.Lock()
@@ -158,14 +144,11 @@ func (c *Client) startSession(resp *api.LoginResponse) {
 	c.setPhase(Ready, func(s *State) {
 		s.User, s.Err, s.Online = &u, nil, true
 	})
+	// The session's background jobs, each ending with ctx (sign-out).
 	ttl := c.accessTTL(resp)
-	c.goBackground(func() { c.keepFresh(ctx, ttl) })
-	sessionHooksMu.Lock()
-	hooks := append([]func(*Client, context.Context){}, sessionHooks...)
-	sessionHooksMu.Unlock()
-	for _, h := range hooks {
-		c.goBackground(func() { h(c, ctx) })
-	}
+	c.goBackground(func() { c.keepFresh(ctx, ttl) }) // token refresh
+	c.goBackground(func() { c.runEvents(ctx) })      // the event socket
+	c.goBackground(func() { c.keepStatus(ctx) })     // free slots and the terminal's state
 	if c.deps.OnSession != nil {
 		c.mu.Lock()
 		devID := c.deviceID

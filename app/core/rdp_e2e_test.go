@@ -465,7 +465,7 @@ func TestE2ERDPAppFlowEndedByIT(t *testing.T) {
 
 	laptop := startXvfb(t, "1024x768x24")
 	clientLog := newLogFile(t, filepath.Join(art, "xfreerdp.log"))
-	app, err := core.New(core.Config{BrokerURL: b.URL, Fingerprint: b.Fingerprint, DeviceName: "e2e laptop", DataDir: t.TempDir(), Lang: "en"},
+	app, err := core.New(core.Config{BrokerURL: b.URL, Fingerprint: b.Fingerprint, DeviceName: "e2e laptop", DataDir: t.TempDir()},
 		core.Deps{Launcher: xfreerdpLauncher{display: laptop, log: clientLog}})
 	if err != nil {
 		t.Fatal(err)

@@ -24,13 +24,28 @@ const (
 	Failed                  // the last attempt failed; State.Err says why and what to do
 )
 
-var phaseNames = [...]string{"signed_out", "ready", "requesting", "queued", "waking", "connecting", "connected", "ending", "failed"}
-
 // String returns a stable, untranslated name (for logs and tests; the UI
 // translates through app/i18n).
 func (p Phase) String() string {
-	if int(p) < len(phaseNames) {
-		return phaseNames[p]
+	switch p {
+	case SignedOut:
+		return "signed_out"
+	case Ready:
+		return "ready"
+	case Requesting:
+		return "requesting"
+	case Queued:
+		return "queued"
+	case Waking:
+		return "waking"
+	case Connecting:
+		return "connecting"
+	case Connected:
+		return "connected"
+	case Ending:
+		return "ending"
+	case Failed:
+		return "failed"
 	}
 	return "unknown"
 }
@@ -39,14 +54,14 @@ func (p Phase) String() string {
 // the big button shows "disconnect/cancel" rather than "connect".
 func (p Phase) Busy() bool { return p >= Requesting && p <= Ending }
 
-// PCState is what the broker last knew of the office PC.
-type PCState string
+// TerminalState is what the broker last knew of the office PC.
+type TerminalState string
 
 const (
-	PCUnknown PCState = ""
-	PCAsleep  PCState = "asleep"
-	PCAwake   PCState = "awake"
-	PCInUse   PCState = "in_use"
+	TerminalUnknown TerminalState = ""
+	TerminalAsleep  TerminalState = "asleep"
+	TerminalAwake   TerminalState = "awake"
+	TerminalInUse   TerminalState = "in_use"
 )
 
 // WakeStage is the progress of waking the office PC.
@@ -64,21 +79,50 @@ const (
 type Terminal struct {
 	ID    string
 	Name  string
-	State PCState
+	State TerminalState
 }
 
-// State is one immutable snapshot of everything the faces show.
+// EndWarning is the broker's notice that it will end the session soon.
+// Core keeps the reason and the time, not words: the faces say it in the
+// language the user reads now, which may have changed since it arrived.
+type EndWarning struct {
+	Reason string    // api.EndIdle or api.EndMaxLength; "" when no end is announced
+	EndsAt time.Time // when the broker ends the session
+}
+
+// Active reports whether an end is announced.
+func (w EndWarning) Active() bool { return w.Reason != "" }
+
+// Same reports whether w and o announce the same end (a repeat of a
+// notice is not news).
+func (w EndWarning) Same(o EndWarning) bool { return w.Reason == o.Reason && w.EndsAt.Equal(o.EndsAt) }
+
+// State is one immutable snapshot of everything the faces show. It holds
+// codes, counts and times, never sentences: app/ui and app/tray translate
+// it through app/i18n when they draw it.
 type State struct {
 	Phase               Phase
 	Online              bool      // the event socket to the broker is up
 	User                *api.User // nil when SignedOut
-	PC                  *Terminal // the paired office PC, nil if none is paired
+	Terminal            *Terminal // the paired office PC, nil if none is paired
 	Queue               int       // 1-based position while Queued
 	QueueETA            time.Duration
 	Wake                WakeStage  // while Waking
 	Since               time.Time  // when the current phase began (Connected: session start)
 	SlotsFree, SlotsCap int        // e.g. 28 free of 140; 0/0 when unknown
-	Err                 *api.Error // set in Failed (and for a non-fatal notice otherwise)
-	EndReason           string     // why the last session ended (user, idle, max_length, admin, lease)
-	Warning             string     // e.g. "session ends in 5 minutes"; empty when none
+	Err                 *api.Error // set in Failed (and for a non-fatal notice otherwise); the catalogue holds ja and en
+	EndReason           string     // why the last session ended (api.EndUser, EndIdle, EndMaxLength, EndAdmin, EndLease)
+	EndMessage          string     // IT's own words when IT ended the session, shown as written
+	Warning             EndWarning // a coming end of the running session
+}
+
+// setTerminalState changes the terminal's state in a copy, since snapshots
+// already handed out share the old one.
+func (s *State) setTerminalState(ts TerminalState) {
+	if s.Terminal == nil {
+		return
+	}
+	t := *s.Terminal
+	t.State = ts
+	s.Terminal = &t
 }

@@ -19,6 +19,9 @@ func Clock(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", m, sec)
 }
 
+// TimeOfDay is a wall-clock time on the laptop, "15:04" in both languages.
+func TimeOfDay(t time.Time) string { return t.Local().Format("15:04") }
+
 // Minutes rounds an estimate up to whole minutes, at least 1, so "about 0
 // minutes" never shows.
 func Minutes(d time.Duration) int {

@@ -69,15 +69,15 @@ const (
 
 	// Home.
 	HomeGreeting      Key = "home.greeting"
-	HomePC            Key = "home.pc"
-	HomeNoPC          Key = "home.no_pc"
+	HomeTerminal      Key = "home.terminal"
+	HomeNoTerminal    Key = "home.no_terminal"
 	HomeSlots         Key = "home.slots"
 	HomeSlotsUnknown  Key = "home.slots_unknown"
-	PCAsleep          Key = "pc.asleep"
-	PCAwake           Key = "pc.awake"
-	PCInUse           Key = "pc.in_use"
-	PCUnknown         Key = "pc.unknown"
-	PCNone            Key = "pc.none"
+	TerminalAsleep    Key = "terminal.asleep"
+	TerminalAwake     Key = "terminal.awake"
+	TerminalInUse     Key = "terminal.in_use"
+	TerminalUnknown   Key = "terminal.unknown"
+	TerminalNone      Key = "terminal.none"
 	BtnConnect        Key = "btn.connect"
 	BtnCancel         Key = "btn.cancel"
 	BtnDisconnect     Key = "btn.disconnect"
@@ -113,6 +113,9 @@ const (
 	EndLease          Key = "end.lease"
 	EndOther          Key = "end.other"
 	EndedPrefix       Key = "end.prefix"
+	EndITMessage      Key = "end.it_message"
+	WarnIdle          Key = "warn.idle"
+	WarnMaxLength     Key = "warn.max_length"
 	HomeConnectedHint Key = "home.connected_hint"
 
 	// Settings.
@@ -163,7 +166,7 @@ const (
 	TrayEnding     Key = "tray.ending"
 	TrayError      Key = "tray.error"
 	TrayOffline    Key = "tray.offline"
-	TrayNoPC       Key = "tray.no_pc"
+	TrayNoTerminal Key = "tray.no_terminal"
 
 	// Notifications.
 	NotifyGrantedTitle Key = "notify.granted_title"

@@ -5,6 +5,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/broker/api"
 )
 
 // Notices returns the desktop notifications due on the step from prev to
@@ -27,27 +28,37 @@ func Notices(prev, next core.State, tr *i18n.Tr) []*fyne.Notification {
 		out = append(out, fyne.NewNotification(tr.T(i18n.NotifyWakeTitle), body))
 	}
 	if (prev.Phase == core.Connected || prev.Phase == core.Ending) && next.Phase == core.Ready &&
-		next.EndReason != "" && next.EndReason != "user" {
+		next.EndReason != "" && next.EndReason != api.EndUser {
 		out = append(out, fyne.NewNotification(tr.T(i18n.NotifyEndedTitle), EndReason(next.EndReason, tr)))
 	}
-	if next.Warning != "" && next.Warning != prev.Warning {
-		out = append(out, fyne.NewNotification(tr.T(i18n.NotifyWarnTitle), next.Warning))
+	if next.Warning.Active() && !next.Warning.Same(prev.Warning) {
+		out = append(out, fyne.NewNotification(tr.T(i18n.NotifyWarnTitle), Warning(next.Warning, tr)))
 	}
 	return out
+}
+
+// Warning says when and why the broker will end the session, in tr's
+// language at the moment of drawing (core keeps only the reason and time).
+func Warning(w core.EndWarning, tr *i18n.Tr) string {
+	at := i18n.TimeOfDay(w.EndsAt)
+	if w.Reason == api.EndIdle {
+		return tr.T(i18n.WarnIdle, at)
+	}
+	return tr.T(i18n.WarnMaxLength, at)
 }
 
 // EndReason explains why a session ended.
 func EndReason(reason string, tr *i18n.Tr) string {
 	switch reason {
-	case "user":
+	case api.EndUser:
 		return tr.T(i18n.EndUser)
-	case "idle":
+	case api.EndIdle:
 		return tr.T(i18n.EndIdle)
-	case "max_length":
+	case api.EndMaxLength:
 		return tr.T(i18n.EndMaxLength)
-	case "admin":
+	case api.EndAdmin:
 		return tr.T(i18n.EndAdmin)
-	case "lease":
+	case api.EndLease:
 		return tr.T(i18n.EndLease)
 	}
 	return tr.T(i18n.EndOther)

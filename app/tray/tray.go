@@ -55,7 +55,7 @@ func Build(st core.State, tr *i18n.Tr, now time.Time) Model {
 		m.Items = append(m.Items, Item{Label: tr.T(i18n.BtnCancel), Action: ActDisconnect})
 	default: // Ready, Failed
 		m.Items = append(m.Items, Item{Label: tr.T(i18n.BtnConnect), Action: ActConnect,
-			Disabled: !st.Online || st.PC == nil})
+			Disabled: !st.Online || st.Terminal == nil})
 	}
 	m.Items = append(m.Items,
 		Item{Separator: true},
@@ -115,8 +115,8 @@ func Status(st core.State, tr *i18n.Tr, now time.Time) string {
 	if !st.Online {
 		return tr.T(i18n.TrayOffline)
 	}
-	if st.PC == nil {
-		return tr.T(i18n.TrayNoPC)
+	if st.Terminal == nil {
+		return tr.T(i18n.TrayNoTerminal)
 	}
 	return tr.T(i18n.TrayReady)
 }

@@ -15,7 +15,7 @@ import (
 
 var (
 	now = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
-	pc  = &core.Terminal{ID: "t1", Name: "FIN-PC-012", State: core.PCAsleep}
+	pc  = &core.Terminal{ID: "t1", Name: "FIN-PC-012", State: core.TerminalAsleep}
 	ja  = i18n.New("ja")
 	en  = i18n.New("en")
 )
@@ -46,37 +46,37 @@ func TestMenuModelPerState(t *testing.T) {
 		{"signed out", core.State{Phase: core.SignedOut, Online: true},
 			"signed-out | 在宅を開く, --, [サインアウト中], --, 終了",
 			"signed-out | Open Zaitaku, --, [Signed out], --, Quit"},
-		{"ready", core.State{Phase: core.Ready, Online: true, PC: pc},
+		{"ready", core.State{Phase: core.Ready, Online: true, Terminal: pc},
 			"ready | 在宅を開く, 職場のパソコンに接続, --, [接続できます], --, 終了",
 			"ready | Open Zaitaku, Connect to office PC, --, [Ready to connect], --, Quit"},
 		{"ready without pc", core.State{Phase: core.Ready, Online: true},
 			"ready | 在宅を開く, [職場のパソコンに接続], --, [パソコン未登録], --, 終了",
 			"ready | Open Zaitaku, [Connect to office PC], --, [No PC registered], --, Quit"},
-		{"offline", core.State{Phase: core.Ready, PC: pc},
+		{"offline", core.State{Phase: core.Ready, Terminal: pc},
 			"offline | 在宅を開く, [職場のパソコンに接続], --, [オフライン（再接続中）], --, 終了",
 			"offline | Open Zaitaku, [Connect to office PC], --, [Offline (reconnecting)], --, Quit"},
-		{"requesting", core.State{Phase: core.Requesting, Online: true, PC: pc},
+		{"requesting", core.State{Phase: core.Requesting, Online: true, Terminal: pc},
 			"queued | 在宅を開く, 接続を中止, --, [接続枠を確保中], --, 終了",
 			"queued | Open Zaitaku, Cancel, --, [Requesting a slot], --, Quit"},
-		{"queued", core.State{Phase: core.Queued, Online: true, PC: pc, Queue: 3},
+		{"queued", core.State{Phase: core.Queued, Online: true, Terminal: pc, Queue: 3},
 			"queued | 在宅を開く, 接続を中止, --, [順番待ち（3 番目）], --, 終了",
 			"queued | Open Zaitaku, Cancel, --, [In queue (number 3)], --, Quit"},
-		{"waking", core.State{Phase: core.Waking, Online: true, PC: pc, Wake: core.WakeSending},
+		{"waking", core.State{Phase: core.Waking, Online: true, Terminal: pc, Wake: core.WakeSending},
 			"waking | 在宅を開く, 接続を中止, --, [パソコンを起動中], --, 終了",
 			"waking | Open Zaitaku, Cancel, --, [Waking your PC], --, Quit"},
-		{"connecting", core.State{Phase: core.Connecting, Online: true, PC: pc},
+		{"connecting", core.State{Phase: core.Connecting, Online: true, Terminal: pc},
 			"waking | 在宅を開く, 接続を中止, --, [接続準備中], --, 終了",
 			"waking | Open Zaitaku, Cancel, --, [Preparing connection], --, Quit"},
-		{"connected", core.State{Phase: core.Connected, Online: true, PC: pc, Since: now.Add(-(time.Hour + 2*time.Minute + 3*time.Second))},
+		{"connected", core.State{Phase: core.Connected, Online: true, Terminal: pc, Since: now.Add(-(time.Hour + 2*time.Minute + 3*time.Second))},
 			"connected | 在宅を開く, 切断する, --, [接続中（1:02:03）], --, 終了",
 			"connected | Open Zaitaku, Disconnect, --, [Connected (1:02:03)], --, Quit"},
-		{"connected while socket drops", core.State{Phase: core.Connected, PC: pc, Since: now.Add(-5 * time.Second)},
+		{"connected while socket drops", core.State{Phase: core.Connected, Terminal: pc, Since: now.Add(-5 * time.Second)},
 			"connected | 在宅を開く, 切断する, --, [接続中（0:05）], --, 終了",
 			"connected | Open Zaitaku, Disconnect, --, [Connected (0:05)], --, Quit"},
-		{"ending", core.State{Phase: core.Ending, Online: true, PC: pc},
+		{"ending", core.State{Phase: core.Ending, Online: true, Terminal: pc},
 			"connected | 在宅を開く, [切断しています…], --, [切断中], --, 終了",
 			"connected | Open Zaitaku, [Disconnecting…], --, [Disconnecting], --, Quit"},
-		{"failed", core.State{Phase: core.Failed, Online: true, PC: pc, Err: api.Err(api.CodeNetwork)},
+		{"failed", core.State{Phase: core.Failed, Online: true, Terminal: pc, Err: api.Err(api.CodeNetwork)},
 			"error | 在宅を開く, 職場のパソコンに接続, --, [エラー: network], --, 終了",
 			"error | Open Zaitaku, Connect to office PC, --, [Error: network], --, Quit"},
 	} {
@@ -108,7 +108,7 @@ func TestEveryIconStateIsReachable(t *testing.T) {
 }
 
 func TestMenuActions(t *testing.T) {
-	m := Build(core.State{Phase: core.Ready, Online: true, PC: pc}, en, now)
+	m := Build(core.State{Phase: core.Ready, Online: true, Terminal: pc}, en, now)
 	var got []Action
 	menu := Menu(m, func(a Action) { got = append(got, a) })
 	if menu.Label != "Ready to connect" {
@@ -138,13 +138,14 @@ func TestMenuActions(t *testing.T) {
 }
 
 func TestNotices(t *testing.T) {
-	queued := core.State{Phase: core.Queued, Online: true, PC: pc, Queue: 1}
+	warnIdle := core.EndWarning{Reason: api.EndIdle, EndsAt: now.Add(5 * time.Minute)}
+	queued := core.State{Phase: core.Queued, Online: true, Terminal: pc, Queue: 1}
 	for _, tc := range []struct {
 		name       string
 		prev, next core.State
 		want       []string // titles, en
 	}{
-		{"slot granted", queued, core.State{Phase: core.Waking, Online: true, PC: pc, Wake: core.WakeChecking}, []string{"It's your turn"}},
+		{"slot granted", queued, core.State{Phase: core.Waking, Online: true, Terminal: pc, Wake: core.WakeChecking}, []string{"It's your turn"}},
 		{"queue moves", queued, core.State{Phase: core.Queued, Online: true, Queue: 1}, nil},
 		{"wake failed stage", core.State{Phase: core.Waking, Wake: core.WakeWaiting},
 			core.State{Phase: core.Waking, Wake: core.WakeFailed}, []string{"Your office PC could not be woken"}},
@@ -152,7 +153,8 @@ func TestNotices(t *testing.T) {
 			core.State{Phase: core.Failed, Err: api.Err(api.CodeUnavailable)}, []string{"Your office PC could not be woken"}},
 		{"ended by admin", core.State{Phase: core.Connected}, core.State{Phase: core.Ready, EndReason: "admin"}, []string{"Session ended"}},
 		{"ended by user: no notice", core.State{Phase: core.Ending}, core.State{Phase: core.Ready, EndReason: "user"}, nil},
-		{"warning", core.State{Phase: core.Connected}, core.State{Phase: core.Connected, Warning: "5 min left"}, []string{"Notice"}},
+		{"warning", core.State{Phase: core.Connected}, core.State{Phase: core.Connected, Warning: warnIdle}, []string{"Notice"}},
+		{"same warning again: no notice", core.State{Phase: core.Connected, Warning: warnIdle}, core.State{Phase: core.Connected, Warning: warnIdle}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Notices(tc.prev, tc.next, en)

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -10,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/app/oplog"
 	"github.com/zaitaku/zaitaku/icons"
 )
 
@@ -17,19 +17,7 @@ type aboutView struct {
 	Version string
 	Broker  string
 	Device  string
-	Log     func() LogStatus // nil: not wired (the row says so)
-}
-
-// LogStatus is the operation log's upload state, as the About screen and
-// the diagnostics show it.
-type LogStatus struct {
-	Pending     int64     // recorded, not yet acknowledged by the broker
-	LastUpload  time.Time // zero: none in this run
-	LastError   string    // the last upload's failure; empty after a success
-	Uploading   bool      // a signed-in session runs the uploader
-	FillPercent int
-	NearFull    bool
-	Full        bool
+	Log     func() oplog.Status // nil: not wired (the row says so)
 }
 
 type aboutActions struct {
@@ -92,7 +80,7 @@ func (s *aboutScreen) refresh() {
 
 // logStatusText words the upload state; a store filling up matters more
 // than the count, so it comes first.
-func logStatusText(tr *i18n.Tr, st LogStatus) string {
+func logStatusText(tr *i18n.Tr, st oplog.Status) string {
 	var lines []string
 	switch {
 	case st.Full:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/app/oplog"
 	"github.com/zaitaku/zaitaku/app/tray"
 	"github.com/zaitaku/zaitaku/icons"
 )
@@ -27,7 +28,7 @@ type Options struct {
 	CheckCert   func(ctx context.Context, brokerURL string) (CertCheck, error) // default CheckCertificate
 	Autostart   Autostart                                                      // nil where unsupported
 	AutoConnect bool                                                           // connect once signed in (-connect)
-	LogStatus   func() LogStatus                                               // the operation log's upload state; nil: not shown
+	LogStatus   func() oplog.Status                                            // the operation log's upload state; nil: not shown
 	Now         func() time.Time
 	Logger      *slog.Logger
 }
@@ -300,7 +301,7 @@ func (u *UI) onState(st core.State) {
 	}
 	u.updateTray()
 	u.updateTitle()
-	if u.opt.AutoConnect && !u.connected && st.Phase == core.Ready && st.Online && st.PC != nil {
+	if u.opt.AutoConnect && !u.connected && st.Phase == core.Ready && st.Online && st.Terminal != nil {
 		u.connected = true
 		u.connect()
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/app/core"
+	"github.com/zaitaku/zaitaku/app/oplog"
 )
 
 // diagInfo is everything "copy diagnostics" may show. It holds no secrets by
@@ -21,7 +22,7 @@ type diagInfo struct {
 	State   core.State
 	Errors  []recentError
 	Now     time.Time
-	Log     *LogStatus // nil: not wired
+	Log     *oplog.Status // nil: not wired
 }
 
 type recentError struct {
@@ -48,8 +49,8 @@ func diagnostics(d diagInfo) string {
 	if st.User != nil {
 		line("staff_id", st.User.ID)
 	}
-	if st.PC != nil {
-		line("office_pc", st.PC.Name+" ("+string(st.PC.State)+")")
+	if st.Terminal != nil {
+		line("terminal", st.Terminal.Name+" ("+string(st.Terminal.State)+")")
 	}
 	if st.SlotsCap > 0 {
 		line("slots", fmt.Sprintf("%d free of %d", st.SlotsFree, st.SlotsCap))

@@ -21,7 +21,7 @@ func TestDiagnosticsHaveNoSecrets(t *testing.T) {
 	d := u.diagnostics()
 	for _, want := range []string{"zaitaku: 0.1.0-test", "os: ", "broker: https://broker.example.lg.jp:8443",
 		"phase: failed", "staff_id: k1024", "recent_error: 2026-04-01T08:30:00Z invalid_credentials",
-		"recent_error: 2026-04-01T08:30:00Z unavailable", "office_pc: ZAISEI-PC-012 (asleep)", "slots: 28 free of 140"} {
+		"recent_error: 2026-04-01T08:30:00Z unavailable", "terminal: ZAISEI-PC-012 (asleep)", "slots: 28 free of 140"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("diagnostics lack %q:\n%s", want, d)
 		}

@@ -99,14 +99,14 @@ func (f *fakeClient) Logout(context.Context) error {
 func (f *fakeClient) Close() { f.record("close") }
 
 var (
-	testNow  = time.Date(2026, 4, 1, 8, 30, 0, 0, time.UTC)
-	testUser = &api.User{ID: "k1024", Name: "山田 太郎", Department: "財政課"}
-	testPC   = &core.Terminal{ID: "t1", Name: "ZAISEI-PC-012", State: core.PCAsleep}
-	profile  = Profile{BrokerURL: "https://broker.example.lg.jp:8443", Fingerprint: "AB:CD", DeviceName: "貸出PC-001"}
+	testNow      = time.Date(2026, 4, 1, 8, 30, 0, 0, time.UTC)
+	testUser     = &api.User{ID: "k1024", Name: "山田 太郎", Department: "財政課"}
+	testTerminal = &core.Terminal{ID: "t1", Name: "ZAISEI-PC-012", State: core.TerminalAsleep}
+	profile      = Profile{BrokerURL: "https://broker.example.lg.jp:8443", Fingerprint: "AB:CD", DeviceName: "貸出PC-001"}
 )
 
 func readyState() core.State {
-	return core.State{Phase: core.Ready, Online: true, User: testUser, PC: testPC, SlotsFree: 28, SlotsCap: 140}
+	return core.State{Phase: core.Ready, Online: true, User: testUser, Terminal: testTerminal, SlotsFree: 28, SlotsCap: 140}
 }
 
 // newTestUI starts the controller on a test app with fc behind it; async

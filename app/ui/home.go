@@ -24,23 +24,23 @@ type homeActions struct {
 // homeScreen is the morning screen: the office PC, free slots, one large
 // button that walks the main job, and the stage it is at.
 type homeScreen struct {
-	root     fyne.CanvasObject
-	tr       *i18n.Tr
-	user     *widget.Label
-	offline  *message
-	pcName   *widget.Label
-	pcState  *widget.Label
-	slots    *widget.Label
-	stages   [5]*stageView
-	status   *widget.Label
-	elapsed  *widget.Label
-	button   *widget.Button
-	errCode  *widget.Label
-	ended    *widget.Label
-	warning  *message
-	st       core.State
-	actions  homeActions
-	onButton func()
+	root          fyne.CanvasObject
+	tr            *i18n.Tr
+	user          *widget.Label
+	offline       *message
+	terminalName  *widget.Label
+	terminalState *widget.Label
+	slots         *widget.Label
+	stages        [5]*stageView
+	status        *widget.Label
+	elapsed       *widget.Label
+	button        *widget.Button
+	errCode       *widget.Label
+	ended         *widget.Label
+	warning       *message
+	st            core.State
+	actions       homeActions
+	onButton      func()
 }
 
 // stageView is one step of the main job: an icon (done / current / to do)
@@ -63,16 +63,16 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(settings, help), h.user)
 
 	h.offline = newMessage()
-	h.pcName = widget.NewLabel("")
-	h.pcName.SizeName = theme.SizeNameSubHeadingText
-	h.pcName.TextStyle.Bold = true
-	h.pcState = widget.NewLabel("")
+	h.terminalName = widget.NewLabel("")
+	h.terminalName.SizeName = theme.SizeNameSubHeadingText
+	h.terminalName.TextStyle.Bold = true
+	h.terminalState = widget.NewLabel("")
 	h.slots = widget.NewLabel("")
 	h.slots.Alignment = fyne.TextAlignTrailing
-	pcTitle := widget.NewLabel(tr.T(i18n.HomePC))
+	pcTitle := widget.NewLabel(tr.T(i18n.HomeTerminal))
 	pcCard := widget.NewCard("", "", container.NewVBox(
 		container.NewBorder(nil, nil, nil, h.slots, pcTitle),
-		container.NewHBox(h.pcName, h.pcState)))
+		container.NewHBox(h.terminalName, h.terminalState)))
 
 	row := container.NewGridWithColumns(len(h.stages))
 	for i := range h.stages {
@@ -142,16 +142,16 @@ func (h *homeScreen) update(st core.State, now time.Time) {
 	} else {
 		h.offline.set(tr.T(i18n.StatusOffline), widget.WarningImportance)
 	}
-	if st.PC != nil {
-		h.pcName.SetText(st.PC.Name)
-		h.pcState.SetText(pcStateText(tr, st.PC.State))
-		h.pcState.Importance = pcImportance(st.PC.State)
-		h.pcState.Refresh()
+	if st.Terminal != nil {
+		h.terminalName.SetText(st.Terminal.Name)
+		h.terminalState.SetText(terminalStateText(tr, st.Terminal.State))
+		h.terminalState.Importance = terminalImportance(st.Terminal.State)
+		h.terminalState.Refresh()
 	} else {
-		h.pcName.SetText(tr.T(i18n.PCNone)) // the status line below says what to do
-		h.pcState.SetText("")
-		h.pcState.Importance = widget.WarningImportance
-		h.pcState.Refresh()
+		h.terminalName.SetText(tr.T(i18n.TerminalNone)) // the status line below says what to do
+		h.terminalState.SetText("")
+		h.terminalState.Importance = widget.WarningImportance
+		h.terminalState.Refresh()
 	}
 	if st.SlotsCap > 0 {
 		h.slots.SetText(tr.T(i18n.HomeSlots, st.SlotsFree, st.SlotsCap))
@@ -196,7 +196,14 @@ func (h *homeScreen) update(st core.State, now time.Time) {
 	} else {
 		h.ended.Hide()
 	}
-	h.warning.set(st.Warning, widget.WarningImportance)
+	switch {
+	case st.Warning.Active():
+		h.warning.set(tray.Warning(st.Warning, tr), widget.WarningImportance)
+	case st.Phase == core.Ready && st.EndMessage != "":
+		h.warning.set(tr.T(i18n.EndITMessage, st.EndMessage), widget.WarningImportance)
+	default:
+		h.warning.clear()
+	}
 	h.updateButton(st)
 	h.tick(now)
 }
@@ -233,7 +240,7 @@ func (h *homeScreen) updateButton(st core.State) {
 		case !st.Online:
 			key = i18n.BtnOffline
 			b.Disable()
-		case st.PC == nil:
+		case st.Terminal == nil:
 			b.Disable()
 		}
 		b.SetText(h.tr.T(key))
@@ -252,23 +259,23 @@ func (h *homeScreen) tick(now time.Time) {
 	h.elapsed.Show()
 }
 
-func pcStateText(tr *i18n.Tr, s core.PCState) string {
+func terminalStateText(tr *i18n.Tr, s core.TerminalState) string {
 	switch s {
-	case core.PCAsleep:
-		return tr.T(i18n.PCAsleep)
-	case core.PCAwake:
-		return tr.T(i18n.PCAwake)
-	case core.PCInUse:
-		return tr.T(i18n.PCInUse)
+	case core.TerminalAsleep:
+		return tr.T(i18n.TerminalAsleep)
+	case core.TerminalAwake:
+		return tr.T(i18n.TerminalAwake)
+	case core.TerminalInUse:
+		return tr.T(i18n.TerminalInUse)
 	}
-	return tr.T(i18n.PCUnknown)
+	return tr.T(i18n.TerminalUnknown)
 }
 
-func pcImportance(s core.PCState) widget.Importance {
+func terminalImportance(s core.TerminalState) widget.Importance {
 	switch s {
-	case core.PCAwake:
+	case core.TerminalAwake:
 		return widget.SuccessImportance
-	case core.PCInUse:
+	case core.TerminalInUse:
 		return widget.WarningImportance
 	}
 	return widget.MediumImportance
@@ -313,8 +320,8 @@ func statusText(tr *i18n.Tr, st core.State) string {
 	if !st.Online {
 		return tr.T(i18n.StatusWaitOnline) // the banner above says what happened
 	}
-	if st.PC == nil {
-		return tr.T(i18n.HomeNoPC)
+	if st.Terminal == nil {
+		return tr.T(i18n.HomeNoTerminal)
 	}
 	return tr.T(i18n.StatusReady)
 }

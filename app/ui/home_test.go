@@ -54,7 +54,7 @@ func TestHomeStates(t *testing.T) {
 		offlineB bool
 	}{
 		{"ready", ready, "職場のパソコンに接続", true, "接続の準備ができています", ".....", "", false, "", false},
-		{"ready without pc", with(func(s *core.State) { s.PC = nil }), "職場のパソコンに接続", false, "登録されていません", ".....", "", false, "", false},
+		{"ready without pc", with(func(s *core.State) { s.Terminal = nil }), "職場のパソコンに接続", false, "登録されていません", ".....", "", false, "", false},
 		{"offline", with(func(s *core.State) { s.Online = false }), "オフラインのため接続できません", false, "接続が戻りしだい", ".....", "", false, "", true},
 		{"requesting", with(func(s *core.State) { s.Phase = core.Requesting }), "接続を中止", true, "接続枠を確保しています", ">....", "", false, "", false},
 		{"queued", with(func(s *core.State) { s.Phase, s.Queue, s.QueueETA = core.Queued, 4, 150*time.Second }),
@@ -66,7 +66,7 @@ func TestHomeStates(t *testing.T) {
 		{"connecting", with(func(s *core.State) { s.Phase = core.Connecting }), "接続を中止", true, "リモートデスクトップを開いています", "+++>.", "", false, "", false},
 		{"connected", with(func(s *core.State) {
 			s.Phase, s.Since = core.Connected, testNow.Add(-(42*time.Minute + 7*time.Second))
-			s.PC = &core.Terminal{Name: "ZAISEI-PC-012", State: core.PCInUse}
+			s.Terminal = &core.Terminal{Name: "ZAISEI-PC-012", State: core.TerminalInUse}
 		}), "切断する", true, "職場のパソコンに接続しています", "++++*", "経過時間 42:07", false, "", false},
 		{"ending", with(func(s *core.State) { s.Phase = core.Ending }), "切断しています…", false, "切断しています", "++++>", "", false, "", false},
 		{"failed", with(func(s *core.State) { s.Phase, s.Err = core.Failed, api.Err(api.CodeNetwork) }),
@@ -107,8 +107,8 @@ func TestHomeStates(t *testing.T) {
 			if h.offline.Visible() != tc.offlineB {
 				t.Errorf("offline banner visible = %v", h.offline.Visible())
 			}
-			if tc.st.PC != nil && h.pcName.Text != tc.st.PC.Name {
-				t.Errorf("pc name %q", h.pcName.Text)
+			if tc.st.Terminal != nil && h.terminalName.Text != tc.st.Terminal.Name {
+				t.Errorf("pc name %q", h.terminalName.Text)
 			}
 			if h.slots.Text != "空き 28 / 140" {
 				t.Errorf("slots %q", h.slots.Text)
@@ -134,17 +134,17 @@ func TestHomePCStates(t *testing.T) {
 	test.NewTempApp(t)
 	h := makeHome(i18n.New("ja"), readyState(), testNow, homeActions{})
 	st := readyState()
-	st.PC = nil
+	st.Terminal = nil
 	h.update(st, testNow)
-	if h.pcName.Text != "未登録" {
-		t.Errorf("no pc: %q", h.pcName.Text)
+	if h.terminalName.Text != "未登録" {
+		t.Errorf("no pc: %q", h.terminalName.Text)
 	}
-	for pc, want := range map[core.PCState]string{core.PCAsleep: "スリープ中", core.PCAwake: "起動済み", core.PCInUse: "使用中", core.PCUnknown: "状態不明"} {
+	for pc, want := range map[core.TerminalState]string{core.TerminalAsleep: "スリープ中", core.TerminalAwake: "起動済み", core.TerminalInUse: "使用中", core.TerminalUnknown: "状態不明"} {
 		st := readyState()
-		st.PC = &core.Terminal{Name: "X", State: pc}
+		st.Terminal = &core.Terminal{Name: "X", State: pc}
 		h.update(st, testNow)
-		if h.pcState.Text != want {
-			t.Errorf("%q: %q, want %q", pc, h.pcState.Text, want)
+		if h.terminalState.Text != want {
+			t.Errorf("%q: %q, want %q", pc, h.terminalState.Text, want)
 		}
 	}
 }
