@@ -121,12 +121,15 @@ type flowEnv struct {
 	b   *brokertest.Broker
 	it  *brokertest.Session
 	pcs map[string]brokertest.User
+	// keyrings are the users' laptops: a user's next app (after a crash)
+	// runs on the same laptop, with its device key.
+	keyrings map[string]Secrets
 }
 
 func newFlowEnv(t *testing.T, capN int) *flowEnv {
 	t.Helper()
 	b := brokertest.Start(t)
-	e := &flowEnv{b: b, it: b.Signin(t, "it-admin", api.RoleAdmin), pcs: map[string]brokertest.User{}}
+	e := &flowEnv{b: b, it: b.Signin(t, "it-admin", api.RoleAdmin), pcs: map[string]brokertest.User{}, keyrings: map[string]Secrets{}}
 	ctx := context.Background()
 	port := fakePC(t)
 	for _, id := range []string{"yamada", "sato"} {
@@ -145,8 +148,11 @@ func newFlowEnv(t *testing.T, capN int) *flowEnv {
 // app signs a core client in as the user.
 func (e *flowEnv) app(t *testing.T, id string, l Launcher, rec Recorder) *Client {
 	t.Helper()
+	if e.keyrings[id] == nil {
+		e.keyrings[id] = NewMemorySecrets()
+	}
 	c, err := New(Config{BrokerURL: e.b.URL, Fingerprint: e.b.Fingerprint, DeviceName: "laptop-" + id},
-		Deps{Launcher: l, Recorder: rec, Now: e.b.Now})
+		Deps{Launcher: l, Recorder: rec, Now: e.b.Now, Secrets: e.keyrings[id]})
 	if err != nil {
 		t.Fatal(err)
 	}

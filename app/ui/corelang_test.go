@@ -107,10 +107,11 @@ func TestCoreMessagesFollowTheLanguageSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	app, _ := slots.HolderOf(slot.ID) // heartbeats as the app's sign-in
 	idleFor := func(minutes int) {
 		for range minutes {
 			b.Clock.Advance(time.Minute)
-			_, _ = slots.Heartbeat(ctx, user.ID, slot.ID, api.HeartbeatRequest{})
+			_, _ = slots.Heartbeat(ctx, app, slot.ID, api.HeartbeatRequest{})
 			if err := slots.Sweep(ctx); err != nil {
 				t.Fatal(err)
 			}
