@@ -20,15 +20,15 @@ func init() {
 	register(map[Code]CodeInfo{
 		CodeTunnelUpgrade: {http.StatusBadRequest,
 			"The connection to the office PC could not be set up. Update the app; if a proxy is in between, ask IT to let Upgrade requests through.",
-			"職場PCへの接続を準備できませんでした。アプリを更新してください。プロキシを経由している場合は、Upgrade 要求を通すよう情報政策課に依頼してください。"},
+			"職場のパソコンへの接続を準備できませんでした。アプリを更新してください。プロキシを経由している場合は、Upgrade 要求を通すよう情報政策課に依頼してください。"},
 		CodeTunnelTarget: {http.StatusForbidden,
 			"The broker only connects you to your own office PC. Use the Connect button in the app.",
-			"ブローカーはご自身の職場PCにのみ接続します。アプリの「接続」ボタンを使ってください。"},
+			"ブローカーはご自身の職場のパソコンにのみ接続します。アプリの「接続」ボタンを使ってください。"},
 		CodeTunnelUnreachable: {http.StatusBadGateway,
 			"Your office PC does not answer. It may be off or still starting: wait a minute and connect again; if it keeps failing, ask a colleague or IT to check the PC.",
-			"職場PCが応答しません。電源が切れているか起動中の可能性があります。1分ほど待ってから再度接続してください。続く場合は同僚または情報政策課にPCの確認を依頼してください。"},
+			"職場のパソコンが応答しません。電源が切れているか起動中の可能性があります。1分ほど待ってから再度接続してください。続く場合は同僚または情報政策課にPCの確認を依頼してください。"},
 		CodeTunnelLimit: {http.StatusTooManyRequests,
 			"Too many connections to the office PC are open. Close other remote desktop windows and try again.",
-			"職場PCへの接続が多すぎます。他のリモートデスクトップ画面を閉じてから、もう一度お試しください。"},
+			"職場のパソコンへの接続が多すぎます。他のリモートデスクトップ画面を閉じてから、もう一度お試しください。"},
 	})
 }
