@@ -18,8 +18,15 @@ import (
 
 // Config is how the app reaches its broker.
 type Config struct {
-	BrokerURL   string
-	Fingerprint string // SHA-256 of the broker certificate, pinned
+	BrokerURL string
+	// Pins are the broker's key pins (api.KeyPin); any one may match.
+	Pins []string
+	// Fingerprint is a certificate pin of the earlier form. It is honoured
+	// until the first contact turns it into a key pin (Deps.PinLearned).
+	Fingerprint string
+	// TrustSystemRoots trusts an unpinned broker whose certificate the OS
+	// store vouches for; without it (or a pin) New refuses.
+	TrustSystemRoots bool
 	DeviceName  string // shown to IT, e.g. "telework-pc-07"
 	DataDir     string // per-user app data (journal, settings)
 	Version     string // the app's version, for the operation log and diagnostics ("dev" if empty)
@@ -63,6 +70,10 @@ type Deps struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	OnSession func(Session)
+	// PinLearned (may be nil) gets the key pin of a broker that was
+	// verified by Config.Fingerprint, for the profile to keep instead. It
+	// is called during a TLS handshake: it must not block.
+	PinLearned func(pin string)
 	// BeforeLogout runs while the session's token still works, before a
 	// user's sign-out revokes it (the wiring uploads the operation log).
 	BeforeLogout func(ctx context.Context)
@@ -136,7 +147,8 @@ func New(cfg Config, deps Deps) (*Client, error) {
 			cfg.DeviceName = "telework laptop"
 		}
 	}
-	ac, err := api.NewClient(cfg.BrokerURL, api.ClientOptions{Fingerprint: cfg.Fingerprint})
+	ac, err := api.NewClient(cfg.BrokerURL, api.ClientOptions{Pins: cfg.Pins, Fingerprint: cfg.Fingerprint,
+		OnPin: deps.PinLearned, TrustSystemRoots: cfg.TrustSystemRoots})
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +162,8 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if err := c.loadDeviceKey(); err != nil {
 		return nil, err
 	}
+	// Each tunnel dial is bound to its TLS connection by the device key.
+	ac.SetSigner(c.sign)
 	c.state = State{Phase: SignedOut}
 	c.record("app.start", "version", cfg.Version, "os", runtime.GOOS, "device_name", cfg.DeviceName)
 	return c, nil

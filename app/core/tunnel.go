@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/tunnel"
 )
 
 // TunnelDialer opens one tunnel connection for a granted slot
@@ -22,7 +23,7 @@ var _ TunnelDialer = (*api.Client)(nil)
 // carries to the office PC over a TLS connection of its own.
 type Tunnel struct {
 	ln     net.Listener
-	fwd    api.Forwarder
+	fwd    tunnel.Forwarder
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -41,7 +42,7 @@ func OpenTunnel(ctx context.Context, d TunnelDialer, slotID string) (*Tunnel, er
 	ctx, cancel := context.WithCancel(ctx)
 	t := &Tunnel{ln: ln, cancel: cancel, done: make(chan struct{})}
 	t.fwd.Dial = func(ctx context.Context) (net.Conn, error) { return d.DialTunnel(ctx, slotID) }
-	t.fwd.Done = func(st api.TunnelStats) {
+	t.fwd.Done = func(st tunnel.Stats) {
 		t.mu.Lock()
 		t.ended++
 		if st.Err != nil {

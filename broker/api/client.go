@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zaitaku/zaitaku/broker/tunnel"
 )
 
 // MaxErrorBody bounds how much of an error response the client reads.
@@ -29,17 +32,36 @@ type Client struct {
 	hc   *http.Client
 	tlsc *tls.Config
 
-	mu    sync.Mutex // guards token
+	mu    sync.Mutex // guards token, sign, pins
 	token string
+	sign  func(msg []byte) []byte // the device key, for tunnel bindings
+	pins  [][]byte                // SHA-256 of the broker's SubjectPublicKeyInfo
 }
 
-// ClientOptions configures NewClient.
+// ClientOptions configures NewClient. An https broker must be pinned
+// (Pins, or Fingerprint to migrate) unless TrustSystemRoots or RootCAs
+// say explicitly which CAs vouch for it; NewClient refuses otherwise.
 type ClientOptions struct {
-	// Fingerprint pins the broker's certificate by the SHA-256 of its DER
-	// encoding (hex, colons allowed). When set, the chain is not checked
-	// against system roots: this is how a self-signed broker is trusted.
+	// Pins are the broker's public keys: "sha256/" and the base64 SHA-256
+	// of the certificate's SubjectPublicKeyInfo (KeyPin), as the broker
+	// prints at start. Any one matching is enough, so that a new key can
+	// be announced before the broker uses it, and a renewed certificate
+	// for the same key changes nothing. With pins, the chain is not
+	// checked against roots: this is how a self-signed broker is trusted.
+	Pins []string
+	// Fingerprint is a pin of the earlier form: the SHA-256 of the whole
+	// certificate (hex, colons allowed). It is honoured so that laptops
+	// set up before key pins keep working; when it matches, the key's pin
+	// is added to Pins and passed to OnPin, for the app to store instead.
 	Fingerprint string
-	// RootCAs, when set, replaces the system roots.
+	// OnPin (may be nil) gets the key pin learned through Fingerprint.
+	// It is called during a TLS handshake: it must not block.
+	OnPin func(pin string)
+	// TrustSystemRoots verifies an unpinned broker's chain against the OS
+	// store (managed rollouts with a certificate from a real CA).
+	TrustSystemRoots bool
+	// RootCAs, when set, replaces the system roots (and, like
+	// TrustSystemRoots, allows an unpinned broker).
 	RootCAs *x509.CertPool
 	// Timeout bounds one request (default 30s). Streams are not bounded.
 	Timeout time.Duration
@@ -51,23 +73,27 @@ func NewClient(baseURL string, opt ClientOptions) (*Client, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("broker address %q: use https://host:port", baseURL)
 	}
-	tlsc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opt.RootCAs}
-	if opt.Fingerprint != "" {
-		want, err := ParseFingerprint(opt.Fingerprint)
+	tlsc := tunnel.ApplyProfile(&tls.Config{RootCAs: opt.RootCAs})
+	c := &Client{base: u, tlsc: tlsc}
+	for _, p := range opt.Pins {
+		b, err := ParsePin(p)
 		if err != nil {
 			return nil, err
 		}
-		tlsc.InsecureSkipVerify = true // replaced by the pin below
-		tlsc.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return Err(CodeCertificateChange, "no certificate")
-			}
-			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
-			if !bytes.Equal(got[:], want) {
-				return Err(CodeCertificateChange, "fingerprint "+FormatFingerprint(got[:]))
-			}
-			return nil
+		c.pins = append(c.pins, b)
+	}
+	var legacy []byte
+	if opt.Fingerprint != "" {
+		if legacy, err = ParseFingerprint(opt.Fingerprint); err != nil {
+			return nil, err
 		}
+	}
+	switch {
+	case len(c.pins) > 0 || legacy != nil:
+		tlsc.InsecureSkipVerify = true // replaced by the pins below
+		tlsc.VerifyConnection = func(cs tls.ConnectionState) error { return c.checkPin(cs, legacy, opt.OnPin) }
+	case u.Scheme == "https" && !opt.TrustSystemRoots && opt.RootCAs == nil:
+		return nil, Err(CodeBrokerNotPinned, "no key pin for "+u.Host)
 	}
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -82,7 +108,38 @@ func NewClient(baseURL string, opt ClientOptions) (*Client, error) {
 	if to == 0 {
 		to = 30 * time.Second
 	}
-	return &Client{base: u, hc: &http.Client{Transport: tr, Timeout: to}, tlsc: tlsc}, nil
+	c.hc = &http.Client{Transport: tr, Timeout: to}
+	return c, nil
+}
+
+// checkPin accepts the broker's certificate when its key matches a pin,
+// or when the whole certificate matches a pin of the earlier form; then
+// the key is pinned from here on, and onPin told.
+func (c *Client) checkPin(cs tls.ConnectionState, legacy []byte, onPin func(string)) error {
+	if len(cs.PeerCertificates) == 0 {
+		return Err(CodeCertificateChange, "no certificate")
+	}
+	leaf := cs.PeerCertificates[0]
+	key := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	c.mu.Lock()
+	for _, p := range c.pins {
+		if bytes.Equal(p, key[:]) {
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	if legacy != nil {
+		if sum := sha256.Sum256(leaf.Raw); bytes.Equal(sum[:], legacy) {
+			c.pins = append(c.pins, key[:])
+			c.mu.Unlock()
+			if onPin != nil {
+				onPin(FormatPin(key[:]))
+			}
+			return nil
+		}
+	}
+	c.mu.Unlock()
+	return Err(CodeCertificateChange, "key pin "+FormatPin(key[:]))
 }
 
 // BaseURL returns the broker address.
@@ -268,13 +325,63 @@ func CertFingerprint(der []byte) string {
 	return FormatFingerprint(sum[:])
 }
 
-// FetchFingerprint connects to the broker without verifying it and returns
-// the fingerprint of the certificate it presents, so that the first-run
-// screen can show it for the user to compare with what IT published.
-func FetchFingerprint(ctx context.Context, baseURL string) (string, error) {
+// KeyPin returns the pin of a certificate's public key: "sha256/" and
+// the base64 SHA-256 of its SubjectPublicKeyInfo, the form of HPKP and
+// curl's --pinnedpubkey, so IT can compute it with openssl:
+//
+//	openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der |
+//	  openssl dgst -sha256 -binary | base64
+func KeyPin(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return FormatPin(sum[:])
+}
+
+// CertKeyPin is KeyPin of a DER certificate.
+func CertKeyPin(der []byte) (string, error) {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", err
+	}
+	return KeyPin(cert), nil
+}
+
+const pinPrefix = "sha256/"
+
+// FormatPin prints a SubjectPublicKeyInfo digest as a pin.
+func FormatPin(sum []byte) string { return pinPrefix + base64.StdEncoding.EncodeToString(sum) }
+
+// ParsePin parses a key pin ("sha256/BASE64", or curl's "sha256//BASE64").
+func ParsePin(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	rest, ok := strings.CutPrefix(s, pinPrefix)
+	rest = strings.TrimPrefix(rest, "/")
+	b, err := base64.StdEncoding.DecodeString(rest)
+	if !ok || err != nil || len(b) != sha256.Size {
+		return nil, fmt.Errorf("key pin %q: want sha256/ and 44 base64 characters, as the broker prints at start", s)
+	}
+	return b, nil
+}
+
+// SamePin reports whether two pins name the same key.
+func SamePin(a, b string) bool {
+	x, err1 := ParsePin(a)
+	y, err2 := ParsePin(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// BrokerCert is what FetchCertificate reads from the broker.
+type BrokerCert struct {
+	Pin         string // the key pin (KeyPin)
+	Fingerprint string // SHA-256 of the certificate, AB:CD:...
+}
+
+// FetchCertificate connects to the broker without verifying it and
+// returns its key pin and certificate fingerprint, so that the first-run
+// screen can show them for the user to compare with what IT published.
+func FetchCertificate(ctx context.Context, baseURL string) (BrokerCert, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("broker address %q: use https://host:port", baseURL)
+		return BrokerCert{}, fmt.Errorf("broker address %q: use https://host:port", baseURL)
 	}
 	host := u.Host
 	if u.Port() == "" {
@@ -283,12 +390,13 @@ func FetchFingerprint(ctx context.Context, baseURL string) (string, error) {
 	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}} // only to read the certificate
 	conn, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
-		return "", Err(CodeNetwork, err.Error())
+		return BrokerCert{}, Err(CodeNetwork, err.Error())
 	}
 	defer conn.Close()
 	cs := conn.(*tls.Conn).ConnectionState()
 	if len(cs.PeerCertificates) == 0 {
-		return "", Err(CodeNetwork, "no certificate")
+		return BrokerCert{}, Err(CodeNetwork, "no certificate")
 	}
-	return CertFingerprint(cs.PeerCertificates[0].Raw), nil
+	leaf := cs.PeerCertificates[0]
+	return BrokerCert{Pin: KeyPin(leaf), Fingerprint: CertFingerprint(leaf.Raw)}, nil
 }

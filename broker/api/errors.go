@@ -162,6 +162,9 @@ const (
 	CodeForbidden         Code = "forbidden"
 	CodeNetwork           Code = "network"
 	CodeCertificateChange Code = "certificate_changed"
+	// CodeBrokerNotPinned: the app has no key pin for the broker and its
+	// profile does not say to trust the OS store: it will not connect.
+	CodeBrokerNotPinned Code = "broker_not_pinned"
 )
 
 func init() {
@@ -218,7 +221,10 @@ func init() {
 			"Cannot reach the broker. Check your internet connection; Zaitaku keeps retrying.",
 			"ブローカーに接続できません。インターネット接続を確認してください。在宅は自動で再接続を続けます。"},
 		CodeCertificateChange: {http.StatusBadGateway,
-			"The broker's certificate changed. Do not continue; call the IT help desk.",
-			"ブローカーの証明書が変わりました。操作を中止し、情報政策課ヘルプデスクへ連絡してください。"},
+			"The broker's key does not match the one this laptop trusts. Do not continue; call the IT help desk.",
+			"ブローカーの鍵が、このPCが信頼している鍵と一致しません。操作を中止し、情報政策課ヘルプデスクへ連絡してください。"},
+		CodeBrokerNotPinned: {http.StatusBadGateway,
+			"This laptop does not know the broker's key yet. Set it up again on the first screen with the key pin IT published, or ask IT for the installer's settings file.",
+			"このPCはまだブローカーの鍵を登録していません。情報政策課が公開している鍵のピンを使って最初の画面から設定し直すか、インストーラーの設定ファイルを情報政策課に依頼してください。"},
 	})
 }

@@ -14,6 +14,12 @@ const (
 	CodeTunnelUnreachable Code = "tunnel_pc_unreachable"
 	// CodeTunnelLimit: too many tunnel connections for one session.
 	CodeTunnelLimit Code = "tunnel_limit"
+	// CodeTunnelBinding: the tunnel request was not signed for the TLS
+	// connection it arrived on (the app is too old to sign, or something
+	// between the app and the broker holds the TLS connection: a
+	// TLS-inspecting proxy), or the broker has no TLS of its own and IT
+	// has not allowed unbound tunnels.
+	CodeTunnelBinding Code = "tunnel_binding_failed"
 )
 
 func init() {
@@ -30,5 +36,8 @@ func init() {
 		CodeTunnelLimit: {http.StatusTooManyRequests,
 			"Too many connections to the office PC are open. Close other remote desktop windows and try again.",
 			"職場のパソコンへの接続が多すぎます。他のリモートデスクトップ画面を閉じてから、もう一度お試しください。"},
+		CodeTunnelBinding: {http.StatusForbidden,
+			"The connection to the broker is not the one the app opened: something on this network (for example a security proxy that inspects encrypted traffic) sits in between. Connect from another network, or ask IT to exempt the broker from TLS inspection. If the app is old, update it.",
+			"ブローカーへの接続が、アプリが開いた接続と一致しません。このネットワーク上の機器（暗号化通信を検査するセキュリティプロキシなど）が間に入っています。別のネットワークから接続するか、ブローカーをTLS検査の対象外にするよう情報政策課に依頼してください。アプリが古い場合は更新してください。"},
 	})
 }

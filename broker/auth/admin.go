@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -256,6 +257,19 @@ func (s *Service) ListDevices(ctx context.Context, userID string) ([]api.Device,
 // Device returns one enrolled device; ErrNotFound (wrapped) if there is none.
 func (s *Service) Device(ctx context.Context, id string) (api.Device, error) {
 	return s.st.GetDevice(ctx, id)
+}
+
+// DeviceKey returns the public key of an active device: the key that
+// signs the channel binding of each tunnel the device opens.
+func (s *Service) DeviceKey(ctx context.Context, id string) (ed25519.PublicKey, error) {
+	d, err := s.st.GetDevice(ctx, id)
+	if err != nil {
+		return nil, notFoundDevice(err, id)
+	}
+	if d.Status != api.DeviceActive {
+		return nil, api.Err(api.CodeDeviceRevoked)
+	}
+	return ed25519.PublicKey(d.PublicKey), nil
 }
 
 // RevokeDevice blocks a laptop (lost or stolen) and ends its sessions at once.

@@ -58,7 +58,8 @@ func (c *Clock) Set(t time.Time) {
 // Broker is a running broker.
 type Broker struct {
 	URL         string
-	Fingerprint string
+	Fingerprint string // of the certificate (the earlier pin form)
+	Pin         string // the key pin, as laptops hold it
 	DataDir     string
 	Clock       *Clock // nil for the real clock (WithRealClock)
 	*daemon.Broker
@@ -150,7 +151,7 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	}()
 	select {
 	case r := <-ready:
-		b.URL, b.Fingerprint = r.URL, r.Fingerprint
+		b.URL, b.Fingerprint, b.Pin = r.URL, r.Fingerprint, r.Pin
 	case err := <-errc:
 		cancel()
 		t.Fatalf("brokertest: serve: %v", err)
@@ -177,10 +178,10 @@ func (b *Broker) Now() time.Time {
 	return time.Now()
 }
 
-// Client returns an anonymous client that pins the broker's certificate.
+// Client returns an anonymous client that pins the broker's key.
 func (b *Broker) Client(t testing.TB) *api.Client {
 	t.Helper()
-	c, err := api.NewClient(b.URL, api.ClientOptions{Fingerprint: b.Fingerprint})
+	c, err := api.NewClient(b.URL, api.ClientOptions{Pins: []string{b.Pin}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +261,7 @@ func (b *Broker) LoginWithKey(t testing.TB, u User, key ed25519.PrivateKey) *Ses
 		if err != nil {
 			t.Fatalf("brokertest: login %s: %v", u.ID, err)
 		}
+		c.SetSigner(func(msg []byte) []byte { return ed25519.Sign(key, msg) })
 		return &Session{Client: c, User: u, Key: key, Login: resp}
 	}
 }
@@ -269,6 +271,10 @@ func (b *Broker) Signin(t testing.TB, id string, roles ...api.Role) *Session {
 	t.Helper()
 	return b.Login(t, b.CreateUser(t, id, roles...))
 }
+
+// Sign signs with the session's device key (for api.Client.SetSigner on
+// another client of the same session).
+func (s *Session) Sign(msg []byte) []byte { return ed25519.Sign(s.Key, msg) }
 
 // RefreshProof signs the refresh proof for this session's device.
 func (s *Session) RefreshRequest(now time.Time) api.RefreshRequest {

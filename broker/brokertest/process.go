@@ -51,11 +51,11 @@ func BrokerBinary(t testing.TB) string {
 
 // Process is a broker running as the real binary.
 type Process struct {
-	URL, Fingerprint, DataDir string
-	Cmd                       *exec.Cmd
-	Log                       *SyncBuffer
-	args                      []string
-	t                         testing.TB
+	URL, Fingerprint, Pin, DataDir string
+	Cmd                            *exec.Cmd
+	Log                            *SyncBuffer
+	args                           []string
+	t                              testing.TB
 }
 
 // StartProcess seeds a data directory in process (seed may be nil), then
@@ -105,6 +105,9 @@ func (p *Process) start() {
 			p.Log.Write([]byte(line + "\n"))
 			if _, u, ok := strings.Cut(line, "serving on "); ok {
 				p.URL = strings.TrimSpace(u)
+			}
+			if _, pin, ok := strings.Cut(line, "SPKI): "); ok {
+				p.Pin = strings.TrimSpace(pin)
 			}
 			if _, fp, ok := strings.Cut(line, "fingerprint: "); ok {
 				p.Fingerprint = strings.TrimSpace(fp)

@@ -120,14 +120,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	err = b.Serve(ctx, func(r daemon.Ready) {
 		fmt.Fprintf(stdout, "Zaitaku broker %s serving on %s\n", daemon.Version, r.URL)
-		if r.Fingerprint != "" {
+		if r.Pin != "" {
+			// Laptops pin the key; the fingerprint is for comparing with
+			// openssl and for laptops set up before key pins.
+			fmt.Fprintf(stdout, "Public key pin (SHA-256 of SPKI): %s\n", r.Pin)
 			fmt.Fprintf(stdout, "Certificate SHA-256 fingerprint: %s\n", r.Fingerprint)
 		}
 		fmt.Fprintf(stdout, "Data directory: %s\n", cfg.Data)
 		if !hasAdmin(ctx, b) {
 			fmt.Fprintf(stdout, "No IT administrator yet. Create the first one with:\n  broker admin users create --admin --name NAME STAFF_ID -data %s\n", cfg.Data)
 		}
-		log.Info("serving", "url", r.URL, "fingerprint", r.Fingerprint, "data", cfg.Data)
+		log.Info("serving", "url", r.URL, "key_pin", r.Pin, "fingerprint", r.Fingerprint, "data", cfg.Data)
+		if cfg.Insecure && cfg.UnboundTunnels {
+			fmt.Fprintln(stdout, "Tunnels run WITHOUT channel binding (-unbound-tunnels): the link from the TLS proxy must be a trusted network.")
+		}
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "broker:", err)

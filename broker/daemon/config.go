@@ -29,6 +29,9 @@ type Config struct {
 	Synchronous string `json:"synchronous"`   // ZAITAKU_SQLITE_SYNCHRONOUS: NORMAL | FULL
 	Demo        bool   `json:"demo"`          // ZAITAKU_DEMO: seed demo data
 	Insecure    bool   `json:"insecure_http"` // ZAITAKU_INSECURE_HTTP: plain HTTP (tests behind a TLS proxy only)
+	// ZAITAKU_UNBOUND_TUNNELS: with Insecure, tunnels run without channel
+	// binding (the broker holds no TLS session to bind them to).
+	UnboundTunnels bool `json:"unbound_tunnels"`
 }
 
 // DefaultConfig is the configuration with nothing set.
@@ -56,6 +59,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "SQLite durability: NORMAL or FULL (env ZAITAKU_SQLITE_SYNCHRONOUS)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "seed demo staff, departments and office PCs (env ZAITAKU_DEMO)")
 	fs.BoolVar(&cfg.Insecure, "insecure-http", false, "serve plain HTTP (only behind a TLS-terminating proxy) (env ZAITAKU_INSECURE_HTTP)")
+	fs.BoolVar(&cfg.UnboundTunnels, "unbound-tunnels", false, "with -insecure-http: let RDP tunnels run without channel binding; the link from the proxy must be a trusted network (env ZAITAKU_UNBOUND_TUNNELS)")
 	// Find -config first so that flags given on the command line win over it.
 	for i, a := range args {
 		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "config="); ok {
@@ -75,7 +79,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo)", file, err)
+			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels)", file, err)
 		}
 	}
 	env := map[string]*string{
@@ -88,7 +92,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 			*p = v
 		}
 	}
-	for k, p := range map[string]*bool{"ZAITAKU_DEMO": &cfg.Demo, "ZAITAKU_INSECURE_HTTP": &cfg.Insecure} {
+	for k, p := range map[string]*bool{"ZAITAKU_DEMO": &cfg.Demo, "ZAITAKU_INSECURE_HTTP": &cfg.Insecure, "ZAITAKU_UNBOUND_TUNNELS": &cfg.UnboundTunnels} {
 		if v := getenv(k); v != "" {
 			*p = v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
 		}
@@ -103,6 +107,9 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 }
 
 func (c Config) validate() error {
+	if c.UnboundTunnels && !c.Insecure {
+		return errors.New("-unbound-tunnels is only for -insecure-http: over the broker's own TLS every tunnel is bound to its connection")
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("give both -tls-cert and -tls-key, or neither (a self-signed certificate is made)")
 	}

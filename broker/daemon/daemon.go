@@ -19,6 +19,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/server"
 	"github.com/zaitaku/zaitaku/broker/services"
 	"github.com/zaitaku/zaitaku/broker/store/sqlite"
+	"github.com/zaitaku/zaitaku/broker/tunnel"
 )
 
 // Version is set at build time (-ldflags "-X ...daemon.Version=v1.2.3").
@@ -104,7 +105,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		return nil, fmt.Errorf("database %s takes no writes: %w (check the volume is mounted read-write and the file's owner and mode)", st.Path(), err)
 	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Log: log, Now: opt.Now,
-		Argon2: opt.Argon2, SecretKey: key})
+		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels})
 	if err != nil {
 		st.Close()
 		lock.release()
@@ -140,7 +141,8 @@ func Domains(s *services.Services) server.Domains {
 // Ready is what Serve reports once it listens.
 type Ready struct {
 	URL         string
-	Fingerprint string // empty with -insecure-http
+	Fingerprint string // SHA-256 of the certificate; empty with -insecure-http
+	Pin         string // the key pin laptops hold (api.KeyPin); empty with -insecure-http
 }
 
 // Serve listens and serves until ctx ends, then shuts down gracefully:
@@ -163,15 +165,17 @@ func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 	}
 	r := Ready{URL: "http://" + displayAddr(ln.Addr())}
 	if !b.Cfg.Insecure {
-		cert, fp, err := loadOrCreateCert(b.Cfg)
+		cert, fp, pin, err := loadOrCreateCert(b.Cfg)
 		if err != nil {
 			ln.Close()
 			return err
 		}
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert},
-			NextProtos: []string{"h2", "http/1.1"}}
-		ln = tls.NewListener(ln, hs.TLSConfig)
-		r = Ready{URL: "https://" + displayAddr(ln.Addr()), Fingerprint: fp}
+		hs.TLSConfig = tunnel.ApplyProfile(&tls.Config{Certificates: []tls.Certificate{cert},
+			NextProtos: []string{"h2", "http/1.1"}})
+		// tunnel.Listener: a connection that becomes a tunnel reads in bulk
+		// and writes many TLS records per syscall.
+		ln = tls.NewListener(tunnel.Listener(ln), hs.TLSConfig)
+		r = Ready{URL: "https://" + displayAddr(ln.Addr()), Fingerprint: fp, Pin: pin}
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})

@@ -19,25 +19,29 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 )
 
-// loadOrCreateCert returns the certificate to serve and its fingerprint.
-// Without a configured one, a self-signed certificate is made once and
-// kept in the data dir, so that its fingerprint (which staff laptops pin)
+// loadOrCreateCert returns the certificate to serve, its fingerprint and
+// its key pin. Without a configured one, a self-signed certificate is made
+// once and kept in the data dir, so that its key (which staff laptops pin)
 // stays the same across restarts.
-func loadOrCreateCert(cfg Config) (tls.Certificate, string, error) {
+func loadOrCreateCert(cfg Config) (cert tls.Certificate, fingerprint, pin string, err error) {
 	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
 	if certFile == "" {
 		certFile, keyFile = filepath.Join(cfg.Data, "tls-cert.pem"), filepath.Join(cfg.Data, "tls-key.pem")
 		if _, err := os.Stat(certFile); errors.Is(err, os.ErrNotExist) {
 			if err := writeSelfSigned(certFile, keyFile); err != nil {
-				return tls.Certificate{}, "", fmt.Errorf("make self-signed certificate: %w", err)
+				return tls.Certificate{}, "", "", fmt.Errorf("make self-signed certificate: %w", err)
 			}
 		}
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cert, err = tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return tls.Certificate{}, "", fmt.Errorf("load certificate %s: %w", certFile, err)
+		return tls.Certificate{}, "", "", fmt.Errorf("load certificate %s: %w", certFile, err)
 	}
-	return cert, api.CertFingerprint(cert.Certificate[0]), nil
+	pin, err = api.CertKeyPin(cert.Certificate[0])
+	if err != nil {
+		return tls.Certificate{}, "", "", fmt.Errorf("certificate %s: %w", certFile, err)
+	}
+	return cert, api.CertFingerprint(cert.Certificate[0]), pin, nil
 }
 
 func writeSelfSigned(certFile, keyFile string) error {

@@ -6,14 +6,12 @@ package relay
 
 import (
 	"context"
-	"crypto/tls"
+	"crypto/ed25519"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/tunnel"
 )
 
 // Grants answers for the slots: where a user's granted slot may connect,
@@ -35,12 +34,28 @@ type Grants interface {
 	AddBytes(slotID string, up, down int64)
 }
 
+// Devices answers for the laptops: the public key of an enrolled device,
+// which signs each tunnel's channel binding. The auth service implements it.
+type Devices interface {
+	// DeviceKey returns the ed25519 key of the device, or an error when it
+	// is unknown or no longer active.
+	DeviceKey(ctx context.Context, deviceID string) (ed25519.PublicKey, error)
+}
+
 // Config builds a Relay.
 type Config struct {
-	Grants Grants // may be set later with SetGrants
-	Audit  audit.Recorder
-	Log    *slog.Logger
-	Now    func() time.Time
+	Grants  Grants  // may be set later with SetGrants
+	Devices Devices // the device keys that sign channel bindings
+	// Unbound lets tunnels that reach the broker without TLS (behind a
+	// TLS-terminating proxy, -insecure-http) run without a channel
+	// binding: the broker has no exporter to check one against. Only IT
+	// sets it, for a proxy link on a trusted network; Run records it in
+	// the audit log at start. Tunnels over the broker's own TLS are always
+	// bound.
+	Unbound bool
+	Audit   audit.Recorder
+	Log     *slog.Logger
+	Now     func() time.Time
 	// Dial connects to the office PC (default: net.Dialer, 10 s timeout).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// PerSlot bounds concurrent tunnel connections of one slot (default
@@ -53,15 +68,15 @@ type Relay struct {
 	cfg    Config
 	grants atomic.Pointer[grantsBox]
 
-	mu      sync.Mutex                      // guards tunnels, closed
-	tunnels map[string]map[*tunnel]struct{} // slot ID → live tunnels
+	mu      sync.Mutex                          // guards tunnels, closed
+	tunnels map[string]map[*liveTunnel]struct{} // slot ID → live tunnels
 	closed  bool
 }
 
 type grantsBox struct{ g Grants }
 
-// tunnel is one relayed connection.
-type tunnel struct {
+// liveTunnel is one relayed connection.
+type liveTunnel struct {
 	slot, user, target string
 	start              time.Time    // wall clock of the process: durations must not follow a test clock
 	up, down           atomic.Int64 // bytes app→PC and PC→app
@@ -92,7 +107,7 @@ func New(cfg Config) *Relay {
 	if cfg.PerSlot <= 0 {
 		cfg.PerSlot = 8
 	}
-	r := &Relay{cfg: cfg, tunnels: map[string]map[*tunnel]struct{}{}}
+	r := &Relay{cfg: cfg, tunnels: map[string]map[*liveTunnel]struct{}{}}
 	if cfg.Grants != nil {
 		r.SetGrants(cfg.Grants)
 	}
@@ -109,23 +124,28 @@ func (r *Relay) getGrants() Grants {
 	return nil
 }
 
-// Serve handles one tunnel request of userID for slotID. Before the
+// Serve handles one tunnel request of the caller for slotID. Before the
 // upgrade it returns an *api.Error for the caller to answer (nothing has
 // been written). After the upgrade it owns the connection and returns nil
 // once the tunnel has ended.
 func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, h slots.Holder, slotID string) error {
-	userID := h.UserID
 	ctx := req.Context()
-	proto := tunnelProtocol(req)
-	if req.ProtoMajor != 1 || !headerHasToken(req.Header, "Connection", "upgrade") || proto == "" {
-		return api.Errf(api.CodeTunnelUpgrade, "want HTTP/1.1 with Connection: Upgrade and Upgrade: %s, %s",
-			api.TunnelProtocol, api.TunnelProtocolBytes)
+	userID := h.UserID
+	if !tunnel.IsUpgrade(req) {
+		return api.Errf(api.CodeTunnelUpgrade, "want HTTP/1.1 with Connection: Upgrade and Upgrade: %s", tunnel.Protocol)
 	}
 	if req.URL.RawQuery != "" {
 		// The tunnel names no target; a request that tries is an attempt
 		// to use the broker as a proxy.
 		r.refused(ctx, userID, slotID, "target_in_request", req.URL.RawQuery)
 		return api.Err(api.CodeTunnelTarget, "the request may not name a target")
+	}
+	// The binding before anything about the slot: whoever holds a stolen
+	// token on a connection of their own learns nothing.
+	binding, err := r.checkBinding(ctx, req, h, slotID)
+	if err != nil {
+		r.refused(ctx, userID, slotID, string(api.CodeTunnelBinding), err.Error())
+		return api.Err(api.CodeTunnelBinding, err.Error())
 	}
 	g := r.getGrants()
 	if g == nil {
@@ -136,7 +156,7 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, h slots.Holder, 
 		r.refused(ctx, userID, slotID, refusalReason(err), "")
 		return err
 	}
-	t := &tunnel{slot: slotID, user: userID, target: addr, start: time.Now()}
+	t := &liveTunnel{slot: slotID, user: userID, target: addr, start: time.Now()}
 	if err := r.register(t); err != nil {
 		r.refused(ctx, userID, slotID, refusalReason(err), addr)
 		return err
@@ -156,44 +176,30 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, h slots.Holder, 
 		r.record(ctx, userID, "relay.pc_unreachable", slotID, map[string]string{"pc": addr, "error": err.Error()})
 		return api.Err(api.CodeTunnelUnreachable)
 	}
-	api.TuneSocket(pc)
-	client, brw, err := http.NewResponseController(w).Hijack()
+	tunnel.TuneSocket(pc)
+	app, err := tunnel.Hijack(w)
 	if err != nil {
 		pc.Close()
 		r.unregister(t)
-		return fmt.Errorf("tunnel hijack: %w", err)
-	}
-	var prefix []byte
-	if n := brw.Reader.Buffered(); n > 0 {
-		prefix, _ = brw.Reader.Peek(n)
-		prefix = append([]byte(nil), prefix...)
-	}
-	// Deadlines first: the record layer sets one of its own.
-	_ = client.SetDeadline(time.Time{})
-	app, err := tunnelConn(client, prefix, slotID, proto)
-	if err != nil {
-		client.Close()
-		pc.Close()
-		r.unregister(t)
-		r.refused(ctx, userID, slotID, "protocol", err.Error())
-		return nil
+		return err
 	}
 	if !r.attach(t, app, pc) {
-		app.Close()
+		tunnel.Abort(app)
 		pc.Close()
 		r.unregister(t)
 		return nil
 	}
-	api.TuneSocket(client)
-	if _, err := client.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + proto + "\r\n\r\n")); err != nil {
+	tunnel.TuneSocket(app)
+	if err := app.SwitchProtocols(); err != nil {
 		app.Close()
 		pc.Close()
 		r.unregister(t)
 		return nil
 	}
 	bg := context.WithoutCancel(ctx)
-	r.record(bg, userID, "relay.tunnel_opened", slotID, map[string]string{"pc": addr, "from": req.RemoteAddr})
-	err = api.Splice(app, pc, &t.up, &t.down)
+	r.record(bg, userID, "relay.tunnel_opened", slotID, map[string]string{"pc": addr, "from": req.RemoteAddr,
+		"protocol": tunnel.ProtocolName(req.TLS), "binding": binding, "device": h.DeviceID})
+	err = tunnel.Splice(app, pc, &t.up, &t.down)
 	reason := r.unregister(t)
 	fields := map[string]string{
 		"pc":          addr,
@@ -211,57 +217,30 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, h slots.Holder, 
 	return nil
 }
 
-// tunnelProtocol picks the answer to the app's Upgrade offer: records
-// when the broker holds the TLS session, else the bytes as they are (a
-// TLS-terminating proxy in front, or plain HTTP in development). "" when
-// the offer has neither.
-func tunnelProtocol(req *http.Request) string {
-	switch {
-	case req.TLS != nil && headerHasToken(req.Header, "Upgrade", api.TunnelProtocol):
-		return api.TunnelProtocol
-	case headerHasToken(req.Header, "Upgrade", api.TunnelProtocolBytes):
-		return api.TunnelProtocolBytes
-	}
-	return ""
-}
-
-// tunnelConn turns the hijacked client connection into the tunnel's
-// stream for the chosen protocol.
-func tunnelConn(c net.Conn, prefix []byte, slotID, proto string) (net.Conn, error) {
-	if tc, ok := c.(*tls.Conn); ok && proto == api.TunnelProtocol {
-		if len(prefix) > 0 {
-			// The app waits for the 101 before it sends a byte.
-			return nil, errors.New("the app sent data before the upgrade was answered")
+// checkBinding checks that the request was signed, with the device key of
+// the caller's session, for the TLS connection it arrived on. It returns
+// how the tunnel is bound, for the audit log.
+func (r *Relay) checkBinding(ctx context.Context, req *http.Request, h slots.Holder, slotID string) (string, error) {
+	if req.TLS == nil {
+		if r.cfg.Unbound {
+			return "none (TLS ends at a proxy; allowed by IT)", nil
 		}
-		return api.NewBrokerRecordConn(tc, slotID)
+		return "", errors.New("the broker has no TLS session to bind to (behind a TLS-terminating proxy, unbound tunnels are not allowed)")
 	}
-	return &prefixed{Conn: c, prefix: prefix}, nil
-}
-
-// prefixed is the stream as it is (TunnelProtocolBytes), with bytes the
-// HTTP server read ahead.
-type prefixed struct {
-	net.Conn
-	prefix []byte
-}
-
-func (p *prefixed) Read(b []byte) (int, error) {
-	if len(p.prefix) > 0 {
-		n := copy(b, p.prefix)
-		p.prefix = p.prefix[n:]
-		return n, nil
+	if r.cfg.Devices == nil {
+		return "", errors.New("no device keys")
 	}
-	return p.Conn.Read(b)
-}
-
-func (p *prefixed) CloseWrite() error {
-	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
+	key, err := r.cfg.Devices.DeviceKey(ctx, h.DeviceID)
+	if err != nil {
+		return "", err
 	}
-	return p.Conn.Close()
+	if err := tunnel.VerifyBinding(req.TLS, slotID, req.Header.Get(tunnel.BindingHeader), key); err != nil {
+		return "", err
+	}
+	return "tls-exporter", nil
 }
 
-func (r *Relay) register(t *tunnel) error {
+func (r *Relay) register(t *liveTunnel) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -272,7 +251,7 @@ func (r *Relay) register(t *tunnel) error {
 		return api.Errf(api.CodeTunnelLimit, "at most %d", r.cfg.PerSlot)
 	}
 	if set == nil {
-		set = map[*tunnel]struct{}{}
+		set = map[*liveTunnel]struct{}{}
 		r.tunnels[t.slot] = set
 	}
 	set[t] = struct{}{}
@@ -280,7 +259,7 @@ func (r *Relay) register(t *tunnel) error {
 }
 
 // attach hands the tunnel its connections, unless it was ended meanwhile.
-func (r *Relay) attach(t *tunnel, conns ...net.Conn) bool {
+func (r *Relay) attach(t *liveTunnel, conns ...net.Conn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if t.ended {
@@ -292,7 +271,7 @@ func (r *Relay) attach(t *tunnel, conns ...net.Conn) bool {
 
 // unregister removes t and reports the bytes AddBytes has not seen yet.
 // It returns why the relay ended the tunnel ("" when a side hung up).
-func (r *Relay) unregister(t *tunnel) (reason string) {
+func (r *Relay) unregister(t *liveTunnel) (reason string) {
 	r.mu.Lock()
 	reason = t.reason
 	set := r.tunnels[t.slot]
@@ -313,7 +292,7 @@ func (r *Relay) unregister(t *tunnel) (reason string) {
 }
 
 // takeDelta returns the bytes not yet reported; r.mu must be held.
-func (r *Relay) takeDelta(t *tunnel) (up, down int64) {
+func (r *Relay) takeDelta(t *liveTunnel) (up, down int64) {
 	u, d := t.up.Load(), t.down.Load()
 	up, down = u-t.reportedUp, d-t.reportedDown
 	t.reportedUp, t.reportedDown = u, d
@@ -331,8 +310,10 @@ func (r *Relay) EndSlot(slotID string) {
 		conns = append(conns, t.conns...)
 	}
 	r.mu.Unlock()
+	// A reset, not an end: the RDP client and the office PC must not take
+	// an ended slot for a session that finished.
 	for _, c := range conns {
-		c.Close()
+		tunnel.Abort(c)
 	}
 }
 
@@ -349,7 +330,7 @@ func (r *Relay) Close() {
 	}
 	r.mu.Unlock()
 	for _, c := range conns {
-		c.Close()
+		tunnel.Abort(c)
 	}
 }
 
@@ -397,6 +378,11 @@ func (r *Relay) Live() map[string]int {
 
 // Run flushes byte counts every interval until ctx ends.
 func (r *Relay) Run(ctx context.Context, interval time.Duration) {
+	if r.cfg.Unbound {
+		r.cfg.Log.Warn("tunnels without TLS of the broker's own run unbound: the link from the TLS-terminating proxy must be a trusted network")
+		r.record(ctx, "broker", "relay.unbound_allowed", "", map[string]string{
+			"note": "tunnels behind a TLS-terminating proxy run without channel binding; the proxy link must be a trusted network"})
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -429,16 +415,4 @@ func refusalReason(err error) string {
 		return string(e.Code)
 	}
 	return "error"
-}
-
-// headerHasToken reports whether a comma-separated header lists token.
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for _, part := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), token) {
-				return true
-			}
-		}
-	}
-	return false
 }

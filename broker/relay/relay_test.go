@@ -3,6 +3,7 @@ package relay
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -20,6 +21,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/tunnel"
 )
 
 // fakeGrants is the slot manager as the relay sees it: slot → owner,
@@ -69,6 +71,28 @@ func (g *fakeGrants) counted(slotID string) [2]int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.bytes[slotID]
+}
+
+// fakeDevices holds the device keys of the rig's clients.
+type fakeDevices struct {
+	mu   sync.Mutex // guards keys
+	keys map[string]ed25519.PublicKey
+}
+
+func (d *fakeDevices) DeviceKey(_ context.Context, id string) (ed25519.PublicKey, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k, ok := d.keys[id]
+	if !ok {
+		return nil, api.Err(api.CodeDeviceRevoked)
+	}
+	return k, nil
+}
+
+func (d *fakeDevices) add(id string, k ed25519.PublicKey) {
+	d.mu.Lock()
+	d.keys[id] = k
+	d.mu.Unlock()
 }
 
 // events records audit events.
@@ -156,24 +180,36 @@ func (o *office) count() int {
 }
 
 type rig struct {
-	relay  *Relay
-	grants *fakeGrants
-	events *events
-	srv    *httptest.Server
+	relay   *Relay
+	grants  *fakeGrants
+	devices *fakeDevices
+	events  *events
+	srv     *httptest.Server
 }
 
-// newRig serves the relay over real TLS; the caller's identity comes from
-// a test header, as the server's auth middleware would supply it.
-func newRig(t *testing.T) *rig { return newRigServer(t, httptest.NewTLSServer) }
+// newRig serves the relay over real TLS, as the broker does (its
+// listener, its TLS profile); the caller's identity comes from the bearer
+// token "user/device", as the server's auth middleware would supply it.
+func newRig(t *testing.T) *rig {
+	return newRigServer(t, func(h http.Handler) *httptest.Server {
+		srv := httptest.NewUnstartedServer(h)
+		srv.Listener = tunnel.Listener(srv.Listener)
+		srv.TLS = tunnel.ApplyProfile(&tls.Config{})
+		srv.StartTLS()
+		return srv
+	}, false)
+}
 
-func newRigServer(t *testing.T, start func(http.Handler) *httptest.Server) *rig {
+func newRigServer(t *testing.T, start func(http.Handler) *httptest.Server, unbound bool) *rig {
 	t.Helper()
 	g := &fakeGrants{slots: map[string]fakeSlot{}, bytes: map[string][2]int64{}}
+	d := &fakeDevices{keys: map[string]ed25519.PublicKey{}}
 	ev := &events{}
-	r := New(Config{Grants: g, Audit: ev})
+	r := New(Config{Grants: g, Devices: d, Audit: ev, Unbound: unbound})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/tunnel/{slot}", func(w http.ResponseWriter, req *http.Request) {
-		if err := r.Serve(w, req, slots.Holder{UserID: strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")}, req.PathValue("slot")); err != nil {
+		user, device, _ := strings.Cut(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer "), "/")
+		if err := r.Serve(w, req, slots.Holder{UserID: user, DeviceID: device}, req.PathValue("slot")); err != nil {
 			e := api.AsError(err)
 			if e == nil {
 				e = api.Err(api.CodeInternal)
@@ -188,19 +224,47 @@ func newRigServer(t *testing.T, start func(http.Handler) *httptest.Server) *rig 
 		r.Close()
 		srv.Close()
 	})
-	return &rig{relay: r, grants: g, events: ev, srv: srv}
+	return &rig{relay: r, grants: g, devices: d, events: ev, srv: srv}
 }
 
-// client returns a client signed in as user (the token is the user ID
-// in this rig).
+// client returns a client signed in as user from a device of its own,
+// pinning the rig's key.
 func (rg *rig) client(t *testing.T, user string) *api.Client {
 	t.Helper()
-	c, err := api.NewClient(rg.srv.URL, api.ClientOptions{Fingerprint: api.CertFingerprint(rg.srv.Certificate().Raw)})
+	opt := api.ClientOptions{}
+	if rg.srv.TLS != nil {
+		opt.Pins = []string{api.KeyPin(rg.srv.Certificate())}
+	}
+	c, err := api.NewClient(rg.srv.URL, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetToken(user)
+	rg.sign(c, user)
 	return c
+}
+
+// sign gives c a token for user and a device key the rig knows.
+func (rg *rig) sign(c *api.Client, user string) {
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	dev := fmt.Sprintf("dev-%s-%x", user, pub[:4])
+	rg.devices.add(dev, pub)
+	c.SetToken(user + "/" + dev)
+	c.SetSigner(func(msg []byte) []byte { return ed25519.Sign(key, msg) })
+}
+
+// tcpUnder finds the TCP connection under the tunnel's wrappers.
+func tcpUnder(t *testing.T, c net.Conn) *net.TCPConn {
+	t.Helper()
+	for {
+		switch v := c.(type) {
+		case *net.TCPConn:
+			return v
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			t.Fatalf("no TCP connection under %T", c)
+		}
+	}
 }
 
 func readLine(t *testing.T, c net.Conn) string {
@@ -301,7 +365,7 @@ func TestTunnelRefusals(t *testing.T) {
 				}
 				if !tc.noUpgr {
 					req.Header.Set("Connection", "Upgrade")
-					req.Header.Set("Upgrade", api.TunnelProtocol)
+					req.Header.Set("Upgrade", tunnel.Protocol)
 				}
 				resp, rerr := c.HTTPClient().Do(req)
 				if rerr != nil {
@@ -354,7 +418,7 @@ func TestEndSlotClosesTunnels(t *testing.T) {
 	for i, conn := range conns {
 		// The broker cuts the connection: the app must not take it for a
 		// clean end of the stream.
-		if _, err := io.ReadAll(conn); !errors.Is(err, api.ErrTunnelCut) && !strings.Contains(fmt.Sprint(err), "reset") {
+		if _, err := io.ReadAll(conn); !errors.Is(err, tunnel.ErrCut) && !strings.Contains(fmt.Sprint(err), "reset") {
 			t.Fatalf("conn %d: %v", i, err)
 		}
 	}
@@ -450,7 +514,9 @@ func TestCutTunnelResetsThePC(t *testing.T) {
 	if _, err := conn.Write([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	conn.Close() // no end record
+	// The app's process dies: the kernel closes its socket (a FIN, no
+	// close_notify).
+	tcpUnder(t, conn).Close()
 	select {
 	case err := <-pcErr:
 		if err == nil || !strings.Contains(err.Error(), "reset") {
@@ -466,10 +532,16 @@ func TestCutTunnelResetsThePC(t *testing.T) {
 }
 
 // TestTunnelBehindATLSProxy: a broker run with -insecure-http behind a
-// TLS-terminating proxy has no TLS session to key records from; it
-// answers the bytes-as-they-are protocol and the tunnel still works.
+// TLS-terminating proxy has no TLS session to bind tunnels to. They run
+// unbound only when IT allows it; otherwise they are refused.
 func TestTunnelBehindATLSProxy(t *testing.T) {
-	rg := newRigServer(t, httptest.NewServer)
+	for _, unbound := range []bool{true, false} {
+		t.Run(fmt.Sprintf("unbound=%v", unbound), func(t *testing.T) { testBehindProxy(t, unbound) })
+	}
+}
+
+func testBehindProxy(t *testing.T, unbound bool) {
+	rg := newRigServer(t, httptest.NewServer, unbound)
 	pc := newOffice(t, "pc")
 	rg.grants.slots["s1"] = fakeSlot{user: "yamada", state: api.SlotGranted, target: pc.addr()}
 	// The proxy: TLS in front, the broker's plain HTTP behind.
@@ -492,16 +564,25 @@ func TestTunnelBehindATLSProxy(t *testing.T) {
 					c.Close()
 					return
 				}
-				_ = api.Splice(c, b, nil, nil)
+				_ = tunnel.Splice(c, b, nil, nil)
 			}()
 		}
 	}()
-	c, err := api.NewClient("https://"+ln.Addr().String(), api.ClientOptions{Fingerprint: api.CertFingerprint(proxyCert.Certificate().Raw)})
+	c, err := api.NewClient("https://"+ln.Addr().String(), api.ClientOptions{Pins: []string{api.KeyPin(proxyCert.Certificate())}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetToken("yamada")
+	rg.sign(c, "yamada")
 	conn, err := c.DialTunnel(context.Background(), "s1")
+	if !unbound {
+		if e := api.AsError(err); e == nil || e.Code != api.CodeTunnelBinding {
+			t.Fatalf("unbound tunnel not allowed, yet: %v", err)
+		}
+		if ev, ok := rg.events.find("relay.refused", "s1"); !ok || ev.Fields["reason"] != string(api.CodeTunnelBinding) {
+			t.Fatalf("refusal not audited: %+v", ev)
+		}
+		return
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,11 +608,12 @@ func TestForwardCarriesEachConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stats := make(chan api.TunnelStats, 4)
+	stats := make(chan tunnel.Stats, 4)
 	done := make(chan error, 1)
 	go func() {
-		done <- api.Forward(ctx, ln, func(ctx context.Context) (net.Conn, error) { return c.DialTunnel(ctx, "s1") },
-			func(s api.TunnelStats) { stats <- s })
+		f := &tunnel.Forwarder{Dial: func(ctx context.Context) (net.Conn, error) { return c.DialTunnel(ctx, "s1") },
+			Done: func(s tunnel.Stats) { stats <- s }}
+		done <- f.Serve(ctx, ln)
 	}()
 	for i := range 2 {
 		local, err := net.Dial("tcp4", ln.Addr().String())

@@ -107,11 +107,12 @@ func TestCallsSurviveARefreshInFlight(t *testing.T) {
 				s.SetToken(resp.AccessToken)
 				c.SetToken(resp.AccessToken) // what keepFresh does
 			})
-			c, err = api.NewClient("https://"+proxy, api.ClientOptions{Fingerprint: b.Fingerprint})
+			c, err = api.NewClient("https://"+proxy, api.ClientOptions{Pins: []string{b.Pin}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			c.SetToken(old)
+			c.SetSigner(s.Sign) // the same laptop: it binds its tunnels with its key
 			if err := tc.call(c); err != nil {
 				t.Fatalf("%s with a token rotated in flight: %v", tc.name, err)
 			}
@@ -119,7 +120,7 @@ func TestCallsSurviveARefreshInFlight(t *testing.T) {
 				t.Fatal("the proxy did not refresh: the test proved nothing")
 			}
 			// The old token stays refused: only the new one was used.
-			stale, _ := api.NewClient(b.URL, api.ClientOptions{Fingerprint: b.Fingerprint})
+			stale, _ := api.NewClient(b.URL, api.ClientOptions{Pins: []string{b.Pin}})
 			stale.SetToken(old)
 			if _, err := stale.MySlot(ctx); code(err) != api.CodeUnauthenticated {
 				t.Fatalf("old token after rotation: %v", err)

@@ -44,6 +44,9 @@ type Config struct {
 	Argon2 auth.Argon2Params
 	// SecretKey (32 bytes) seals secrets at rest; kept in the data dir.
 	SecretKey []byte
+	// UnboundTunnels lets tunnels that reach the broker without TLS (it
+	// runs behind a TLS-terminating proxy) go without channel binding.
+	UnboundTunnels bool
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -103,7 +106,10 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	if s.Events, err = events.New(ectx, cfg.Stores.Events(), log.With("domain", "events"), cfg.Now); err != nil {
 		return nil, err
 	}
-	s.Relay = relay.New(relay.Config{Audit: s.Audit, Log: log.With("domain", "relay"), Now: cfg.Now})
+	// Each tunnel is bound to its TLS connection by the device key of
+	// the session that opens it.
+	s.Relay = relay.New(relay.Config{Devices: s.Auth, Unbound: cfg.UnboundTunnels, Audit: s.Audit,
+		Log: log.With("domain", "relay"), Now: cfg.Now})
 	s.Slots, err = slots.New(ectx, slots.Config{
 		Store: cfg.Stores.Slots(), Terminals: s.Terminals, Events: s.Events, Audit: s.Audit,
 		Log: log.With("domain", "slots"), Now: cfg.Now,
