@@ -15,8 +15,8 @@ import (
 )
 
 // TestE2EBrokerStartsOnEmptyDir runs the real binary on an empty data
-// directory: it prints its address and a fingerprint that openssl agrees
-// with, answers /healthz, and exits cleanly on SIGTERM.
+// directory: it prints its address, a fingerprint and a key pin that
+// openssl agrees with, answers /healthz, and exits cleanly on SIGTERM.
 func TestE2EBrokerStartsOnEmptyDir(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Fatal("openssl not found: apt-get install openssl")
@@ -42,6 +42,14 @@ func TestE2EBrokerStartsOnEmptyDir(t *testing.T) {
 	got := strings.TrimSpace(string(out[strings.Index(string(out), "=")+1:]))
 	if got != p.Fingerprint {
 		t.Fatalf("openssl says %s, broker printed %s", got, p.Fingerprint)
+	}
+	// The key pin, computed as the README tells IT to.
+	out, err = exec.Command("bash", "-c", "openssl x509 -in "+pemFile+" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "sha256/" + strings.TrimSpace(string(out)); p.Pin != want {
+		t.Fatalf("openssl computes key pin %s, broker printed %q", want, p.Pin)
 	}
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // fingerprint checked above
 	resp, err := c.Get(p.URL + "/healthz")
