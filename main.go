@@ -32,14 +32,15 @@ const appID = "jp.lg.zaitaku"
 var version = "0.1.0"
 
 type flags struct {
-	broker, fingerprint, device, lang, data string
-	connect, hidden, rdpStub                bool
+	broker, pins, fingerprint, device, lang, data string
+	connect, hidden, rdpStub                      bool
 }
 
 func parseFlags() flags {
 	var f flags
 	flag.StringVar(&f.broker, "broker", os.Getenv("ZAITAKU_BROKER"), "broker address, e.g. https://zaitaku.example.lg.jp:8443 (env ZAITAKU_BROKER)")
-	flag.StringVar(&f.fingerprint, "fingerprint", os.Getenv("ZAITAKU_FINGERPRINT"), "SHA-256 fingerprint of the broker's self-signed certificate (env ZAITAKU_FINGERPRINT)")
+	flag.StringVar(&f.pins, "pin", os.Getenv("ZAITAKU_PIN"), "the broker's key pin(s), sha256/..., comma-separated, as the broker prints at start (env ZAITAKU_PIN)")
+	flag.StringVar(&f.fingerprint, "fingerprint", os.Getenv("ZAITAKU_FINGERPRINT"), "SHA-256 fingerprint of the broker's certificate, the earlier form of -pin: the first contact turns it into a key pin (env ZAITAKU_FINGERPRINT)")
 	flag.StringVar(&f.device, "device", "", "name of this laptop as IT sees it (default: host name)")
 	flag.StringVar(&f.lang, "lang", "", "ja or en (default: saved choice, then the OS language)")
 	flag.StringVar(&f.data, "data", "", "per-user data directory (default: OS config dir/zaitaku)")
@@ -92,7 +93,8 @@ func main() {
 	}
 
 	a := app.NewWithID(appID)
-	u := ui.New(a, ui.Options{
+	var u *ui.UI // NewClient runs only once u is set: from u.Start
+	u = ui.New(a, ui.Options{
 		LogStatus:   logStatus,
 		Version:     version,
 		Lang:        f.lang,
@@ -101,10 +103,12 @@ func main() {
 		Autostart:   autostart.Entry{ID: appID, Name: "Zaitaku", Exec: exe, Args: []string{"-hidden"}},
 		Logger:      log,
 		NewClient: func(p ui.Profile) (ui.Client, error) {
+			d := deps
+			d.PinLearned = func(pin string) { u.PinLearned(p.BrokerURL, pin) }
 			c, err := core.New(core.Config{
-				BrokerURL: p.BrokerURL, Fingerprint: p.Fingerprint, DeviceName: p.DeviceName,
-				DataDir: dataDir, Version: version,
-			}, deps)
+				BrokerURL: p.BrokerURL, Pins: p.PinList(), Fingerprint: p.Fingerprint, TrustSystemRoots: p.TrustOS,
+				DeviceName: p.DeviceName, DataDir: dataDir, Version: version,
+			}, d)
 			if errors.Is(err, keyring.ErrUnavailable) {
 				return nil, fmt.Errorf("%w: %w", ui.ErrNoKeyring, err)
 			}
@@ -139,14 +143,20 @@ func presetProfile(f flags, exe string, log *slog.Logger) ui.Profile {
 		log.Error("installer preset ignored", "err", err)
 	}
 	if f.broker != "" {
-		p.BrokerURL, p.Fingerprint = f.broker, f.fingerprint // a pin belongs to its broker
-	} else if f.fingerprint != "" {
-		p.Fingerprint = f.fingerprint
+		// A pin belongs to its broker.
+		p.BrokerURL, p.Pins, p.Fingerprint, p.TrustOS = f.broker, f.pins, f.fingerprint, false
+	} else {
+		if f.pins != "" {
+			p.Pins = f.pins
+		}
+		if f.fingerprint != "" {
+			p.Fingerprint = f.fingerprint
+		}
 	}
 	if f.device != "" {
 		p.DeviceName = f.device
 	}
-	if p.DeviceName == "" && p.BrokerURL != "" && p.Fingerprint != "" {
+	if p.DeviceName == "" && p.BrokerURL != "" && (p.Pins != "" || p.Fingerprint != "" || p.TrustOS) {
 		// Broker and pin both given: skip first run (the laptop is named
 		// after the host). Without a pin, first run checks the certificate.
 		p.DeviceName, _ = os.Hostname()

@@ -19,8 +19,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 URL=$(sed -n 's/.*serving on \(https:[^ ]*\).*/\1/p' "$LOG" | head -1)
-FP=$(sed -n 's/.*fingerprint: \([0-9A-F:]*\).*/\1/p' "$LOG" | head -1)
-grep -E '^(Zaitaku|Demo|Certificate)' "$LOG" || true
+PIN=$(sed -n 's/.*(SHA-256 of SPKI): \(sha256\/[A-Za-z0-9+\/=]*\).*/\1/p' "$LOG" | head -1)
+grep -E '^(Zaitaku|Demo|Certificate|Public key pin)' "$LOG" || true
 
 # The demo office PCs listen on 127.0.0.1 (ports from `broker admin terminals list`).
 # On Linux, FreeRDP's shadow server on a virtual display stands in for them.
@@ -47,7 +47,7 @@ fi
 echo "One-time code for yamada: $(bin/broker admin users otp-code yamada -data "$DATA")  (new one: bin/broker admin users otp-code yamada -data $DATA)"
 lang_flag=()
 [ -n "${ZAITAKU_LANG:-}" ] && lang_flag=(-lang "$ZAITAKU_LANG")
-app=(bin/zaitaku -broker "$URL" -fingerprint "$FP" -data "$DATA/app" "${lang_flag[@]}")
+app=(bin/zaitaku -broker "$URL" -pin "$PIN" -data "$DATA/app" "${lang_flag[@]}")
 if [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   "${app[@]}"   # a desktop session: the user's own keyring
 else

@@ -27,9 +27,9 @@ type Config struct {
 	// TrustSystemRoots trusts an unpinned broker whose certificate the OS
 	// store vouches for; without it (or a pin) New refuses.
 	TrustSystemRoots bool
-	DeviceName  string // shown to IT, e.g. "telework-pc-07"
-	DataDir     string // per-user app data (journal, settings)
-	Version     string // the app's version, for the operation log and diagnostics ("dev" if empty)
+	DeviceName       string // shown to IT, e.g. "telework-pc-07"
+	DataDir          string // per-user app data (journal, settings)
+	Version          string // the app's version, for the operation log and diagnostics ("dev" if empty)
 }
 
 // Secrets is the OS keyring (platform/keyring implements it).

@@ -237,6 +237,20 @@ func (u *UI) startClient(p Profile) {
 	})
 }
 
+// PinLearned keeps the key pin that a first contact learned through a
+// certificate pin of the earlier form (core.Deps.PinLearned), in place of
+// it. Any goroutine may call it.
+func (u *UI) PinLearned(brokerURL, pin string) {
+	fyne.Do(func() {
+		if u.profile.BrokerURL != brokerURL || u.profile.hasPin(pin) && u.profile.Fingerprint == "" {
+			return
+		}
+		u.profile = u.profile.withPin(pin)
+		saveProfile(u.prefs, u.profile)
+		u.log.Info("broker key pinned in place of the certificate fingerprint", "pin", pin)
+	})
+}
+
 func (u *UI) attach(c Client) {
 	u.client = c
 	u.unsub = c.Subscribe(func(st core.State) {

@@ -20,14 +20,15 @@ const checkTimeout = 10 * time.Second
 
 // CertCheck is what the first-run screen learns about the broker's certificate.
 type CertCheck struct {
-	Fingerprint string // SHA-256, AB:CD:...
-	Trusted     bool   // a CA the OS trusts vouches for it: nothing to pin
+	Pin         string // the key pin (api.KeyPin), what the laptop keeps
+	Fingerprint string // SHA-256 of the certificate, AB:CD:... (the earlier pin form)
+	Trusted     bool   // a CA the OS trusts vouches for it
 }
 
 // CheckCertificate connects to the broker twice: once verifying against the
-// OS trust store, once only to read the certificate's fingerprint.
+// OS trust store, once only to read the certificate's key pin.
 func CheckCertificate(ctx context.Context, brokerURL string) (CertCheck, error) {
-	fp, err := api.FetchFingerprint(ctx, brokerURL)
+	bc, err := api.FetchCertificate(ctx, brokerURL)
 	if err != nil {
 		return CertCheck{}, err
 	}
@@ -41,7 +42,7 @@ func CheckCertificate(ctx context.Context, brokerURL string) (CertCheck, error) 
 	if err == nil {
 		conn.Close()
 	}
-	return CertCheck{Fingerprint: fp, Trusted: err == nil}, nil
+	return CertCheck{Pin: bc.Pin, Fingerprint: bc.Fingerprint, Trusted: err == nil}, nil
 }
 
 var (

@@ -42,7 +42,7 @@ func TestE2EAppScreenshots(t *testing.T) {
 			home := t.TempDir()
 			env := appEnv(kr, display, home)
 			run := func(extra ...string) *appProc {
-				args := append([]string{"-broker", b.URL, "-fingerprint", b.Fingerprint, "-lang", lang,
+				args := append([]string{"-broker", b.URL, "-pin", b.Pin, "-lang", lang,
 					"-device", "e2e-" + lang, "-data", filepath.Join(home, "data")}, extra...)
 				return startApp(t, bin, env, display, args...)
 			}
@@ -125,7 +125,7 @@ func TestE2EAppScreenshots(t *testing.T) {
 		kr := keyringtest.Start(t)
 		display := uitest.StartXvfb(t, 1024, 800)
 		home := t.TempDir()
-		app := startApp(t, bin, appEnv(kr, display, home), display, "-broker", b.URL, "-fingerprint", b.Fingerprint,
+		app := startApp(t, bin, appEnv(kr, display, home), display, "-broker", b.URL, "-pin", b.Pin,
 			"-lang", "ja", "-device", "e2e-setup", "-data", filepath.Join(home, "data"))
 		shot := func(name string) {
 			path := filepath.Join(art, "app-"+name+"-ja.png")

@@ -205,7 +205,7 @@ func TestE2ETrayOnAStatusNotifierHost(t *testing.T) {
 
 	display := uitest.StartXvfb(t, 1024, 800)
 	home := t.TempDir()
-	app := startApp(t, bin, appEnv(kr, display, home), display, "-broker", b.URL, "-fingerprint", b.Fingerprint,
+	app := startApp(t, bin, appEnv(kr, display, home), display, "-broker", b.URL, "-pin", b.Pin,
 		"-lang", "ja", "-device", "e2e-tray", "-data", filepath.Join(home, "data"))
 	app.waitLog(t, "phase=signed_out", 20*time.Second)
 	var it trayItem

@@ -18,8 +18,9 @@ type firstRunActions struct {
 	Focus          func(fyne.Focusable) // moves keyboard focus to the next step
 }
 
-// firstRunScreen asks for the broker address, shows the certificate
-// fingerprint for a self-signed broker and asks for a device name.
+// firstRunScreen asks for the broker address, shows the broker's key pin
+// for the user to compare with IT's (unless IT's preset gave it) and asks
+// for a device name.
 type firstRunScreen struct {
 	root     fyne.CanvasObject
 	tr       *i18n.Tr
@@ -47,7 +48,7 @@ func makeFirstRun(tr *i18n.Tr, preset Profile, actions firstRunActions) *firstRu
 	s.check = widget.NewButton(tr.T(i18n.FirstCheck), s.onCheck)
 	s.fp = widget.NewLabel("")
 	s.fp.TextStyle.Monospace = true
-	s.fp.Wrapping = fyne.TextWrapBreak // a fingerprint has no spaces to wrap at
+	s.fp.Wrapping = fyne.TextWrapBreak // a pin has no spaces to wrap at
 	s.fp.Hide()
 	s.fpCap = caption(tr.T(i18n.FirstFingerprint))
 	s.fpCap.Hide()
@@ -120,17 +121,19 @@ func (s *firstRunScreen) showCheck(brokerURL string, c CertCheck, err error) {
 	}
 	s.msg.clear()
 	s.checked = &c
-	s.fp.SetText(c.Fingerprint)
+	s.fp.SetText(c.Pin)
 	s.fp.Show()
 	s.fpCap.Show()
 	switch {
-	case c.Trusted:
-		s.fpNote.set(s.tr.T(i18n.FirstTrusted), widget.SuccessImportance)
-	case s.preset.Fingerprint != "" && sameFingerprint(s.preset.Fingerprint, c.Fingerprint):
+	case s.preset.Pins != "" && s.preset.hasPin(c.Pin),
+		s.preset.Pins == "" && s.preset.Fingerprint != "" && sameFingerprint(s.preset.Fingerprint, c.Fingerprint):
+		// IT's value, of either form: the key is pinned on save.
 		s.fpNote.set(s.tr.T(i18n.FirstPinned), widget.SuccessImportance)
-	case s.preset.Fingerprint != "":
+	case s.preset.Pins != "" || s.preset.Fingerprint != "":
 		s.checked = nil // never let a mismatch be confirmed away
 		s.fpNote.set(s.tr.T(i18n.FirstMismatch), widget.DangerImportance)
+	case c.Trusted:
+		s.fpNote.set(s.tr.T(i18n.FirstTrusted), widget.SuccessImportance)
 	default:
 		s.fpNote.set(s.tr.T(i18n.FirstSelfSigned), widget.WarningImportance)
 		s.confirm.Show()
@@ -165,8 +168,15 @@ func (s *firstRunScreen) onSave() {
 		return
 	}
 	p := Profile{BrokerURL: a, DeviceName: dev}
-	if !s.checked.Trusted {
-		p.Fingerprint = s.checked.Fingerprint
+	switch {
+	case s.preset.TrustOS && s.checked.Trusted:
+		p.TrustOS = true // IT manages this broker's certificate through a real CA
+	case s.preset.Pins != "":
+		p.Pins = s.preset.Pins // all of IT's pins: the next key's too
+	default:
+		// Checked by the user, by IT's fingerprint, or by the OS store:
+		// from now on the key is what counts, whoever signs its certificate.
+		p.Pins = s.checked.Pin
 	}
 	s.actions.Save(p)
 }

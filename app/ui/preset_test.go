@@ -18,6 +18,15 @@ func TestLoadPreset(t *testing.T) {
 	if err != nil || p.BrokerURL != "https://zaitaku.example.lg.jp:8443" || p.Fingerprint != "AB:CD" {
 		t.Fatalf("good: %+v, %v", p, err)
 	}
+	pins := filepath.Join(dir, "pins.json")
+	os.WriteFile(pins, []byte(`{"broker": "b:8443", "pins": ["`+pin+`", "`+nextPin+`"], "trust_os_store": false}`), 0o644)
+	if p, err := LoadPreset(pins); err != nil || p.Pins != pin+","+nextPin || len(p.PinList()) != 2 {
+		t.Fatalf("pins: %+v, %v", p, err)
+	}
+	os.WriteFile(pins, []byte(`{"broker": "b:8443", "pins": ["AB:CD"]}`), 0o644)
+	if _, err := LoadPreset(pins); err == nil {
+		t.Fatal("a malformed pin in a preset must be an error")
+	}
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"broker": "http://plain"}`), 0o644)
 	if _, err := LoadPreset(bad, good); err == nil {

@@ -18,7 +18,8 @@ import (
 
 func (u *UI) showFirstRun(msg string) {
 	preset := u.profile
-	preset.Fingerprint = u.opt.Preset.Fingerprint // only IT's pin counts as "the value given"
+	// Only IT's values count as "the value given".
+	preset.Pins, preset.Fingerprint, preset.TrustOS = u.opt.Preset.Pins, u.opt.Preset.Fingerprint, u.opt.Preset.TrustOS
 	if preset.DeviceName == "" {
 		preset.DeviceName, _ = os.Hostname()
 	}

@@ -94,22 +94,26 @@ func BenchmarkRelayCPU300x1Mbit(b *testing.B) {
 		}
 		time.Sleep(warmup)
 		pid := p.Cmd.Process.Pid
-		t0, r0, start := cpuTicks(b, pid), received.Load(), time.Now()
-		time.Sleep(measured)
-		t1, r1, wall := cpuTicks(b, pid), received.Load(), time.Since(start)
+		var cores, downs []float64
+		for range benchRuns {
+			t0, r0, start := cpuTicks(b, pid), received.Load(), time.Now()
+			time.Sleep(measured)
+			t1, r1, wall := cpuTicks(b, pid), received.Load(), time.Since(start)
+			downMbit := float64(r1-r0) * 8 / wall.Seconds() / 1e6
+			if want := float64(tunnels*downBps*8) / 1e6; downMbit < 0.9*want {
+				b.Fatalf("the tunnels carried %.0f Mbit/s down, want about %.0f: the figure would flatter the broker", downMbit, want)
+			}
+			cores = append(cores, float64(t1-t0)/clockTicks/wall.Seconds())
+			downs = append(downs, downMbit)
+		}
 		for _, c := range conns {
 			c.Close()
 		}
-		cores := float64(t1-t0) / clockTicks / wall.Seconds()
-		downMbit := float64(r1-r0) * 8 / wall.Seconds() / 1e6
-		if want := float64(tunnels*downBps*8) / 1e6; downMbit < 0.9*want {
-			b.Fatalf("the tunnels carried %.0f Mbit/s down, want about %.0f: the figure would flatter the broker", downMbit, want)
-		}
-		fmt.Printf("BENCH %s %.3g %s %s\n", "relay.cpu_300x1mbit", cores, "cores", "target<=0.25")
+		report("relay.cpu_300x1mbit", "cores", "target<=0.25", cores)
 		fmt.Printf("BENCH %s %d %s\n", "relay.cpu_tunnels", tunnels, "tunnels")
 		fmt.Printf("BENCH %s %d %s\n", "relay.cpu_mbit_per_tunnel", 1, "Mbit/s")
-		fmt.Printf("BENCH %s %.4g %s\n", "relay.cpu_down_mbit_s_measured", downMbit, "Mbit/s")
-		fmt.Printf("BENCH %s %.3g %s\n", "relay.cpu_window_s", wall.Seconds(), "s")
+		report("relay.cpu_down_mbit_s_measured", "Mbit/s", "", downs)
+		fmt.Printf("BENCH %s %.3g %s\n", "relay.cpu_window_s", measured.Seconds(), "s")
 	}
 }
 
