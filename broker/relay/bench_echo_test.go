@@ -28,6 +28,7 @@ func BenchmarkRelayEchoP99VsSSH(b *testing.B) {
 	for range b.N {
 		echo := echoServer(b)
 		_, users := grantedSlots(b, "echo", []string{echo})
+		keepLeases(b, users)
 		u := users[0]
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -44,6 +44,7 @@ func BenchmarkRelayThroughputVsSSH(b *testing.B) {
 
 		// The tunnel, exactly as the app runs it, to the broker binary.
 		_, users := grantedSlots(b, "tput", []string{target})
+		keepLeases(b, users)
 		u := users[0]
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -175,6 +176,26 @@ func grantedSlots(b *testing.B, prefix string, targets []string) (*brokertest.Pr
 		users[i] = benchUser{c, slot.ID}
 	}
 	return p, users
+}
+
+// keepLeases renews the users' slot leases (90 s) every 20 s until the
+// bench ends, as the app does with its heartbeats, for benches that run
+// longer than a lease.
+func keepLeases(b *testing.B, users []benchUser) {
+	stop := make(chan struct{})
+	b.Cleanup(func() { close(stop) })
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Second):
+			}
+			for _, u := range users {
+				_, _ = u.c.Heartbeat(context.Background(), u.slot, api.HeartbeatRequest{Active: true})
+			}
+		}
+	}()
 }
 
 // iperf runs one iperf3 client stream to 127.0.0.1:port and returns the

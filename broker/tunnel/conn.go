@@ -188,7 +188,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	n, err := c.Conn.Read(p)
-	if err != nil || c.tls == nil || len(p)-n < maxRecord {
+	// Drain only after a full record: a sender in bulk. Interactive RDP
+	// traffic comes in short records, one at a time, and the deadline
+	// round trip would cost it CPU for nothing.
+	if err != nil || c.tls == nil || n < maxRecord || len(p)-n < maxRecord {
 		return n, c.cut(err)
 	}
 	// A read deadline in the past makes crypto/tls return a temporary
