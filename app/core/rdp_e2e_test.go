@@ -465,8 +465,11 @@ func TestE2ERDPAppFlowEndedByIT(t *testing.T) {
 
 	laptop := startXvfb(t, "1024x768x24")
 	clientLog := newLogFile(t, filepath.Join(art, "xfreerdp.log"))
+	// A laptop set up before key pins: its certificate fingerprint still
+	// works, and the first contact hands the key pin over for keeping.
+	learned := make(chan string, 4)
 	app, err := core.New(core.Config{BrokerURL: b.URL, Fingerprint: b.Fingerprint, DeviceName: "e2e laptop", DataDir: t.TempDir()},
-		core.Deps{Launcher: xfreerdpLauncher{display: laptop, log: clientLog}})
+		core.Deps{Launcher: xfreerdpLauncher{display: laptop, log: clientLog}, PinLearned: func(pin string) { learned <- pin }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,6 +543,23 @@ func TestE2ERDPAppFlowEndedByIT(t *testing.T) {
 		t.Fatalf("audit record of the tunnel: %+v", closed)
 	}
 	note("audit: %s slot %s %v", closed.Type, closed.Target, closed.Fields)
+	page, err := it.SearchOplogs(ctx, api.OplogQuery{Type: "relay.tunnel_opened", User: u.ID})
+	if err != nil || len(page.Events) == 0 {
+		t.Fatalf("tunnel-opened record: %+v %v", page, err)
+	}
+	if f := page.Events[0].Fields; f["binding"] != "tls-exporter" || !strings.HasPrefix(f["protocol"], "TLS 1.3 ") {
+		t.Fatalf("the tunnel ran unbound or not on TLS 1.3: %v", f)
+	}
+	note("audit: %s %v", page.Events[0].Type, page.Events[0].Fields)
+	select {
+	case pin := <-learned:
+		if pin != b.Pin {
+			t.Fatalf("learned pin %s, the broker's is %s", pin, b.Pin)
+		}
+		note("key pin learned from the certificate fingerprint: %s", pin)
+	default:
+		t.Fatal("the certificate fingerprint was not turned into a key pin")
+	}
 	mu.Lock()
 	note("phases: %s", strings.Join(phases, " → "))
 	mu.Unlock()
