@@ -33,8 +33,12 @@ check: ## static checks: formatting, vet, dependency rules, cross-compiles
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@bad=$$($(GO) list -deps ./broker/... | grep -E '^fyne\.io/|zaitaku/app(/|$$)|zaitaku/platform(/|$$)' || true); \
 	  if [ -n "$$bad" ]; then echo "broker/ imports what it must not: $$bad"; exit 1; fi
-	@bad=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./broker/api | grep -vE '^(github.com/zaitaku/zaitaku/broker/api|github.com/coder/websocket)' || true); \
-	  if [ -n "$$bad" ]; then echo "broker/api imports more than the standard library and websocket: $$bad"; exit 1; fi
+	@bad=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./broker/api | grep -vE '^(github.com/zaitaku/zaitaku/broker/(api|tunnel)$$|github.com/coder/websocket)' || true); \
+	  if [ -n "$$bad" ]; then echo "broker/api imports more than the standard library, websocket and broker/tunnel: $$bad"; exit 1; fi
+	@bad=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./broker/tunnel | grep -vE '^github.com/zaitaku/zaitaku/broker/tunnel$$' || true); \
+	  if [ -n "$$bad" ]; then echo "broker/tunnel must use the standard library only (its cryptography is crypto/tls): $$bad"; exit 1; fi
+	@bad=$$($(GO) list -f '{{.ImportPath}}: {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./broker/api ./broker/relay ./broker/tunnel | grep -E '(^| )crypto/cipher( |$$)' || true); \
+	  if [ -n "$$bad" ]; then echo "the tunnel is standard TLS; no package of it seals bytes itself: $$bad"; exit 1; fi
 	@bad=$$($(GO) list -deps ./broker/server | grep -E 'zaitaku/broker/store/' || true); \
 	  if [ -n "$$bad" ]; then echo "broker/server imports a store engine (take the domains as interfaces): $$bad"; exit 1; fi
 	@bad=$$(grep -nE '\b(auth|oplog|relay|events|slots|terminal|services)\.(New|Build)[A-Za-z]*\(' $$(ls broker/server/*.go | grep -v _test.go) || true); \
