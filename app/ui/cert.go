@@ -32,7 +32,7 @@ func CheckCertificate(ctx context.Context, brokerURL string) (CertCheck, error) 
 	if err != nil {
 		return CertCheck{}, err
 	}
-	u, _ := url.Parse(brokerURL) // FetchFingerprint parsed it already
+	u, _ := url.Parse(brokerURL) // FetchCertificate parsed it already
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "443")
