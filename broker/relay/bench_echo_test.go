@@ -16,8 +16,10 @@ import (
 // BenchmarkRelayEchoP99VsSSH measures what a keystroke or a mouse move
 // feels like: 100-byte request/response round trips, paced as input is,
 // through the real tunnel path (app-side listener → TLS tunnel → broker
-// binary → an echo server) and through `ssh -L` to the same echo server,
-// alternating, benchRuns times. The figure is the tunnel's p99 ÷ ssh's p99.
+// binary → an echo server) and through `ssh -L` to the same echo server.
+// The two paths take turns trip by trip, so that whatever else the machine
+// does at a moment falls on both alike; benchRuns runs. The figure is the
+// tunnel's p99 ÷ ssh's p99.
 func BenchmarkRelayEchoP99VsSSH(b *testing.B) {
 	needSSHAndIperf(b)
 	const (
@@ -42,8 +44,7 @@ func BenchmarkRelayEchoP99VsSSH(b *testing.B) {
 
 		var ratios, tunP99, sshP99, tunP50, sshP50 []float64
 		for range benchRuns {
-			tun := roundTrips(b, ln.Addr().(*net.TCPAddr).Port, trips, size, pace)
-			ssh := roundTrips(b, sshPort, trips, size, pace)
+			tun, ssh := roundTrips(b, ln.Addr().(*net.TCPAddr).Port, sshPort, trips, size, pace)
 			ratios = append(ratios, float64(tun.p99)/float64(ssh.p99))
 			tunP99, sshP99 = append(tunP99, us(tun.p99)), append(sshP99, us(ssh.p99))
 			tunP50, sshP50 = append(tunP50, us(tun.p50)), append(sshP50, us(ssh.p50))
@@ -64,39 +65,48 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 
 type latencies struct{ p50, p99 time.Duration }
 
-// roundTrips sends n requests of size bytes to 127.0.0.1:port, one every
-// pace, each after the previous answer, and returns the round trips'
-// percentiles.
-func roundTrips(b *testing.B, port, n, size int, pace time.Duration) latencies {
+// roundTrips sends n requests of size bytes through each of two local
+// ports, taking turns, one trip every pace, each after the previous
+// answer, and returns each path's percentiles.
+func roundTrips(b *testing.B, portA, portB, n, size int, pace time.Duration) (a, bb latencies) {
 	b.Helper()
-	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		b.Fatal(err)
+	dial := func(port int) net.Conn {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).SetNoDelay(true)
+		return c
 	}
-	defer c.Close()
-	_ = c.(*net.TCPConn).SetNoDelay(true)
+	conns := []net.Conn{dial(portA), dial(portB)}
+	defer conns[0].Close()
+	defer conns[1].Close()
 	req, resp := make([]byte, size), make([]byte, size)
 	for i := range req {
 		req[i] = byte(i)
 	}
 	// A few trips first: the tunnel's TLS handshake and ssh's channel
 	// setup are not what a keystroke waits for.
-	rtts := make([]time.Duration, 0, n)
-	for i := range n + 50 {
+	rtts := [2][]time.Duration{make([]time.Duration, 0, n), make([]time.Duration, 0, n)}
+	for i := range 2 * (n + 50) {
+		k := i % 2
 		start := time.Now()
-		if _, err := c.Write(req); err != nil {
+		if _, err := conns[k].Write(req); err != nil {
 			b.Fatalf("echo write: %v", err)
 		}
-		if _, err := io.ReadFull(c, resp); err != nil {
+		if _, err := io.ReadFull(conns[k], resp); err != nil {
 			b.Fatalf("echo read: %v", err)
 		}
-		if i >= 50 {
-			rtts = append(rtts, time.Since(start))
+		if i >= 100 {
+			rtts[k] = append(rtts[k], time.Since(start))
 		}
 		time.Sleep(pace)
 	}
-	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
-	return latencies{p50: rtts[len(rtts)/2], p99: rtts[len(rtts)*99/100]}
+	pct := func(d []time.Duration) latencies {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return latencies{p50: d[len(d)/2], p99: d[len(d)*99/100]}
+	}
+	return pct(rtts[0]), pct(rtts[1])
 }
 
 // echoServer echoes every connection; it returns its address.

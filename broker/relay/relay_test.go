@@ -649,3 +649,19 @@ func TestForwardCarriesEachConnection(t *testing.T) {
 		t.Fatalf("office PC saw %d connections, want 3", pc.count())
 	}
 }
+
+// TestUnboundTunnelsAuditedAtStart: IT's choice to run tunnels without
+// channel binding (behind a TLS-terminating proxy) is in the audit log
+// from the moment the broker runs, not only when a tunnel opens.
+func TestUnboundTunnelsAuditedAtStart(t *testing.T) {
+	for _, unbound := range []bool{false, true} {
+		ev := &events{}
+		r := New(Config{Audit: ev, Unbound: unbound})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		r.Run(ctx, time.Hour)
+		if _, ok := ev.find("relay.unbound_allowed", ""); ok != unbound {
+			t.Fatalf("unbound=%v: audited=%v", unbound, ok)
+		}
+	}
+}
