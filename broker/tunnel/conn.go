@@ -164,7 +164,9 @@ func (c *Conn) NetConn() net.Conn { return c.Conn }
 
 // Write sends p as TLS records in as few syscalls as possible.
 func (c *Conn) Write(p []byte) (int, error) {
-	if c.raw == nil {
+	// One record leaves in one syscall anyway; corking it would only copy
+	// it once more (RDP's interactive traffic is mostly such writes).
+	if c.raw == nil || len(p) <= maxRecord {
 		return c.Conn.Write(p)
 	}
 	c.raw.cork()
