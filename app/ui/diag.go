@@ -41,7 +41,9 @@ func diagnostics(d diagInfo) string {
 	line("os", runtime.GOOS+"/"+runtime.GOARCH)
 	line("lang", d.Lang)
 	line("broker", d.Profile.BrokerURL)
-	line("pinned_fingerprint", d.Profile.Fingerprint != "")
+	line("key_pins", len(d.Profile.PinList()))
+	line("pinned_fingerprint", d.Profile.Fingerprint != "") // not yet turned into a key pin
+	line("trust_os_store", d.Profile.TrustOS)
 	line("device", d.Profile.DeviceName)
 	st := d.State
 	line("phase", st.Phase)
