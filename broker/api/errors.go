@@ -222,9 +222,9 @@ func init() {
 			"ブローカーに接続できません。インターネット接続を確認してください。在宅は自動で再接続を続けます。"},
 		CodeCertificateChange: {http.StatusBadGateway,
 			"The broker's key does not match the one this laptop trusts. Do not continue; call the IT help desk.",
-			"ブローカーの鍵が、このPCが信頼している鍵と一致しません。操作を中止し、情報政策課ヘルプデスクへ連絡してください。"},
+			"ブローカーの鍵が、この端末が信頼している鍵と一致しません。操作を中止し、情報政策課ヘルプデスクへ連絡してください。"},
 		CodeBrokerNotPinned: {http.StatusBadGateway,
 			"This laptop does not know the broker's key yet. Set it up again on the first screen with the key pin IT published, or ask IT for the installer's settings file.",
-			"このPCはまだブローカーの鍵を登録していません。情報政策課が公開している鍵のピンを使って最初の画面から設定し直すか、インストーラーの設定ファイルを情報政策課に依頼してください。"},
+			"この端末はまだブローカーの鍵を登録していません。情報政策課が公開している鍵のピンを使って最初の画面から設定し直すか、インストーラーの設定ファイルを情報政策課に依頼してください。"},
 	})
 }
