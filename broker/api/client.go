@@ -354,7 +354,9 @@ func FormatPin(sum []byte) string { return pinPrefix + base64.StdEncoding.Encode
 func ParsePin(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	rest, ok := strings.CutPrefix(s, pinPrefix)
-	rest = strings.TrimPrefix(rest, "/")
+	if len(rest) == 45 && rest[0] == '/' {
+		rest = rest[1:] // curl's "sha256//": the digest itself may begin with "/"
+	}
 	b, err := base64.StdEncoding.DecodeString(rest)
 	if !ok || err != nil || len(b) != sha256.Size {
 		return nil, fmt.Errorf("key pin %q: want sha256/ and 44 base64 characters, as the broker prints at start", s)

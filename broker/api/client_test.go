@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -80,5 +81,26 @@ func TestClientDoesNotResendAStreamOrAnUnchangedToken(t *testing.T) {
 	err = c.Do(context.Background(), "GET", "/v1/x", nil, nil)
 	if e := AsError(err); e == nil || e.Code != CodeUnauthenticated || len(b.bodies) != 1 {
 		t.Fatalf("wrong token: %v after %d requests", err, len(b.bodies))
+	}
+}
+
+func TestParsePin(t *testing.T) {
+	sum := make([]byte, 32)
+	sum[0] = 0xfe // base64 begins with "/": "/g..."
+	pin := FormatPin(sum)
+	if !strings.HasPrefix(pin, "sha256//") {
+		t.Fatalf("test needs a digest whose base64 begins with /: %s", pin)
+	}
+	b64 := pin[len("sha256/"):]
+	for _, s := range []string{pin, " " + pin + " ", "sha256//" + b64 /* curl's form */} {
+		got, err := ParsePin(s)
+		if err != nil || !bytes.Equal(got, sum) {
+			t.Errorf("ParsePin(%q) = %x, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "sha256/", "AB:CD", "sha256/AAAA", "sha1/" + b64, "sha256/" + b64[1:]} {
+		if _, err := ParsePin(s); err == nil {
+			t.Errorf("ParsePin(%q) accepted", s)
+		}
 	}
 }
