@@ -145,7 +145,15 @@ func (r *Relay) Serve(w http.ResponseWriter, req *http.Request, h slots.Holder, 
 	binding, err := r.checkBinding(ctx, req, h, slotID)
 	if err != nil {
 		r.refused(ctx, userID, slotID, string(api.CodeTunnelBinding), err.Error())
-		return api.Err(api.CodeTunnelBinding, err.Error())
+		// The audit log has the cause; the caller learns only its kind.
+		detail := "the request is not bound to this TLS connection"
+		switch {
+		case errors.Is(err, tunnel.ErrNoBinding):
+			detail = "the request carries no channel binding"
+		case req.TLS == nil:
+			detail = "the broker holds no TLS session here and unbound tunnels are not allowed"
+		}
+		return api.Err(api.CodeTunnelBinding, detail)
 	}
 	g := r.getGrants()
 	if g == nil {
