@@ -70,9 +70,10 @@ type Deps struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	OnSession func(Session)
-	// PinLearned (may be nil) gets the key pin of a broker that was
-	// verified by Config.Fingerprint, for the profile to keep instead. It
-	// is called during a TLS handshake: it must not block.
+	// PinLearned (may be nil) gets each key pin the client learns, for
+	// the profile to keep: that of a broker verified by Config.Fingerprint
+	// (in its place), or one the broker announces before a key rotation.
+	// It must not block.
 	PinLearned func(pin string)
 	// BeforeLogout runs while the session's token still works, before a
 	// user's sign-out revokes it (the wiring uploads the operation log).

@@ -237,9 +237,9 @@ func (u *UI) startClient(p Profile) {
 	})
 }
 
-// PinLearned keeps the key pin that a first contact learned through a
-// certificate pin of the earlier form (core.Deps.PinLearned), in place of
-// it. Any goroutine may call it.
+// PinLearned keeps a key pin the client learned (core.Deps.PinLearned):
+// through a certificate pin of the earlier form, which it replaces, or
+// announced by the broker before a key rotation. Any goroutine may call it.
 func (u *UI) PinLearned(brokerURL, pin string) {
 	fyne.Do(func() {
 		if u.profile.BrokerURL != brokerURL || u.profile.hasPin(pin) && u.profile.Fingerprint == "" {
@@ -247,7 +247,7 @@ func (u *UI) PinLearned(brokerURL, pin string) {
 		}
 		u.profile = u.profile.withPin(pin)
 		saveProfile(u.prefs, u.profile)
-		u.log.Info("broker key pinned in place of the certificate fingerprint", "pin", pin)
+		u.log.Info("broker key pin kept", "pin", pin)
 	})
 }
 

@@ -36,6 +36,9 @@ type Client struct {
 	token string
 	sign  func(msg []byte) []byte // the device key, for tunnel bindings
 	pins  [][]byte                // SHA-256 of the broker's SubjectPublicKeyInfo
+
+	learn bool             // pinned: the broker's announced pins are learned
+	onPin func(pin string) // set once by NewClient
 }
 
 // ClientOptions configures NewClient. An https broker must be pinned
@@ -54,8 +57,9 @@ type ClientOptions struct {
 	// set up before key pins keep working; when it matches, the key's pin
 	// is added to Pins and passed to OnPin, for the app to store instead.
 	Fingerprint string
-	// OnPin (may be nil) gets the key pin learned through Fingerprint.
-	// It is called during a TLS handshake: it must not block.
+	// OnPin (may be nil) gets each key pin the client learns: through
+	// Fingerprint, or announced by a broker it reached through a pin it
+	// holds (KeyPinsHeader, before a key rotation). It must not block.
 	OnPin func(pin string)
 	// TrustSystemRoots verifies an unpinned broker's chain against the OS
 	// store (managed rollouts with a certificate from a real CA).
@@ -108,9 +112,59 @@ func NewClient(baseURL string, opt ClientOptions) (*Client, error) {
 	if to == 0 {
 		to = 30 * time.Second
 	}
+	if len(c.pins) > 0 || legacy != nil {
+		c.onPin = opt.OnPin
+		c.learn = true
+	}
 	c.hc = &http.Client{Transport: tr, Timeout: to}
 	return c, nil
 }
+
+// KeyPinsHeader lists, on the broker's answers, the key pins laptops may
+// hold: the current key's and those of keys announced for later.
+const KeyPinsHeader = "Zaitaku-Key-Pins"
+
+// notePins learns the pins a pinned broker announces on an answer. Only
+// over TLS that checkPin accepted: a pin the laptop holds vouches for it.
+func (c *Client) notePins(resp *http.Response) {
+	if !c.learn || resp.TLS == nil {
+		return
+	}
+	if h := resp.Header.Get(KeyPinsHeader); h != "" {
+		c.learnPins(h, c.onPin)
+	}
+}
+
+// learnPins adds the pins in a KeyPinsHeader value that the client does
+// not hold yet. Pins are only added: retiring one is IT's (preset or
+// first run), so that a broker cannot lock laptops out of a key.
+func (c *Client) learnPins(header string, onPin func(string)) {
+	var learned []string
+	c.mu.Lock()
+	for _, f := range strings.Split(header, ",") {
+		b, err := ParsePin(f)
+		if err != nil {
+			continue
+		}
+		known := false
+		for _, p := range c.pins {
+			known = known || bytes.Equal(p, b)
+		}
+		if !known && len(c.pins) < maxPins {
+			c.pins = append(c.pins, b)
+			learned = append(learned, FormatPin(b))
+		}
+	}
+	c.mu.Unlock()
+	if onPin != nil {
+		for _, p := range learned {
+			onPin(p)
+		}
+	}
+}
+
+// maxPins bounds what a broker can make a laptop keep.
+const maxPins = 8
 
 // checkPin accepts the broker's certificate when its key matches a pin,
 // or when the whole certificate matches a pin of the earlier form; then
@@ -210,6 +264,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any, tok s
 		return Err(CodeNetwork, err.Error())
 	}
 	defer resp.Body.Close()
+	c.notePins(resp)
 	if resp.StatusCode/100 != 2 {
 		return DecodeError(resp)
 	}

@@ -3,13 +3,21 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // rotatingBroker accepts only the newest token and rotates the client's
@@ -103,4 +111,70 @@ func TestParsePin(t *testing.T) {
 			t.Errorf("ParsePin(%q) accepted", s)
 		}
 	}
+}
+
+// TestKeyRotationAnnounced: a broker announces its next key's pin; a
+// laptop that reached it through the pin it holds keeps the new one too,
+// and after the rotation it trusts the new key and nothing else.
+func TestKeyRotationAnnounced(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "{}") })
+	next := tlsServer(t, ok) // the new key, not yet in use
+	defer next.Close()
+	nextPin := KeyPin(next.Certificate())
+	cur := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(KeyPinsHeader, "sha256/garbage, "+nextPin)
+		ok(w, r)
+	}))
+	defer cur.Close()
+
+	var learned []string
+	c, err := NewClient(cur.URL, ClientOptions{Pins: []string{KeyPin(cur.Certificate())}, OnPin: func(p string) { learned = append(learned, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(context.Background(), "GET", "/v1/status", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(learned) != 1 || learned[0] != nextPin {
+		t.Fatalf("learned %v, want [%s]", learned, nextPin)
+	}
+	// The rotation: the same address now serves the new key.
+	c2, err := NewClient(next.URL, ClientOptions{Pins: append([]string{KeyPin(cur.Certificate())}, learned...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Do(context.Background(), "GET", "/v1/status", nil, nil); err != nil {
+		t.Fatalf("after the rotation: %v", err)
+	}
+	// A key nobody announced is refused.
+	other := tlsServer(t, ok)
+	defer other.Close()
+	c3, _ := NewClient(other.URL, ClientOptions{Pins: append([]string{KeyPin(cur.Certificate())}, learned...)})
+	if err := c3.Do(context.Background(), "GET", "/v1/status", nil, nil); AsError(err) == nil || AsError(err).Code != CodeCertificateChange {
+		t.Fatalf("an unannounced key: %v, want %s", err, CodeCertificateChange)
+	}
+	// An unpinned https broker is refused unless the OS store is trusted.
+	if _, err := NewClient(other.URL, ClientOptions{}); AsError(err) == nil || AsError(err).Code != CodeBrokerNotPinned {
+		t.Fatalf("unpinned: %v, want %s", err, CodeBrokerNotPinned)
+	}
+	if _, err := NewClient(other.URL, ClientOptions{TrustSystemRoots: true}); err != nil {
+		t.Fatalf("trusting the OS store: %v", err)
+	}
+}
+
+// tlsServer serves h over TLS with a key of its own (httptest's servers
+// share one).
+func tlsServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	srv.StartTLS()
+	return srv
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/zaitaku/zaitaku/broker/api"
 )
 
 // Config is the broker's configuration. Precedence: flag > environment >
@@ -32,6 +34,10 @@ type Config struct {
 	// ZAITAKU_UNBOUND_TUNNELS: with Insecure, tunnels run without channel
 	// binding (the broker holds no TLS session to bind them to).
 	UnboundTunnels bool `json:"unbound_tunnels"`
+	// ZAITAKU_NEXT_KEY_PINS: key pins (comma-separated) the broker
+	// announces to laptops before it moves to that key, so that laptops
+	// set up by hand survive the rotation.
+	NextKeyPins string `json:"next_key_pins"`
 }
 
 // DefaultConfig is the configuration with nothing set.
@@ -54,6 +60,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file`; empty: a self-signed one in the data dir (env ZAITAKU_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` for -tls-cert (env ZAITAKU_TLS_KEY)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "`URL` clients use to reach this broker (env ZAITAKU_PUBLIC_URL)")
+	fs.StringVar(&cfg.NextKeyPins, "next-key-pins", "", "key `pins` (sha256/..., comma-separated) of the next TLS key, announced to laptops before the broker uses it (env ZAITAKU_NEXT_KEY_PINS)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: json or text (env ZAITAKU_LOG_FORMAT)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env ZAITAKU_LOG_LEVEL)")
 	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "SQLite durability: NORMAL or FULL (env ZAITAKU_SQLITE_SYNCHRONOUS)")
@@ -85,7 +92,8 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	env := map[string]*string{
 		"ZAITAKU_DATA": &cfg.Data, "ZAITAKU_LISTEN": &cfg.Listen, "ZAITAKU_DB": &cfg.DB,
 		"ZAITAKU_TLS_CERT": &cfg.TLSCert, "ZAITAKU_TLS_KEY": &cfg.TLSKey, "ZAITAKU_PUBLIC_URL": &cfg.PublicURL,
-		"ZAITAKU_LOG_FORMAT": &cfg.LogFormat, "ZAITAKU_LOG_LEVEL": &cfg.LogLevel, "ZAITAKU_SQLITE_SYNCHRONOUS": &cfg.Synchronous,
+		"ZAITAKU_NEXT_KEY_PINS": &cfg.NextKeyPins,
+		"ZAITAKU_LOG_FORMAT":    &cfg.LogFormat, "ZAITAKU_LOG_LEVEL": &cfg.LogLevel, "ZAITAKU_SQLITE_SYNCHRONOUS": &cfg.Synchronous,
 	}
 	for k, p := range env {
 		if v := getenv(k); v != "" {
@@ -107,6 +115,11 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 }
 
 func (c Config) validate() error {
+	for _, p := range splitList(c.NextKeyPins) {
+		if _, err := api.ParsePin(p); err != nil {
+			return fmt.Errorf("-next-key-pins: %w", err)
+		}
+	}
 	if c.UnboundTunnels && !c.Insecure {
 		return errors.New("-unbound-tunnels is only for -insecure-http: over the broker's own TLS every tunnel is bound to its connection")
 	}
@@ -147,4 +160,15 @@ func validateListen(addr string) error {
 		return fmt.Errorf("-listen %q: the port must be a number from 0 to 65535, e.g. :8443", addr)
 	}
 	return nil
+}
+
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

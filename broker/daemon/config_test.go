@@ -31,3 +31,14 @@ func TestUnboundTunnelsOnlyBehindAProxy(t *testing.T) {
 		t.Fatalf("the default is bound: %+v, %v", cfg, err)
 	}
 }
+
+func TestNextKeyPinsAreChecked(t *testing.T) {
+	env := func(string) string { return "" }
+	pin := "sha256/OjR/ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8w="
+	if cfg, err := ParseServe([]string{"-next-key-pins", pin + ", " + pin}, env, io.Discard); err != nil || len(splitList(cfg.NextKeyPins)) != 2 {
+		t.Fatalf("good pins: %+v, %v", cfg, err)
+	}
+	if _, err := ParseServe([]string{"-next-key-pins", "AB:CD:EF"}, env, io.Discard); err == nil {
+		t.Fatal("a certificate fingerprint is not a key pin")
+	}
+}

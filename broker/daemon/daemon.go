@@ -176,6 +176,7 @@ func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 		// and writes many TLS records per syscall.
 		ln = tls.NewListener(tunnel.Listener(ln), hs.TLSConfig)
 		r = Ready{URL: "https://" + displayAddr(ln.Addr()), Fingerprint: fp, Pin: pin}
+		hs.Handler = announcePins(hs.Handler, append([]string{pin}, splitList(b.Cfg.NextKeyPins)...))
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})

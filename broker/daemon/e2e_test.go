@@ -62,6 +62,9 @@ func TestE2EBrokerStartsOnEmptyDir(t *testing.T) {
 	if resp.StatusCode != 200 || h.Status != "ok" {
 		t.Fatalf("healthz: %d %+v", resp.StatusCode, h)
 	}
+	if got := resp.Header.Get("Zaitaku-Key-Pins"); got != p.Pin {
+		t.Fatalf("announced key pins %q, want the current one, %s", got, p.Pin)
+	}
 	for _, f := range []string{"zaitaku.db", "tls-cert.pem", "tls-key.pem", "secret.key"} {
 		st, err := os.Stat(filepath.Join(p.DataDir, f))
 		if err != nil {

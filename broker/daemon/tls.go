@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -119,4 +121,17 @@ func loadOrCreateSecretKey(dir string) ([]byte, error) {
 		return nil, err
 	}
 	return b, writeFileAtomic(path, b, 0o600)
+}
+
+// announcePins names, on every answer, the keys laptops may pin: the
+// current one and any announced with -next-key-pins. A laptop that
+// reached the broker through a pin it holds adds the others
+// (api.ClientOptions.OnPin), so a key rotation announced ahead of time
+// does not strand laptops that were set up by hand.
+func announcePins(h http.Handler, pins []string) http.Handler {
+	v := strings.Join(pins, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(api.KeyPinsHeader, v)
+		h.ServeHTTP(w, r)
+	})
 }
