@@ -202,6 +202,11 @@ func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string
 	if err := validateProof(req.Proof); err != nil {
 		return nil, err
 	}
+	if req.Proof == nil && s.gate.unprovenFull() {
+		// Refused before any database work: under a flood this is most
+		// of the attempts, and the same for every staff ID.
+		return nil, errSignInBusy()
+	}
 	now := s.now()
 	pol := s.Policy(ctx)
 	proven, why, err := s.provenDevice(ctx, id, req, now)

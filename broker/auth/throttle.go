@@ -188,6 +188,13 @@ func (g *hashGate) acquire(ctx context.Context, first bool) error {
 	return err
 }
 
+// unprovenFull reports whether an unproven attempt would be refused now.
+func (g *hashGate) unprovenFull() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.free == 0 && len(g.unproven) >= g.maxUnproven
+}
+
 // release frees a slot, handing it straight to the next waiter.
 func (g *hashGate) release() {
 	g.mu.Lock()
