@@ -38,7 +38,7 @@ type Config struct {
 	// HashConcurrency caps simultaneous argon2 hashes (memory bound).
 	HashConcurrency int
 	// UnprovenQueue caps how many sign-ins that prove no enrolled device
-	// wait for a hash at once (default 4 per hash slot), and UnprovenWait
+	// wait for a hash at once (default 8 per hash slot), and UnprovenWait
 	// how long each waits (default 2 s); beyond either they are refused
 	// with CodeSignInBusy. See hashGate.
 	UnprovenQueue int

@@ -28,10 +28,14 @@ import (
 //
 // Per-address rate limits are the HTTP layer's (broker/server/ratelimit.go).
 
-// Defaults of the unproven queue (see hashGate).
+// Defaults of the unproven queue (see hashGate). Proven sign-ins go
+// ahead of the queue whatever its length, so its bounds do not protect
+// them; they bound what a flood holds (requests, goroutines) and turn a
+// wait a person would give up on into an answer: 8 per slot is about
+// half a second of hashing at the production cost on an idle core.
 const (
 	defaultUnprovenWait     = 2 * time.Second
-	defaultUnprovenPerSlot  = 4
+	defaultUnprovenPerSlot  = 8
 	unprovenBusyRetryAfterS = 2
 )
 

@@ -44,13 +44,24 @@ func BenchmarkAuthLogin(b *testing.B) {
 		}
 		users[i] = brokertest.User{ID: id, Password: brokertest.Password, TOTPSecret: secret}
 	}
+	var busy atomic.Int64
 	login := func(u brokertest.User) (time.Duration, error) {
 		_, key, _ := ed25519.GenerateKey(rand.Reader)
 		c := br.Client(b)
 		start := time.Now()
-		_, err := c.Login(ctx, api.LoginRequest{StaffID: u.ID, Password: u.Password, OTP: br.Code(b, u),
-			Device: api.DeviceInfo{Name: "bench", OS: "linux", PublicKey: key.Public().(ed25519.PublicKey)}})
-		return time.Since(start), err
+		for {
+			_, err := c.Login(ctx, api.LoginRequest{StaffID: u.ID, Password: u.Password, OTP: br.Code(b, u),
+				Device: api.DeviceInfo{Name: "bench", OS: "linux", PublicKey: key.Public().(ed25519.PublicKey)}})
+			// First sign-ins beyond what the hash queue holds are told to
+			// come back (a machine busy with other work gets there): the
+			// wait counts in the latency, as the person's would.
+			if e := api.AsError(err); e != nil && e.Code == api.CodeSignInBusy {
+				busy.Add(1)
+				time.Sleep(time.Duration(e.RetryAfter) * time.Second)
+				continue
+			}
+			return time.Since(start), err
+		}
 	}
 	b.ResetTimer()
 
@@ -105,6 +116,7 @@ func BenchmarkAuthLogin(b *testing.B) {
 	fmt.Printf("BENCH auth.logins_per_s %.3g logins/s target>=10\n", rate)
 	fmt.Printf("BENCH auth.login_p99 %.3g s target<=0.5\n", p99.Seconds())
 	fmt.Printf("BENCH auth.login_p50 %.3g s\n", lat[len(lat)/2].Seconds())
+	fmt.Printf("BENCH auth.login_busy_retries %d retries\n", busy.Load())
 }
 
 // BenchmarkAuthLoginUnderSpray measures sign-in from enrolled laptops
