@@ -162,7 +162,7 @@ func (s *Service) verify(ctx context.Context, pw, hash string) (ok, stale bool, 
 // sign-ins (a signed-in user, IT, a rehash after a good sign-in).
 func (s *Service) acquire(ctx context.Context) error { return s.gate.acquire(ctx, true) }
 
-func (s *Service) release() { s.gate.release() }
+func (s *Service) release() { s.gate.release(true) }
 
 func (s *Service) record(ctx context.Context, actor, action, target string, kv ...string) {
 	f := map[string]string{}

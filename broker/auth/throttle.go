@@ -23,8 +23,9 @@ import (
 //     its own count, which only someone holding its key can raise.
 //   - argon2 work is handed out by hashGate: proven sign-ins and
 //     signed-in callers first, unproven attempts after them, with a
-//     bounded queue and a short wait, so a flood costs bounded CPU and
-//     memory and cannot starve the sign-ins that matter.
+//     bounded queue and a short wait, and one slot kept free for proven
+//     sign-ins while they come, so a flood costs bounded CPU and memory
+//     and cannot slow the sign-ins that matter.
 //
 // Per-address rate limits are the HTTP layer's (broker/server/ratelimit.go).
 
@@ -108,7 +109,7 @@ func (s *Service) verifyAttempt(ctx context.Context, pw, hash string, proven boo
 	if err := s.gate.acquire(ctx, proven); err != nil {
 		return false, false, err
 	}
-	defer s.gate.release()
+	defer s.gate.release(proven)
 	return VerifyPassword(pw, hash, s.argon)
 }
 
@@ -118,20 +119,32 @@ func (s *Service) verifyAttempt(ctx context.Context, pw, hash string, proven boo
 // or a signed-in caller changing a password), and only when there is none
 // to an unproven attempt. Unproven attempts wait at most unprovenWait,
 // and at most maxUnproven of them wait at once; beyond that they are
-// refused at once. So a flood of unproven attempts costs at most all the
-// slots' CPU, never more memory than the slots, and a proven sign-in
-// waits at most for one running hash to end.
+// refused at once. So a flood of unproven attempts costs at most the
+// slots' CPU and never more memory than the slots.
+//
+// While first-class callers have come within reserveFor, unproven
+// attempts hold at most all slots but one: the next proven sign-in then
+// starts hashing at once instead of waiting for a running hash to end,
+// which halves its worst case under a flood on a small machine. When
+// none has come for that long (a rollout day of first sign-ins, or a
+// spray at night) unproven attempts may use every slot.
 type hashGate struct {
-	mu           sync.Mutex // guards free, first, unproven
-	free         int        // slots not in use; >0 only when nobody waits
-	first        []chan struct{}
-	unproven     []chan struct{}
-	maxUnproven  int
-	unprovenWait time.Duration
+	mu          sync.Mutex // guards the fields below
+	free        int        // slots not in use
+	running     int        // of the slots in use, those held by unproven attempts
+	first       []chan struct{}
+	unproven    []chan struct{}
+	lastFirst   time.Time // when a first-class caller last asked
+	slots       int
+	maxUnproven int
+	wait        time.Duration
+	reserveFor  time.Duration
+	now         func() time.Time // the real clock: hashes take real time
 }
 
 func newHashGate(slots, maxUnproven int, unprovenWait time.Duration) *hashGate {
-	return &hashGate{free: slots, maxUnproven: maxUnproven, unprovenWait: unprovenWait}
+	return &hashGate{free: slots, slots: slots, maxUnproven: maxUnproven, wait: unprovenWait,
+		reserveFor: 30 * time.Second, now: time.Now}
 }
 
 func errSignInBusy() error {
@@ -140,17 +153,41 @@ func errSignInBusy() error {
 	return e
 }
 
-// acquire takes a slot; first says the caller goes ahead of unproven ones.
+// unprovenMayRun reports whether an unproven attempt may take a free slot
+// now. Called with mu held.
+func (g *hashGate) unprovenMayRun() bool {
+	if g.free == 0 {
+		return false
+	}
+	limit := g.slots
+	if g.slots > 1 && g.now().Sub(g.lastFirst) < g.reserveFor {
+		limit = g.slots - 1
+	}
+	return g.running < limit
+}
+
+// acquire takes a slot; first says the caller goes ahead of unproven
+// ones. The slot is given back with release(first).
 func (g *hashGate) acquire(ctx context.Context, first bool) error {
 	g.mu.Lock()
-	if g.free > 0 {
-		g.free--
-		g.mu.Unlock()
-		return nil
-	}
-	if !first && len(g.unproven) >= g.maxUnproven {
-		g.mu.Unlock()
-		return errSignInBusy()
+	if first {
+		g.lastFirst = g.now()
+		if g.free > 0 {
+			g.free--
+			g.mu.Unlock()
+			return nil
+		}
+	} else {
+		if len(g.unproven) == 0 && g.unprovenMayRun() {
+			g.free--
+			g.running++
+			g.mu.Unlock()
+			return nil
+		}
+		if len(g.unproven) >= g.maxUnproven {
+			g.mu.Unlock()
+			return errSignInBusy()
+		}
 	}
 	// Buffered: release hands the slot over without waiting for us.
 	ready := make(chan struct{}, 1)
@@ -163,7 +200,7 @@ func (g *hashGate) acquire(ctx context.Context, first bool) error {
 
 	var timeout <-chan time.Time
 	if !first {
-		t := time.NewTimer(g.unprovenWait)
+		t := time.NewTimer(g.wait)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -187,7 +224,7 @@ func (g *hashGate) acquire(ctx context.Context, first bool) error {
 	if !removed {
 		// The slot was handed over as we gave up: pass it on.
 		<-ready
-		g.release()
+		g.release(first)
 	}
 	return err
 }
@@ -196,24 +233,32 @@ func (g *hashGate) acquire(ctx context.Context, first bool) error {
 func (g *hashGate) unprovenFull() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.free == 0 && len(g.unproven) >= g.maxUnproven
+	return len(g.unproven) >= g.maxUnproven
 }
 
-// release frees a slot, handing it straight to the next waiter.
-func (g *hashGate) release() {
+// release gives back a slot taken with acquire(first), handing it (or
+// another now free) straight to the next waiter that may have it.
+func (g *hashGate) release(first bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var next chan struct{}
-	switch {
-	case len(g.first) > 0:
-		next, g.first = g.first[0], g.first[1:]
-	case len(g.unproven) > 0:
-		next, g.unproven = g.unproven[0], g.unproven[1:]
-	default:
-		g.free++
+	g.free++
+	if !first {
+		g.running--
+	}
+	if len(g.first) > 0 {
+		next := g.first[0]
+		g.first = g.first[1:]
+		g.free--
+		next <- struct{}{}
 		return
 	}
-	next <- struct{}{}
+	if len(g.unproven) > 0 && g.unprovenMayRun() {
+		next := g.unproven[0]
+		g.unproven = g.unproven[1:]
+		g.free--
+		g.running++
+		next <- struct{}{}
+	}
 }
 
 func without(q []chan struct{}, c chan struct{}) ([]chan struct{}, bool) {

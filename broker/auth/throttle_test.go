@@ -37,11 +37,11 @@ func TestHashGateOrder(t *testing.T) {
 				return
 			}
 			order <- w.name
-			g.release()
+			g.release(w.first)
 		}()
 		waitQueued(t, g, i+1) // so that arrival order is known
 	}
-	g.release()
+	g.release(false)
 	for _, want := range []string{"proven", "unproven-1", "unproven-2"} {
 		if got := <-order; got != want {
 			t.Fatalf("got %q, want %q", got, want)
@@ -93,10 +93,57 @@ func TestHashGateBounds(t *testing.T) {
 	if err := g.acquire(cctx, true); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled proven waiter: %v", err)
 	}
-	g.release()
+	g.release(true)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.free != 1 || len(g.first) != 0 || len(g.unproven) != 0 {
+	if g.free != 1 || g.running != 0 || len(g.first) != 0 || len(g.unproven) != 0 {
 		t.Fatalf("gate not empty: free=%d first=%d unproven=%d", g.free, len(g.first), len(g.unproven))
+	}
+}
+
+// TestHashGateReserve: while proven sign-ins come, unproven attempts hold
+// all slots but one, so the next proven one starts at once; when none has
+// come for a while, unproven attempts use every slot.
+func TestHashGateReserve(t *testing.T) {
+	g := newHashGate(2, 4, time.Minute)
+	var mu sync.Mutex
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	g.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ctx := context.Background()
+	if err := g.acquire(ctx, true); err != nil { // a proven sign-in
+		t.Fatal(err)
+	}
+	g.release(true)
+	if err := g.acquire(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- g.acquire(ctx, false) }()
+	waitQueued(t, g, 1) // a slot is free, but kept for proven sign-ins
+	if err := g.acquire(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	g.release(true)
+	select {
+	case err := <-second:
+		t.Fatalf("the second unproven attempt took the kept slot: %v", err)
+	default:
+	}
+	// No proven sign-in for longer than reserveFor: the next release lets
+	// the waiter in, and a third unproven attempt gets the last slot.
+	mu.Lock()
+	now = now.Add(g.reserveFor + time.Second)
+	mu.Unlock()
+	g.release(false)
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if err := g.acquire(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.free != 0 || g.running != 2 {
+		t.Fatalf("free=%d running=%d, want 0 and 2", g.free, g.running)
 	}
 }
