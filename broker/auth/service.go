@@ -59,6 +59,8 @@ type Service struct {
 	// memory. It lets proven sign-ins go first (throttle.go).
 	gate  *hashGate
 	dummy string // a hash verified for unknown IDs, so timing is the same
+	// counters serializes each failure counter's read-count-write.
+	counters counterLocks
 
 	endMu   sync.Mutex // guards onEnded
 	onEnded []func(context.Context, SessionsEnded)
@@ -227,7 +229,6 @@ func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string
 	if err != nil {
 		return nil, err
 	}
-	f.att = att
 	if now.Before(att.LockedUntil) {
 		e := api.Err(api.CodeAccountLocked)
 		e.RetryAfter = int(att.LockedUntil.Sub(now).Seconds()) + 1
@@ -270,10 +271,8 @@ func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string
 	}
 	// Only this path's count is cleared: a proven sign-in leaves the
 	// staff ID's unproven count (an attacker's) where it is.
-	if att.Failures > 0 {
-		if err := s.st.DeleteAttempts(ctx, f.key); err != nil {
-			return nil, err
-		}
+	if err := s.clearFailures(ctx, f); err != nil {
+		return nil, err
 	}
 	if stale {
 		if h, err := s.hash(ctx, req.Password); err == nil {
@@ -297,7 +296,6 @@ type failure struct {
 	id     string // the staff ID as submitted (normalized)
 	key    string // the counter: lockKey(id, the proven device)
 	device string // the proven device's ID; "" for unproven attempts
-	att    Attempts
 	pol    api.Policy
 	remote string
 }
@@ -317,21 +315,34 @@ func (s *Service) fail(ctx context.Context, f failure, reason string) error {
 // failWith counts a failure and locks the counter's key (the staff ID, or
 // the staff ID on one proven laptop) when the threshold is reached.
 func (s *Service) failWith(ctx context.Context, f failure, reason string, e error) error {
-	id, att, pol, remote := f.id, f.att, f.pol, f.remote
+	id, pol, remote := f.id, f.pol, f.remote
 	now := s.now()
 	window := time.Duration(pol.LockoutMinutes) * time.Minute
-	if att.StaffID == "" || now.Sub(att.WindowStart) > window {
-		att = Attempts{StaffID: f.key, WindowStart: now}
+	mu := s.counters.of(f.key)
+	mu.Lock()
+	// Read again: attempts for this key that ran alongside this one may
+	// have counted since it read the count (see counterLocks).
+	att, err := s.st.GetAttempts(ctx, f.key)
+	if err != nil {
+		mu.Unlock()
+		return err
 	}
-	att.Failures++
 	locked := false
-	if pol.LockoutThreshold > 0 && att.Failures >= pol.LockoutThreshold {
-		att.LockedUntil = now.Add(window)
-		att.Failures = 0
-		att.WindowStart = now
-		locked = true
+	if !now.Before(att.LockedUntil) {
+		if att.StaffID == "" || now.Sub(att.WindowStart) > window {
+			att = Attempts{StaffID: f.key, WindowStart: now}
+		}
+		att.Failures++
+		if pol.LockoutThreshold > 0 && att.Failures >= pol.LockoutThreshold {
+			att.LockedUntil = now.Add(window)
+			att.Failures = 0
+			att.WindowStart = now
+			locked = true
+		}
+		err = s.st.PutAttempts(ctx, att)
 	}
-	if err := s.st.PutAttempts(ctx, att); err != nil {
+	mu.Unlock()
+	if err != nil {
 		return err
 	}
 	s.record(ctx, id, "auth.login_failed", id, f.fields("reason", reason, "remote", remote)...)

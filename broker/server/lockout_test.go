@@ -205,3 +205,28 @@ func TestFirstSignInUnchanged(t *testing.T) {
 		t.Fatalf("new laptop after 5 failures: %v, want %s", err, api.CodeAccountLocked)
 	}
 }
+
+// TestConcurrentFailuresAllCount: sixteen wrong passwords sent at once all
+// count, although each read the count before any hash ended (at the
+// production cost they are all in flight together): the staff ID is
+// locked afterwards. Counted from what each read, they made one failure.
+func TestConcurrentFailuresAllCount(t *testing.T) {
+	b := brokertest.Start(t, brokertest.WithProductionArgon2())
+	u := b.CreateUser(t, "k3004")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := b.Client(t).Login(ctx, loginReq(u, "Wrong-Pass-77x", "", newKey()))
+			if c := code(err); c != api.CodeInvalidCredentials && c != api.CodeAccountLocked {
+				t.Errorf("attempt: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := b.Client(t).Login(ctx, loginReq(u, u.Password, b.Code(t, u), newKey())); code(err) != api.CodeAccountLocked {
+		t.Fatalf("after 16 failures at once: %v, want %s", err, api.CodeAccountLocked)
+	}
+}
