@@ -21,8 +21,15 @@ type LoginStep struct {
 // next start signs in without a password ("keep me signed in"). Errors are
 // *api.Error with a message for the user.
 func (c *Client) Login(ctx context.Context, staffID, password, otp string, remember bool) (*LoginStep, error) {
+	pub := c.DeviceKey()
+	// The proof says this laptop holds its key: once the key is enrolled
+	// for staffID, a password spray by someone without it cannot lock this
+	// laptop out, and the office's shared address limit does not apply.
+	// On a first sign-in it proves nothing and costs nothing.
+	ts := c.now().Unix()
 	resp, err := c.api.Login(ctx, api.LoginRequest{StaffID: staffID, Password: password, OTP: otp,
-		Device: api.DeviceInfo{Name: c.cfg.DeviceName, OS: runtime.GOOS, PublicKey: c.DeviceKey()}})
+		Device: api.DeviceInfo{Name: c.cfg.DeviceName, OS: runtime.GOOS, PublicKey: pub},
+		Proof:  &api.LoginProof{Timestamp: ts, Signature: c.sign(api.LoginProofMessage(staffID, pub, ts))}})
 	if err != nil {
 		e := c.noteError(err)
 		if e != nil && e.Code != api.CodeOTPRequired {

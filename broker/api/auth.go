@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"strconv"
 	"time"
 )
@@ -73,6 +74,28 @@ type LoginRequest struct {
 	Password string     `json:"password"`
 	OTP      string     `json:"otp,omitempty"`
 	Device   DeviceInfo `json:"device"`
+	// Proof, signed with the device key, shows that the request comes
+	// from a laptop already enrolled for this staff ID. Failures an
+	// attacker without that key causes then never lock this laptop out,
+	// and per-address sign-in limits do not apply to it. Without it (or
+	// from a laptop not yet enrolled) the sign-in is the first-time one:
+	// password and code, which enrolls Device.PublicKey.
+	Proof *LoginProof `json:"proof,omitempty"`
+}
+
+// LoginProof is the device's signature over LoginProofMessage(staff ID as
+// sent, device public key, Timestamp). The timestamp must be within the
+// broker's proof skew (5 minutes) of its clock.
+type LoginProof struct {
+	Timestamp int64  `json:"timestamp"` // unix seconds
+	Signature []byte `json:"signature"`
+}
+
+// LoginProofMessage is the message a device signs to prove, at sign-in,
+// that it holds the key enrolled for staffID. The prefix keeps it from
+// ever being valid as a refresh proof, and the other way round.
+func LoginProofMessage(staffID string, publicKey []byte, unix int64) []byte {
+	return []byte("zaitaku-login-v1\n" + staffID + "\n" + base64.StdEncoding.EncodeToString(publicKey) + "\n" + strconv.FormatInt(unix, 10))
 }
 
 // Login stages. Anything but StageOK comes with a restricted token that can

@@ -20,6 +20,7 @@ const (
 	CodeRefreshInvalid     Code = "refresh_invalid"
 	CodeUserExists         Code = "user_exists"
 	CodeCurrentPassword    Code = "current_password_wrong"
+	CodeSignInBusy         Code = "sign_in_busy"
 )
 
 func init() {
@@ -69,6 +70,9 @@ func init() {
 		CodeCurrentPassword: {http.StatusUnprocessableEntity,
 			"The current password is wrong. Enter the password you signed in with.",
 			"現在のパスワードが違います。サインインに使ったパスワードを入力してください。"},
+		CodeSignInBusy: {http.StatusServiceUnavailable,
+			"The broker is checking many sign-ins right now. Wait a few seconds and try again; a laptop you have signed in from before is let through first.",
+			"ブローカーが多数のサインインを処理中です。数秒待ってからもう一度お試しください。以前サインインした端末からは優先して受け付けます。"},
 		CodeUserExists: {http.StatusConflict,
 			"A staff member with this ID already exists. Use another ID or update the existing one.",
 			"この職員IDは既に登録されています。別のIDを使うか、既存の職員を更新してください。"},

@@ -216,7 +216,7 @@ func (s *Service) Unlock(ctx context.Context, actor, id string) error {
 	if _, err := s.st.GetUser(ctx, id); err != nil {
 		return notFound(err, id)
 	}
-	if err := s.st.DeleteAttempts(ctx, id); err != nil {
+	if err := s.clearLocks(ctx, id); err != nil {
 		return err
 	}
 	s.record(ctx, actor, "admin.user_unlocked", id)
@@ -230,8 +230,8 @@ func (s *Service) GetUser(ctx context.Context, id string) (*api.User, error) {
 	if err != nil {
 		return nil, notFound(err, id)
 	}
-	if a, err := s.st.GetAttempts(ctx, id); err == nil && s.now().Before(a.LockedUntil) {
-		u.LockedUntil = a.LockedUntil
+	if until := s.lockedUntil(ctx, id); s.now().Before(until) {
+		u.LockedUntil = until
 	}
 	return &u.User, nil
 }

@@ -23,7 +23,7 @@ type Argon2Params struct {
 // Why these numbers: 64 MiB with one pass and one lane is above OWASP's
 // argon2id recommendation (46 MiB, t=1, p=1), so a stolen database costs
 // an attacker 64 MiB of memory per guess. One lane per hash, and at most
-// one hash per core at a time (Service.hashSlots), keeps a core busy per
+// one hash per core at a time (Service.gate), keeps a core busy per
 // login without oversubscribing: measured here (make bench), two cores
 // take the 9 a.m. burst of 3,000 staff in five minutes (10/s) with room
 // to spare, and memory stays bounded by cores × 64 MiB. Two passes with

@@ -37,6 +37,12 @@ type Config struct {
 	Issuer string
 	// HashConcurrency caps simultaneous argon2 hashes (memory bound).
 	HashConcurrency int
+	// UnprovenQueue caps how many sign-ins that prove no enrolled device
+	// wait for a hash at once (default 8 per hash slot), and UnprovenWait
+	// how long each waits (default 2 s); beyond either they are refused
+	// with CodeSignInBusy. See hashGate.
+	UnprovenQueue int
+	UnprovenWait  time.Duration
 }
 
 // Service implements sign-in and account management.
@@ -48,10 +54,13 @@ type Service struct {
 	argon  Argon2Params
 	seal   *sealer
 	issuer string
-	// hashSlots bounds concurrent argon2 computations: each takes
-	// Argon2.MemoryKiB, and a 9 a.m. burst must not exhaust memory.
-	hashSlots chan struct{}
-	dummy     string // a hash verified for unknown IDs, so timing is the same
+	// gate bounds concurrent argon2 computations: each takes
+	// Argon2.MemoryKiB, and a 9 a.m. burst (or a flood) must not exhaust
+	// memory. It lets proven sign-ins go first (throttle.go).
+	gate  *hashGate
+	dummy string // a hash verified for unknown IDs, so timing is the same
+	// counters serializes each failure counter's read-count-write.
+	counters counterLocks
 
 	endMu   sync.Mutex // guards onEnded
 	onEnded []func(context.Context, SessionsEnded)
@@ -98,6 +107,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = runtime.NumCPU()
 	}
+	if cfg.UnprovenQueue <= 0 {
+		cfg.UnprovenQueue = defaultUnprovenPerSlot * cfg.HashConcurrency
+	}
+	if cfg.UnprovenWait <= 0 {
+		cfg.UnprovenWait = defaultUnprovenWait
+	}
 	seal, err := newSealer(cfg.SecretKey)
 	if err != nil {
 		return nil, err
@@ -107,7 +122,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{st: cfg.Store, audit: cfg.Audit, log: cfg.Log, now: cfg.Now, argon: cfg.Argon2,
-		seal: seal, issuer: cfg.Issuer, hashSlots: make(chan struct{}, cfg.HashConcurrency), dummy: dummy}, nil
+		seal: seal, issuer: cfg.Issuer, gate: newHashGate(cfg.HashConcurrency, cfg.UnprovenQueue, cfg.UnprovenWait), dummy: dummy}, nil
 }
 
 // Argon2 returns the parameters in force.
@@ -145,16 +160,11 @@ func (s *Service) verify(ctx context.Context, pw, hash string) (ok, stale bool, 
 	return VerifyPassword(pw, hash, s.argon)
 }
 
-func (s *Service) acquire(ctx context.Context) error {
-	select {
-	case s.hashSlots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// acquire takes a hash slot for a caller that goes ahead of unproven
+// sign-ins (a signed-in user, IT, a rehash after a good sign-in).
+func (s *Service) acquire(ctx context.Context) error { return s.gate.acquire(ctx, true) }
 
-func (s *Service) release() { <-s.hashSlots }
+func (s *Service) release() { s.gate.release(true) }
 
 func (s *Service) record(ctx context.Context, actor, action, target string, kv ...string) {
 	f := map[string]string{}
@@ -177,7 +187,9 @@ func (s *Service) Policy(ctx context.Context) api.Policy {
 
 // Login checks the credentials and, on success, returns tokens (full, or a
 // setup token when a step remains). Every failure looks the same from
-// outside whether or not the staff ID exists.
+// outside whether or not the staff ID exists. A request whose proof shows
+// a laptop enrolled for the staff ID counts its failures apart from
+// everyone else's and hashes first (throttle.go).
 func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string) (*api.LoginResponse, error) {
 	id := NormalizeID(req.StaffID)
 	if e := ValidateID(id); e != nil {
@@ -189,31 +201,57 @@ func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string
 	if err := validateDevice(req.Device); err != nil {
 		return nil, err
 	}
+	if err := validateProof(req.Proof); err != nil {
+		return nil, err
+	}
+	if req.Proof == nil && s.gate.unprovenFull() {
+		// Refused before any database work: under a flood this is most
+		// of the attempts, and the same for every staff ID.
+		return nil, errSignInBusy()
+	}
 	now := s.now()
 	pol := s.Policy(ctx)
-	att, err := s.st.GetAttempts(ctx, id)
+	proven, why, err := s.provenDevice(ctx, id, req, now)
+	if err != nil {
+		return nil, err
+	}
+	if why != "" {
+		// The laptop is enrolled but its proof did not hold (most often
+		// its clock is off): it signs in as from a new laptop. Said so IT
+		// can tell why such a user was caught by a staff-ID lockout.
+		s.record(ctx, id, "auth.login_proof_refused", id, "reason", why, "remote", remote)
+	}
+	f := failure{id: id, key: lockKey(id, proven), pol: pol, remote: remote}
+	if proven != nil {
+		f.device = proven.ID
+	}
+	att, err := s.st.GetAttempts(ctx, f.key)
 	if err != nil {
 		return nil, err
 	}
 	if now.Before(att.LockedUntil) {
 		e := api.Err(api.CodeAccountLocked)
 		e.RetryAfter = int(att.LockedUntil.Sub(now).Seconds()) + 1
-		s.record(ctx, id, "auth.login_locked", id, "remote", remote)
+		s.record(ctx, id, "auth.login_locked", id, f.fields("remote", remote)...)
 		return nil, e
 	}
 	u, err := s.st.GetUser(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		_, _, _ = s.verify(ctx, req.Password, s.dummy)
-		return nil, s.fail(ctx, id, att, pol, "unknown_id", remote)
+		if _, _, err := s.verifyAttempt(ctx, req.Password, s.dummy, false); api.AsError(err) != nil {
+			return nil, err // busy, exactly as for a known ID
+		}
+		return nil, s.fail(ctx, f, "unknown_id")
 	} else if err != nil {
 		return nil, err
 	}
-	ok, stale, err := s.verify(ctx, req.Password, u.PasswordHash)
-	if err != nil {
+	ok, stale, err := s.verifyAttempt(ctx, req.Password, u.PasswordHash, proven != nil)
+	if e := api.AsError(err); e != nil {
+		return nil, e
+	} else if err != nil {
 		return nil, fmt.Errorf("verify password of %s: %w", id, err)
 	}
 	if !ok {
-		return nil, s.fail(ctx, id, att, pol, "password", remote)
+		return nil, s.fail(ctx, f, "password")
 	}
 	if u.Disabled {
 		s.record(ctx, id, "auth.login_failed", id, "reason", "disabled", "remote", remote)
@@ -225,16 +263,16 @@ func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string
 		}
 		if err := s.checkOTP(ctx, &u, req.OTP, now); err != nil {
 			if api.AsError(err) != nil && api.AsError(err).Code == api.CodeOTPInvalid {
-				return nil, s.failWith(ctx, id, att, pol, "otp", remote, err)
+				return nil, s.failWith(ctx, f, "otp", err)
 			}
 			s.record(ctx, id, "auth.login_failed", id, "reason", "otp_replayed", "remote", remote)
 			return nil, err
 		}
 	}
-	if att.Failures > 0 {
-		if err := s.st.DeleteAttempts(ctx, id); err != nil {
-			return nil, err
-		}
+	// Only this path's count is cleared: a proven sign-in leaves the
+	// staff ID's unproven count (an attacker's) where it is.
+	if err := s.clearFailures(ctx, f); err != nil {
+		return nil, err
 	}
 	if stale {
 		if h, err := s.hash(ctx, req.Password); err == nil {
@@ -253,31 +291,63 @@ func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string
 	return resp, nil
 }
 
-func (s *Service) fail(ctx context.Context, id string, att Attempts, pol api.Policy, reason, remote string) error {
-	return s.failWith(ctx, id, att, pol, reason, remote, api.Err(api.CodeInvalidCredentials))
+// failure is what a failed sign-in counts against.
+type failure struct {
+	id     string // the staff ID as submitted (normalized)
+	key    string // the counter: lockKey(id, the proven device)
+	device string // the proven device's ID; "" for unproven attempts
+	pol    api.Policy
+	remote string
 }
 
-// failWith counts a failure and locks the ID when the threshold is reached.
-func (s *Service) failWith(ctx context.Context, id string, att Attempts, pol api.Policy, reason, remote string, e error) error {
+// fields adds the proven device, if any, to an audit record's fields.
+func (f failure) fields(kv ...string) []string {
+	if f.device != "" {
+		kv = append(kv, "device", f.device)
+	}
+	return kv
+}
+
+func (s *Service) fail(ctx context.Context, f failure, reason string) error {
+	return s.failWith(ctx, f, reason, api.Err(api.CodeInvalidCredentials))
+}
+
+// failWith counts a failure and locks the counter's key (the staff ID, or
+// the staff ID on one proven laptop) when the threshold is reached.
+func (s *Service) failWith(ctx context.Context, f failure, reason string, e error) error {
+	id, pol, remote := f.id, f.pol, f.remote
 	now := s.now()
 	window := time.Duration(pol.LockoutMinutes) * time.Minute
-	if att.StaffID == "" || now.Sub(att.WindowStart) > window {
-		att = Attempts{StaffID: id, WindowStart: now}
-	}
-	att.Failures++
-	locked := false
-	if pol.LockoutThreshold > 0 && att.Failures >= pol.LockoutThreshold {
-		att.LockedUntil = now.Add(window)
-		att.Failures = 0
-		att.WindowStart = now
-		locked = true
-	}
-	if err := s.st.PutAttempts(ctx, att); err != nil {
+	mu := s.counters.of(f.key)
+	mu.Lock()
+	// Read again: attempts for this key that ran alongside this one may
+	// have counted since it read the count (see counterLocks).
+	att, err := s.st.GetAttempts(ctx, f.key)
+	if err != nil {
+		mu.Unlock()
 		return err
 	}
-	s.record(ctx, id, "auth.login_failed", id, "reason", reason, "remote", remote)
+	locked := false
+	if !now.Before(att.LockedUntil) {
+		if att.StaffID == "" || now.Sub(att.WindowStart) > window {
+			att = Attempts{StaffID: f.key, WindowStart: now}
+		}
+		att.Failures++
+		if pol.LockoutThreshold > 0 && att.Failures >= pol.LockoutThreshold {
+			att.LockedUntil = now.Add(window)
+			att.Failures = 0
+			att.WindowStart = now
+			locked = true
+		}
+		err = s.st.PutAttempts(ctx, att)
+	}
+	mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.record(ctx, id, "auth.login_failed", id, f.fields("reason", reason, "remote", remote)...)
 	if locked {
-		s.record(ctx, "system", "auth.locked", id, "until", att.LockedUntil.Format(time.RFC3339))
+		s.record(ctx, "system", "auth.locked", id, f.fields("until", att.LockedUntil.Format(time.RFC3339))...)
 	}
 	return e
 }

@@ -77,6 +77,7 @@ type options struct {
 	log        io.Writer
 	setup      func(*daemon.Broker)
 	timeouts   time.Duration
+	limits     *[3]string // login rate, refresh rate, trusted proxies
 }
 
 // WithRealClock uses time.Now (for tests of real timing such as the tunnel).
@@ -91,6 +92,13 @@ func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 // WithShortTimeouts bounds header and body arrival to d (slow-client tests).
 func WithShortTimeouts(d time.Duration) Option { return func(o *options) { o.timeouts = d } }
 
+// WithRateLimits turns on the per-source limits, in the flags' syntax
+// (-login-rate, -refresh-rate, -trusted-proxies). Without it they are off:
+// tests sign in far more often from 127.0.0.1 than any office does.
+func WithRateLimits(login, refresh, trustedProxies string) Option {
+	return func(o *options) { o.limits = &[3]string{login, refresh, trustedProxies} }
+}
+
 // WithSetup runs fn on the opened broker before it serves.
 func WithSetup(fn func(*daemon.Broker)) Option { return func(o *options) { o.setup = fn } }
 
@@ -104,6 +112,10 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	dir := t.TempDir()
 	cfg := daemon.DefaultConfig()
 	cfg.Data, cfg.Listen = dir, "127.0.0.1:0"
+	cfg.LoginRate, cfg.RefreshRate = "off", "off"
+	if o.limits != nil {
+		cfg.LoginRate, cfg.RefreshRate, cfg.TrustedProxies = o.limits[0], o.limits[1], o.limits[2]
+	}
 	var logw io.Writer
 	switch {
 	case o.log != nil:
@@ -247,8 +259,9 @@ func (b *Broker) LoginWithKey(t testing.TB, u User, key ed25519.PrivateKey) *Ses
 	t.Helper()
 	c := b.Client(t)
 	for try := 0; ; try++ {
-		resp, err := c.Login(context.Background(), api.LoginRequest{StaffID: u.ID, Password: u.Password, OTP: b.Code(t, u),
-			Device: api.DeviceInfo{Name: "test laptop", OS: "linux", PublicKey: key.Public().(ed25519.PublicKey)}})
+		req := api.LoginRequest{StaffID: u.ID, Password: u.Password, OTP: b.Code(t, u),
+			Device: api.DeviceInfo{Name: "test laptop", OS: "linux", PublicKey: key.Public().(ed25519.PublicKey)}}
+		resp, err := c.Login(context.Background(), Prove(req, key, b.Now()))
 		var e *api.Error
 		if errors.As(err, &e) && e.Code == api.CodeOTPReplayed && try < 3 {
 			if b.Clock != nil {
@@ -264,6 +277,16 @@ func (b *Broker) LoginWithKey(t testing.TB, u User, key ed25519.PrivateKey) *Ses
 		c.SetSigner(func(msg []byte) []byte { return ed25519.Sign(key, msg) })
 		return &Session{Client: c, User: u, Key: key, Login: resp}
 	}
+}
+
+// Prove adds the device proof the app sends: key's signature over the
+// staff ID and device key at now. It makes a sign-in from a laptop
+// enrolled with key a proven one; from a new key it changes nothing.
+func Prove(req api.LoginRequest, key ed25519.PrivateKey, now time.Time) api.LoginRequest {
+	ts := now.Unix()
+	req.Proof = &api.LoginProof{Timestamp: ts,
+		Signature: ed25519.Sign(key, api.LoginProofMessage(req.StaffID, req.Device.PublicKey, ts))}
+	return req
 }
 
 // Signin creates a user with the roles and signs them in.

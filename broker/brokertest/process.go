@@ -82,11 +82,13 @@ func StartProcess(t testing.TB, seed func(b *daemon.Broker), args ...string) *Pr
 func (p *Process) start() {
 	t := p.t
 	t.Helper()
-	args := append([]string{"serve", "-data", p.DataDir, "-listen", "127.0.0.1:0"}, p.args...)
+	listen := "127.0.0.1:0"
 	if p.URL != "" {
 		// Restart on the same address, so clients reconnect as in production.
-		args = append([]string{"serve", "-data", p.DataDir, "-listen", strings.TrimPrefix(p.URL, "https://")}, p.args...)
+		listen = strings.TrimPrefix(p.URL, "https://")
 	}
+	// Limits off, as in Start; a test's own args come later and win.
+	args := append([]string{"serve", "-data", p.DataDir, "-listen", listen, "-login-rate", "off", "-refresh-rate", "off"}, p.args...)
 	cmd := exec.Command(BrokerBinary(t), args...)
 	cmd.Stderr = p.Log
 	out, err := cmd.StdoutPipe()

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/server"
 )
 
 // Config is the broker's configuration. Precedence: flag > environment >
@@ -38,13 +39,24 @@ type Config struct {
 	// announces to laptops before it moves to that key, so that laptops
 	// set up by hand survive the rotation.
 	NextKeyPins string `json:"next_key_pins"`
+	// Per-source limits (server.ParseRate: "N/duration" or "off"). Sign-ins
+	// that prove an enrolled laptop's key are exempt from LoginRate.
+	LoginRate      string `json:"login_rate"`      // ZAITAKU_LOGIN_RATE
+	RefreshRate    string `json:"refresh_rate"`    // ZAITAKU_REFRESH_RATE
+	TrustedProxies string `json:"trusted_proxies"` // ZAITAKU_TRUSTED_PROXIES: comma-separated IPs/CIDRs whose X-Forwarded-For is read
 }
 
 // DefaultConfig is the configuration with nothing set.
 func DefaultConfig() Config { return defaults() }
 
 func defaults() Config {
-	return Config{Data: "./zaitaku-data", Listen: ":8443", LogFormat: "text", LogLevel: "info", Synchronous: "NORMAL"}
+	// 20 sign-ins a minute per address is far more than the first-time
+	// sign-ins of one office (later ones prove their laptop and are not
+	// counted) and far less than a password spray needs. A refresh comes
+	// every ~11 minutes per laptop, and all at once when an office starts
+	// its apps: 300 a minute covers an office of a few hundred.
+	return Config{Data: "./zaitaku-data", Listen: ":8443", LogFormat: "text", LogLevel: "info", Synchronous: "NORMAL",
+		LoginRate: "20/1m", RefreshRate: "300/1m"}
 }
 
 // ParseServe reads `broker serve` arguments, the environment and -config.
@@ -67,6 +79,9 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.BoolVar(&cfg.Demo, "demo", false, "seed demo staff, departments and office PCs (env ZAITAKU_DEMO)")
 	fs.BoolVar(&cfg.Insecure, "insecure-http", false, "serve plain HTTP (only behind a TLS-terminating proxy) (env ZAITAKU_INSECURE_HTTP)")
 	fs.BoolVar(&cfg.UnboundTunnels, "unbound-tunnels", false, "with -insecure-http: let RDP tunnels run without channel binding; the link from the proxy must be a trusted network (env ZAITAKU_UNBOUND_TUNNELS)")
+	fs.StringVar(&cfg.LoginRate, "login-rate", cfg.LoginRate, "sign-ins per source `N/duration` (e.g. 20/1m) or off; laptops that prove their enrolled key are exempt (env ZAITAKU_LOGIN_RATE)")
+	fs.StringVar(&cfg.RefreshRate, "refresh-rate", cfg.RefreshRate, "token refreshes per source `N/duration` or off (env ZAITAKU_REFRESH_RATE)")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated `IPs/CIDRs` of reverse proxies whose X-Forwarded-For names the source (env ZAITAKU_TRUSTED_PROXIES)")
 	// Find -config first so that flags given on the command line win over it.
 	for i, a := range args {
 		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "config="); ok {
@@ -86,7 +101,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels)", file, err)
+			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies)", file, err)
 		}
 	}
 	env := map[string]*string{
@@ -94,6 +109,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_TLS_CERT": &cfg.TLSCert, "ZAITAKU_TLS_KEY": &cfg.TLSKey, "ZAITAKU_PUBLIC_URL": &cfg.PublicURL,
 		"ZAITAKU_NEXT_KEY_PINS": &cfg.NextKeyPins,
 		"ZAITAKU_LOG_FORMAT":    &cfg.LogFormat, "ZAITAKU_LOG_LEVEL": &cfg.LogLevel, "ZAITAKU_SQLITE_SYNCHRONOUS": &cfg.Synchronous,
+		"ZAITAKU_LOGIN_RATE": &cfg.LoginRate, "ZAITAKU_REFRESH_RATE": &cfg.RefreshRate, "ZAITAKU_TRUSTED_PROXIES": &cfg.TrustedProxies,
 	}
 	for k, p := range env {
 		if v := getenv(k); v != "" {
@@ -134,6 +150,9 @@ func (c Config) validate() error {
 	if err := c.validateDB(); err != nil {
 		return err
 	}
+	if _, err := c.RateLimits(); err != nil {
+		return err
+	}
 	return validateListen(c.Listen)
 }
 
@@ -171,4 +190,20 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// RateLimits parses the per-source limits.
+func (c Config) RateLimits() (server.RateLimits, error) {
+	var l server.RateLimits
+	var err error
+	if l.Login, err = server.ParseRate(c.LoginRate); err != nil {
+		return l, fmt.Errorf("-login-rate: %w", err)
+	}
+	if l.Refresh, err = server.ParseRate(c.RefreshRate); err != nil {
+		return l, fmt.Errorf("-refresh-rate: %w", err)
+	}
+	if l.TrustedProxies, err = server.ParseProxies(c.TrustedProxies); err != nil {
+		return l, fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	return l, nil
 }

@@ -111,8 +111,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		lock.release()
 		return nil, err
 	}
+	limits, err := cfg.RateLimits()
+	if err != nil {
+		svc.Close()
+		st.Close()
+		lock.release()
+		return nil, err
+	}
 	srv, err := server.New(server.Config{Domains: Domains(svc), Ready: st.CheckWritable, Log: log, Now: opt.Now,
-		Version: Version, PublicURL: cfg.PublicURL, BodyTimeout: opt.BodyTimeout})
+		Version: Version, PublicURL: cfg.PublicURL, BodyTimeout: opt.BodyTimeout, Limits: limits})
 	if err != nil {
 		svc.Close()
 		st.Close()

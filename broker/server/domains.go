@@ -32,6 +32,9 @@ type Domains struct {
 // Accounts is sign-in, sessions and account administration (broker/auth).
 type Accounts interface {
 	Login(ctx context.Context, req api.LoginRequest, remote string) (*api.LoginResponse, error)
+	// DeviceProven reports whether a sign-in proves an enrolled device
+	// key (such sign-ins are exempt from the per-source limits).
+	DeviceProven(ctx context.Context, req api.LoginRequest) bool
 	Refresh(ctx context.Context, req api.RefreshRequest) (*api.LoginResponse, error)
 	Authenticate(ctx context.Context, token string) (*auth.Principal, error)
 	Logout(ctx context.Context, p *auth.Principal) error

@@ -88,7 +88,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			if c != nil && c.P != nil {
 				user = c.P.User.ID
 			}
-			s.log.Debug("request", "route", rt.method+" "+rt.path, "status", sw.status, "ms", d.Milliseconds(), "user", user, "remote", remoteIP(r))
+			s.log.Debug("request", "route", rt.method+" "+rt.path, "status", sw.status, "ms", d.Milliseconds(), "user", user, "remote", s.source(r).String())
 		}()
 		// The limit goes on the request before authorization derives the
 		// request handlers read from it, so that every route, signed in
@@ -332,15 +332,6 @@ func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-// remoteIP is the client's address for logs.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.

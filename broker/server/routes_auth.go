@@ -27,7 +27,14 @@ func (s *Server) login(c *call) (any, error) {
 	if err := c.Decode(&req); err != nil {
 		return nil, err
 	}
-	resp, err := s.auth.Login(c.R.Context(), req, remoteIP(c.R))
+	var err error
+	if s.limits.login != nil && !s.auth.DeviceProven(c.R.Context(), req) {
+		err = s.throttle(c, s.limits.login, "sign-ins", "サインイン")
+	}
+	var resp *api.LoginResponse
+	if err == nil {
+		resp, err = s.auth.Login(c.R.Context(), req, s.source(c.R).String())
+	}
 	result := "ok"
 	if e := api.AsError(err); e != nil {
 		result = string(e.Code)
@@ -39,6 +46,12 @@ func (s *Server) login(c *call) (any, error) {
 }
 
 func (s *Server) refresh(c *call) (any, error) {
+	// Before the body: a refused refresh costs nothing. A refresh always
+	// proves its device, but only after a token lookup an attacker can
+	// make the broker do with any string; the limit is generous.
+	if err := s.throttle(c, s.limits.refresh, "refreshes", "サインイン更新"); err != nil {
+		return nil, err
+	}
 	var req api.RefreshRequest
 	if err := c.Decode(&req); err != nil {
 		return nil, err

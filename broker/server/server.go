@@ -32,6 +32,8 @@ type Config struct {
 	// BodyTimeout bounds how long a request body may take to arrive
 	// (default 30 s): a slow client cannot hold a handler.
 	BodyTimeout time.Duration
+	// Limits are the per-source limits on sign-in and refresh (zero: none).
+	Limits RateLimits
 }
 
 // Server serves the broker's API. It constructs no domain: each arrives
@@ -41,6 +43,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
+	limits  *limits
 	routes  []route
 	handler http.Handler
 
@@ -82,6 +85,7 @@ func New(cfg Config) (*Server, error) {
 		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots}
 	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
+	s.limits = newLimits(cfg.Limits, cfg.Now)
 	s.registerSlotGauges()
 	s.routes = s.routeTable()
 	h, err := s.buildMux()
