@@ -243,8 +243,13 @@ func (s *Service) ListUsers(ctx context.Context, department string) ([]api.User,
 		return nil, err
 	}
 	out := make([]api.User, len(rs))
+	now := s.now()
 	for i, r := range rs {
 		out[i] = r.User
+		// A locked account must not read as active in IT's list.
+		if until := s.lockedUntil(ctx, r.ID); now.Before(until) {
+			out[i].LockedUntil = until
+		}
 	}
 	return out, nil
 }

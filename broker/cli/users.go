@@ -57,9 +57,12 @@ func usersList(fs *flag.FlagSet) runFunc {
 		fmt.Fprintln(tw, "ID\tNAME\tDEPARTMENT\tROLES\tOTP\tSTATE")
 		for _, u := range us {
 			state := "active"
-			if u.Disabled {
+			switch {
+			case u.Disabled:
 				state = "disabled"
-			} else if u.MustChangePassword {
+			case !u.LockedUntil.IsZero():
+				state = "locked until " + u.LockedUntil.Local().Format("01-02 15:04") + " (users unlock " + u.ID + ")"
+			case u.MustChangePassword:
 				state = "must-change-password"
 			}
 			printRow(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", u.ID, u.Name, u.Department, rolesText(u.Roles), u.TOTPEnrolled, state)

@@ -262,3 +262,20 @@ func TestUpgradeKeepsBytesReadAhead(t *testing.T) {
 		t.Fatalf("read %q %v", got, err)
 	}
 }
+
+// TestUpgradeWantsHTTP11: the error text asks for HTTP/1.1, so HTTP/1.0
+// (which has no Upgrade) is refused as it says.
+func TestUpgradeWantsHTTP11(t *testing.T) {
+	for _, tc := range []struct {
+		major, minor int
+		want         bool
+	}{{1, 1, true}, {1, 0, false}, {2, 0, false}} {
+		req, _ := http.NewRequest("GET", "https://broker/v1/tunnel/s1", nil)
+		req.ProtoMajor, req.ProtoMinor = tc.major, tc.minor
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", Protocol)
+		if got := IsUpgrade(req); got != tc.want {
+			t.Errorf("HTTP/%d.%d: IsUpgrade = %v, want %v", tc.major, tc.minor, got, tc.want)
+		}
+	}
+}

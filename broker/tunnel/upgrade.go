@@ -39,7 +39,7 @@ func Upgrade(c net.Conn, req *http.Request) (*Conn, *http.Response, error) {
 // IsUpgrade reports whether req asks for the tunnel: HTTP/1.1 with
 // Connection: Upgrade and Upgrade: Protocol.
 func IsUpgrade(req *http.Request) bool {
-	return req.ProtoMajor == 1 && headerHasToken(req.Header, "Connection", "upgrade") &&
+	return req.ProtoMajor == 1 && req.ProtoMinor >= 1 && headerHasToken(req.Header, "Connection", "upgrade") &&
 		headerHasToken(req.Header, "Upgrade", Protocol)
 }
 
