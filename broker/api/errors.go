@@ -1,6 +1,7 @@
 // Package api holds the broker's wire types, its error codes and a typed Go
-// client. It imports only the standard library and the websocket package so
-// that the app and tests can use it without pulling in the broker.
+// client. It imports only the standard library, the websocket package and
+// broker/tunnel (itself standard library only), so that the app and tests
+// can use it without pulling in the broker.
 package api
 
 import (
