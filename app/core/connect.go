@@ -200,7 +200,11 @@ func (r *flowRun) run() error {
 	c.setPhase(Waking, func(s *State) {
 		s.Queue, s.QueueETA, s.Wake = 0, 0, WakeChecking
 		if termID != "" {
-			s.Terminal = &Terminal{ID: termID, Name: termName, State: TerminalUnknown}
+			t := &Terminal{ID: termID, Name: termName, State: TerminalUnknown}
+			if s.Terminal != nil && s.Terminal.ID == termID {
+				t.SeenAt = s.Terminal.SeenAt
+			}
+			s.Terminal = t
 		}
 	})
 	if err := r.waitAwake(); err != nil {

@@ -77,9 +77,10 @@ const (
 
 // Terminal is the office PC paired with the user, as the app shows it.
 type Terminal struct {
-	ID    string
-	Name  string
-	State TerminalState
+	ID     string
+	Name   string
+	State  TerminalState
+	SeenAt time.Time // when it last answered the broker's probe; zero: unknown
 }
 
 // EndReason says why a session ended: the broker's reasons and the ones

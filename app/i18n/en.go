@@ -69,6 +69,7 @@ var en = map[Key]string{
 	HomeSlots:         "Free %d / %d",
 	HomeSlotsUnknown:  "Checking free slots",
 	TerminalAsleep:    "Asleep",
+	TerminalSeen:      "last seen %s",
 	TerminalAwake:     "Awake",
 	TerminalInUse:     "In use",
 	TerminalNone:      "Not registered",

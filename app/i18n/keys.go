@@ -78,6 +78,7 @@ const (
 	TerminalInUse     Key = "terminal.in_use"
 	TerminalUnknown   Key = "terminal.unknown"
 	TerminalNone      Key = "terminal.none"
+	TerminalSeen      Key = "terminal.seen"
 	BtnConnect        Key = "btn.connect"
 	BtnCancel         Key = "btn.cancel"
 	BtnDisconnect     Key = "btn.disconnect"

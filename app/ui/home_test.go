@@ -139,7 +139,7 @@ func TestHomePCStates(t *testing.T) {
 	if h.terminalName.Text != "未登録" {
 		t.Errorf("no pc: %q", h.terminalName.Text)
 	}
-	for pc, want := range map[core.TerminalState]string{core.TerminalAsleep: "スリープ中", core.TerminalAwake: "起動済み", core.TerminalInUse: "使用中", core.TerminalUnknown: "状態不明"} {
+	for pc, want := range map[core.TerminalState]string{core.TerminalAsleep: "スリープ中", core.TerminalAwake: "起動中", core.TerminalInUse: "使用中", core.TerminalUnknown: "状態不明"} {
 		st := readyState()
 		st.Terminal = &core.Terminal{Name: "X", State: pc}
 		h.update(st, testNow)
@@ -278,6 +278,43 @@ func TestHomeSessionEnds(t *testing.T) {
 					t.Errorf("notification %q, want it to say %q", n.Content, want)
 				}
 			})
+		}
+	}
+}
+
+// TestHomeTerminalBeforeConnect: before Connect the home screen says what
+// the broker's probe found (awake, asleep, in use) and when the PC last
+// answered, in both languages; today's time alone, an older one with its
+// date.
+func TestHomeTerminalBeforeConnect(t *testing.T) {
+	test.NewTempApp(t)
+	today := testNow.Add(-5 * time.Minute)                     // 8:25
+	yesterday := testNow.Add(-(14*time.Hour + 25*time.Minute)) // 31 Mar 18:05
+	for _, tc := range []struct {
+		state           core.TerminalState
+		seen            time.Time
+		stateJA, seenJA string
+		stateEN, seenEN string
+	}{
+		{core.TerminalAwake, today, "起動中", "最終確認 08:25", "Awake", "last seen 08:25"},
+		{core.TerminalAsleep, yesterday, "スリープ中", "最終確認 3月31日 18:05", "Asleep", "last seen 31 Mar 18:05"},
+		{core.TerminalInUse, today, "使用中", "最終確認 08:25", "In use", "last seen 08:25"},
+		{core.TerminalUnknown, time.Time{}, "状態不明", "", "Unknown", ""},
+	} {
+		for _, lang := range []string{"ja", "en"} {
+			st := readyState()
+			st.Terminal = &core.Terminal{Name: "総務課-01", State: tc.state, SeenAt: tc.seen}
+			h := makeHome(i18n.New(lang), st, testNow, homeActions{})
+			wantState, wantSeen := tc.stateJA, tc.seenJA
+			if lang == "en" {
+				wantState, wantSeen = tc.stateEN, tc.seenEN
+			}
+			if h.terminalState.Text != wantState || h.terminalSeen.Text != wantSeen {
+				t.Errorf("%s %s: %q %q, want %q %q", tc.state, lang, h.terminalState.Text, h.terminalSeen.Text, wantState, wantSeen)
+			}
+			if h.button.Disabled() {
+				t.Errorf("%s %s: Connect disabled", tc.state, lang)
+			}
 		}
 	}
 }
