@@ -22,6 +22,7 @@ import (
 	"github.com/zaitaku/zaitaku/app/oplog"
 	"github.com/zaitaku/zaitaku/app/ui"
 	"github.com/zaitaku/zaitaku/platform/autostart"
+	"github.com/zaitaku/zaitaku/platform/font"
 	"github.com/zaitaku/zaitaku/platform/keyring"
 )
 
@@ -96,6 +97,7 @@ func main() {
 	var u *ui.UI // NewClient runs only once u is set: from u.Start
 	u = ui.New(a, ui.Options{
 		LogStatus:   logStatus,
+		BoldFont:    font.JapaneseBold,
 		Version:     version,
 		Lang:        f.lang,
 		Preset:      preset,

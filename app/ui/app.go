@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
@@ -29,6 +30,7 @@ type Options struct {
 	Autostart   Autostart                                                      // nil where unsupported
 	AutoConnect bool                                                           // connect once signed in (-connect)
 	LogStatus   func() oplog.Status                                            // the operation log's upload state; nil: not shown
+	BoldFont    func() ([]byte, error)                                         // a bold face with Japanese glyphs (platform/font); nil: Fyne's
 	Now         func() time.Time
 	Logger      *slog.Logger
 }
@@ -100,6 +102,9 @@ func New(a fyne.App, opt Options) *UI {
 	}
 	u := &UI{app: a, opt: opt, prefs: a.Preferences(), log: opt.Logger,
 		async: func(f func()) { go f() }, every: time.Second, stop: make(chan struct{})}
+	if opt.BoldFont != nil {
+		a.Settings().SetTheme(newBoldCJKTheme(theme.DefaultTheme(), opt.BoldFont))
+	}
 	u.tr = i18n.New(u.pickLang())
 	u.win = a.NewWindow(u.tr.T(i18n.AppName))
 	u.win.SetIcon(icons.App)
