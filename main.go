@@ -126,10 +126,14 @@ func main() {
 	} else {
 		defer l.Close()
 	}
-	if os.Getenv("ZAITAKU_BENCH_READY") != "" {
-		// make bench measures process start → this line (app/bench).
-		a.Lifecycle().SetOnStarted(func() { fyne.Do(func() { fmt.Println("ZAITAKU_READY") }) })
-	}
+	benchReady := os.Getenv("ZAITAKU_BENCH_READY") != ""
+	a.Lifecycle().SetOnStarted(func() {
+		if benchReady {
+			// make bench measures process start → this line (app/bench).
+			fyne.Do(func() { fmt.Println("ZAITAKU_READY") })
+		}
+		u.Started()
+	})
 	if f.hidden {
 		a.Run()
 		return

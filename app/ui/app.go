@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
-	"fyne.io/fyne/v2/theme"
 
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
@@ -102,9 +101,6 @@ func New(a fyne.App, opt Options) *UI {
 	}
 	u := &UI{app: a, opt: opt, prefs: a.Preferences(), log: opt.Logger,
 		async: func(f func()) { go f() }, every: time.Second, stop: make(chan struct{})}
-	if opt.BoldFont != nil {
-		a.Settings().SetTheme(newBoldCJKTheme(theme.DefaultTheme(), opt.BoldFont))
-	}
 	u.tr = i18n.New(u.pickLang())
 	u.win = a.NewWindow(u.tr.T(i18n.AppName))
 	u.win.SetIcon(icons.App)
@@ -154,6 +150,14 @@ func (u *UI) Start() {
 	}
 	if u.every > 0 {
 		go u.ticker()
+	}
+}
+
+// Started is for the app's Lifecycle OnStarted: work that improves the
+// window but must not delay it (the bold Japanese face).
+func (u *UI) Started() {
+	if u.opt.BoldFont != nil {
+		useBoldCJK(u.app, u.opt.BoldFont, u.log)
 	}
 }
 
