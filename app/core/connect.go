@@ -363,6 +363,7 @@ func (r *flowRun) runClient(t *Tunnel) error {
 // office PC), and only a client that failed is an error with a code.
 func (r *flowRun) clientExited(t *Tunnel, connected bool, code int) error {
 	end := r.c.readExit(code)
+	t.Settle(500 * time.Millisecond)
 	cut := t.LastError() // the tunnel broke under the client, rather than the client closing it
 	if cut != nil || end != ClientClosed {
 		// What the client saw may be the broker ending the session (IT,
