@@ -329,7 +329,7 @@ func (r *flowRun) runClient(t *Tunnel) error {
 		case <-r.ctx.Done():
 			return stop(nil)
 		case err := <-r.hbDone:
-			return stop(r.gone(err))
+			return stop(r.withNotice(r.gone(err)))
 		case res := <-exitc:
 			c.record("rdp.exit", "slot", r.slot.ID, "code", strconv.Itoa(res.code))
 			if res.err != nil {
@@ -412,7 +412,7 @@ func (r *flowRun) brokerEnd(d time.Duration) error {
 		case err := <-r.hbDone:
 			var ended *errEnded
 			if e := r.gone(err); errors.As(e, &ended) {
-				return e
+				return r.withNotice(e)
 			}
 			return nil
 		case ev := <-r.sub:
@@ -421,6 +421,31 @@ func (r *flowRun) brokerEnd(d time.Duration) error {
 			}
 			var e api.EndedNotice
 			if json.Unmarshal(ev.Data, &e) == nil && e.SlotID == r.slot.ID {
+				return &errEnded{reason: EndReason(e.Reason), message: e.Message}
+			}
+		}
+	}
+}
+
+// withNotice: the heartbeat learnt that the broker ended the slot, which
+// carries the reason but not IT's words; the event with both is usually a
+// moment behind, so it waits for it briefly.
+func (r *flowRun) withNotice(err error) error {
+	var ended *errEnded
+	if !errors.As(err, &ended) {
+		return err
+	}
+	timer := time.NewTimer(300 * time.Millisecond)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+			return err
+		case <-r.ctx.Done():
+			return err
+		case ev := <-r.sub:
+			var e api.EndedNotice
+			if ev.Type == api.EventEnded && json.Unmarshal(ev.Data, &e) == nil && e.SlotID == r.slot.ID {
 				return &errEnded{reason: EndReason(e.Reason), message: e.Message}
 			}
 		}
