@@ -103,7 +103,7 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	h.errCode = widget.NewLabel("")
 	h.errCode.Importance = widget.LowImportance
 	h.ended = widget.NewLabel("")
-	h.ended.Importance = widget.LowImportance
+	h.ended.Importance = widget.MediumImportance // it says what happened and what to do: readable, not faint
 	h.ended.Wrapping = fyne.TextWrapWord
 	h.warning = newMessage()
 
