@@ -22,6 +22,7 @@ import (
 	"github.com/zaitaku/zaitaku/app/oplog"
 	"github.com/zaitaku/zaitaku/app/ui"
 	"github.com/zaitaku/zaitaku/platform/autostart"
+	"github.com/zaitaku/zaitaku/platform/font"
 	"github.com/zaitaku/zaitaku/platform/keyring"
 )
 
@@ -96,6 +97,7 @@ func main() {
 	var u *ui.UI // NewClient runs only once u is set: from u.Start
 	u = ui.New(a, ui.Options{
 		LogStatus:   logStatus,
+		BoldFont:    font.JapaneseBold,
 		Version:     version,
 		Lang:        f.lang,
 		Preset:      preset,
@@ -124,10 +126,14 @@ func main() {
 	} else {
 		defer l.Close()
 	}
-	if os.Getenv("ZAITAKU_BENCH_READY") != "" {
-		// make bench measures process start → this line (app/bench).
-		a.Lifecycle().SetOnStarted(func() { fyne.Do(func() { fmt.Println("ZAITAKU_READY") }) })
-	}
+	benchReady := os.Getenv("ZAITAKU_BENCH_READY") != ""
+	a.Lifecycle().SetOnStarted(func() {
+		if benchReady {
+			// make bench measures process start → this line (app/bench).
+			fyne.Do(func() { fmt.Println("ZAITAKU_READY") })
+		}
+		u.Started()
+	})
 	if f.hidden {
 		a.Run()
 		return

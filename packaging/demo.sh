@@ -31,6 +31,9 @@ if command -v freerdp-shadow-cli >/dev/null && command -v Xvfb >/dev/null; then
     while [ -e "/tmp/.X$n-lock" ]; do n=$((n+1)); done
     Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 & pids+=($!)
     for _ in $(seq 1 50); do DISPLAY=":$n" xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+    # A visible desktop naming the PCs on this port, not a black screen.
+    names=$(bin/broker admin terminals list -data "$DATA" 2>/dev/null | awk -v p="127.0.0.1:$port" 'NR>1 && index($0, p) {print $2}' | paste -sd '/' - || true)
+    packaging/demo-desktop.sh ":$n" "${names:-Zaitaku demo}" || echo "(could not paint the demo desktop: ImageMagick missing?)"
     DISPLAY=":$n" freerdp-shadow-cli "/port:$port" /bind-address:127.0.0.1 -auth >"$DATA/office-pc-$port.log" 2>&1 & pids+=($!)
     for _ in $(seq 1 50); do ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " && break; sleep 0.1; done
     if ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port "; then

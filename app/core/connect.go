@@ -96,9 +96,19 @@ type launchResult struct {
 }
 
 // errEnded carries the broker's reason when it ended the slot.
-type errEnded struct{ reason, message string }
+type errEnded struct {
+	reason  EndReason
+	message string
+}
 
-func (e *errEnded) Error() string { return "slot ended: " + e.reason }
+func (e *errEnded) Error() string { return "slot ended: " + string(e.reason) }
+
+// errClientEnded is a normal end the app saw itself (the RDP window
+// closed, a sign-out on the office PC, a broken line): the slot is still
+// the app's to give back.
+type errClientEnded struct{ reason EndReason }
+
+func (e *errClientEnded) Error() string { return "session ended: " + string(e.reason) }
 
 func (c *Client) runFlow(ctx context.Context, sub <-chan api.Event) {
 	c.setPhase(Requesting, func(s *State) {
@@ -130,14 +140,19 @@ func (c *Client) runFlow(ctx context.Context, sub <-chan api.Event) {
 	}
 	hbStop()
 	var ended *errEnded
+	var clientEnded *errClientEnded
 	switch {
 	case errors.As(err, &ended):
-		c.record("slot.released", "slot", r.slot.ID, "reason", ended.reason)
+		c.record("slot.released", "slot", r.slot.ID, "reason", string(ended.reason))
 		c.flowEnded(ended.reason, ended.message)
+	case errors.As(err, &clientEnded):
+		c.releaseSlot(r.slot.ID)
+		c.record("slot.released", "slot", r.slot.ID, "reason", string(clientEnded.reason))
+		c.flowEnded(clientEnded.reason, "")
 	case err == nil || ctx.Err() != nil:
 		c.releaseSlot(r.slot.ID)
 		c.record("slot.released", "slot", r.slot.ID, "reason", api.EndUser)
-		c.flowEnded(api.EndUser, "")
+		c.flowEnded(EndUser, "")
 	default:
 		c.flowFailed(ctx, r.slot.ID, err)
 	}
@@ -172,7 +187,7 @@ func (r *flowRun) run() error {
 				return r.gone(err)
 			}
 			if s.ID != r.slot.ID {
-				return &errEnded{reason: api.EndLease}
+				return &errEnded{reason: EndLease}
 			}
 			r.slot = *s
 		}
@@ -185,7 +200,11 @@ func (r *flowRun) run() error {
 	c.setPhase(Waking, func(s *State) {
 		s.Queue, s.QueueETA, s.Wake = 0, 0, WakeChecking
 		if termID != "" {
-			s.Terminal = &Terminal{ID: termID, Name: termName, State: TerminalUnknown}
+			t := &Terminal{ID: termID, Name: termName, State: TerminalUnknown}
+			if s.Terminal != nil && s.Terminal.ID == termID {
+				t.SeenAt = s.Terminal.SeenAt
+			}
+			s.Terminal = t
 		}
 	})
 	if err := r.waitAwake(); err != nil {
@@ -217,7 +236,7 @@ func (r *flowRun) next() (api.Event, error) {
 			if ev.Type == api.EventEnded {
 				var e api.EndedNotice
 				if json.Unmarshal(ev.Data, &e) == nil && e.SlotID == r.slot.ID {
-					return ev, &errEnded{reason: e.Reason, message: e.Message}
+					return ev, &errEnded{reason: EndReason(e.Reason), message: e.Message}
 				}
 				continue
 			}
@@ -231,11 +250,11 @@ func (r *flowRun) gone(err error) error {
 	e := api.AsError(err)
 	switch {
 	case err == nil:
-		return &errEnded{reason: api.EndLease}
+		return &errEnded{reason: EndLease}
 	case e != nil && e.Code == api.CodeSlotEnded:
-		return &errEnded{reason: e.Detail}
+		return &errEnded{reason: EndReason(e.Detail)}
 	case e != nil && e.Code == api.CodeSlotNotFound:
-		return &errEnded{reason: api.EndLease}
+		return &errEnded{reason: EndLease}
 	}
 	return err
 }
@@ -310,20 +329,13 @@ func (r *flowRun) runClient(t *Tunnel) error {
 		case <-r.ctx.Done():
 			return stop(nil)
 		case err := <-r.hbDone:
-			return stop(r.gone(err))
+			return stop(r.withNotice(r.gone(err)))
 		case res := <-exitc:
 			c.record("rdp.exit", "slot", r.slot.ID, "code", strconv.Itoa(res.code))
 			if res.err != nil {
 				return api.Err(api.CodeSlotClientFailed, res.err.Error())
 			}
-			if !connected && res.code != 0 {
-				detail := "exit code " + strconv.Itoa(res.code)
-				if terr := t.LastError(); terr != nil {
-					detail += ": " + terr.Error()
-				}
-				return api.Err(api.CodeSlotClientFailed, detail)
-			}
-			return nil
+			return r.clientExited(t, connected, res.code)
 		case <-poll.C:
 			if _, down := t.Bytes(); !connected && down > 0 {
 				connected = true
@@ -334,13 +346,107 @@ func (r *flowRun) runClient(t *Tunnel) error {
 			case api.EventEnded:
 				var e api.EndedNotice
 				if json.Unmarshal(ev.Data, &e) == nil && e.SlotID == r.slot.ID {
-					return stop(&errEnded{reason: e.Reason, message: e.Message})
+					return stop(&errEnded{reason: EndReason(e.Reason), message: e.Message})
 				}
 			case api.EventWarning:
 				var w api.SlotWarning
 				if json.Unmarshal(ev.Data, &w) == nil && w.SlotID == r.slot.ID {
 					c.update(func(s *State) { s.Warning = EndWarning{Reason: w.Reason, EndsAt: w.EndsAt} })
 				}
+			}
+		}
+	}
+}
+
+// clientExited turns the RDP client's exit into the end it was, or a
+// failure: most exits are normal (the window closed, a sign-out on the
+// office PC), and only a client that failed is an error with a code.
+func (r *flowRun) clientExited(t *Tunnel, connected bool, code int) error {
+	end := r.c.readExit(code)
+	t.Settle(500 * time.Millisecond)
+	cut := t.LastError() // the tunnel broke under the client, rather than the client closing it
+	if cut != nil || end != ClientClosed {
+		// What the client saw may be the broker ending the session (IT,
+		// the maximum length): its notice is a moment behind the cut.
+		if err := r.brokerEnd(time.Second); err != nil {
+			return err
+		}
+	}
+	failed := func() error {
+		detail := "exit code " + strconv.Itoa(code)
+		if cut != nil {
+			detail += ": " + cut.Error()
+		}
+		return api.Err(api.CodeSlotClientFailed, detail)
+	}
+	switch {
+	case end == ClientFailed:
+		return failed()
+	case !connected && (cut != nil || end != ClientClosed):
+		// It never showed the office screen: not an end but a failure to
+		// connect (mstsc and Windows App exit 0 after their own error dialog).
+		return failed()
+	case end == ClientDisconnected:
+		return &errClientEnded{EndDisconnected}
+	case end == ClientSignedOut:
+		return &errClientEnded{EndSignedOut}
+	case end == ClientEndedByTerminal:
+		return &errClientEnded{EndByTerminal}
+	case end == ClientNetwork, cut != nil:
+		return &errClientEnded{EndNetwork}
+	}
+	return &errClientEnded{EndClosed}
+}
+
+// brokerEnd waits up to d for the broker to say it ended the slot; nil if
+// it does not.
+func (r *flowRun) brokerEnd(d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+			return nil
+		case <-r.ctx.Done():
+			return nil
+		case err := <-r.hbDone:
+			var ended *errEnded
+			if e := r.gone(err); errors.As(e, &ended) {
+				return r.withNotice(e)
+			}
+			return nil
+		case ev := <-r.sub:
+			if ev.Type != api.EventEnded {
+				continue
+			}
+			var e api.EndedNotice
+			if json.Unmarshal(ev.Data, &e) == nil && e.SlotID == r.slot.ID {
+				return &errEnded{reason: EndReason(e.Reason), message: e.Message}
+			}
+		}
+	}
+}
+
+// withNotice: the heartbeat learnt that the broker ended the slot, which
+// carries the reason but not IT's words; the event with both is usually a
+// moment behind, so it waits for it briefly.
+func (r *flowRun) withNotice(err error) error {
+	var ended *errEnded
+	if !errors.As(err, &ended) {
+		return err
+	}
+	timer := time.NewTimer(300 * time.Millisecond)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+			return err
+		case <-r.ctx.Done():
+			return err
+		case ev := <-r.sub:
+			var e api.EndedNotice
+			if ev.Type == api.EventEnded && json.Unmarshal(ev.Data, &e) == nil && e.SlotID == r.slot.ID {
+				return &errEnded{reason: EndReason(e.Reason), message: e.Message}
 			}
 		}
 	}
@@ -364,7 +470,7 @@ func (c *Client) releaseSlot(slotID string) {
 }
 
 // flowEnded returns to Ready with the reason (unless signed out meanwhile).
-func (c *Client) flowEnded(reason, message string) {
+func (c *Client) flowEnded(reason EndReason, message string) {
 	if c.sessionCtx().Err() != nil {
 		return
 	}
@@ -385,7 +491,7 @@ func (c *Client) flowFailed(ctx context.Context, slotID string, err error) {
 		c.record("slot.released", "slot", slotID, "reason", "error")
 	}
 	if ctx.Err() != nil && c.sessionCtx().Err() == nil {
-		c.flowEnded(api.EndUser, "")
+		c.flowEnded(EndUser, "")
 		return
 	}
 	e := c.noteError(err)

@@ -223,7 +223,7 @@ func TestConnectFlowGrantedToEnd(t *testing.T) {
 	// The user closes the RDP client: the slot goes back.
 	l.exit <- 0
 	st = waitFor(t, c, "back to ready", phaseIs(Ready))
-	if st.EndReason != api.EndUser || st.Err != nil {
+	if st.EndReason != EndClosed || st.Err != nil {
 		t.Errorf("after the client closed: %+v", st)
 	}
 	waitFor(t, c, "free count after the release", func(s State) bool { return s.SlotsFree == 5 })
@@ -507,4 +507,76 @@ func TestConnectAfterCrashResumesTheSlot(t *testing.T) {
 	if !rec.has("slot.requested", "slot.granted", "wake.stage:ready", "tunnel.open") {
 		t.Errorf("log: %s", rec)
 	}
+}
+
+// exitReadingLauncher is a fakeLauncher that knows its client's exit
+// codes, as app/launcher does through platform/rdp.
+type exitReadingLauncher struct {
+	*fakeLauncher
+	ends map[int]ClientEnd
+}
+
+func (l exitReadingLauncher) ReadExit(code int) ClientEnd {
+	if e, ok := l.ends[code]; ok {
+		return e
+	}
+	return ClientFailed
+}
+
+// TestConnectFlowNormalEnds: each way a session ends that is not a
+// failure comes back to Ready with its own reason and no error, and the
+// slot is given back; a client that fails is Failed with its code.
+func TestConnectFlowNormalEnds(t *testing.T) {
+	e := newFlowEnv(t, 5)
+	ends := map[int]ClientEnd{0: ClientClosed, 11: ClientDisconnected, 12: ClientSignedOut, 5: ClientEndedByTerminal, 131: ClientNetwork}
+	for _, tc := range []struct {
+		name string
+		code int
+		want EndReason
+	}{
+		{"window closed", 0, EndClosed},
+		{"disconnect on the office PC", 11, EndDisconnected},
+		{"signed out of the office PC", 12, EndSignedOut},
+		{"office PC ended it", 5, EndByTerminal},
+		{"network", 131, EndNetwork},
+		{"client failed", 255, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := exitReadingLauncher{newFakeLauncher(), ends}
+			c := e.app(t, "yamada", l, &flowRecorder{})
+			c.Connect()
+			waitFor(t, c, "connected", phaseIs(Connected))
+			l.exit <- tc.code
+			st := waitFor(t, c, "ended", func(s State) bool { return s.Phase == Ready || s.Phase == Failed })
+			if tc.want == "" {
+				if st.Phase != Failed || st.Err == nil || st.Err.Code != api.CodeSlotClientFailed || st.Err.Detail != "exit code 255" {
+					t.Fatalf("a failing client: %+v, want Failed with slot_client_failed and its exit code", st)
+				}
+			} else if st.Phase != Ready || st.EndReason != tc.want || st.Err != nil {
+				t.Fatalf("after exit %d: phase %s reason %q err %v, want Ready, %q, no error", tc.code, st.Phase, st.EndReason, st.Err, tc.want)
+			}
+			waitFor(t, c, "the slot given back", func(s State) bool { return s.SlotsFree == 5 })
+			if list, _ := e.it.Sessions(context.Background()); len(list.Sessions) != 0 {
+				t.Errorf("slot kept: %+v", list.Sessions)
+			}
+		})
+	}
+	t.Run("broker ended it, the client saw the cut first", func(t *testing.T) {
+		// The client exits as the tunnel goes (here: at once, with the
+		// code for "disconnected by the server"); the broker's notice that
+		// IT ended the session arrives a moment later and is the reason.
+		l := exitReadingLauncher{newFakeLauncher(), ends}
+		c := e.app(t, "sato", l, &flowRecorder{})
+		c.Connect()
+		waitFor(t, c, "connected", phaseIs(Connected))
+		list, _ := e.it.Sessions(context.Background())
+		l.exit <- 5
+		if err := e.it.EndSession(context.Background(), list.Sessions[0].ID, "点検"); err != nil {
+			t.Fatal(err)
+		}
+		st := waitFor(t, c, "ended", phaseIs(Ready))
+		if st.EndReason != EndAdmin || st.EndMessage != "点検" {
+			t.Fatalf("reason %q message %q, want IT's end", st.EndReason, st.EndMessage)
+		}
+	})
 }

@@ -173,7 +173,8 @@ func (c *Client) refreshStatus(ctx context.Context) {
 	c.update(func(s *State) {
 		s.SlotsCap, s.SlotsFree = st.SlotsCap, st.SlotsFree
 		if st.Terminal != nil {
-			s.Terminal = &Terminal{ID: st.Terminal.ID, Name: st.Terminal.Name, State: terminalState(st.Terminal.State)}
+			s.Terminal = &Terminal{ID: st.Terminal.ID, Name: st.Terminal.Name, State: terminalState(st.Terminal.State),
+				SeenAt: st.Terminal.SeenAt}
 		} else {
 			s.Terminal = nil
 		}

@@ -143,3 +143,38 @@ func TestEventSocketReconnectsAndResumes(t *testing.T) {
 		t.Errorf("slot.granted recorded %d times", grants)
 	}
 }
+
+// TestConnectFlowNetworkDropIsAnEnd: the laptop's line drops during a
+// session; the RDP client gives up (exit 0, as mstsc does after its own
+// dialog). The tunnel broke under it, the broker says nothing (it cannot
+// be reached): a normal end for a broken line, not a failure.
+func TestConnectFlowNetworkDropIsAnEnd(t *testing.T) {
+	e := newFlowEnv(t, 5)
+	u, err := url.Parse(e.b.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, u.Host)
+	l := newFakeLauncher()
+	c, err := New(Config{BrokerURL: "https://" + proxy.ln.Addr().String(), Fingerprint: e.b.Fingerprint, DeviceName: "laptop-sato"},
+		Deps{Launcher: l, Recorder: &flowRecorder{}, Now: e.b.Now, Secrets: e.keyrings["sato"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	fastTiming(c)
+	su := e.pcs["sato"]
+	if _, err := c.Login(context.Background(), su.ID, su.Password, e.b.Code(t, su), false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, "online", func(s State) bool { return s.Online && s.Terminal != nil })
+	c.Connect()
+	waitFor(t, c, "connected", phaseIs(Connected))
+	proxy.cut(true)
+	waitFor(t, c, "offline", func(s State) bool { return !s.Online })
+	l.exit <- 0
+	st := waitFor(t, c, "ended", func(s State) bool { return s.Phase == Ready || s.Phase == Failed })
+	if st.Phase != Ready || st.EndReason != EndNetwork || st.Err != nil {
+		t.Fatalf("after the line dropped: phase %s reason %q err %v, want Ready, %q", st.Phase, st.EndReason, st.Err, EndNetwork)
+	}
+}

@@ -77,9 +77,35 @@ const (
 
 // Terminal is the office PC paired with the user, as the app shows it.
 type Terminal struct {
-	ID    string
-	Name  string
-	State TerminalState
+	ID     string
+	Name   string
+	State  TerminalState
+	SeenAt time.Time // when it last answered the broker's probe; zero: unknown
+}
+
+// EndReason says why a session ended: the broker's reasons and the ones
+// the app sees itself from the RDP client and the tunnel. All are normal
+// ends; a failure is Failed with State.Err instead.
+type EndReason string
+
+const (
+	EndUser      EndReason = api.EndUser      // Disconnect pressed in the app (or the queue left)
+	EndIdle      EndReason = api.EndIdle      // the broker: no activity for the idle limit
+	EndMaxLength EndReason = api.EndMaxLength // the broker: the maximum session length
+	EndAdmin     EndReason = api.EndAdmin     // the broker: IT ended it
+	EndLease     EndReason = api.EndLease     // the broker: the app went silent (a long network drop)
+
+	EndClosed       EndReason = "client_closed"       // the RDP window was closed
+	EndDisconnected EndReason = "terminal_disconnect" // Disconnect chosen inside the office PC's session
+	EndSignedOut    EndReason = "terminal_signed_out" // signed out of the office PC
+	EndByTerminal   EndReason = "terminal_ended"      // the office PC ended the connection
+	EndNetwork      EndReason = "network"             // the connection broke
+)
+
+// ByUser reports whether the user ended the session themselves (nothing
+// to notify them about).
+func (r EndReason) ByUser() bool {
+	return r == EndUser || r == EndClosed || r == EndDisconnected || r == EndSignedOut
 }
 
 // EndWarning is the broker's notice that it will end the session soon.
@@ -111,7 +137,7 @@ type State struct {
 	Since               time.Time  // when the current phase began (Connected: session start)
 	SlotsFree, SlotsCap int        // e.g. 28 free of 140; 0/0 when unknown
 	Err                 *api.Error // set in Failed (and for a non-fatal notice otherwise); the catalogue holds ja and en
-	EndReason           string     // why the last session ended (api.EndUser, EndIdle, EndMaxLength, EndAdmin, EndLease)
+	EndReason           EndReason  // why the last session ended; "" before the first
 	EndMessage          string     // IT's own words when IT ended the session, shown as written
 	Warning             EndWarning // a coming end of the running session
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/tunnel"
@@ -27,8 +28,9 @@ type Tunnel struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu      sync.Mutex // guards lastErr, ended
+	mu      sync.Mutex // guards lastErr, opened, ended
 	lastErr error      // the last connection's failure (e.g. the slot ended)
+	opened  int        // connections the RDP client made
 	ended   int        // connections that have ended
 	err     error      // Serve's result, once done is closed
 }
@@ -41,7 +43,12 @@ func OpenTunnel(ctx context.Context, d TunnelDialer, slotID string) (*Tunnel, er
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	t := &Tunnel{ln: ln, cancel: cancel, done: make(chan struct{})}
-	t.fwd.Dial = func(ctx context.Context) (net.Conn, error) { return d.DialTunnel(ctx, slotID) }
+	t.fwd.Dial = func(ctx context.Context) (net.Conn, error) {
+		t.mu.Lock()
+		t.opened++
+		t.mu.Unlock()
+		return d.DialTunnel(ctx, slotID)
+	}
 	t.fwd.Done = func(st tunnel.Stats) {
 		t.mu.Lock()
 		t.ended++
@@ -80,6 +87,22 @@ func (t *Tunnel) Ended() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.ended
+}
+
+// Settle waits up to d for every connection to have ended, so that
+// LastError says how the last one went: the RDP client can exit a moment
+// before its broken connection is torn down.
+func (t *Tunnel) Settle(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for {
+		t.mu.Lock()
+		done := t.ended >= t.opened
+		t.mu.Unlock()
+		if done || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Close stops listening, ends every connection and waits for them.

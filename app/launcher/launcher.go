@@ -31,6 +31,28 @@ func (o OS) Launch(ctx context.Context, t core.LaunchTarget) (int, error) {
 		Policy: rdp.Policy(t.Policy)}, o.Options)
 }
 
+var _ core.ExitReader = OS{}
+
+// ReadExit says what this OS's client meant by its exit code
+// (platform/rdp records each client's codes).
+func (OS) ReadExit(code int) core.ClientEnd { return clientEnd(rdp.ExitOf(code)) }
+
+func clientEnd(e rdp.Exit) core.ClientEnd {
+	switch e {
+	case rdp.ExitClosed:
+		return core.ClientClosed
+	case rdp.ExitDisconnected:
+		return core.ClientDisconnected
+	case rdp.ExitSignedOut:
+		return core.ClientSignedOut
+	case rdp.ExitEndedByTerminal:
+		return core.ClientEndedByTerminal
+	case rdp.ExitNetwork:
+		return core.ClientNetwork
+	}
+	return core.ClientFailed // ExitAuthFailed, ExitFailed
+}
+
 // StandIn plays an RDP client that is opened and left alone: it opens one
 // connection through the tunnel, sends the connection request a real
 // client sends first (so an office PC or freerdp-shadow-cli answers, and

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/app/core"
+	"github.com/zaitaku/zaitaku/platform/rdp"
 )
 
 // TestStandInSpeaksFirstAndHolds: the stand-in sends the X.224 request an
@@ -71,5 +72,19 @@ func TestStandInNoServer(t *testing.T) {
 	ln.Close()
 	if _, err := (StandIn{}).Launch(context.Background(), core.LaunchTarget{Host: "127.0.0.1", Port: port}); err == nil {
 		t.Fatal("no error with nothing listening")
+	}
+}
+
+// TestExitCodeMeaningReachesCore: every meaning platform/rdp gives an exit
+// code has its counterpart in core; the sign-in refusals are failures.
+func TestExitCodeMeaningReachesCore(t *testing.T) {
+	for e, want := range map[rdp.Exit]core.ClientEnd{
+		rdp.ExitClosed: core.ClientClosed, rdp.ExitDisconnected: core.ClientDisconnected,
+		rdp.ExitSignedOut: core.ClientSignedOut, rdp.ExitEndedByTerminal: core.ClientEndedByTerminal,
+		rdp.ExitNetwork: core.ClientNetwork, rdp.ExitAuthFailed: core.ClientFailed, rdp.ExitFailed: core.ClientFailed,
+	} {
+		if got := clientEnd(e); got != want {
+			t.Errorf("%s: %d, want %d", e, got, want)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func Notices(prev, next core.State, tr *i18n.Tr) []*fyne.Notification {
 		out = append(out, fyne.NewNotification(tr.T(i18n.NotifyWakeTitle), body))
 	}
 	if (prev.Phase == core.Connected || prev.Phase == core.Ending) && next.Phase == core.Ready &&
-		next.EndReason != "" && next.EndReason != api.EndUser {
+		next.EndReason != "" && !next.EndReason.ByUser() {
 		out = append(out, fyne.NewNotification(tr.T(i18n.NotifyEndedTitle), EndReason(next.EndReason, tr)))
 	}
 	if next.Warning.Active() && !next.Warning.Same(prev.Warning) {
@@ -47,19 +47,30 @@ func Warning(w core.EndWarning, tr *i18n.Tr) string {
 	return tr.T(i18n.WarnMaxLength, at)
 }
 
-// EndReason explains why a session ended.
-func EndReason(reason string, tr *i18n.Tr) string {
+// EndReason explains why a session ended. Every reason is a normal end:
+// failures come as State.Err.
+func EndReason(reason core.EndReason, tr *i18n.Tr) string {
 	switch reason {
-	case api.EndUser:
+	case core.EndUser:
 		return tr.T(i18n.EndUser)
-	case api.EndIdle:
+	case core.EndIdle:
 		return tr.T(i18n.EndIdle)
-	case api.EndMaxLength:
+	case core.EndMaxLength:
 		return tr.T(i18n.EndMaxLength)
-	case api.EndAdmin:
+	case core.EndAdmin:
 		return tr.T(i18n.EndAdmin)
-	case api.EndLease:
+	case core.EndLease:
 		return tr.T(i18n.EndLease)
+	case core.EndClosed:
+		return tr.T(i18n.EndClosed)
+	case core.EndDisconnected:
+		return tr.T(i18n.EndDisconnected)
+	case core.EndSignedOut:
+		return tr.T(i18n.EndSignedOut)
+	case core.EndByTerminal:
+		return tr.T(i18n.EndByTerminal)
+	case core.EndNetwork:
+		return tr.T(i18n.EndNetwork)
 	}
 	return tr.T(i18n.EndOther)
 }

@@ -29,6 +29,7 @@ type Options struct {
 	Autostart   Autostart                                                      // nil where unsupported
 	AutoConnect bool                                                           // connect once signed in (-connect)
 	LogStatus   func() oplog.Status                                            // the operation log's upload state; nil: not shown
+	BoldFont    func() ([]byte, error)                                         // a bold face with Japanese glyphs (platform/font); nil: Fyne's
 	Now         func() time.Time
 	Logger      *slog.Logger
 }
@@ -149,6 +150,14 @@ func (u *UI) Start() {
 	}
 	if u.every > 0 {
 		go u.ticker()
+	}
+}
+
+// Started is for the app's Lifecycle OnStarted: work that improves the
+// window but must not delay it (the bold Japanese face).
+func (u *UI) Started() {
+	if u.opt.BoldFont != nil {
+		useBoldCJK(u.app, u.opt.BoldFont, u.log)
 	}
 }
 

@@ -151,7 +151,7 @@ func TestEveryCoreCodeHasEnglishWords(t *testing.T) {
 		f(&st)
 		states = append(states, st)
 	}
-	for _, r := range []string{api.EndUser, api.EndIdle, api.EndMaxLength, api.EndAdmin, api.EndLease, "something-new"} {
+	for _, r := range append(allEndReasons, "something-new") {
 		add(func(s *core.State) { s.EndReason = r })
 	}
 	for _, r := range []string{api.EndIdle, api.EndMaxLength} {
@@ -328,3 +328,7 @@ func (l *holdingLauncher) Launch(ctx context.Context, t core.LaunchTarget) (int,
 	<-ctx.Done()
 	return 0, nil
 }
+
+// allEndReasons is every reason core can end a session with.
+var allEndReasons = []core.EndReason{core.EndUser, core.EndIdle, core.EndMaxLength, core.EndAdmin, core.EndLease,
+	core.EndClosed, core.EndDisconnected, core.EndSignedOut, core.EndByTerminal, core.EndNetwork}

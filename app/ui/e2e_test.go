@@ -88,6 +88,69 @@ func TestE2EAppScreenshots(t *testing.T) {
 		})
 	}
 
+	// The demo office PC as a newcomer meets it: before Connect the home
+	// screen says it is awake (the broker's probe found its RDP port);
+	// Connect opens the real xfreerdp full screen on the demo desktop,
+	// which names the PC; closing that window is a normal end, not an
+	// error.
+	t.Run("demo-pc", func(t *testing.T) {
+		uitest.Need(t, map[string]string{"freerdp-shadow-cli": "freerdp2-shadow-x11", "xfreerdp": "freerdp2-x11"})
+		ctx := context.Background()
+		port := demoOfficePC(t, "福祉課-01")
+		if _, err := b.Services.Terminals.Update(ctx, "e2e", "fukushi-01", api.UpdateTerminalRequest{RDPPort: &port}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if pc, err := b.Services.Terminals.Get(ctx, "fukushi-01"); err == nil && pc.State == api.TerminalAwake {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the broker's probe did not find the demo office PC awake")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		kr := keyringtest.Start(t)
+		display := uitest.StartXvfb(t, 1024, 800)
+		home := t.TempDir()
+		env := appEnv(kr, display, home)
+		for i, e := range env {
+			if e == "ZAITAKU_RDP_STUB=1" {
+				env[i] = "ZAITAKU_RDP_STUB=0" // the real RDP client this time
+			}
+		}
+		run := func(extra ...string) *appProc {
+			return startApp(t, bin, env, display, append([]string{"-broker", b.URL, "-fingerprint", b.Fingerprint, "-lang", "ja",
+				"-device", "e2e-demo-pc", "-data", filepath.Join(home, "data")}, extra...)...)
+		}
+		shot := func(window, name string) {
+			path := filepath.Join(art, name)
+			uitest.Screenshot(t, display, window, path)
+			t.Logf("screenshot %s", path)
+		}
+		app := run()
+		app.waitLog(t, "phase=signed_out", 20*time.Second)
+		time.Sleep(time.Second)
+		signIn(t, display, app, "suzuki", nil)
+		app.waitLog(t, "phase=ready", 20*time.Second)
+		time.Sleep(time.Second)
+		shot(app.win, "home-pc-awake-ja.png")
+		app.stop(t)
+
+		app = run("-connect")
+		app.waitLog(t, "phase=connected", 60*time.Second)
+		rdpWin := waitXFreeRDPWindow(t, display)
+		time.Sleep(3 * time.Second) // the first frames of the office desktop
+		shot("root", "demo-office-pc-xfreerdp-ja.png")
+		uitest.CloseWindow(t, display, rdpWin)
+		app.waitLog(t, "phase=ready", 30*time.Second)
+		time.Sleep(time.Second)
+		shot(app.win, "session-ended-ja.png")
+		if strings.Contains(app.logs.String(), "phase=failed") {
+			t.Fatalf("closing the RDP window was reported as a failure; log:\n%s", app.logs.String())
+		}
+	})
+
 	// First run on a laptop nobody set up: type the broker address, check
 	// the self-signed certificate's fingerprint, confirm it, save; then sign
 	// in through the pinned connection. Keyboard only, as in a kiosk setup.
@@ -304,5 +367,64 @@ func (p *appProc) waitLog(t *testing.T, s string, timeout time.Duration) {
 			t.Fatalf("app did not log %q within %v; log:\n%s", s, timeout, p.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// demoOfficePC starts what `make demo` starts as an office PC: a display
+// with the demo desktop (packaging/demo-desktop.sh) shared by
+// freerdp-shadow-cli on a free loopback port. It returns the port.
+func demoOfficePC(t *testing.T, name string) int {
+	t.Helper()
+	display := uitest.StartXvfb(t, 1280, 800)
+	paint := exec.Command(filepath.Join(brokertest.RepoRoot(t), "packaging", "demo-desktop.sh"), display, name)
+	if out, err := paint.CombinedOutput(); err != nil {
+		t.Fatalf("demo desktop: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	shadow := exec.Command("freerdp-shadow-cli", "/port:"+strconv.Itoa(port), "/bind-address:127.0.0.1", "-auth")
+	shadow.Env = append(os.Environ(), "DISPLAY="+display)
+	logs := &brokertest.SyncBuffer{}
+	shadow.Stdout, shadow.Stderr = logs, logs
+	if err := shadow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = shadow.Process.Kill()
+		_ = shadow.Wait()
+		if t.Failed() {
+			t.Logf("freerdp-shadow-cli:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			c.Close()
+			return port
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("freerdp-shadow-cli did not listen on %d", port)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitXFreeRDPWindow finds the RDP client's window on display.
+func waitXFreeRDPWindow(t *testing.T, display string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := uitest.X(display, "xdotool", "search", "--onlyvisible", "--class", "xfreerdp")
+		if f := strings.Fields(out); err == nil && len(f) > 0 {
+			return f[len(f)-1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no xfreerdp window")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

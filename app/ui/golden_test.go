@@ -54,6 +54,11 @@ func TestGoldenScreens(t *testing.T) {
 			st.Phase, st.Since = core.Connected, testNow.Add(-(12*time.Minute + 34*time.Second))
 			return makeHome(i18n.New("ja"), st, testNow, homeActions{}).root
 		}},
+		{"home_ready_awake_ja.xml", func() fyne.CanvasObject {
+			st := readyState()
+			st.Terminal = &core.Terminal{ID: "t1", Name: "総務課-01", State: core.TerminalAwake, SeenAt: testNow.Add(-time.Minute)}
+			return makeHome(i18n.New("ja"), st, testNow, homeActions{}).root
+		}},
 		{"home_queued_en.xml", func() fyne.CanvasObject {
 			st := readyState()
 			st.Phase, st.Queue, st.QueueETA = core.Queued, 3, 4*time.Minute

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -55,3 +57,7 @@ func findButton(t *testing.T, root fyne.CanvasObject, text string) *widget.Butto
 	t.Fatalf("no button %q among %q", text, texts(root))
 	return nil
 }
+
+// The screens show wall-clock times in the laptop's zone; tests pin it so
+// that golden files and expected texts do not depend on where they run.
+func init() { time.Local = time.UTC }

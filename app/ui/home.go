@@ -30,6 +30,7 @@ type homeScreen struct {
 	offline       *message
 	terminalName  *widget.Label
 	terminalState *widget.Label
+	terminalSeen  *widget.Label
 	slots         *widget.Label
 	stages        [5]*stageView
 	status        *widget.Label
@@ -67,12 +68,14 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	h.terminalName.SizeName = theme.SizeNameSubHeadingText
 	h.terminalName.TextStyle.Bold = true
 	h.terminalState = widget.NewLabel("")
+	h.terminalSeen = widget.NewLabel("")
+	h.terminalSeen.Importance = widget.LowImportance
 	h.slots = widget.NewLabel("")
 	h.slots.Alignment = fyne.TextAlignTrailing
 	pcTitle := widget.NewLabel(tr.T(i18n.HomeTerminal))
 	pcCard := widget.NewCard("", "", container.NewVBox(
 		container.NewBorder(nil, nil, nil, h.slots, pcTitle),
-		container.NewHBox(h.terminalName, h.terminalState)))
+		container.NewHBox(h.terminalName, h.terminalState, h.terminalSeen)))
 
 	row := container.NewGridWithColumns(len(h.stages))
 	for i := range h.stages {
@@ -100,7 +103,7 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	h.errCode = widget.NewLabel("")
 	h.errCode.Importance = widget.LowImportance
 	h.ended = widget.NewLabel("")
-	h.ended.Importance = widget.LowImportance
+	h.ended.Importance = widget.MediumImportance // it says what happened and what to do: readable, not faint
 	h.ended.Wrapping = fyne.TextWrapWord
 	h.warning = newMessage()
 
@@ -147,7 +150,9 @@ func (h *homeScreen) update(st core.State, now time.Time) {
 		h.terminalState.SetText(terminalStateText(tr, st.Terminal.State))
 		h.terminalState.Importance = terminalImportance(st.Terminal.State)
 		h.terminalState.Refresh()
+		setShown(h.terminalSeen, seenText(tr, st.Terminal.SeenAt, now))
 	} else {
+		setShown(h.terminalSeen, "")
 		h.terminalName.SetText(tr.T(i18n.TerminalNone)) // the status line below says what to do
 		h.terminalState.SetText("")
 		h.terminalState.Importance = widget.WarningImportance
@@ -269,6 +274,30 @@ func terminalStateText(tr *i18n.Tr, s core.TerminalState) string {
 		return tr.T(i18n.TerminalInUse)
 	}
 	return tr.T(i18n.TerminalUnknown)
+}
+
+// setShown sets l's text and hides it when there is none, so that an
+// empty label takes no room.
+func setShown(l *widget.Label, text string) {
+	l.SetText(text)
+	if text == "" {
+		l.Hide()
+	} else {
+		l.Show()
+	}
+}
+
+// seenText says when the office PC last answered: the time today, the
+// date and time before.
+func seenText(tr *i18n.Tr, at, now time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	at, now = at.Local(), now.Local()
+	if y, m, d := at.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return tr.T(i18n.TerminalSeen, i18n.TimeOfDay(at))
+	}
+	return tr.T(i18n.TerminalSeen, at.Format(tr.T(i18n.AboutTimeLayout)))
 }
 
 func terminalImportance(s core.TerminalState) widget.Importance {

@@ -139,7 +139,7 @@ func TestHomePCStates(t *testing.T) {
 	if h.terminalName.Text != "未登録" {
 		t.Errorf("no pc: %q", h.terminalName.Text)
 	}
-	for pc, want := range map[core.TerminalState]string{core.TerminalAsleep: "スリープ中", core.TerminalAwake: "起動済み", core.TerminalInUse: "使用中", core.TerminalUnknown: "状態不明"} {
+	for pc, want := range map[core.TerminalState]string{core.TerminalAsleep: "スリープ中", core.TerminalAwake: "起動中", core.TerminalInUse: "使用中", core.TerminalUnknown: "状態不明"} {
 		st := readyState()
 		st.Terminal = &core.Terminal{Name: "X", State: pc}
 		h.update(st, testNow)
@@ -222,5 +222,99 @@ func TestAutoConnect(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("connect called %d times, want once: %v", n, fc.Calls())
+	}
+}
+
+// TestHomeSessionEnds: each way a session ends has its own words on the
+// home screen in both languages, none of them an error; the ends the user
+// did not cause also come as a desktop notification.
+func TestHomeSessionEnds(t *testing.T) {
+	for _, tc := range []struct {
+		reason core.EndReason
+		ja, en string // distinctive parts of the words
+		notify bool
+	}{
+		{core.EndUser, "切断しました", "You disconnected", false},
+		{core.EndClosed, "画面を閉じたので", "You closed the remote desktop window", false},
+		{core.EndDisconnected, "「切断」を選んだので", "You chose Disconnect on your office PC", false},
+		{core.EndSignedOut, "サインアウトしたので", "You signed out of your office PC", false},
+		{core.EndByTerminal, "職場のパソコンの側で接続が終了されました", "Your office PC ended the connection", true},
+		{core.EndAdmin, "情報政策課により", "IT", true},
+		{core.EndMaxLength, "接続時間の上限", "time limit", true},
+		{core.EndIdle, "一定時間操作がなかった", "without activity", true},
+		{core.EndNetwork, "通信が途切れたため", "The connection was lost", true},
+		{core.EndLease, "通信が途切れたため", "", true},
+	} {
+		for _, lang := range []string{"ja", "en"} {
+			want := tc.ja
+			if lang == "en" {
+				want = tc.en
+			}
+			t.Run(string(tc.reason)+"/"+lang, func(t *testing.T) {
+				fc := &fakeClient{st: core.State{Phase: core.SignedOut, Online: true}, resume: true}
+				a := &notifyApp{App: test.NewTempApp(t)}
+				u := New(a, Options{Lang: lang, Preset: profile, NewClient: func(Profile) (Client, error) { return fc, nil },
+					Now: func() time.Time { return testNow }})
+				u.async, u.every = func(f func()) { f() }, 0
+				u.Start()
+				st := readyState()
+				st.Phase, st.Since = core.Connected, testNow
+				fc.push(st)
+				st = readyState()
+				st.EndReason = tc.reason
+				fc.push(st)
+				h := u.home
+				if !h.ended.Visible() || !strings.Contains(h.ended.Text, want) {
+					t.Errorf("ended %q (visible %v), want it to say %q", h.ended.Text, h.ended.Visible(), want)
+				}
+				if h.errCode.Visible() || h.status.Importance == widget.DangerImportance || h.button.Disabled() {
+					t.Errorf("a normal end shown as an error: code %q visible %v, status importance %v", h.errCode.Text, h.errCode.Visible(), h.status.Importance)
+				}
+				n := a.last()
+				if got := n != nil; got != tc.notify {
+					t.Fatalf("notification %+v, want one: %v", n, tc.notify)
+				}
+				if n != nil && !strings.Contains(n.Content, want) {
+					t.Errorf("notification %q, want it to say %q", n.Content, want)
+				}
+			})
+		}
+	}
+}
+
+// TestHomeTerminalBeforeConnect: before Connect the home screen says what
+// the broker's probe found (awake, asleep, in use) and when the PC last
+// answered, in both languages; today's time alone, an older one with its
+// date.
+func TestHomeTerminalBeforeConnect(t *testing.T) {
+	test.NewTempApp(t)
+	today := testNow.Add(-5 * time.Minute)                     // 8:25
+	yesterday := testNow.Add(-(14*time.Hour + 25*time.Minute)) // 31 Mar 18:05
+	for _, tc := range []struct {
+		state           core.TerminalState
+		seen            time.Time
+		stateJA, seenJA string
+		stateEN, seenEN string
+	}{
+		{core.TerminalAwake, today, "起動中", "最終確認 08:25", "Awake", "last seen 08:25"},
+		{core.TerminalAsleep, yesterday, "スリープ中", "最終確認 3月31日 18:05", "Asleep", "last seen 31 Mar 18:05"},
+		{core.TerminalInUse, today, "使用中", "最終確認 08:25", "In use", "last seen 08:25"},
+		{core.TerminalUnknown, time.Time{}, "状態不明", "", "Unknown", ""},
+	} {
+		for _, lang := range []string{"ja", "en"} {
+			st := readyState()
+			st.Terminal = &core.Terminal{Name: "総務課-01", State: tc.state, SeenAt: tc.seen}
+			h := makeHome(i18n.New(lang), st, testNow, homeActions{})
+			wantState, wantSeen := tc.stateJA, tc.seenJA
+			if lang == "en" {
+				wantState, wantSeen = tc.stateEN, tc.seenEN
+			}
+			if h.terminalState.Text != wantState || h.terminalSeen.Text != wantSeen {
+				t.Errorf("%s %s: %q %q, want %q %q", tc.state, lang, h.terminalState.Text, h.terminalSeen.Text, wantState, wantSeen)
+			}
+			if h.button.Disabled() {
+				t.Errorf("%s %s: Connect disabled", tc.state, lang)
+			}
+		}
 	}
 }

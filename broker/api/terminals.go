@@ -16,7 +16,8 @@ type Terminal struct {
 	Department string    `json:"department"`
 	UserID     string    `json:"user_id,omitempty"`
 	Pool       bool      `json:"pool,omitempty"`
-	State      string    `json:"state"` // TerminalAsleep, TerminalAwake, TerminalInUse or TerminalUnknown
+	State      string    `json:"state"`            // TerminalAsleep, TerminalAwake, TerminalInUse or TerminalUnknown
+	SeenAt     time.Time `json:"seen_at,omitzero"` // when its RDP port last answered the broker's probe; zero: not since the broker started
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
@@ -31,10 +32,11 @@ const (
 
 // PairedTerminal is the office PC as its user sees it (no network details).
 type PairedTerminal struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	State string `json:"state"`
-	Pool  bool   `json:"pool,omitempty"`
+	ID     string    `json:"id"`
+	Name   string    `json:"name"`
+	State  string    `json:"state"`
+	SeenAt time.Time `json:"seen_at,omitzero"` // as Terminal.SeenAt
+	Pool   bool      `json:"pool,omitempty"`
 }
 
 // CreateTerminalRequest is POST /admin/v1/terminals. ID may be empty (one

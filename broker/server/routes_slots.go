@@ -96,7 +96,7 @@ func (s *Server) status(c *call) (any, error) {
 		switch {
 		case err == nil:
 			t = s.withUse(t)
-			st.Terminal = &api.PairedTerminal{ID: t.ID, Name: t.Name, State: t.State}
+			st.Terminal = &api.PairedTerminal{ID: t.ID, Name: t.Name, State: t.State, SeenAt: t.SeenAt}
 		case errors.Is(err, slots.ErrNoTerminal):
 			if s.slots.PoolSize() > 0 {
 				st.Terminal = &api.PairedTerminal{Pool: true, State: api.TerminalUnknown}

@@ -162,6 +162,11 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		// traffic and a slot that ends before its tunnel loses little of
 		// its count.
 		{"relay.report-bytes", func(ctx context.Context) { s.Relay.Run(ctx, 3*time.Second) }},
+		// The office PCs' states for the home screens, one probe per PC
+		// per minute however many apps are open.
+		{"terminal.probe", func(ctx context.Context) {
+			s.Terminals.Run(ctx, terminal.Probing{Prober: &wake.Waker{}, Every: time.Minute})
+		}},
 		{"slots.sweep", periodic(sweepEvery, func(ctx context.Context) {
 			if err := s.Slots.Sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("slots: sweep", "err", err)

@@ -51,6 +51,8 @@ type Service struct {
 
 	mu       sync.Mutex // guards onChange
 	onChange []func(ctx context.Context)
+
+	probe probeState // Run's findings (own lock)
 }
 
 // New returns a service.
@@ -58,7 +60,9 @@ func New(st Store, a audit.Recorder, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{st: st, audit: a, now: now}
+	s := &Service{st: st, audit: a, now: now}
+	s.probe.kick = make(chan struct{}, 1)
+	return s
 }
 
 // OnChange registers fn to run after every change IT makes (the slots
@@ -70,6 +74,7 @@ func (s *Service) OnChange(fn func(ctx context.Context)) {
 }
 
 func (s *Service) changed(ctx context.Context) {
+	s.kickProbe()
 	s.mu.Lock()
 	fns := append([]func(context.Context){}, s.onChange...)
 	s.mu.Unlock()
@@ -270,13 +275,16 @@ func (s *Service) List(ctx context.Context) ([]api.Terminal, error) {
 	if ts == nil {
 		ts = []api.Terminal{}
 	}
+	for i := range ts {
+		ts[i] = s.withSeen(ts[i])
+	}
 	return ts, err
 }
 
 // Get returns one office PC (slots.Terminals).
 func (s *Service) Get(ctx context.Context, id string) (api.Terminal, error) {
 	t, err := s.st.GetTerminal(ctx, id)
-	return t, storeErr(err, id, "")
+	return s.withSeen(t), storeErr(err, id, "")
 }
 
 // ForUser returns the PC paired with the user (slots.Terminals).
@@ -285,7 +293,7 @@ func (s *Service) ForUser(ctx context.Context, userID string) (api.Terminal, err
 	if errors.Is(err, ErrNotFound) {
 		return t, fmt.Errorf("user %s: %w", userID, slots.ErrNoTerminal)
 	}
-	return t, err
+	return s.withSeen(t), err
 }
 
 // Pool lists the shared PCs (slots.Terminals).

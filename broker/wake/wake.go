@@ -134,6 +134,14 @@ func (w *Waker) Wake(ctx context.Context, t Target, progress func(stage, detail 
 	}
 }
 
+// Probe reports whether an office PC's RDP port (host:port) accepts a TCP
+// connection within the Waker's ProbeTimeout: the PC is awake. It sends
+// nothing, so the PC sees a connection opened and closed.
+func (w *Waker) Probe(ctx context.Context, addr string) bool {
+	c := w.defaults()
+	return c.probe(ctx, addr)
+}
+
 // probe reports whether addr accepts a TCP connection.
 func (c *Waker) probe(ctx context.Context, addr string) bool {
 	pctx, cancel := context.WithTimeout(ctx, c.ProbeTimeout)

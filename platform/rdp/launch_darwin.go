@@ -40,3 +40,6 @@ func launch(ctx context.Context, s Spec, o Options) (int, error) {
 	}
 	return code, nil
 }
+
+// exitOf: the macOS client is Windows App, through open -W.
+func exitOf(code int) Exit { return WindowsAppExit(code) }

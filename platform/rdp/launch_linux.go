@@ -30,3 +30,6 @@ func launch(ctx context.Context, s Spec, o Options) (int, error) {
 	}
 	return code, nil
 }
+
+// exitOf: the Linux client is xfreerdp.
+func exitOf(code int) Exit { return XFreeRDPExit(code) }

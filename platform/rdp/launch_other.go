@@ -8,3 +8,10 @@ import (
 )
 
 func launch(context.Context, Spec, Options) (int, error) { return -1, errors.ErrUnsupported }
+
+func exitOf(code int) Exit {
+	if code == 0 {
+		return ExitClosed
+	}
+	return ExitFailed
+}

@@ -30,3 +30,6 @@ func launch(ctx context.Context, s Spec, o Options) (int, error) {
 	}
 	return code, nil
 }
+
+// exitOf: the Windows client is mstsc.
+func exitOf(code int) Exit { return MstscExit(code) }

@@ -1,0 +1,5 @@
+//go:build !linux && !windows && !darwin
+
+package font
+
+func candidates() []candidate { return nil }
