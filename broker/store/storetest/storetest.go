@@ -1,6 +1,7 @@
 // Package storetest is the store contract: what the domains rely on from
 // a database engine, written against the interfaces they declare
-// (auth.Store, oplog.Store, terminal.Store, events.Store, slots.Store) so
+// (auth.Store, oplog.Store, terminal.Store, events.Store, slots.Store,
+// release.Store) so
 // that every engine (SQLite, PostgreSQL) is held to the same behaviour.
 // An engine's test calls Run with a function that opens a fresh one.
 //
@@ -62,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) services.Stores) {
 		{"terminals", terminalBehaviours},
 		{"events", eventBehaviours},
 		{"slots", slotBehaviours},
+		{"releases", releaseBehaviours},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
