@@ -139,7 +139,7 @@ func newDevice(t *testing.T, id, version string) *device {
 type updOpt func(*update.Config)
 
 func withNow(now func() time.Time) updOpt { return func(c *update.Config) { c.Now = now } }
-func withSource(s update.Source) updOpt  { return func(c *update.Config) { c.Source = s } }
+func withSource(s update.Source) updOpt   { return func(c *update.Config) { c.Source = s } }
 
 // updater is the device's updater as the given version runs it.
 func (f *fixture) updater(t *testing.T, d *device, version string, opts ...updOpt) *update.Updater {
@@ -217,4 +217,6 @@ func (n *network) DownloadRelease(ctx context.Context, path string) (io.ReadClos
 
 type errReader struct{}
 
-func (errReader) Read([]byte) (int, error) { return 0, fmt.Errorf("connection reset by peer: %w", io.ErrUnexpectedEOF) }
+func (errReader) Read([]byte) (int, error) {
+	return 0, fmt.Errorf("connection reset by peer: %w", io.ErrUnexpectedEOF)
+}
