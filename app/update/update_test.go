@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -430,4 +431,50 @@ func TestUpdateRollbackAfterFailedStart(t *testing.T) {
 		}
 		d.ev.has(t, "update.confirmed")
 	})
+}
+
+// TestUpdateRun: the background loop checks at once, applies what it
+// finds, hands it to the restart offer once, and does not fetch it again
+// on the next checks.
+func TestUpdateRun(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, "2.0.0", 100, f.release)
+	d := newDevice(t, "dev-run", "1.0.0")
+	u := f.updater(t, d, "1.0.0")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ready := make(chan *update.Offer, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		u.Run(ctx, 20*time.Millisecond, nil, func(o *update.Offer) { ready <- o })
+	}()
+	select {
+	case o := <-ready:
+		if o.Target.Version != "2.0.0" {
+			t.Fatalf("offer %+v", o)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no restart offer")
+	}
+	time.Sleep(100 * time.Millisecond) // a few more checks
+	cancel()
+	<-done
+	if len(ready) != 0 {
+		t.Fatalf("offered the restart %d more times", len(ready))
+	}
+	if got := runs(t, d.exe); got != "2.0.0" {
+		t.Fatalf("binary reports %q", got)
+	}
+	d.ev.mu.Lock()
+	defer d.ev.mu.Unlock()
+	downloads := 0
+	for _, e := range d.ev.got {
+		if strings.HasPrefix(e, "update.download ") {
+			downloads++
+		}
+	}
+	if downloads != 1 {
+		t.Fatalf("%d downloads, want 1", downloads)
+	}
 }

@@ -60,8 +60,8 @@ func TestReleaseRefusals(t *testing.T) {
 			Channel: "stable", Rollout: 100, Signature: sig}, body)
 		return err
 	}
-	if err := pub("2.0.0", rel.sign(body)); code(err) != api.CodeReleaseRefused {
-		t.Fatalf("publish before any key list: %v", err)
+	if err := pub("2.0.0", rel.sign(body)); code(err) != api.CodeReleaseUnavailable {
+		t.Fatalf("publish before any online key: %v", err)
 	}
 	online, err := s.InitOnlineKey(ctx, "cli:it")
 	if err != nil {
@@ -92,24 +92,28 @@ func TestReleaseRefusals(t *testing.T) {
 	if _, err := s.AddKeyList(ctx, "cli:it", l1, root.sign(l1)); err != nil {
 		t.Fatal(err)
 	}
+	// List 1 does not name the online key: no manifest could offer a release.
+	if err := pub("2.0.0", rel.sign(body)); code(err) != api.CodeReleaseUnavailable {
+		t.Fatalf("publish with the online key unnamed: %v", err)
+	}
+	l2 := keyList(t, api.KeyList{Serial: 2, Roots: []string{root.String()}, Release: []string{rel.String()}, Online: []string{online}})
+	if _, err := s.AddKeyList(ctx, "cli:it", l2, root.sign(l2)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, version, sig string
 		want               api.Code
 	}{
 		{"signed by another key", "2.0.0", other.sign(body), api.CodeReleaseRefused},
 		{"signature of another file", "2.0.0", rel.sign([]byte("other")), api.CodeReleaseRefused},
+		{"unsigned", "2.0.0", "", api.CodeReleaseRefused},
 		{"not a version", "two", rel.sign(body), api.CodeValidation},
 	} {
 		if err := pub(tc.version, tc.sig); code(err) != tc.want {
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
 		}
 	}
-	// List 1 does not name the online key: nothing can be signed yet.
-	if err := pub("2.0.0", rel.sign(body)); code(err) != api.CodeReleaseUnavailable {
-		t.Fatalf("publish with the online key unnamed: %v", err)
-	}
-	l2 := keyList(t, api.KeyList{Serial: 2, Roots: []string{root.String()}, Release: []string{rel.String()}, Online: []string{online}})
-	if _, err := s.AddKeyList(ctx, "cli:it", l2, root.sign(l2)); err != nil {
+	if err := pub("2.0.0", rel.sign(body)); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.SignManifests(ctx); err != nil || n != 1 {

@@ -239,6 +239,10 @@ func (s *Service) Publish(ctx context.Context, actor string, p PublishRequest, b
 	if err != nil {
 		return api.Release{}, err
 	}
+	// A release no manifest could offer is refused before it is stored.
+	if _, err := s.signer(ctx, t); err != nil {
+		return api.Release{}, err
+	}
 	key, ok := verifyWith(t.list.Release, t.retired, body, p.Signature)
 	if !ok {
 		return api.Release{}, refused("the signature does not verify with a release key of key list %d", t.list.Serial)
