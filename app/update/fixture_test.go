@@ -93,14 +93,18 @@ func (f *fixture) publish(t *testing.T, version string, rollout int, signer key)
 
 // events records what the updater writes to the operation log.
 type events struct {
-	mu  sync.Mutex
-	got []string
+	mu   sync.Mutex
+	got  []string
+	also update.Recorder // the app's journal, when a test opens one
 }
 
 func (e *events) Record(event string, fields map[string]string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.got = append(e.got, event+" "+fields["reason"])
+	if e.also != nil {
+		return e.also.Record(event, fields)
+	}
 	return nil
 }
 

@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/zaitaku/zaitaku/app/oplog"
 	"github.com/zaitaku/zaitaku/app/update"
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/release"
@@ -373,13 +375,13 @@ func TestUpdateRollbackAfterFailedStart(t *testing.T) {
 	f := newFixture(t)
 	f.publish(t, "2.0.0", 100, f.release)
 	d := newDevice(t, "dev-crash", "1.0.0")
-	journal := []byte("the operation log journal")
-	if err := os.MkdirAll(d.state, 0o700); err != nil {
+	// The app's own journal, in the data directory, takes every event.
+	jdir := filepath.Join(d.state, "oplog")
+	j, err := oplog.Open(jdir, oplog.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(d.state+"/journal.seg", journal, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	d.ev.also = j
 	u1 := f.updater(t, d, "1.0.0")
 	if err := u1.Apply(t.Context(), check(t, u1), nil); err != nil {
 		t.Fatal(err)
@@ -397,8 +399,32 @@ func TestUpdateRollbackAfterFailedStart(t *testing.T) {
 		t.Fatalf("after the rollback the binary reports %q", got)
 	}
 	d.ev.has(t, "update.trial", "update.rolled_back")
-	if b, _ := os.ReadFile(d.state + "/journal.seg"); !bytes.Equal(b, journal) {
-		t.Fatal("the journal changed")
+	// The journal survived the update and the rollback, chain intact, with
+	// the update's events in it.
+	d.ev.also = nil
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j, err = oplog.Open(jdir, oplog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if p := j.Problems(); len(p) != 0 {
+		t.Fatalf("journal problems after the rollback: %v", p)
+	}
+	evs, err := j.Pending(1000, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range evs {
+		types = append(types, e.Type)
+	}
+	for _, want := range []string{"update.applied", "update.trial", "update.rolled_back"} {
+		if !strings.Contains(strings.Join(types, " "), want) {
+			t.Errorf("journal lacks %s: %v", want, types)
+		}
 	}
 	// 1.0.0 runs again and is not offered the failed version a second time.
 	u1 = f.updater(t, d, "1.0.0")
