@@ -12,7 +12,7 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxran
   postgresql slapd ldap-utils minisign procps iproute2 coreutils xdotool fontconfig
 
 # Packages with cgo-free code that must also build for Windows and macOS.
-CROSS_PKGS := ./broker/... ./app/core/... ./app/oplog/... ./app/instance/... ./app/launcher/... ./platform/...
+CROSS_PKGS := ./broker/... ./app/core/... ./app/oplog/... ./app/instance/... ./app/launcher/... ./app/update/... ./platform/...
 # Packages with shared state, tested under the race detector.
 RACE_PKGS := ./broker/api/... ./broker/tunnel/... ./broker/slots/... ./broker/relay/... ./broker/wake/... ./broker/oplog/... ./broker/events/... ./app/oplog/... ./app/core/...
 
@@ -41,13 +41,13 @@ check: ## static checks: formatting, vet, dependency rules, cross-compiles
 	  if [ -n "$$bad" ]; then echo "the tunnel is standard TLS; no package of it seals bytes itself: $$bad"; exit 1; fi
 	@bad=$$($(GO) list -deps ./broker/server | grep -E 'zaitaku/broker/store/' || true); \
 	  if [ -n "$$bad" ]; then echo "broker/server imports a store engine (take the domains as interfaces): $$bad"; exit 1; fi
-	@bad=$$(grep -nE '\b(auth|oplog|relay|events|slots|terminal|services)\.(New|Build)[A-Za-z]*\(' $$(ls broker/server/*.go | grep -v _test.go) || true); \
+	@bad=$$(grep -nE '\b(auth|oplog|relay|events|slots|terminal|services|release)\.(New|Build)[A-Za-z]*\(' $$(ls broker/server/*.go | grep -v _test.go) || true); \
 	  if [ -n "$$bad" ]; then echo "broker/server constructs a domain (broker/services does): $$bad"; exit 1; fi
 	@missing=$$(for d in $$($(GO) list -f '{{.Dir}}' ./app/... ./broker/... ./platform/... | sed "s|^$(CURDIR)/||"); do \
 	  grep -q "\`$$d/\?\`" docs/ARCHITECTURE.md || echo $$d; done); \
 	  if [ -n "$$missing" ]; then echo "docs/ARCHITECTURE.md does not name these packages: $$missing"; exit 1; fi
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./broker/cmd/broker
-	$(GO) vet ./broker/... ./app/core/... ./app/oplog/... ./platform/...
+	$(GO) vet ./broker/... ./app/core/... ./app/oplog/... ./app/update/... ./platform/...
 	GOOS=windows CGO_ENABLED=0 $(GO) vet $(CROSS_PKGS)
 	GOOS=darwin CGO_ENABLED=0 $(GO) vet $(CROSS_PKGS)
 

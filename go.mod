@@ -3,10 +3,12 @@ module github.com/zaitaku/zaitaku
 go 1.26.0
 
 require (
+	aead.dev/minisign v0.2.0
 	fyne.io/fyne/v2 v2.8.1
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc
 	github.com/coder/websocket v1.8.15
 	github.com/godbus/dbus/v5 v5.2.2
+	github.com/minio/selfupdate v0.6.0
 	github.com/pquerna/otp v1.5.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/zalando/go-keyring v0.2.8

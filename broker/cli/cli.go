@@ -22,6 +22,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/oplog"
+	"github.com/zaitaku/zaitaku/broker/release"
 	"github.com/zaitaku/zaitaku/broker/services"
 	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/terminal"
@@ -38,6 +39,7 @@ type Env struct {
 	Oplog     *oplog.Service
 	Terminals *terminal.Service
 	SlotStore slots.Store
+	Releases  *release.Service
 }
 
 // needs says which services a command uses; only those are built.
@@ -48,6 +50,7 @@ const (
 	needOplog
 	needTerminals
 	needSlotStore
+	needReleases
 )
 
 // runFunc runs a command on its positional arguments.
@@ -262,6 +265,12 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	}
 	if n&needSlotStore != 0 {
 		env.SlotStore = st.Slots()
+	}
+	if n&needReleases != 0 {
+		if env.Releases, err = services.NewReleases(scfg, op); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	return func() { st.Close() }, nil
 }

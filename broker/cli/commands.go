@@ -48,4 +48,16 @@ var commands = []command{
 	{"oplog", "unhold", "KIND SUBJECT", "release a legal hold", needOplog, oplogUnhold},
 	{"oplog", "holds", "", "list legal holds", needOplog, oplogHolds},
 	{"oplog", "retention", "[--days N --reason TEXT]", "show or change the retention period", needOplog, oplogRetention},
+
+	{"release", "online-key", "[--new]",
+		"the broker's online key that signs manifests (--new makes one); add it to a key list", needReleases, releaseOnlineKey},
+	{"release", "keys", "FILE [--sig FILE.minisig]",
+		"add a key list signed with a root key (minisign -S -s root.key -m FILE)", needReleases, releaseKeys},
+	{"release", "publish", "--version V --os linux|windows|darwin --arch amd64|arm64 [--channel stable] [--rollout 100] [--sig FILE.minisig] FILE",
+		"publish a binary signed with a release key (minisign -S -s release.key -m FILE)", needReleases, releasePublish},
+	{"release", "list", "[--json]", "releases, rollouts, pins and keys", needReleases, releaseList},
+	{"release", "rollout", "ID PERCENT", "raise or lower a staged rollout; 0 halts it", needReleases, releaseRollout},
+	{"release", "pin", "CHANNEL VERSION|none", "every device on the channel is offered this version (wins over rollouts)", needReleases, releasePin},
+	{"release", "minimum", "CHANNEL VERSION|none", "apps below this version must update before they may connect", needReleases, releaseMinimum},
+	{"release", "sign", "", "re-sign every manifest now (the broker also does so on a schedule)", needReleases, releaseSign},
 }

@@ -27,6 +27,7 @@ type Domains struct {
 	Events    EventHub
 	Relay     Tunnels
 	Slots     Slots
+	Releases  Releases
 }
 
 // Accounts is sign-in, sessions and account administration (broker/auth).
@@ -108,9 +109,21 @@ type Slots interface {
 	SetPolicy(ctx context.Context, actor string, up api.SlotConfigUpdate) (api.SlotConfig, error)
 }
 
+// Releases are the app's self-update: key lists, signed manifests and
+// binaries (broker/release).
+type Releases interface {
+	KeyChain(ctx context.Context, after int) (api.KeyListChain, error)
+	Manifest(ctx context.Context, channel, goos, arch string) (api.SignedDoc, error)
+	Open(ctx context.Context, id string) (api.Release, io.ReadCloser, error)
+	List(ctx context.Context) (api.ReleaseList, error)
+	SetRollout(ctx context.Context, actor, id string, percent int) (api.Release, error)
+	UpdateChannel(ctx context.Context, actor, name string, up api.ChannelUpdate) (api.ReleaseChannel, error)
+}
+
 func (d Domains) missing() string {
 	for name, v := range map[string]any{"Audit": d.Audit, "Auth": d.Auth, "Oplog": d.Oplog,
-		"Terminals": d.Terminals, "Events": d.Events, "Relay": d.Relay, "Slots": d.Slots} {
+		"Terminals": d.Terminals, "Events": d.Events, "Relay": d.Relay, "Slots": d.Slots,
+		"Releases": d.Releases} {
 		if v == nil {
 			return name
 		}

@@ -59,6 +59,7 @@ func (s *Server) routeTable() []route {
 		s.eventsRoutes(),
 		s.slotRoutes(),
 		s.terminalRoutes(),
+		s.releaseRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

@@ -54,6 +54,7 @@ type Server struct {
 	events EventHub
 	relay  Tunnels
 	slots  Slots
+	rel    Releases
 
 	sockets    sync.WaitGroup     // live event sockets
 	socketsCtx context.Context    // ends every socket at shutdown
@@ -82,7 +83,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	d := cfg.Domains
 	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now,
-		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots}
+		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots,
+		rel: d.Releases}
 	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
 	s.limits = newLimits(cfg.Limits, cfg.Now)

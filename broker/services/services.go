@@ -1,6 +1,6 @@
 // Package services builds the broker's domains, outside HTTP, in plain
 // dependency order: oplog (the audit recorder) → auth → terminals →
-// events → relay → slots. `broker serve` builds them all with Build and
+// events → relay → slots → releases. `broker serve` builds them all with Build and
 // hands them to broker/server; a one-shot `broker admin` command builds
 // only the ones it needs with the New* functions, which start nothing in
 // the background.
@@ -20,6 +20,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/events"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/relay"
+	"github.com/zaitaku/zaitaku/broker/release"
 	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/terminal"
 	"github.com/zaitaku/zaitaku/broker/wake"
@@ -34,6 +35,7 @@ type Stores interface {
 	Terminals() terminal.Store
 	Events() events.Store
 	Slots() slots.Store
+	Releases() release.Store
 }
 
 // Config is what the services are built from.
@@ -71,6 +73,7 @@ type Services struct {
 	Events    *events.Hub
 	Relay     *relay.Relay
 	Slots     *slots.Manager
+	Releases  *release.Service
 
 	jobs []Job
 }
@@ -137,6 +140,12 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	// its tunnels with it.
 	s.Relay.SetGrants(s.Slots)
 	s.Slots.OnEnd(s.Relay.EndSlot)
+	if s.Releases, err = NewReleases(cfg, s.Audit); err != nil {
+		s.Slots.Close()
+		s.Relay.Close()
+		s.Events.Close()
+		return nil, err
+	}
 
 	s.jobs = []Job{
 		// Retention is counted in days and a purge walks the table: four
@@ -172,6 +181,15 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 				log.Warn("slots: sweep", "err", err)
 			}
 		})},
+		// Manifests live a few days and are re-signed past half their
+		// life; checking hourly keeps every one far from expiry.
+		{"release.sign", periodic(time.Hour, func(ctx context.Context) {
+			if n, err := s.Releases.Resign(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("release: re-sign manifests", "err", err)
+			} else if n > 0 {
+				log.Info("release: re-signed manifests", "manifests", n)
+			}
+		})},
 	}
 	return s, nil
 }
@@ -201,6 +219,17 @@ func NewAuth(cfg Config, rec audit.Recorder) (*auth.Service, error) {
 func NewTerminals(cfg Config, rec audit.Recorder) *terminal.Service {
 	cfg, _ = cfg.withDefaults()
 	return terminal.New(cfg.Stores.Terminals(), rec, cfg.Now)
+}
+
+// NewReleases builds the self-update service (releases, key lists,
+// signed manifests).
+func NewReleases(cfg Config, rec audit.Recorder) (*release.Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return release.New(release.Config{Store: cfg.Stores.Releases(), Audit: rec, Log: cfg.Log.With("domain", "release"),
+		Now: cfg.Now, SecretKey: cfg.SecretKey})
 }
 
 // Jobs lists the background jobs Run starts, by name.

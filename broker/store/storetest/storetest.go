@@ -1,7 +1,8 @@
 // Package storetest is the store contract: what the domains rely on from
 // a database engine, written against the interfaces they declare
-// (auth.Store, oplog.Store, terminal.Store, events.Store, slots.Store) so
-// that every engine (SQLite, PostgreSQL) is held to the same behaviour.
+// (auth.Store, oplog.Store, terminal.Store, events.Store, slots.Store,
+// release.Store) so that every engine (SQLite, PostgreSQL) is held to the
+// same behaviour.
 // An engine's test calls Run with a function that opens a fresh one.
 //
 // Promises the suite pins for every engine:
@@ -17,7 +18,7 @@
 //     (so that JSON and logs read the same whichever engine stored them),
 //     and a zero time comes back zero.
 //   - Lists come in a stated order, and keyset pages cover every row once.
-//   - The five stores are one database: behaviours that span them (a PC's
+//   - The stores are one database: behaviours that span them (a PC's
 //     state written by slots, user names in live slots, a department's
 //     operation logs) see each other's rows. Rows other rows refer to
 //     (users, devices) are created first, so an engine may enforce its
@@ -62,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) services.Stores) {
 		{"terminals", terminalBehaviours},
 		{"events", eventBehaviours},
 		{"slots", slotBehaviours},
+		{"releases", releaseBehaviours},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
