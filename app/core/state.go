@@ -94,6 +94,9 @@ const (
 	EndMaxLength EndReason = api.EndMaxLength // the broker: the maximum session length
 	EndAdmin     EndReason = api.EndAdmin     // the broker: IT ended it
 	EndLease     EndReason = api.EndLease     // the broker: the app went silent (a long network drop)
+	// EndSignInEnded: the broker: the sign-in that held the slot ended
+	// (signed out elsewhere, the password changed, the laptop revoked).
+	EndSignInEnded EndReason = api.EndSignedOut
 
 	EndClosed       EndReason = "client_closed"       // the RDP window was closed
 	EndDisconnected EndReason = "terminal_disconnect" // Disconnect chosen inside the office PC's session

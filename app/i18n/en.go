@@ -107,6 +107,7 @@ var en = map[Key]string{
 	EndMaxLength:      "The session reached its time limit.",
 	EndAdmin:          "IT ended the session.",
 	EndLease:          "The session ended because the connection was lost.",
+	EndSignInEnded:    "The session ended because your sign-in ended (signed out, or the password was changed). Sign in again to connect.",
 	EndClosed:         "You closed the remote desktop window, so the session ended. What you had open on your office PC is still there: connect again to carry on.",
 	EndDisconnected:   "You chose Disconnect on your office PC, so the session ended. What you had open is still there: connect again to carry on.",
 	EndSignedOut:      "You signed out of your office PC, so the session ended.",

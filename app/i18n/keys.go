@@ -112,6 +112,7 @@ const (
 	EndMaxLength      Key = "end.max_length"
 	EndAdmin          Key = "end.admin"
 	EndLease          Key = "end.lease"
+	EndSignInEnded    Key = "end.signin_ended"
 	EndOther          Key = "end.other"
 	EndClosed         Key = "end.client_closed"
 	EndDisconnected   Key = "end.terminal_disconnect"

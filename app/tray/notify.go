@@ -61,6 +61,8 @@ func EndReason(reason core.EndReason, tr *i18n.Tr) string {
 		return tr.T(i18n.EndAdmin)
 	case core.EndLease:
 		return tr.T(i18n.EndLease)
+	case core.EndSignInEnded:
+		return tr.T(i18n.EndSignInEnded)
 	case core.EndClosed:
 		return tr.T(i18n.EndClosed)
 	case core.EndDisconnected:

@@ -330,5 +330,5 @@ func (l *holdingLauncher) Launch(ctx context.Context, t core.LaunchTarget) (int,
 }
 
 // allEndReasons is every reason core can end a session with.
-var allEndReasons = []core.EndReason{core.EndUser, core.EndIdle, core.EndMaxLength, core.EndAdmin, core.EndLease,
+var allEndReasons = []core.EndReason{core.EndUser, core.EndIdle, core.EndMaxLength, core.EndAdmin, core.EndLease, core.EndSignInEnded,
 	core.EndClosed, core.EndDisconnected, core.EndSignedOut, core.EndByTerminal, core.EndNetwork}
