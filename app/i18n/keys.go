@@ -189,23 +189,4 @@ const (
 	ErrStartup    Key = "err.startup"
 	ErrNoKeyring  Key = "err.no_keyring"
 	ErrRetryAfter Key = "err.retry_after"
-
-	// Self-update (app/update); update.refused.<reason> words update.Reason.
-	UpdateReady            Key = "update.ready"
-	UpdateRestart          Key = "update.restart"
-	UpdateLater            Key = "update.later"
-	UpdateDownloading      Key = "update.downloading"
-	UpdateRequired         Key = "update.required"
-	UpdateRolledBack       Key = "update.rolled_back"
-	UpdateRefusedSignature Key = "update.refused.signature"
-	UpdateRefusedRetired   Key = "update.refused.retired"
-	UpdateRefusedUntrusted Key = "update.refused.untrusted"
-	UpdateRefusedKeyChain  Key = "update.refused.key_chain"
-	UpdateRefusedExpired   Key = "update.refused.expired"
-	UpdateRefusedOlder     Key = "update.refused.older"
-	UpdateRefusedSize      Key = "update.refused.size"
-	UpdateRefusedTruncated Key = "update.refused.truncated"
-	UpdateRefusedChecksum  Key = "update.refused.checksum"
-	UpdateRefusedManifest  Key = "update.refused.manifest"
-	UpdateRefusedNoKeys    Key = "update.refused.no_keys"
 )
