@@ -244,7 +244,11 @@ func (c *Client) signedOut(reason *api.Error) {
 	})
 }
 
-// Logout revokes the tokens at the broker and wipes the keyring entries.
+// Logout revokes the tokens at the broker and wipes the sign-in's keyring
+// entries. The laptop's device key stays: it is the laptop, not the
+// sign-in, and the next sign-in proves it, so that a password spray at
+// this staff ID cannot lock this laptop out. (A revoked laptop's key is
+// refused by the broker whatever the laptop keeps.)
 func (c *Client) Logout(ctx context.Context) error {
 	// Release the slot while the token still works (otherwise it frees
 	// only when the lease lapses); signedOut below ends the rest.
@@ -253,17 +257,13 @@ func (c *Client) Logout(ctx context.Context) error {
 		c.deps.BeforeLogout(ctx)
 	}
 	err := c.api.Logout(ctx)
-	for _, k := range []string{keyRefresh, keyUser, keyDeviceID, keyDeviceKey} {
+	for _, k := range []string{keyRefresh, keyUser, keyDeviceID} {
 		if derr := c.deps.Secrets.Delete(k); derr != nil && !errors.Is(derr, ErrNoSecret) {
 			c.log.Warn("wipe keyring entry", "key", k, "err", derr)
 		}
 	}
 	c.record("logout")
 	c.signedOut(nil)
-	// A new key for the next sign-in: the wiped one is gone for good.
-	if kerr := c.loadDeviceKey(); kerr != nil {
-		return kerr
-	}
 	if e := api.AsError(err); e != nil && e.Code == api.CodeNetwork {
 		return nil // signed out locally; the token expires on its own
 	}

@@ -97,6 +97,10 @@ func TestLoginFlow(t *testing.T) {
 				t.Errorf("keyring entry %s left after logout", k)
 			}
 		}
+		// The laptop's key stays, so its next sign-in proves the laptop.
+		if v, err := sec.Get(keyDeviceKey); err != nil || v == "" {
+			t.Errorf("device key wiped by a sign-out: %v", err)
+		}
 		c3 := newClient(t, b, sec, nil)
 		if ok, _ := c3.Resume(ctx); ok {
 			t.Fatal("resumed after logout")
