@@ -156,6 +156,32 @@ func (h *Hub) PublishLatest(userID, typ string, data any) {
 	}
 }
 
+// PushLive sends an unstored frame (Seq 0) to the open sockets of the
+// users. Chat uses it: a channel's messages are stored once, by the
+// channel's own sequence, and an app that missed a frame resumes from
+// that sequence; storing them here too would store them once per member.
+// The frame is encoded once however many sockets get it.
+func (h *Hub) PushLive(userIDs []string, typ string, data any) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		h.log.Error("events: encode", "type", typ, "err", err)
+		return
+	}
+	ev := api.Event{Type: typ, At: h.now(), Data: b}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, u := range userIDs {
+		for s := range h.subs[u] {
+			select {
+			case s.C <- ev:
+			default:
+				// Cut rather than block: the app reconnects and resumes.
+				h.dropLocked(s, dropBehind)
+			}
+		}
+	}
+}
+
 func (h *Hub) run() {
 	defer close(h.done)
 	backoff := 100 * time.Millisecond

@@ -28,6 +28,7 @@ type Domains struct {
 	Relay     Tunnels
 	Slots     Slots
 	Releases  Releases
+	Chat      Chat
 }
 
 // Accounts is sign-in, sessions and account administration (broker/auth).
@@ -120,10 +121,32 @@ type Releases interface {
 	UpdateChannel(ctx context.Context, actor, name string, up api.ChannelUpdate) (api.ReleaseChannel, error)
 }
 
+// Chat is staff chat (broker/chat). Every method checks that the caller
+// is in the channel it names.
+type Chat interface {
+	Channels(ctx context.Context, u api.User) (api.ChatChannelList, error)
+	Channel(ctx context.Context, u api.User, id string) (api.ChatChannel, error)
+	CreateGroup(ctx context.Context, u api.User, req api.ChatCreateGroup) (api.ChatChannel, error)
+	Direct(ctx context.Context, u api.User, req api.ChatDirectRequest) (api.ChatChannel, error)
+	AddMembers(ctx context.Context, u api.User, id string, req api.ChatMembersRequest) (api.ChatChannel, error)
+	Leave(ctx context.Context, u api.User, id string) error
+	Send(ctx context.Context, u api.User, id string, req api.ChatSendRequest) (api.ChatMessage, error)
+	Edit(ctx context.Context, u api.User, id string, seq int64, req api.ChatEditRequest) (api.ChatMessage, error)
+	Delete(ctx context.Context, u api.User, id string, seq int64) (api.ChatMessage, error)
+	History(ctx context.Context, u api.User, id string, after, before int64, limit int) (api.ChatHistory, error)
+	MarkRead(ctx context.Context, u api.User, id string, seq int64) (api.ChatRead, error)
+	SetMuted(ctx context.Context, u api.User, id string, muted bool) error
+	Receipts(ctx context.Context, u api.User, id string) (api.ChatReceipts, error)
+	Search(ctx context.Context, u api.User, q, channel string, limit int) (api.ChatSearchResult, error)
+	People(ctx context.Context, u api.User, q string) (api.ChatPeople, error)
+	Policy(ctx context.Context) api.ChatPolicy
+	SetPolicy(ctx context.Context, actor string, up api.ChatPolicyUpdate) (api.ChatPolicy, error)
+}
+
 func (d Domains) missing() string {
 	for name, v := range map[string]any{"Audit": d.Audit, "Auth": d.Auth, "Oplog": d.Oplog,
 		"Terminals": d.Terminals, "Events": d.Events, "Relay": d.Relay, "Slots": d.Slots,
-		"Releases": d.Releases} {
+		"Releases": d.Releases, "Chat": d.Chat} {
 		if v == nil {
 			return name
 		}

@@ -60,6 +60,7 @@ func (s *Server) routeTable() []route {
 		s.slotRoutes(),
 		s.terminalRoutes(),
 		s.releaseRoutes(),
+		s.chatRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

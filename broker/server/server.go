@@ -55,6 +55,7 @@ type Server struct {
 	relay  Tunnels
 	slots  Slots
 	rel    Releases
+	chat   Chat
 
 	sockets    sync.WaitGroup     // live event sockets
 	socketsCtx context.Context    // ends every socket at shutdown
@@ -84,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	d := cfg.Domains
 	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now,
 		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots,
-		rel: d.Releases}
+		rel: d.Releases, chat: d.Chat}
 	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
 	s.limits = newLimits(cfg.Limits, cfg.Now)

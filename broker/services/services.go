@@ -1,6 +1,6 @@
 // Package services builds the broker's domains, outside HTTP, in plain
 // dependency order: oplog (the audit recorder) → auth → terminals →
-// events → relay → slots → releases. `broker serve` builds them all with Build and
+// events → relay → slots → releases → chat. `broker serve` builds them all with Build and
 // hands them to broker/server; a one-shot `broker admin` command builds
 // only the ones it needs with the New* functions, which start nothing in
 // the background.
@@ -12,11 +12,13 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/chat"
 	"github.com/zaitaku/zaitaku/broker/events"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/relay"
@@ -36,6 +38,7 @@ type Stores interface {
 	Events() events.Store
 	Slots() slots.Store
 	Releases() release.Store
+	Chat() chat.Store
 }
 
 // Config is what the services are built from.
@@ -74,6 +77,7 @@ type Services struct {
 	Relay     *relay.Relay
 	Slots     *slots.Manager
 	Releases  *release.Service
+	Chat      *chat.Service
 
 	jobs []Job
 }
@@ -141,6 +145,12 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	s.Relay.SetGrants(s.Slots)
 	s.Slots.OnEnd(s.Relay.EndSlot)
 	if s.Releases, err = NewReleases(cfg, s.Audit); err != nil {
+		s.Slots.Close()
+		s.Relay.Close()
+		s.Events.Close()
+		return nil, err
+	}
+	if s.Chat, err = NewChat(cfg, s.Auth, s.Events, s.Audit); err != nil {
 		s.Slots.Close()
 		s.Relay.Close()
 		s.Events.Close()
@@ -230,6 +240,56 @@ func NewReleases(cfg Config, rec audit.Recorder) (*release.Service, error) {
 	}
 	return release.New(release.Config{Store: cfg.Stores.Releases(), Audit: rec, Log: cfg.Log.With("domain", "release"),
 		Now: cfg.Now, SecretKey: cfg.SecretKey})
+}
+
+// NewChat builds chat: its department channels follow the staff roster
+// of auth, and it pushes over the event hub.
+func NewChat(cfg Config, a *auth.Service, push chat.Pusher, rec audit.Recorder) (*chat.Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return chat.New(chat.Config{Store: cfg.Stores.Chat(), Directory: roster{a}, Push: push, Audit: rec,
+		Log: cfg.Log.With("domain", "chat"), Now: cfg.Now})
+}
+
+// roster gives chat the staff as auth has them now.
+type roster struct{ a *auth.Service }
+
+func (r roster) User(ctx context.Context, id string) (api.User, error) {
+	u, err := r.a.GetUser(ctx, id)
+	if e := api.AsError(err); e != nil && e.Code == api.CodeNotFound {
+		return api.User{}, chat.ErrNotFound
+	}
+	if err != nil {
+		return api.User{}, err
+	}
+	return *u, nil
+}
+
+func (r roster) Department(ctx context.Context, dept string) ([]api.User, error) {
+	if dept == "" {
+		return nil, nil
+	}
+	return r.a.ListUsers(ctx, dept)
+}
+
+func (r roster) Find(ctx context.Context, q string, limit int) ([]api.User, error) {
+	us, err := r.a.ListUsers(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	q = strings.ToLower(q)
+	var out []api.User
+	for _, u := range us {
+		if strings.Contains(u.ID, q) || strings.Contains(strings.ToLower(u.Name), q) || strings.Contains(u.Department, q) {
+			out = append(out, u)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // Jobs lists the background jobs Run starts, by name.
