@@ -66,6 +66,7 @@ type Broker struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	stop   sync.Once
 }
 
 // Option tunes Start.
@@ -78,6 +79,8 @@ type options struct {
 	setup      func(*daemon.Broker)
 	timeouts   time.Duration
 	limits     *[3]string // login rate, refresh rate, trusted proxies
+	dataDir    string
+	clock      *Clock
 }
 
 // WithRealClock uses time.Now (for tests of real timing such as the tunnel).
@@ -102,6 +105,13 @@ func WithRateLimits(login, refresh, trustedProxies string) Option {
 // WithSetup runs fn on the opened broker before it serves.
 func WithSetup(fn func(*daemon.Broker)) Option { return func(o *options) { o.setup = fn } }
 
+// WithDataDir runs the broker on dir instead of a new one: stop one
+// broker and start another on its directory to test a restart.
+func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir } }
+
+// WithClock uses c (a restarted broker goes on with its predecessor's time).
+func WithClock(c *Clock) Option { return func(o *options) { o.clock = c } }
+
 // Start runs a broker in process until the test ends.
 func Start(t testing.TB, opts ...Option) *Broker {
 	t.Helper()
@@ -109,7 +119,10 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	for _, f := range opts {
 		f(&o)
 	}
-	dir := t.TempDir()
+	dir := o.dataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	cfg := daemon.DefaultConfig()
 	cfg.Data, cfg.Listen = dir, "127.0.0.1:0"
 	cfg.LoginRate, cfg.RefreshRate = "off", "off"
@@ -141,7 +154,10 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	}
 	dopt.HeaderTimeout, dopt.BodyTimeout = o.timeouts, o.timeouts
 	if !o.realClock {
-		b.Clock = NewClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+		b.Clock = o.clock
+		if b.Clock == nil {
+			b.Clock = NewClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+		}
 		dopt.Now = b.Clock.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -177,9 +193,13 @@ func Start(t testing.TB, opts ...Option) *Broker {
 
 // Stop shuts the broker down gracefully (idempotent).
 func (b *Broker) Stop() {
-	b.cancel()
-	<-b.done
-	_ = b.Broker.Close()
+	// Once: closing twice would release the data directory's lock that a
+	// restarted broker holds by then.
+	b.stop.Do(func() {
+		b.cancel()
+		<-b.done
+		_ = b.Broker.Close()
+	})
 }
 
 // Now returns the broker's time.
