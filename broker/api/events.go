@@ -21,6 +21,7 @@ type Event struct {
 const (
 	EventHello   = "hello"        // first message after connecting; Data: Hello (Seq 0, not stored)
 	EventResync  = "resync"       // events after ?after= were purged: refetch state (Seq 0, not stored)
+	EventError   = "error"        // the app sent a frame; the socket takes none (Seq 0, not stored); Data: Error
 	EventQueue   = "slot.queue"   // Data: QueueUpdate
 	EventGranted = "slot.granted" // Data: Slot
 	EventWarning = "slot.warning" // Data: SlotWarning

@@ -40,10 +40,8 @@ func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, c Client, after i
 		return nil
 	}
 	defer h.Unsubscribe(sub)
-	// Nothing is read from the app; CloseRead answers pings and notices
-	// the peer's close.
-	ctx = conn.CloseRead(ctx)
-	err = h.serve(ctx, conn, sub, userID, after)
+	ctx, bad := readClient(ctx, conn)
+	err = h.serve(ctx, conn, sub, userID, after, bad)
 	if ctx.Err() != nil {
 		return nil // the app left or the broker is stopping
 	}
@@ -53,7 +51,40 @@ func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, c Client, after i
 	return err
 }
 
-func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID string, after int64) error {
+// clientReadLimit bounds a frame from the app: it sends none, so anything
+// longer than a short note is closed with StatusMessageTooBig.
+const clientReadLimit = 4 << 10
+
+// maxBadFrames is how many frames an app may send (each answered with an
+// error frame) before its socket is closed as misbehaving.
+const maxBadFrames = 10
+
+// readClient reads what the app sends. Nothing is expected (sends are
+// HTTP requests with an idempotency key), but reading answers pings and
+// notices the peer's close; each data frame is reported on bad, so the
+// writer can answer it with an error frame and the socket stays usable.
+// (The library's CloseRead would close the socket on a data frame and
+// then wait 15 s on itself.) The context ends when reading does.
+func readClient(ctx context.Context, conn *websocket.Conn) (context.Context, <-chan struct{}) {
+	conn.SetReadLimit(clientReadLimit)
+	ctx, cancel := context.WithCancel(ctx)
+	bad := make(chan struct{}, maxBadFrames+1)
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				return
+			}
+			select {
+			case bad <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return ctx, bad
+}
+
+func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID string, after int64, bad <-chan struct{}) error {
 	w := &writer{conn: conn}
 
 	last := h.LastSeq(userID)
@@ -92,8 +123,19 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID 
 	}
 	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
+	badFrames := 0
 	for {
 		select {
+		case <-bad:
+			badFrames++
+			if badFrames > maxBadFrames {
+				conn.Close(websocket.StatusPolicyViolation, "the event socket takes no messages")
+				return nil
+			}
+			e := api.Err(api.CodeBadRequest, "the event socket takes no messages: send with the HTTP routes (chat: POST /v1/chat/channels/{id}/messages)")
+			if err := w.send(ctx, api.Event{Type: api.EventError, At: h.now(), Data: mustJSON(e)}); err != nil {
+				return err
+			}
 		case <-ctx.Done():
 			conn.Close(websocket.StatusGoingAway, "")
 			return nil
