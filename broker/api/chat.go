@@ -140,6 +140,18 @@ type ChatReceipts struct {
 	Reads   []ChatRead `json:"reads"`
 }
 
+// ReadBy counts the members other than the sender whose marker reaches
+// seq: "既読 N" in a channel; on a direct message, 1 is "既読".
+func (r ChatReceipts) ReadBy(seq int64, sender string) int {
+	n := 0
+	for _, x := range r.Reads {
+		if x.User != sender && x.Seq >= seq {
+			n++
+		}
+	}
+	return n
+}
+
 // ChatSpan is a highlighted part of a text, in characters (runes).
 type ChatSpan struct {
 	Start int `json:"start"`

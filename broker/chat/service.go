@@ -84,6 +84,10 @@ type Service struct {
 
 	deptMu   sync.Mutex        // guards deptChan
 	deptChan map[string]string // department → channel ID
+
+	// The policy is read on every send: kept in memory, written through.
+	polMu sync.Mutex // guards pol
+	pol   *api.ChatPolicy
 }
 
 // New builds the service.
@@ -125,10 +129,19 @@ func newID(prefix string) string {
 
 // Policy returns the policy in force.
 func (s *Service) Policy(ctx context.Context) api.ChatPolicy {
-	p, ok, err := s.st.ChatPolicy(ctx)
-	if err != nil || !ok {
-		return DefaultPolicy
+	s.polMu.Lock()
+	defer s.polMu.Unlock()
+	if s.pol != nil {
+		return *s.pol
 	}
+	p, ok, err := s.st.ChatPolicy(ctx)
+	if err != nil {
+		return DefaultPolicy // not kept: read again next time
+	}
+	if !ok {
+		p = DefaultPolicy
+	}
+	s.pol = &p
 	return p
 }
 
@@ -163,6 +176,9 @@ func (s *Service) SetPolicy(ctx context.Context, actor string, up api.ChatPolicy
 	if err := s.st.PutChatPolicy(ctx, p); err != nil {
 		return p, err
 	}
+	s.polMu.Lock()
+	s.pol = &p
+	s.polMu.Unlock()
 	s.record(ctx, actor, "admin.chat_policy_changed", "", append(changes, "reason", up.Reason)...)
 	return p, nil
 }
