@@ -109,6 +109,9 @@ type ChatHistory struct {
 	Channel  string        `json:"channel"`
 	Messages []ChatMessage `json:"messages"`
 	LastSeq  int64         `json:"last_seq"`
+	// FirstSeq is the oldest entry the channel still holds (0: none):
+	// entries before it were purged at the end of their retention.
+	FirstSeq int64 `json:"first_seq"`
 	// More: with after=, entries follow this page; with before= (or
 	// neither), older entries precede it.
 	More bool `json:"more"`
@@ -193,6 +196,15 @@ type ChatPolicy struct {
 	// Attachments are off: text only, so chat puts no office files on
 	// the laptop. This version has no way to turn them on.
 	Attachments bool `json:"attachments"`
+	// RetentionDays is how long entries are kept (separate from the
+	// operation log's retention).
+	RetentionDays int `json:"retention_days"`
+}
+
+// ChatExportRequest is POST /admin/v1/chat/channels/{id}/export: a
+// channel's whole record as CSV, for an inquiry. The reason is recorded.
+type ChatExportRequest struct {
+	Reason string `json:"reason"`
 }
 
 // ChatPolicyUpdate is PATCH /admin/v1/chat/policy; nil fields are unchanged.
@@ -200,5 +212,6 @@ type ChatPolicyUpdate struct {
 	MaxChars          *int   `json:"max_chars,omitempty"`
 	EditWindowMinutes *int   `json:"edit_window_minutes,omitempty"`
 	Receipts          *bool  `json:"receipts,omitempty"`
+	RetentionDays     *int   `json:"retention_days,omitempty"`
 	Reason            string `json:"reason"`
 }

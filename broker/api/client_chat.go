@@ -218,6 +218,11 @@ func (f *ChatFeed) fill(ctx context.Context, channel string, upto int64) error {
 		if err != nil {
 			return err
 		}
+		if h.FirstSeq > f.last[channel]+1 {
+			// Entries before FirstSeq were purged at the end of their
+			// retention: there is nothing to show of them.
+			f.last[channel] = h.FirstSeq - 1
+		}
 		took := false
 		for _, m := range h.Messages {
 			if m.Seq == f.last[channel]+1 {

@@ -63,7 +63,13 @@ const (
 )
 
 // DefaultPolicy is the policy before IT sets one.
-var DefaultPolicy = api.ChatPolicy{MaxChars: 4000, EditWindowMinutes: 60, Receipts: true}
+var DefaultPolicy = api.ChatPolicy{MaxChars: 4000, EditWindowMinutes: 60, Receipts: true, RetentionDays: 5 * 365}
+
+// Retention bounds, in days, as for the operation log.
+const (
+	minRetention = 30
+	maxRetention = 30 * 365
+)
 
 // lockShards bounds the per-channel locks: enough that unrelated
 // channels rarely share one.
@@ -141,6 +147,9 @@ func (s *Service) Policy(ctx context.Context) api.ChatPolicy {
 	if !ok {
 		p = DefaultPolicy
 	}
+	if p.RetentionDays == 0 {
+		p.RetentionDays = DefaultPolicy.RetentionDays
+	}
 	s.pol = &p
 	return p
 }
@@ -168,6 +177,13 @@ func (s *Service) SetPolicy(ctx context.Context, actor string, up api.ChatPolicy
 		}
 		p.EditWindowMinutes = *up.EditWindowMinutes
 		changes = append(changes, "edit_window_minutes", strconv.Itoa(p.EditWindowMinutes))
+	}
+	if up.RetentionDays != nil {
+		if *up.RetentionDays < minRetention || *up.RetentionDays > maxRetention {
+			return p, api.Errf(api.CodeValidation, "retention_days: %d to %d", minRetention, maxRetention)
+		}
+		p.RetentionDays = *up.RetentionDays
+		changes = append(changes, "retention_days", strconv.Itoa(p.RetentionDays))
 	}
 	if up.Receipts != nil {
 		p.Receipts = *up.Receipts
@@ -681,6 +697,9 @@ func (s *Service) History(ctx context.Context, u api.User, id string, after, bef
 		ms = []api.ChatMessage{}
 	}
 	h.Messages = ms
+	if h.FirstSeq, err = s.st.FirstSeq(ctx, id); err != nil {
+		return h, err
+	}
 	// Read after the page, so LastSeq is never behind what the page holds.
 	if c2, err := s.st.GetChannel(ctx, id); err == nil {
 		h.LastSeq = c2.LastSeq

@@ -75,6 +75,8 @@ type Store interface {
 	GetChannel(ctx context.Context, id string) (Channel, error)           // ErrNotFound
 	DepartmentChannel(ctx context.Context, dept string) (Channel, error)  // ErrNotFound
 	DirectChannel(ctx context.Context, directKey string) (Channel, error) // ErrNotFound
+	// ListChannels lists every channel, by ID (for IT).
+	ListChannels(ctx context.Context) ([]Channel, error)
 	// ChannelsOf lists the groups and direct channels the user is a
 	// member of, and the department's channel if it exists, by ID, each
 	// with the user's marker.
@@ -101,6 +103,11 @@ type Store interface {
 	After(ctx context.Context, channelID string, after int64, limit int) ([]api.ChatMessage, error)
 	// Before returns the newest limit entries with Seq < before, in order.
 	Before(ctx context.Context, channelID string, before int64, limit int) ([]api.ChatMessage, error)
+	// FirstSeq returns the oldest sequence the channel holds (0: none).
+	FirstSeq(ctx context.Context, channelID string) (int64, error)
+	// PurgeChat deletes entries stored before the time, with the earlier
+	// texts of messages it deletes; channels keep their last sequence.
+	PurgeChat(ctx context.Context, before time.Time) (int64, error)
 	// Revisions returns a message's earlier texts, oldest first.
 	Revisions(ctx context.Context, channelID string, seq int64) ([]Revision, error)
 

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -55,7 +57,11 @@ func (s *Server) chatRoutes() []route {
 		{method: "GET", path: "/admin/v1/chat/policy", role: A, handle: s.chatPolicy, out: api.ChatPolicy{},
 			summary: "The chat policy: message length, edit window, read receipts."},
 		{method: "PATCH", path: "/admin/v1/chat/policy", role: A, handle: s.chatSetPolicy, in: api.ChatPolicyUpdate{}, out: api.ChatPolicy{},
-			summary: "Change the chat policy; the reason is recorded."},
+			summary: "Change the chat policy (length, edit window, receipts, retention); the reason is recorded."},
+		{method: "GET", path: "/admin/v1/chat/channels", role: A, handle: s.chatAdminChannels, out: api.ChatChannelList{},
+			summary: "Every channel with its members, to pick one for an export."},
+		{method: "POST", path: "/admin/v1/chat/channels/{id}/export", role: A, handle: s.chatExport, in: api.ChatExportRequest{}, stream: true,
+			summary: "A channel's whole record as CSV (Japanese headers, UTF-8 with BOM; earlier texts of edited and deleted messages included), for an inquiry; who and why are recorded."},
 	}
 }
 
@@ -210,4 +216,47 @@ func (s *Server) chatSetPolicy(c *call) (any, error) {
 		return nil, err
 	}
 	return s.chat.SetPolicy(c.R.Context(), c.P.User.ID, req)
+}
+
+func (s *Server) chatAdminChannels(c *call) (any, error) {
+	return s.chat.AdminChannels(c.R.Context())
+}
+
+func (s *Server) chatExport(c *call) (any, error) {
+	var req api.ChatExportRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	id := c.R.PathValue("id")
+	w := &startOnWrite{w: c.W, start: func(h http.Header) {
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="chat-%s.csv"`, s.now().In(jst).Format("20060102-150405")))
+	}}
+	n, err := s.chat.Export(c.R.Context(), c.P.User.ID, id, req.Reason, w)
+	switch {
+	case err != nil && !w.started:
+		return nil, err // refused before a byte: an error answer
+	case err != nil:
+		// The status is out; cutting the stream short is all that is left.
+		s.log.Warn("chat export ended early", "rows", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil, nil
+}
+
+// startOnWrite sends the headers and 200 with the first byte, so that a
+// refusal found before it is still an error answer.
+type startOnWrite struct {
+	w       http.ResponseWriter
+	start   func(http.Header)
+	started bool
+}
+
+func (s *startOnWrite) Write(p []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		s.start(s.w.Header())
+		s.w.WriteHeader(http.StatusOK)
+	}
+	return s.w.Write(p)
 }

@@ -177,6 +177,13 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 				log.Warn("purge events", "err", err)
 			}
 		})},
+		{"chat.purge", periodic(6*time.Hour, func(ctx context.Context) {
+			if n, err := s.Chat.Purge(ctx); err != nil {
+				log.Warn("purge chat", "err", err)
+			} else if n > 0 {
+				log.Info("purged chat past retention", "entries", n)
+			}
+		})},
 		// Bytes reach the slots every few seconds, so that IT sees live
 		// traffic and a slot that ends before its tunnel loses little of
 		// its count.

@@ -83,6 +83,24 @@ func (st *Chat) DirectChannel(ctx context.Context, key string) (chat.Channel, er
 	return scanChannel(st.s.R.QueryRowContext(ctx, `SELECT `+chanCols+` FROM chat_channels c WHERE c.direct_key = ?`, key))
 }
 
+// ListChannels implements chat.Store.
+func (st *Chat) ListChannels(ctx context.Context) ([]chat.Channel, error) {
+	rows, err := st.s.R.QueryContext(ctx, `SELECT `+chanCols+` FROM chat_channels c ORDER BY c.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []chat.Channel{}
+	for rows.Next() {
+		c, err := scanChannel(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // ChannelsOf implements chat.Store.
 func (st *Chat) ChannelsOf(ctx context.Context, userID, department string) ([]chat.ChannelState, error) {
 	rows, err := st.s.R.QueryContext(ctx, `SELECT `+chanCols+`, COALESCE(k.read_seq, 0), COALESCE(k.muted, 0),
@@ -299,6 +317,40 @@ func (st *Chat) Before(ctx context.Context, channelID string, before int64, limi
 		return nil, err
 	}
 	return scanMessages(rows)
+}
+
+// FirstSeq implements chat.Store.
+func (st *Chat) FirstSeq(ctx context.Context, channelID string) (int64, error) {
+	var n sql.NullInt64
+	err := st.s.R.QueryRowContext(ctx, `SELECT MIN(seq) FROM chat_messages WHERE channel_id = ?`, channelID).Scan(&n)
+	return n.Int64, err
+}
+
+// purgeBatch bounds one purge transaction, so that the writer is not
+// held for long by years of messages going at once.
+const purgeBatch = 5000
+
+// PurgeChat implements chat.Store.
+func (st *Chat) PurgeChat(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := st.s.Tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM chat_messages WHERE n IN (SELECT n FROM chat_messages WHERE at < ? LIMIT ?)`,
+				ms(before), purgeBatch)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+			_, err = tx.ExecContext(ctx, `DELETE FROM chat_revisions WHERE NOT EXISTS (SELECT 1 FROM chat_messages m
+				WHERE m.channel_id = chat_revisions.channel_id AND m.seq = chat_revisions.seq)`)
+			return err
+		})
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+	}
 }
 
 // Revisions implements chat.Store.

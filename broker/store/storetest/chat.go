@@ -52,7 +52,11 @@ func lastSeq(t *testing.T, st services.Stores, id string) int64 {
 	return c.LastSeq
 }
 
-var chatBehaviours = []behaviour{
+// chatBehaviours is the chat.Store contract: delivery first, then the
+// record (listing, retention).
+var chatBehaviours = append(chatDeliveryBehaviours, chatRecordBehaviours...)
+
+var chatDeliveryBehaviours = []behaviour{
 	{"entries are numbered per channel from 1, and come back as stored", func(t *testing.T, st services.Stores) {
 		chatChannel(t, st, "ca", api.ChatGroup, "k1", "k2")
 		chatChannel(t, st, "cb", api.ChatGroup, "k1")
@@ -332,4 +336,49 @@ func mustAfter(t *testing.T, st services.Stores, ch string, after int64, limit i
 	ms, err := st.Chat().After(t.Context(), ch, after, limit)
 	must(t, err)
 	return ms
+}
+
+var chatRecordBehaviours = []behaviour{
+	{"every channel is listed, by ID", func(t *testing.T, st services.Stores) {
+		chatChannel(t, st, "cb", api.ChatGroup, "k1")
+		chatChannel(t, st, "ca", api.ChatDirect, "k1", "k2")
+		cs, err := st.Chat().ListChannels(t.Context())
+		must(t, err)
+		if len(cs) != 2 || cs[0].ID != "ca" || cs[1].ID != "cb" || cs[0].DirectKey == "" {
+			t.Errorf("channels %+v", cs)
+		}
+	}},
+	{"purge deletes entries before the cutoff with their earlier texts, and keeps the sequence", func(t *testing.T, st services.Stores) {
+		chatChannel(t, st, "ca", api.ChatGroup, "k1")
+		if n, err := st.Chat().FirstSeq(t.Context(), "ca"); err != nil || n != 0 {
+			t.Errorf("first seq of an empty channel: %d %v", n, err)
+		}
+		old := chatMsg("ca", "k1", "old", "古い上海市役所")
+		old.At = at(0)
+		appendMsg(t, st, old)
+		appendMsg(t, st, api.ChatMessage{Channel: "ca", Kind: api.ChatKindEdit, Sender: "k1", Key: "e", Text: "古い上海市役所の件", Target: 1, At: at(1)})
+		keep := chatMsg("ca", "k1", "new", "新しい上海市役所")
+		keep.At = at(10)
+		appendMsg(t, st, keep)
+		n, err := st.Chat().PurgeChat(t.Context(), at(5))
+		must(t, err)
+		if n != 2 {
+			t.Errorf("purged %d, want 2", n)
+		}
+		wantSeqs(t, "left", chatSeqs(mustAfter(t, st, "ca", 0, 10)), []int64{3})
+		if n, err := st.Chat().FirstSeq(t.Context(), "ca"); err != nil || n != 3 {
+			t.Errorf("first seq after the purge: %d %v, want 3", n, err)
+		}
+		revs, err := st.Chat().Revisions(t.Context(), "ca", 1)
+		must(t, err)
+		if len(revs) != 0 {
+			t.Errorf("revisions of a purged message are left: %+v", revs)
+		}
+		hits, _, err := st.Chat().Search(t.Context(), chat.SearchQuery{Channels: []string{"ca"}, Text: "上海市役所", Limit: 10})
+		must(t, err)
+		wantSeqs(t, "search after the purge", chatSeqs(hits), []int64{3})
+		if got := appendMsg(t, st, chatMsg("ca", "k1", "next", "次")); got.Seq != 4 {
+			t.Errorf("next seq %d after a purge, want 4: sequence numbers never go back", got.Seq)
+		}
+	}},
 }
