@@ -181,9 +181,21 @@ func (f *ChatFeed) Catchup(ctx context.Context) error {
 }
 
 // Apply takes one event of the socket. Chat messages already delivered
-// are dropped; one past a gap first pages in the gap. It reports whether
-// the event was a chat message.
+// are dropped; one past a gap first pages in the gap; a channel joined
+// pages in what it holds. It reports whether the event was a chat
+// message.
 func (f *ChatFeed) Apply(ctx context.Context, ev Event) (bool, error) {
+	if ev.Type == EventChatChannel {
+		// Joined a channel: what it already holds is history to page in.
+		var ch ChatChannel
+		if err := json.Unmarshal(ev.Data, &ch); err != nil {
+			return false, fmt.Errorf("chat channel frame: %w", err)
+		}
+		if ch.LastSeq > f.last[ch.ID] {
+			return false, f.fill(ctx, ch.ID, ch.LastSeq)
+		}
+		return false, nil
+	}
 	if ev.Type != EventChatMessage {
 		return false, nil
 	}

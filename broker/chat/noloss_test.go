@@ -513,3 +513,51 @@ func TestChatReconnectGapFill(t *testing.T) {
 	}
 	checkExactlyOnce(t, r, map[string][]string{ch: {"欠番 0", "欠番 1", "欠番 2", "欠番 3", "欠番 4"}})
 }
+
+// TestChatReconnectJoinedGroup: someone added to a group with history
+// gets it all through the feed (the chat.channel frame), then the live
+// messages, each once.
+func TestChatReconnectJoinedGroup(t *testing.T) {
+	ctx := context.Background()
+	b := brokertest.Start(t)
+	alice, _, channels := threeChannels(t, b)
+	carol := b.Signin(t, "carol")
+	g := channels[1]
+	var want []string
+	for i := range 30 {
+		text := fmt.Sprint("加入前 ", i)
+		if _, err := alice.ChatSend(ctx, g, api.ChatSendRequest{Key: fmt.Sprint("p", i), Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, text)
+	}
+	r := newReceiver(t, carol)
+	r.feed.Page = 7
+	es, err := r.connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	if _, err := alice.ChatAddMembers(ctx, g, []string{"carol"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		text := fmt.Sprint("加入後 ", i)
+		if _, err := alice.ChatSend(ctx, g, api.ChatSendRequest{Key: fmt.Sprint("q", i), Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, text)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for r.count() < len(want) {
+		ev, err := es.Next(rctx)
+		if err != nil {
+			t.Fatalf("after %d of %d: %v", r.count(), len(want), err)
+		}
+		if _, err := r.feed.Apply(rctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkExactlyOnce(t, r, map[string][]string{g: want})
+}

@@ -67,10 +67,13 @@ func TestChatReceipts(t *testing.T) {
 	if n := receipts(t, alice, direct).ReadBy(m.Seq, "alice"); n != 0 {
 		t.Errorf("既読 before bob read: %d", n)
 	}
+	if err := bob.ChatMute(ctx, direct, true); err != nil {
+		t.Fatal(err)
+	}
 	l, _ := bob.ChatChannels(ctx)
 	for _, c := range l.Channels {
-		if c.ID == direct && c.Unread != 1 {
-			t.Errorf("bob's unread on the direct channel: %d, want 1", c.Unread)
+		if c.ID == direct && (c.Unread != 1 || !c.Muted) {
+			t.Errorf("bob's direct channel: unread %d muted %v, want 1, muted", c.Unread, c.Muted)
 		}
 	}
 	if _, err := bob.ChatMarkRead(ctx, direct, m.Seq); err != nil {

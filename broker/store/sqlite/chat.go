@@ -107,7 +107,8 @@ func (st *Chat) ChannelsOf(ctx context.Context, userID, department string) ([]ch
 		(SELECT COUNT(*) FROM (SELECT 1 FROM chat_messages m WHERE m.channel_id = c.id AND m.seq > COALESCE(k.read_seq, 0)
 			AND m.kind = 'message' AND m.sender != ?1 AND m.deleted_at = 0 LIMIT ?3))
 		FROM chat_channels c LEFT JOIN chat_marks k ON k.channel_id = c.id AND k.user_id = ?1
-		WHERE c.id IN (SELECT channel_id FROM chat_members WHERE user_id = ?1) OR (?2 != '' AND c.department = ?2)
+		WHERE c.id IN (SELECT channel_id FROM chat_members WHERE user_id = ?1
+			UNION ALL SELECT id FROM chat_channels WHERE ?2 != '' AND department = ?2)
 		ORDER BY c.id`, userID, department, maxUnread)
 	if err != nil {
 		return nil, err
