@@ -295,6 +295,15 @@ func TestChatReconnectRandomDrops(t *testing.T) {
 		cancel()
 	}
 	checkExactlyOnce(t, r, sent)
+	// Stored once per channel, never once per member.
+	var stored, perUser int
+	if err := b.Store.R.QueryRowContext(context.Background(), `SELECT (SELECT COUNT(*) FROM chat_messages),
+		(SELECT COUNT(*) FROM events WHERE type LIKE 'chat.%')`).Scan(&stored, &perUser); err != nil {
+		t.Fatal(err)
+	}
+	if stored != total || perUser != 0 {
+		t.Errorf("%d chat rows and %d per-user event rows for %d messages to two members: want %d and 0", stored, perUser, total, total)
+	}
 	nd := 0
 	for _, v := range drops {
 		nd += v
@@ -560,4 +569,57 @@ func TestChatReconnectJoinedGroup(t *testing.T) {
 		}
 	}
 	checkExactlyOnce(t, r, map[string][]string{g: want})
+}
+
+// TestChatDepartmentStoredOnce: a department of 300; 40 of them have
+// the app open. Each message to the department's channel is one row,
+// and reaches every open app once, in order.
+func TestChatDepartmentStoredOnce(t *testing.T) {
+	ctx := context.Background()
+	b := brokertest.Start(t)
+	alice, _, channels := threeChannels(t, b)
+	dept := channels[0]
+	var open []*receiver
+	var socks []*api.EventStream
+	for i := range 298 {
+		u := b.CreateUser(t, fmt.Sprintf("s%03d", i))
+		if i < 40 {
+			r := newReceiver(t, b.Login(t, u))
+			es, err := r.connect(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer es.Close()
+			open, socks = append(open, r), append(socks, es)
+		}
+	}
+	var want []string
+	for i := range 20 {
+		text := fmt.Sprint("全員へ ", i)
+		if _, err := alice.ChatSend(ctx, dept, api.ChatSendRequest{Key: fmt.Sprint("all", i), Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, text)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for i, r := range open {
+		if err := r.read(rctx, socks[i], len(want)); err != nil {
+			t.Fatalf("member %d: %v", i, err)
+		}
+		checkExactlyOnce(t, r, map[string][]string{dept: want})
+	}
+	var stored, perUser int
+	if err := b.Store.R.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM chat_messages WHERE channel_id = ?),
+		(SELECT COUNT(*) FROM events WHERE type LIKE 'chat.%')`, dept).Scan(&stored, &perUser); err != nil {
+		t.Fatal(err)
+	}
+	if stored != len(want) || perUser != 0 {
+		t.Errorf("%d rows in the channel and %d per-user rows for %d messages to 300 members", stored, perUser, len(want))
+	}
+	l, err := alice.ChatChannel(ctx, dept)
+	if err != nil || len(l.Members) != 300 {
+		t.Errorf("the department channel has %d members, want 300 (the roster): %v", len(l.Members), err)
+	}
+	t.Logf("%d messages × %d open apps delivered, %d rows stored", len(want), len(open), stored)
 }
