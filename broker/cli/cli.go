@@ -20,6 +20,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/chat"
 	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/release"
@@ -40,6 +41,7 @@ type Env struct {
 	Terminals *terminal.Service
 	SlotStore slots.Store
 	Releases  *release.Service
+	Chat      *chat.Service
 }
 
 // needs says which services a command uses; only those are built.
@@ -51,6 +53,7 @@ const (
 	needTerminals
 	needSlotStore
 	needReleases
+	needChat // chat also builds auth: department channels follow the roster
 )
 
 // runFunc runs a command on its positional arguments.
@@ -254,6 +257,9 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	if n&needOplog != 0 {
 		env.Oplog = op
 	}
+	if n&needChat != 0 {
+		n |= needAuth
+	}
 	if n&needAuth != 0 {
 		if env.Auth, err = services.NewAuth(scfg, op); err != nil {
 			st.Close()
@@ -268,6 +274,12 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	}
 	if n&needReleases != 0 {
 		if env.Releases, err = services.NewReleases(scfg, op); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if n&needChat != 0 {
+		if env.Chat, err = services.NewChat(scfg, env.Auth, nil, op); err != nil {
 			st.Close()
 			return nil, err
 		}

@@ -60,4 +60,8 @@ var commands = []command{
 	{"release", "pin", "CHANNEL VERSION|none", "every device on the channel is offered this version (wins over rollouts)", needReleases, releasePin},
 	{"release", "minimum", "CHANNEL VERSION|none", "apps below this version must update before they may connect", needReleases, releaseMinimum},
 	{"release", "sign", "", "re-sign every manifest now (the broker also does so on a schedule)", needReleases, releaseSign},
+
+	{"chat", "channels", "[--json]", "every chat channel with its members", needChat, chatChannels},
+	{"chat", "export", "--reason TEXT [--out FILE] CHANNEL_ID",
+		"a channel's whole record as CSV for an inquiry (Japanese headers, UTF-8 with BOM); recorded with the reason", needChat, chatExport},
 }

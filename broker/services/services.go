@@ -250,15 +250,23 @@ func NewReleases(cfg Config, rec audit.Recorder) (*release.Service, error) {
 }
 
 // NewChat builds chat: its department channels follow the staff roster
-// of auth, and it pushes over the event hub.
+// of auth, and it pushes over the event hub (nil for a one-shot command,
+// which has no sockets to push to).
 func NewChat(cfg Config, a *auth.Service, push chat.Pusher, rec audit.Recorder) (*chat.Service, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	if push == nil {
+		push = noPush{}
+	}
 	return chat.New(chat.Config{Store: cfg.Stores.Chat(), Directory: roster{a}, Push: push, Audit: rec,
 		Log: cfg.Log.With("domain", "chat"), Now: cfg.Now})
 }
+
+type noPush struct{}
+
+func (noPush) PushLive([]string, string, any) {}
 
 // roster gives chat the staff as auth has them now.
 type roster struct{ a *auth.Service }

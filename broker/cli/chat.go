@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+)
+
+func chatChannels(fs *flag.FlagSet) runFunc {
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(ctx context.Context, env *Env, args []string) error {
+		l, err := env.Chat.AdminChannels(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(env.Out, l.Channels)
+		}
+		tw := tabwriter.NewWriter(env.Out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tKIND\tNAME\tENTRIES\tMEMBERS")
+		for _, c := range l.Channels {
+			members := strings.Join(c.Members, ",")
+			if c.Kind == "department" {
+				members = fmt.Sprintf("%d (the department's staff)", len(c.Members))
+			}
+			printRow(tw, "%s\t%s\t%s\t%d\t%s\n", c.ID, c.Kind, c.Name, c.LastSeq, members)
+		}
+		return tw.Flush()
+	}
+}
+
+func chatExport(fs *flag.FlagSet) runFunc {
+	reason := fs.String("reason", "", "the inquiry this export is for (recorded)")
+	outFile := fs.String("out", "", "write to this file (default: standard output)")
+	return func(ctx context.Context, env *Env, args []string) error {
+		if err := needArgs(args, 1, "one channel ID (broker admin chat channels)"); err != nil {
+			return err
+		}
+		var w io.Writer = env.Out
+		var file *os.File
+		if *outFile != "" {
+			var err error
+			if file, err = os.OpenFile(*outFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+				return fmt.Errorf("export file: %w (choose a new name)", err)
+			}
+			w = bufio.NewWriter(file)
+		}
+		n, err := env.Chat.Export(ctx, env.Actor, args[0], *reason, w)
+		if file != nil {
+			err = errors.Join(err, w.(*bufio.Writer).Flush(), file.Sync(), file.Close())
+			if err == nil {
+				fmt.Fprintf(env.Err, "exported %d rows to %s\n", n, *outFile)
+			}
+		}
+		return err
+	}
+}
