@@ -23,10 +23,41 @@ const (
 // replayed by the socket; an app resumes from each channel's own sequence
 // (GET /v1/chat/channels, then .../messages?after=).
 const (
-	EventChatMessage = "chat.message" // Data: ChatMessage (any kind)
-	EventChatRead    = "chat.read"    // Data: ChatRead (a member's read marker moved)
-	EventChatChannel = "chat.channel" // Data: ChatChannel (the user joined a channel)
+	EventChatMessage  = "chat.message"  // Data: ChatMessage (any kind)
+	EventChatRead     = "chat.read"     // Data: ChatRead (a member's read marker moved)
+	EventChatChannel  = "chat.channel"  // Data: ChatChannel (the user joined a channel)
+	EventChatPresence = "chat.presence" // Data: ChatPresence (a colleague of the department set a status)
 )
+
+// Presence states, derived from what the broker knows, in this order of
+// precedence.
+const (
+	PresenceAway     = "away"     // 離席中: the app says its user is idle
+	PresenceTelework = "telework" // テレワーク中: connected to the office PC (a granted slot)
+	PresenceMeeting  = "meeting"  // 会議中: reserved for when meetings exist
+	PresenceOnline   = "online"   // オンライン: the app (or office page) is open
+	PresenceOffline  = "offline"  // オフライン
+)
+
+// ChatPresence is one colleague's presence and status message.
+type ChatPresence struct {
+	User       string `json:"user"`
+	Name       string `json:"name"`
+	Department string `json:"department"`
+	State      string `json:"state"`
+	Status     string `json:"status,omitempty"` // their own words, e.g. 午後は窓口
+}
+
+// ChatPresenceList is GET /v1/chat/presence.
+type ChatPresenceList struct {
+	People []ChatPresence `json:"people"`
+}
+
+// ChatStatusRequest is PUT /v1/chat/status; nil fields are unchanged.
+type ChatStatusRequest struct {
+	Message *string `json:"message,omitempty"` // at most 100 characters; "" clears it
+	Away    *bool   `json:"away,omitempty"`    // the app's idle detection
+}
 
 // ChatChannel is a channel as one member sees it.
 type ChatChannel struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 func chatPath(channel string, rest ...string) string {
@@ -125,6 +126,26 @@ func (c *Client) ChatSearch(ctx context.Context, q, channel string) (*ChatSearch
 func (c *Client) ChatPeople(ctx context.Context, q string) (*ChatPeople, error) {
 	var out ChatPeople
 	return &out, c.Do(ctx, "GET", "/v1/chat/people?"+url.Values{"q": {q}}.Encode(), nil, &out)
+}
+
+// ChatSetStatus sets one's status message or idle flag.
+func (c *Client) ChatSetStatus(ctx context.Context, req ChatStatusRequest) (*ChatPresence, error) {
+	var out ChatPresence
+	return &out, c.Do(ctx, "PUT", "/v1/chat/status", req, &out)
+}
+
+// ChatPresence returns the presence of a department ("" for one's own)
+// or of the staff IDs given.
+func (c *Client) ChatPresence(ctx context.Context, department string, users []string) (*ChatPresenceList, error) {
+	var out ChatPresenceList
+	q := url.Values{}
+	if department != "" {
+		q.Set("department", department)
+	}
+	if len(users) > 0 {
+		q.Set("users", strings.Join(users, ","))
+	}
+	return &out, c.Do(ctx, "GET", "/v1/chat/presence?"+q.Encode(), nil, &out)
 }
 
 // ChatFeed turns the chat frames of the event socket and the history

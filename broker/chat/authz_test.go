@@ -156,6 +156,17 @@ func TestChatAuthzNonMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	covered["GET /v1/chat/people"] = true
+	// Presence is the staff directory's, not a channel's: anyone may see
+	// it, and a status one sets is one's own.
+	if _, err := carol.ChatPresence(ctx, "総務課", nil); err != nil {
+		t.Fatal(err)
+	}
+	covered["GET /v1/chat/presence"] = true
+	msg := "税務課です"
+	if p, err := carol.ChatSetStatus(ctx, api.ChatStatusRequest{Message: &msg}); err != nil || p.User != "carol" {
+		t.Fatalf("carol's status: %+v %v", p, err)
+	}
+	covered["PUT /v1/chat/status"] = true
 	for _, rt := range b.Server.Routes() {
 		if strings.HasPrefix(rt.Path, "/v1/chat/") && !covered[rt.Method+" "+rt.Path] {
 			t.Errorf("%s %s is not tried as a non-member", rt.Method, rt.Path)

@@ -40,8 +40,11 @@ type Config struct {
 	Directory Directory
 	Push      Pusher
 	Audit     audit.Recorder
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Presence is optional (a one-shot command has none): without it
+	// everyone reads as offline.
+	Presence Presence
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Limits of what a client may send.
@@ -94,6 +97,10 @@ type Service struct {
 	// The policy is read on every send: kept in memory, written through.
 	polMu sync.Mutex // guards pol
 	pol   *api.ChatPolicy
+
+	presence Presence
+	awayMu   sync.Mutex      // guards away
+	away     map[string]bool // users whose app says they are idle
 }
 
 // New builds the service.
@@ -108,7 +115,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{st: cfg.Store, dir: cfg.Directory, push: cfg.Push, audit: cfg.Audit, log: cfg.Log, now: cfg.Now,
-		deptChan: map[string]string{}}, nil
+		deptChan: map[string]string{}, presence: cfg.Presence, away: map[string]bool{}}, nil
 }
 
 func (s *Service) lock(channelID string) *sync.Mutex {

@@ -123,6 +123,11 @@ type Store interface {
 	// short query hit its ScanLimit.
 	Search(ctx context.Context, q SearchQuery) (hits []api.ChatMessage, partial bool, err error)
 
+	// SetStatus stores a user's status message ("" clears it).
+	SetStatus(ctx context.Context, userID, message string, at time.Time) error
+	// Statuses returns the status messages of the users that have one.
+	Statuses(ctx context.Context, userIDs []string) (map[string]string, error)
+
 	// ChatPolicy returns the stored policy; ok false when none is.
 	ChatPolicy(ctx context.Context) (p api.ChatPolicy, ok bool, err error)
 	PutChatPolicy(ctx context.Context, p api.ChatPolicy) error

@@ -316,6 +316,14 @@ func (h *Hub) CloseUser(userID string) {
 	}
 }
 
+// Online reports whether the user has an event socket open (the app, or
+// later the office page): chat's presence.
+func (h *Hub) Online(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[userID]) > 0
+}
+
 // LastSeq is the user's last stored sequence number.
 func (h *Hub) LastSeq(userID string) int64 {
 	h.mu.Lock()

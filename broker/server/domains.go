@@ -141,6 +141,8 @@ type Chat interface {
 	People(ctx context.Context, u api.User, q string) (api.ChatPeople, error)
 	Policy(ctx context.Context) api.ChatPolicy
 	SetPolicy(ctx context.Context, actor string, up api.ChatPolicyUpdate) (api.ChatPolicy, error)
+	SetStatus(ctx context.Context, u api.User, req api.ChatStatusRequest) (api.ChatPresence, error)
+	PresenceList(ctx context.Context, u api.User, dept string, users []string) (api.ChatPresenceList, error)
 	AdminChannels(ctx context.Context) (api.ChatChannelList, error)
 	Export(ctx context.Context, actor, id, reason string, w io.Writer) (int, error)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/chat"
@@ -54,6 +55,11 @@ func (s *Server) chatRoutes() []route {
 		{method: "GET", path: "/v1/chat/people", role: S, handle: s.chatPeople, out: api.ChatPeople{},
 			query:   map[string]string{"q": "part of a name, staff ID or department"},
 			summary: "Find a colleague to start a direct message."},
+		{method: "PUT", path: "/v1/chat/status", role: S, handle: s.chatStatus, in: api.ChatStatusRequest{}, out: api.ChatPresence{},
+			summary: "Set one's status message, or tell that one is idle (離席中); the department is told."},
+		{method: "GET", path: "/v1/chat/presence", role: S, handle: s.chatPresence, out: api.ChatPresenceList{},
+			query:   map[string]string{"department": "this department's staff (default: the caller's own)", "users": "or these staff IDs, comma-separated"},
+			summary: "Presence (テレワーク中, オンライン, 離席中, オフライン) and status messages, derived from what the broker knows now."},
 		{method: "GET", path: "/admin/v1/chat/policy", role: A, handle: s.chatPolicy, out: api.ChatPolicy{},
 			summary: "The chat policy: message length, edit window, read receipts."},
 		{method: "PATCH", path: "/admin/v1/chat/policy", role: A, handle: s.chatSetPolicy, in: api.ChatPolicyUpdate{}, out: api.ChatPolicy{},
@@ -259,4 +265,21 @@ func (s *startOnWrite) Write(p []byte) (int, error) {
 		s.w.WriteHeader(http.StatusOK)
 	}
 	return s.w.Write(p)
+}
+
+func (s *Server) chatStatus(c *call) (any, error) {
+	var req api.ChatStatusRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	return s.chat.SetStatus(c.R.Context(), c.P.User, req)
+}
+
+func (s *Server) chatPresence(c *call) (any, error) {
+	q := c.R.URL.Query()
+	var users []string
+	if v := q.Get("users"); v != "" {
+		users = strings.Split(v, ",")
+	}
+	return s.chat.PresenceList(c.R.Context(), c.P.User, q.Get("department"), users)
 }

@@ -150,7 +150,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		s.Events.Close()
 		return nil, err
 	}
-	if s.Chat, err = NewChat(cfg, s.Auth, s.Events, s.Audit); err != nil {
+	if s.Chat, err = newChat(cfg, s.Auth, s.Events, presence{s.Events, s.Slots}, s.Audit); err != nil {
 		s.Slots.Close()
 		s.Relay.Close()
 		s.Events.Close()
@@ -253,6 +253,10 @@ func NewReleases(cfg Config, rec audit.Recorder) (*release.Service, error) {
 // of auth, and it pushes over the event hub (nil for a one-shot command,
 // which has no sockets to push to).
 func NewChat(cfg Config, a *auth.Service, push chat.Pusher, rec audit.Recorder) (*chat.Service, error) {
+	return newChat(cfg, a, push, nil, rec)
+}
+
+func newChat(cfg Config, a *auth.Service, push chat.Pusher, p chat.Presence, rec audit.Recorder) (*chat.Service, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -260,8 +264,22 @@ func NewChat(cfg Config, a *auth.Service, push chat.Pusher, rec audit.Recorder) 
 	if push == nil {
 		push = noPush{}
 	}
-	return chat.New(chat.Config{Store: cfg.Stores.Chat(), Directory: roster{a}, Push: push, Audit: rec,
+	return chat.New(chat.Config{Store: cfg.Stores.Chat(), Directory: roster{a}, Push: push, Audit: rec, Presence: p,
 		Log: cfg.Log.With("domain", "chat"), Now: cfg.Now})
+}
+
+// presence is what chat's presence is derived from: an open event
+// socket, and a granted slot (connected to the office PC).
+type presence struct {
+	hub   *events.Hub
+	slots *slots.Manager
+}
+
+func (p presence) Online(userID string) bool { return p.hub.Online(userID) }
+
+func (p presence) Teleworking(userID string) bool {
+	sl, err := p.slots.Mine(userID)
+	return err == nil && sl.State == api.SlotGranted
 }
 
 type noPush struct{}

@@ -457,6 +457,50 @@ func (st *Chat) Search(ctx context.Context, q chat.SearchQuery) ([]api.ChatMessa
 	return out, n > scan && len(out) < q.Limit, nil
 }
 
+// SetStatus implements chat.Store.
+func (st *Chat) SetStatus(ctx context.Context, userID, message string, at time.Time) error {
+	if message == "" {
+		_, err := st.s.W.ExecContext(ctx, `DELETE FROM chat_status WHERE user_id = ?`, userID)
+		return err
+	}
+	_, err := st.s.W.ExecContext(ctx, `INSERT INTO chat_status (user_id, message, updated_at) VALUES (?,?,?)
+		ON CONFLICT(user_id) DO UPDATE SET message = excluded.message, updated_at = excluded.updated_at`, userID, message, ms(at))
+	return err
+}
+
+// Statuses implements chat.Store.
+func (st *Chat) Statuses(ctx context.Context, userIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for len(userIDs) > 0 {
+		// SQLite bounds the parameters of one statement.
+		n := min(len(userIDs), 500)
+		batch := userIDs[:n]
+		userIDs = userIDs[n:]
+		args := make([]any, len(batch))
+		for i, u := range batch {
+			args[i] = u
+		}
+		rows, err := st.s.R.QueryContext(ctx, `SELECT user_id, message FROM chat_status WHERE user_id IN (?`+
+			strings.Repeat(",?", len(batch)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var u, m string
+			if err := rows.Scan(&u, &m); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[u] = m
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // ChatPolicy implements chat.Store.
 func (st *Chat) ChatPolicy(ctx context.Context) (api.ChatPolicy, bool, error) {
 	var v string

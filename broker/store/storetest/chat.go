@@ -339,6 +339,28 @@ func mustAfter(t *testing.T, st services.Stores, ch string, after int64, limit i
 }
 
 var chatRecordBehaviours = []behaviour{
+	{"status messages are kept per user, and an empty one clears it", func(t *testing.T, st services.Stores) {
+		must(t, st.Chat().SetStatus(t.Context(), "k1", "午後は窓口", at(0)))
+		must(t, st.Chat().SetStatus(t.Context(), "k2", "在宅", at(0)))
+		must(t, st.Chat().SetStatus(t.Context(), "k2", "会議室", at(1)))
+		must(t, st.Chat().SetStatus(t.Context(), "k3", "x", at(0)))
+		must(t, st.Chat().SetStatus(t.Context(), "k3", "", at(1)))
+		got, err := st.Chat().Statuses(t.Context(), []string{"k1", "k2", "k3", "k4"})
+		must(t, err)
+		if fmt.Sprint(got) != fmt.Sprint(map[string]string{"k1": "午後は窓口", "k2": "会議室"}) {
+			t.Errorf("statuses %v", got)
+		}
+		many := make([]string, 1200) // more than one statement's parameters
+		for i := range many {
+			many[i] = fmt.Sprint("u", i)
+		}
+		many[1100] = "k1"
+		got, err = st.Chat().Statuses(t.Context(), many)
+		must(t, err)
+		if len(got) != 1 || got["k1"] != "午後は窓口" {
+			t.Errorf("statuses of 1,200 users: %v", got)
+		}
+	}},
 	{"every channel is listed, by ID", func(t *testing.T, st services.Stores) {
 		chatChannel(t, st, "cb", api.ChatGroup, "k1")
 		chatChannel(t, st, "ca", api.ChatDirect, "k1", "k2")

@@ -82,3 +82,11 @@ CREATE TABLE chat_settings (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 );
+
+-- Status messages people set (午後は窓口). Presence itself is derived
+-- from what the broker knows at the moment and is not stored.
+CREATE TABLE chat_status (
+	user_id    TEXT PRIMARY KEY,
+	message    TEXT NOT NULL,
+	updated_at INTEGER NOT NULL
+);

@@ -1,0 +1,127 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// Presence is what the broker knows of someone at this moment: whether
+// their app's event socket is open and whether they hold a granted slot
+// (connected to their office PC). Nothing of it is stored.
+type Presence interface {
+	Online(userID string) bool
+	Teleworking(userID string) bool
+}
+
+// MaxStatus bounds a status message, in characters.
+const MaxStatus = 100
+
+// maxPresence bounds the people one presence request asks about.
+const maxPresence = 500
+
+// state derives one user's presence.
+func (s *Service) state(userID string) string {
+	online := s.presence != nil && s.presence.Online(userID)
+	s.awayMu.Lock()
+	away := s.away[userID]
+	s.awayMu.Unlock()
+	switch {
+	case online && away:
+		return api.PresenceAway
+	case s.presence != nil && s.presence.Teleworking(userID):
+		return api.PresenceTelework
+	case online:
+		return api.PresenceOnline
+	}
+	return api.PresenceOffline
+}
+
+// SetStatus sets u's status message or idle flag and tells u's
+// department. The idle flag lives in memory: it means something only
+// while the app that set it is open.
+func (s *Service) SetStatus(ctx context.Context, u api.User, req api.ChatStatusRequest) (api.ChatPresence, error) {
+	if req.Message != nil {
+		msg := strings.TrimSpace(*req.Message)
+		if e := api.CheckText("message", msg, MaxStatus); e != nil {
+			return api.ChatPresence{}, e
+		}
+		if err := s.st.SetStatus(ctx, u.ID, msg, s.now()); err != nil {
+			return api.ChatPresence{}, err
+		}
+	}
+	if req.Away != nil {
+		s.awayMu.Lock()
+		if *req.Away {
+			s.away[u.ID] = true
+		} else {
+			delete(s.away, u.ID)
+		}
+		s.awayMu.Unlock()
+	}
+	l, err := s.presenceOf(ctx, []api.User{u})
+	if err != nil || len(l) == 0 {
+		return api.ChatPresence{}, err
+	}
+	if u.Department != "" {
+		if ms, err := s.members(ctx, Channel{Kind: api.ChatDepartment, Department: u.Department}); err == nil {
+			s.push.PushLive(ms, api.EventChatPresence, l[0])
+		}
+	}
+	return l[0], nil
+}
+
+// PresenceList returns the presence of a department's staff (the
+// caller's own by default: a supervisor's section at a glance) or of the
+// staff IDs given.
+func (s *Service) PresenceList(ctx context.Context, u api.User, dept string, users []string) (api.ChatPresenceList, error) {
+	if len(users) > maxPresence {
+		return api.ChatPresenceList{}, api.Errf(api.CodeValidation, "users: at most %d at once", maxPresence)
+	}
+	var us []api.User
+	if len(users) > 0 {
+		for _, id := range users {
+			x, err := s.dir.User(ctx, strings.ToLower(strings.TrimSpace(id)))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return api.ChatPresenceList{}, err
+			}
+			us = append(us, x)
+		}
+	} else {
+		if dept == "" {
+			dept = u.Department
+		}
+		if e := api.CheckText("department", dept, 100); e != nil {
+			return api.ChatPresenceList{}, e
+		}
+		var err error
+		if us, err = s.dir.Department(ctx, dept); err != nil {
+			return api.ChatPresenceList{}, err
+		}
+	}
+	us = slices.DeleteFunc(us, func(x api.User) bool { return x.Disabled })
+	l, err := s.presenceOf(ctx, us)
+	return api.ChatPresenceList{People: l}, err
+}
+
+func (s *Service) presenceOf(ctx context.Context, us []api.User) ([]api.ChatPresence, error) {
+	ids := make([]string, len(us))
+	for i, x := range us {
+		ids[i] = x.ID
+	}
+	st, err := s.st.Statuses(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.ChatPresence, 0, len(us))
+	for _, x := range us {
+		out = append(out, api.ChatPresence{User: x.ID, Name: x.Name, Department: x.Department, State: s.state(x.ID), Status: st[x.ID]})
+	}
+	return out, nil
+}
