@@ -66,12 +66,73 @@ func (s *Service) SetStatus(ctx context.Context, u api.User, req api.ChatStatusR
 	if err != nil || len(l) == 0 {
 		return api.ChatPresence{}, err
 	}
-	if u.Department != "" {
-		if ms, err := s.members(ctx, Channel{Kind: api.ChatDepartment, Department: u.Department}); err == nil {
-			s.push.PushLive(ms, api.EventChatPresence, l[0])
+	s.tell(ctx, l)
+	return l[0], nil
+}
+
+// tell pushes presences to each one's department and remembers them, so
+// that the sweep does not tell them again.
+func (s *Service) tell(ctx context.Context, ps []api.ChatPresence) {
+	byDept := map[string][]api.ChatPresence{}
+	s.sweepMu.Lock()
+	for _, p := range ps {
+		s.told[p.User] = p.State
+		if p.Department != "" {
+			byDept[p.Department] = append(byDept[p.Department], p)
 		}
 	}
-	return l[0], nil
+	s.sweepMu.Unlock()
+	for dept, ps := range byDept {
+		ms, err := s.members(ctx, Channel{Kind: api.ChatDepartment, Department: dept})
+		if err != nil {
+			s.log.Warn("chat: presence to department", "err", err)
+			continue
+		}
+		for _, p := range ps {
+			s.push.PushLive(ms, api.EventChatPresence, p)
+		}
+	}
+}
+
+// SweepPresence finds whose presence changed since the last sweep (an
+// app opened or closed, a session began or ended) and tells their
+// departments. The first sweep after start only takes note.
+func (s *Service) SweepPresence(ctx context.Context) error {
+	us, err := s.dir.Everyone(ctx)
+	if err != nil {
+		return err
+	}
+	var changed []api.User
+	s.sweepMu.Lock()
+	first := !s.sweptOnce
+	s.sweptOnce = true
+	for _, u := range us {
+		if u.Disabled {
+			continue
+		}
+		st := s.state(u.ID)
+		prev, ok := s.told[u.ID]
+		if !ok {
+			prev = api.PresenceOffline
+		}
+		if st != prev {
+			if first {
+				s.told[u.ID] = st
+				continue
+			}
+			changed = append(changed, u)
+		}
+	}
+	s.sweepMu.Unlock()
+	if len(changed) == 0 {
+		return nil
+	}
+	ps, err := s.presenceOf(ctx, changed)
+	if err != nil {
+		return err
+	}
+	s.tell(ctx, ps)
+	return nil
 }
 
 // PresenceList returns the presence of a department's staff (the

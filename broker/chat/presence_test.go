@@ -44,6 +44,13 @@ func TestChatPresence(t *testing.T) {
 	defer aliceSock.Close()
 	var hello api.Hello
 	nextOf(t, aliceSock, api.EventHello, &hello)
+	sweep := func() {
+		t.Helper()
+		if err := b.Services.Chat.SweepPresence(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep() // the first takes note
 	bobSock, err := bob.DialEvents(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -52,11 +59,17 @@ func TestChatPresence(t *testing.T) {
 	if st, _ := state(); st != api.PresenceOnline {
 		t.Errorf("bob with the app open: %s", st)
 	}
+	// The sweep tells the department.
+	sweep()
+	var told api.ChatPresence
+	nextOf(t, aliceSock, api.EventChatPresence, &told)
+	if told.User != "bob" || told.State != api.PresenceOnline {
+		t.Errorf("alice was told %+v, want bob online", told)
+	}
 	msg, yes, no := "午後は窓口", true, false
 	if _, err := bob.ChatSetStatus(ctx, api.ChatStatusRequest{Message: &msg, Away: &yes}); err != nil {
 		t.Fatal(err)
 	}
-	var told api.ChatPresence
 	nextOf(t, aliceSock, api.EventChatPresence, &told)
 	if told.User != "bob" || told.State != api.PresenceAway || told.Status != msg {
 		t.Errorf("alice was told %+v", told)
@@ -91,6 +104,13 @@ func TestChatPresence(t *testing.T) {
 	}
 	if st, status := state(); st != api.PresenceTelework || status != msg {
 		t.Errorf("bob on his office PC: %s %q", st, status)
+	}
+	sweep()
+	for told.State != api.PresenceTelework { // after the online of away=false
+		nextOf(t, aliceSock, api.EventChatPresence, &told)
+	}
+	if told.User != "bob" {
+		t.Errorf("alice was told %+v", told)
 	}
 	// The app closes; the session goes on: still テレワーク中.
 	bobSock.Close()

@@ -32,6 +32,8 @@ type Directory interface {
 	Department(ctx context.Context, dept string) ([]api.User, error)
 	// Find lists staff whose ID, name or department contains q.
 	Find(ctx context.Context, q string, limit int) ([]api.User, error)
+	// Everyone lists all staff (the presence sweep).
+	Everyone(ctx context.Context) ([]api.User, error)
 }
 
 // Config is what a Service is built from.
@@ -101,6 +103,10 @@ type Service struct {
 	presence Presence
 	awayMu   sync.Mutex      // guards away
 	away     map[string]bool // users whose app says they are idle
+
+	sweepMu   sync.Mutex        // guards told; one sweep at a time
+	told      map[string]string // presence state last told, by user
+	sweptOnce bool
 }
 
 // New builds the service.
@@ -115,7 +121,8 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{st: cfg.Store, dir: cfg.Directory, push: cfg.Push, audit: cfg.Audit, log: cfg.Log, now: cfg.Now,
-		deptChan: map[string]string{}, presence: cfg.Presence, away: map[string]bool{}}, nil
+		deptChan: map[string]string{}, presence: cfg.Presence, away: map[string]bool{},
+		told: map[string]string{}}, nil
 }
 
 func (s *Service) lock(channelID string) *sync.Mutex {

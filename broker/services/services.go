@@ -177,6 +177,13 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 				log.Warn("purge events", "err", err)
 			}
 		})},
+		// Presence follows sockets and slots, which tell chat nothing: a
+		// sweep finds who changed and tells their department.
+		{"chat.presence", periodic(10*time.Second, func(ctx context.Context) {
+			if err := s.Chat.SweepPresence(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("chat: presence sweep", "err", err)
+			}
+		})},
 		{"chat.purge", periodic(6*time.Hour, func(ctx context.Context) {
 			if n, err := s.Chat.Purge(ctx); err != nil {
 				log.Warn("purge chat", "err", err)
@@ -306,6 +313,8 @@ func (r roster) Department(ctx context.Context, dept string) ([]api.User, error)
 	}
 	return r.a.ListUsers(ctx, dept)
 }
+
+func (r roster) Everyone(ctx context.Context) ([]api.User, error) { return r.a.ListUsers(ctx, "") }
 
 func (r roster) Find(ctx context.Context, q string, limit int) ([]api.User, error) {
 	us, err := r.a.ListUsers(ctx, "")
