@@ -230,6 +230,44 @@ type ChatPolicy struct {
 	// RetentionDays is how long entries are kept (separate from the
 	// operation log's retention).
 	RetentionDays int `json:"retention_days"`
+	// Working time, "HH:MM" in JST, Monday to Friday: outside it are the
+	// quiet hours, when the app notifies of nothing (see Quiet).
+	WorkStart string `json:"work_start"`
+	WorkEnd   string `json:"work_end"`
+}
+
+// jst is where every municipality served keeps its hours.
+var jst = time.FixedZone("JST", 9*60*60)
+
+// Quiet reports whether t falls in the quiet hours: a weekend, or
+// outside WorkStart to WorkEnd (JST). Unparsable hours are never quiet,
+// so a bad setting cannot silence anyone.
+func (p ChatPolicy) Quiet(t time.Time) bool {
+	start, ok1 := clockMinutes(p.WorkStart)
+	end, ok2 := clockMinutes(p.WorkEnd)
+	if !ok1 || !ok2 || start >= end {
+		return false
+	}
+	t = t.In(jst)
+	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return true
+	}
+	m := t.Hour()*60 + t.Minute()
+	return m < start || m >= end
+}
+
+// ValidClock reports whether s is "HH:MM" of a day.
+func ValidClock(s string) bool {
+	_, ok := clockMinutes(s)
+	return ok
+}
+
+func clockMinutes(s string) (int, bool) {
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, false
+	}
+	return t.Hour()*60 + t.Minute(), true
 }
 
 // ChatExportRequest is POST /admin/v1/chat/channels/{id}/export: a
@@ -240,9 +278,11 @@ type ChatExportRequest struct {
 
 // ChatPolicyUpdate is PATCH /admin/v1/chat/policy; nil fields are unchanged.
 type ChatPolicyUpdate struct {
-	MaxChars          *int   `json:"max_chars,omitempty"`
-	EditWindowMinutes *int   `json:"edit_window_minutes,omitempty"`
-	Receipts          *bool  `json:"receipts,omitempty"`
-	RetentionDays     *int   `json:"retention_days,omitempty"`
-	Reason            string `json:"reason"`
+	MaxChars          *int    `json:"max_chars,omitempty"`
+	EditWindowMinutes *int    `json:"edit_window_minutes,omitempty"`
+	Receipts          *bool   `json:"receipts,omitempty"`
+	RetentionDays     *int    `json:"retention_days,omitempty"`
+	WorkStart         *string `json:"work_start,omitempty"`
+	WorkEnd           *string `json:"work_end,omitempty"`
+	Reason            string  `json:"reason"`
 }

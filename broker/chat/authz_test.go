@@ -167,6 +167,11 @@ func TestChatAuthzNonMember(t *testing.T) {
 		t.Fatalf("carol's status: %+v %v", p, err)
 	}
 	covered["PUT /v1/chat/status"] = true
+	var pol api.ChatPolicy
+	if err := carol.Do(ctx, "GET", "/v1/chat/policy", nil, &pol); err != nil || pol.MaxChars == 0 {
+		t.Fatalf("the policy the app follows: %+v %v", pol, err)
+	}
+	covered["GET /v1/chat/policy"] = true
 	for _, rt := range b.Server.Routes() {
 		if strings.HasPrefix(rt.Path, "/v1/chat/") && !covered[rt.Method+" "+rt.Path] {
 			t.Errorf("%s %s is not tried as a non-member", rt.Method, rt.Path)

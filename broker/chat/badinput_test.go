@@ -91,3 +91,36 @@ func TestChatBadInput(t *testing.T) {
 		t.Errorf("the group holds %d entries, want 2: %v", len(h.Messages), err)
 	}
 }
+
+// TestChatPolicyBadInput: IT's changes to the chat policy are checked
+// and need a reason.
+func TestChatPolicyBadInput(t *testing.T) {
+	ctx := context.Background()
+	b := brokertest.Start(t)
+	admin := b.Signin(t, "it-admin", api.RoleAdmin)
+	for _, tc := range []struct {
+		name, body, detail string
+	}{
+		{"no reason", `{"receipts":false}`, "reason"},
+		{"max_chars 0", `{"max_chars":0,"reason":"r"}`, "max_chars"},
+		{"max_chars huge", `{"max_chars":20001,"reason":"r"}`, "max_chars"},
+		{"retention too short", `{"retention_days":7,"reason":"r"}`, "retention_days"},
+		{"edit window negative", `{"edit_window_minutes":-1,"reason":"r"}`, "edit_window_minutes"},
+		{"work start malformed", `{"work_start":"8:30","reason":"r"}`, "work_start"},
+		{"work end before start", `{"work_start":"18:00","work_end":"09:00","reason":"r"}`, "work_start"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := admin.Do(ctx, "PATCH", "/admin/v1/chat/policy", strings.NewReader(tc.body), nil)
+			e := api.AsError(err)
+			if e == nil || e.Code != api.CodeValidation || !strings.Contains(e.Detail, tc.detail) {
+				t.Errorf("%v, want validation naming %s", err, tc.detail)
+			}
+		})
+	}
+	var p api.ChatPolicy
+	start, end := "09:00", "17:45"
+	if err := admin.Do(ctx, "PATCH", "/admin/v1/chat/policy", api.ChatPolicyUpdate{WorkStart: &start, WorkEnd: &end, Reason: "勤務時間の変更"}, &p); err != nil ||
+		p.WorkStart != start || p.WorkEnd != end || p.MaxChars != 4000 {
+		t.Errorf("a good change: %+v %v", p, err)
+	}
+}

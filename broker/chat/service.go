@@ -68,7 +68,8 @@ const (
 )
 
 // DefaultPolicy is the policy before IT sets one.
-var DefaultPolicy = api.ChatPolicy{MaxChars: 4000, EditWindowMinutes: 60, Receipts: true, RetentionDays: 5 * 365}
+var DefaultPolicy = api.ChatPolicy{MaxChars: 4000, EditWindowMinutes: 60, Receipts: true, RetentionDays: 5 * 365,
+	WorkStart: "08:30", WorkEnd: "17:15"}
 
 // Retention bounds, in days, as for the operation log.
 const (
@@ -164,6 +165,9 @@ func (s *Service) Policy(ctx context.Context) api.ChatPolicy {
 	if p.RetentionDays == 0 {
 		p.RetentionDays = DefaultPolicy.RetentionDays
 	}
+	if p.WorkStart == "" || p.WorkEnd == "" {
+		p.WorkStart, p.WorkEnd = DefaultPolicy.WorkStart, DefaultPolicy.WorkEnd
+	}
 	s.pol = &p
 	return p
 }
@@ -198,6 +202,20 @@ func (s *Service) SetPolicy(ctx context.Context, actor string, up api.ChatPolicy
 		}
 		p.RetentionDays = *up.RetentionDays
 		changes = append(changes, "retention_days", strconv.Itoa(p.RetentionDays))
+	}
+	if up.WorkStart != nil || up.WorkEnd != nil {
+		start, end := p.WorkStart, p.WorkEnd
+		if up.WorkStart != nil {
+			start = *up.WorkStart
+		}
+		if up.WorkEnd != nil {
+			end = *up.WorkEnd
+		}
+		if !api.ValidClock(start) || !api.ValidClock(end) || start >= end {
+			return p, api.Err(api.CodeValidation, "work_start, work_end: HH:MM (JST), the start before the end")
+		}
+		p.WorkStart, p.WorkEnd = start, end
+		changes = append(changes, "work_start", start, "work_end", end)
 	}
 	if up.Receipts != nil {
 		p.Receipts = *up.Receipts

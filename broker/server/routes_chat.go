@@ -60,6 +60,8 @@ func (s *Server) chatRoutes() []route {
 		{method: "GET", path: "/v1/chat/presence", role: S, handle: s.chatPresence, out: api.ChatPresenceList{},
 			query:   map[string]string{"department": "this department's staff (default: the caller's own)", "users": "or these staff IDs, comma-separated"},
 			summary: "Presence (テレワーク中, オンライン, 離席中, オフライン) and status messages, derived from what the broker knows now."},
+		{method: "GET", path: "/v1/chat/policy", role: S, handle: s.chatPolicy, out: api.ChatPolicy{},
+			summary: "The chat policy the app follows: message length, edit window, receipts, working time (quiet hours outside it)."},
 		{method: "GET", path: "/admin/v1/chat/policy", role: A, handle: s.chatPolicy, out: api.ChatPolicy{},
 			summary: "The chat policy: message length, edit window, read receipts."},
 		{method: "PATCH", path: "/admin/v1/chat/policy", role: A, handle: s.chatSetPolicy, in: api.ChatPolicyUpdate{}, out: api.ChatPolicy{},
