@@ -202,6 +202,11 @@ func TestChatAuthzNonMember(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A status set in 総務課 is told to 総務課 only.
+	away := true
+	if _, err := bob.ChatSetStatus(ctx, api.ChatStatusRequest{Away: &away}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := alice.ChatSend(ctx, d.ID, api.ChatSendRequest{Key: "to-carol", Text: "税務課へ"}); err != nil {
 		t.Fatal(err)
 	}
@@ -215,12 +220,16 @@ func TestChatAuthzNonMember(t *testing.T) {
 		}
 		frames++
 		var ref struct {
-			Channel string `json:"channel"`
-			ID      string `json:"id"`
+			Channel    string `json:"channel"`
+			ID         string `json:"id"`
+			Department string `json:"department"`
 		}
 		_ = json.Unmarshal(ev.Data, &ref)
 		if slices.Contains(channels, ref.Channel) || slices.Contains(channels, ref.ID) {
 			t.Errorf("carol's socket carried %s of %s%s", ev.Type, ref.Channel, ref.ID)
+		}
+		if ev.Type == api.EventChatPresence && ref.Department != "税務課" {
+			t.Errorf("carol's socket carried the presence of %s: %s", ref.Department, ev.Data)
 		}
 		if ev.Type == api.EventChatMessage && ref.Channel == d.ID {
 			break
