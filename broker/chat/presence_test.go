@@ -129,3 +129,45 @@ func TestChatPresence(t *testing.T) {
 	_, err = bob.ChatSetStatus(ctx, api.ChatStatusRequest{Message: &ctrl})
 	wantCode(t, "a status with control characters", err, api.CodeValidation)
 }
+
+// TestChatPeople: a colleague is found by part of the name however it is
+// typed (katakana for hiragana, full-width letters), by staff ID or by
+// department; disabled accounts are not offered.
+func TestChatPeople(t *testing.T) {
+	ctx := context.Background()
+	b := brokertest.Start(t)
+	alice, _, _ := threeChannels(t, b)
+	b.CreateUser(t, "yamada")
+	b.CreateUser(t, "gone")
+	name, dept := "やまだ はなこ", "税務課"
+	if _, err := b.Services.Auth.UpdateUser(ctx, "test", "yamada", api.UpdateUserRequest{Name: &name, Department: &dept}); err != nil {
+		t.Fatal(err)
+	}
+	off := true
+	if _, err := b.Services.Auth.UpdateUser(ctx, "test", "gone", api.UpdateUserRequest{Disabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"ヤマダ", []string{"yamada"}},
+		{"やまだ", []string{"yamada"}},
+		{"YAMADA", []string{"yamada"}},
+		{"ｙａｍａ", []string{"yamada"}},
+		{"税務", []string{"yamada"}},
+		{"gone", nil},
+	} {
+		l, err := alice.ChatPeople(ctx, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range l.People {
+			got = append(got, p.ID)
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("people %q: %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}

@@ -30,9 +30,7 @@ type Directory interface {
 	User(ctx context.Context, id string) (api.User, error) // ErrNotFound when none
 	// Department lists the department's staff.
 	Department(ctx context.Context, dept string) ([]api.User, error)
-	// Find lists staff whose ID, name or department contains q.
-	Find(ctx context.Context, q string, limit int) ([]api.User, error)
-	// Everyone lists all staff (the presence sweep).
+	// Everyone lists all staff (colleague lookup, the presence sweep).
 	Everyone(ctx context.Context) ([]api.User, error)
 }
 
@@ -813,17 +811,42 @@ func (s *Service) People(ctx context.Context, u api.User, q string) (api.ChatPeo
 	if q == "" {
 		return api.ChatPeople{}, api.Err(api.CodeValidation, "q: a name, part of one, or a staff ID")
 	}
-	us, err := s.dir.Find(ctx, q, maxPeople)
+	us, err := s.dir.Everyone(ctx)
 	if err != nil {
 		return api.ChatPeople{}, err
 	}
+	fq := foldName(q)
 	out := api.ChatPeople{People: []api.ChatPerson{}}
 	for _, x := range us {
-		if !x.Disabled {
-			out.People = append(out.People, api.ChatPerson{ID: x.ID, Name: x.Name, Department: x.Department})
+		if x.Disabled || !(strings.Contains(x.ID, fq) || strings.Contains(foldName(x.Name), fq) || strings.Contains(foldName(x.Department), fq)) {
+			continue
+		}
+		out.People = append(out.People, api.ChatPerson{ID: x.ID, Name: x.Name, Department: x.Department})
+		if len(out.People) == maxPeople {
+			break
 		}
 	}
 	return out, nil
+}
+
+// foldName makes the ways a name is typed compare alike: katakana as
+// hiragana (ヤマダ finds やまだ), full-width letters and digits as ASCII,
+// ASCII in lower case, the ideographic space as a space.
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0x30A1 && r <= 0x30F6: // katakana ァ..ヶ
+			return r - 0x60
+		case r >= 0xFF01 && r <= 0xFF5E: // full-width ASCII
+			r -= 0xFEE0
+		case r == 0x3000:
+			return ' '
+		}
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // Search finds messages containing q in the channels u is in (or in one).

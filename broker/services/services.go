@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -315,24 +314,6 @@ func (r roster) Department(ctx context.Context, dept string) ([]api.User, error)
 }
 
 func (r roster) Everyone(ctx context.Context) ([]api.User, error) { return r.a.ListUsers(ctx, "") }
-
-func (r roster) Find(ctx context.Context, q string, limit int) ([]api.User, error) {
-	us, err := r.a.ListUsers(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	q = strings.ToLower(q)
-	var out []api.User
-	for _, u := range us {
-		if strings.Contains(u.ID, q) || strings.Contains(strings.ToLower(u.Name), q) || strings.Contains(u.Department, q) {
-			out = append(out, u)
-			if len(out) == limit {
-				break
-			}
-		}
-	}
-	return out, nil
-}
 
 // Jobs lists the background jobs Run starts, by name.
 func (s *Services) Jobs() []Job { return append([]Job(nil), s.jobs...) }
