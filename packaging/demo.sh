@@ -29,7 +29,9 @@ if command -v freerdp-shadow-cli >/dev/null && command -v Xvfb >/dev/null; then
   n=90
   for port in $ports; do
     while [ -e "/tmp/.X$n-lock" ]; do n=$((n+1)); done
-    Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 & pids+=($!)
+    # -noreset: the painter below is the display's only client for a moment, and an
+    # X server that resets when its last client leaves would drop the background.
+    Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp -noreset >/dev/null 2>&1 & pids+=($!)
     for _ in $(seq 1 50); do DISPLAY=":$n" xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
     # A visible desktop naming the PCs on this port, not a black screen.
     names=$(bin/broker admin terminals list -data "$DATA" 2>/dev/null | awk -v p="127.0.0.1:$port" 'NR>1 && index($0, p) {print $2}' | paste -sd '/' - || true)

@@ -27,8 +27,13 @@ type Probing struct {
 // last answered. It is memory only: after a restart the first round
 // (at once) fills it again.
 type probeState struct {
-	mu   sync.Mutex // guards seen
+	mu   sync.Mutex // guards seen, misses
 	seen map[string]time.Time
+	// misses counts the rounds in a row a PC did not answer: a PC that
+	// answered before is called asleep only after missesAsleep of them,
+	// since an RDP server busy with a session (or just ending one) can
+	// miss one probe.
+	misses map[string]int
 	kick chan struct{} // a change by IT: probe now rather than at the next round (made by New)
 }
 
@@ -81,15 +86,18 @@ func (s *Service) probeRound(ctx context.Context, p Probing) {
 				return
 			}
 			state := api.TerminalAsleep
+			s.probe.mu.Lock()
+			if s.probe.seen == nil {
+				s.probe.seen, s.probe.misses = map[string]time.Time{}, map[string]int{}
+			}
 			if awake {
 				state = api.TerminalAwake
-				s.probe.mu.Lock()
-				if s.probe.seen == nil {
-					s.probe.seen = map[string]time.Time{}
-				}
 				s.probe.seen[t.ID] = s.now()
-				s.probe.mu.Unlock()
+				s.probe.misses[t.ID] = 0
+			} else if s.probe.misses[t.ID]++; t.State == api.TerminalAwake && s.probe.misses[t.ID] < missesAsleep {
+				state = api.TerminalAwake // one miss: keep what it was
 			}
+			s.probe.mu.Unlock()
 			if state != t.State {
 				_ = s.st.SetTerminalState(ctx, t.ID, state, s.now())
 			}
@@ -97,6 +105,10 @@ func (s *Service) probeRound(ctx context.Context, p Probing) {
 	}
 	wg.Wait()
 }
+
+// missesAsleep is how many rounds in a row an awake PC must miss before
+// it is shown asleep.
+const missesAsleep = 2
 
 // kickProbe asks Run for a round now (a PC was added or changed).
 func (s *Service) kickProbe() {

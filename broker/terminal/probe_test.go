@@ -136,3 +136,32 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestOneMissedProbeKeepsAwake: an RDP server busy with (or just ending) a
+// session can miss one probe; the PC reads asleep only after two misses
+// in a row, and a PC never seen awake reads asleep at once.
+func TestOneMissedProbeKeepsAwake(t *testing.T) {
+	st := &memStore{ts: map[string]api.Terminal{
+		"pc-a": {ID: "pc-a", Address: "10.0.0.1", RDPPort: 3389, UserID: "yamada", State: api.TerminalUnknown},
+	}}
+	s := New(st, nopAudit{}, time.Now)
+	pr := &fakeProber{up: map[string]bool{"10.0.0.1:3389": true}, calls: map[string]int{}}
+	ctx := context.Background()
+	round := func() string {
+		s.probeRound(ctx, Probing{Prober: pr, Parallel: 1})
+		a, _ := s.ForUser(ctx, "yamada")
+		return a.State
+	}
+	if got := round(); got != api.TerminalAwake {
+		t.Fatalf("answering PC: %s", got)
+	}
+	pr.mu.Lock()
+	pr.up["10.0.0.1:3389"] = false
+	pr.mu.Unlock()
+	if got := round(); got != api.TerminalAwake {
+		t.Fatalf("after one miss: %s, want still awake", got)
+	}
+	if got := round(); got != api.TerminalAsleep {
+		t.Fatalf("after two misses: %s, want asleep", got)
+	}
+}
