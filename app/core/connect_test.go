@@ -26,21 +26,7 @@ func fakePC(t *testing.T) int {
 }
 
 func servePC(t *testing.T, ln net.Listener) int {
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_, _ = conn.Write([]byte("SCREEN-FRAME"))
-				_, _ = io.Copy(io.Discard, conn)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return brokertest.ServeOfficePC(t, ln, brokertest.SendScreen("SCREEN-FRAME"))
 }
 
 // fakeLauncher plays the RDP client: it connects to the tunnel, reads the

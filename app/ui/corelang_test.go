@@ -277,25 +277,7 @@ func (a *notifyApp) last() *fyne.Notification {
 // "screen" to whoever connects. It returns the port.
 func screenSender(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_, _ = conn.Write([]byte("SCREEN"))
-				_, _ = io.Copy(io.Discard, conn)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return brokertest.OfficePC(t, brokertest.SendScreen("SCREEN"))
 }
 
 // holdingLauncher plays an RDP client nobody types into: it reads the

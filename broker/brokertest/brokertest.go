@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -357,4 +358,46 @@ func ArtifactsDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// OfficePC is an office PC's RDP port on 127.0.0.1 for tests: each
+// connection is served by serve in its own goroutine and closed after it.
+// It returns the port; the listener closes with the test.
+func OfficePC(t testing.TB, serve func(net.Conn)) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ServeOfficePC(t, ln, serve)
+}
+
+// ServeOfficePC is OfficePC on a listener the test made (a fixed port).
+func ServeOfficePC(t testing.TB, ln net.Listener, serve func(net.Conn)) int {
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Echo serves an OfficePC connection by sending back what it gets.
+func Echo(c net.Conn) { _, _ = io.Copy(c, c) }
+
+// SendScreen returns a serve function that sends frame, then reads until
+// the client leaves: an RDP server as the client's first read sees it.
+func SendScreen(frame string) func(net.Conn) {
+	return func(c net.Conn) {
+		_, _ = c.Write([]byte(frame))
+		_, _ = io.Copy(io.Discard, c)
+	}
 }

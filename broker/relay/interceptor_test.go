@@ -186,27 +186,10 @@ func brokerCert(t *testing.T, url string) *x509.Certificate {
 	return c.ConnectionState().PeerCertificates[0]
 }
 
-// echoPC is an office PC stand-in that echoes.
+// echoPC is an office PC stand-in that echoes; it returns host:port.
 func echoPC(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return "127.0.0.1:" + strconv.Itoa(brokertest.OfficePC(t, brokertest.Echo))
 }
 
 func mustAtoi(t *testing.T, s string) int {

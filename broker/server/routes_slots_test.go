@@ -17,21 +17,7 @@ import (
 // officePC listens like an awake office PC's RDP port, until the test ends.
 func officePC(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return brokertest.OfficePC(t, func(net.Conn) {}) // answers, then hangs up
 }
 
 // eventReader reads a user's event socket.

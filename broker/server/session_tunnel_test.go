@@ -11,26 +11,6 @@ import (
 	"github.com/zaitaku/zaitaku/broker/brokertest"
 )
 
-// echoPC is an office PC stand-in that echoes what it gets.
-func echoPC(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // signInTwice pairs a PC with a new user and signs them in from two
 // laptops: the real user's and a thief's who knows the password and a
 // code. The thief takes the slot and opens a tunnel that echoes.
@@ -40,7 +20,7 @@ func signInTwice(t *testing.T, b *brokertest.Broker, id string) (real, thief *br
 	adm := b.Signin(t, id+"-it", api.RoleAdmin)
 	u := b.CreateUser(t, id)
 	if _, err := adm.CreateTerminal(ctx, api.CreateTerminalRequest{ID: "pc-" + id, Name: "PC " + id,
-		Address: "127.0.0.1", RDPPort: echoPC(t), UserID: id}); err != nil {
+		Address: "127.0.0.1", RDPPort: brokertest.OfficePC(t, brokertest.Echo), UserID: id}); err != nil {
 		t.Fatal(err)
 	}
 	real, thief = b.Login(t, u), b.Login(t, u)

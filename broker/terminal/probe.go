@@ -34,7 +34,7 @@ type probeState struct {
 	// since an RDP server busy with a session (or just ending one) can
 	// miss one probe.
 	misses map[string]int
-	kick chan struct{} // a change by IT: probe now rather than at the next round (made by New)
+	kick   chan struct{} // a change by IT: probe now rather than at the next round (made by New)
 }
 
 // Run probes every paired or pooled office PC's RDP port now, then every
