@@ -247,7 +247,7 @@ func TestAuthzAuditorReadsOnly(t *testing.T) {
 	tok := f.auditor
 	for _, p := range []string{"/admin/v1/users", "/admin/v1/users/so-1", "/admin/v1/devices", "/admin/v1/terminals/pc-so",
 		"/admin/v1/sessions", "/admin/v1/oplogs", "/admin/v1/oplogs/devices/" + f.soDevice + "/timeline", "/admin/v1/policy",
-		"/admin/v1/slots/config", "/admin/v1/oplogs/config"} {
+		"/admin/v1/slots/config", "/admin/v1/oplogs/config", "/admin/v1/roster/imports"} {
 		if got := ask(t, f.hc, f.b.URL, tok, "GET", p, ""); got.Status != 200 {
 			t.Errorf("auditor GET %s: %+v, want 200", p, got)
 		}

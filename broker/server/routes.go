@@ -98,6 +98,7 @@ func (s *Server) routeTable() []route {
 		s.terminalRoutes(),
 		s.releaseRoutes(),
 		s.chatRoutes(),
+		s.rosterRoutes(),
 	} {
 		rs = append(rs, part...)
 	}
