@@ -494,10 +494,39 @@ func TestRosterImportDepartmentAdmin(t *testing.T) {
 	if u := b.user(t, "zei-it"); u.Disabled {
 		t.Error("税務課's roster disabled its own IT contact")
 	}
+	// A transfer they schedule fails on its day if the data of that day
+	// puts it out of their reach (central IT made z1 an auditor), and
+	// then changes nothing.
+	later := []byte(header + "z1,税務 一郎,ゼイム イチロウ,税務課,所属長,,,,\n")
+	pending, err := s.RosterImport(ctx, api.RosterImportRequest{CSV: later, Effective: "2026-04-02"})
+	if err != nil || pending.Status != api.RosterPending {
+		t.Fatalf("pending: %+v %v", pending, err)
+	}
+	roles := []api.Role{api.RoleStaff, api.RoleAuditor}
+	if _, err := b.Services.Auth.UpdateUser(ctx, "test", "z1", api.UpdateUserRequest{Roles: &roles}); err != nil {
+		t.Fatal(err)
+	}
+	b.Clock.Set(time.Date(2026, 4, 1, 15, 0, 0, 0, time.UTC))
+	if n, err := b.Services.Roster.ApplyDue(ctx); err != nil || n != 0 {
+		t.Fatalf("ApplyDue: %d, %v", n, err)
+	}
+	b.signInAgain(t)
+	failed, err := b.it.RosterImportByID(ctx, pending.ID)
+	if err != nil || failed.Status != api.RosterFailed || failed.Report == nil || len(failed.Report.Problems) == 0 ||
+		!strings.Contains(failed.Report.Problems[0].Message, "managed by central IT") {
+		t.Fatalf("failed import: %+v %v", failed, err)
+	}
+	if u := b.user(t, "z1"); u.HasRole(api.RoleSupervisor) {
+		t.Error("a failed import changed z1")
+	}
+	if n, err := b.Services.Roster.ApplyDue(ctx); err != nil || n != 0 {
+		t.Errorf("ApplyDue after the failure: %d, %v", n, err)
+	}
+	s = b.Login(t, it)
 	// Central IT's imports are not theirs to see.
 	b.apply(t, []byte(header+"so-1,総務 一郎,ソウム イチロウ,総務課,,,,,\n"), api.RosterImportRequest{})
 	list, err := s.RosterImports(ctx)
-	if err != nil || len(list.Imports) != 1 || list.Imports[0].ID != imp.ID {
+	if err != nil || len(list.Imports) != 2 || !slices.ContainsFunc(list.Imports, func(i api.RosterImport) bool { return i.ID == imp.ID }) {
 		t.Errorf("department IT's imports: %+v, %v", list, err)
 	}
 }

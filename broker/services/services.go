@@ -1,6 +1,6 @@
 // Package services builds the broker's domains, outside HTTP, in plain
 // dependency order: oplog (the audit recorder) → auth → terminals →
-// events → relay → slots → releases → chat. `broker serve` builds them all with Build and
+// events → relay → slots → releases → chat → roster. `broker serve` builds them all with Build and
 // hands them to broker/server; a one-shot `broker admin` command builds
 // only the ones it needs with the New* functions, which start nothing in
 // the background.
