@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/mail"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -169,8 +168,6 @@ func Decode(data []byte, enc string) (text, used string, p *api.RosterProblem) {
 }
 
 func lineAt(b []byte, i int) int { return 1 + bytes.Count(b[:min(i, len(b))], []byte("\n")) }
-
-var pcRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // Parse reads a decoded roster. Every problem names its line and column
 // and says what to fix; a file with any problem changes nothing.
@@ -360,7 +357,7 @@ func parseEntry(line int, header, rec []string, col [nFields]int) (Entry, []api.
 	}
 	e.PCName = get(fPC)
 	if pc := strings.ToLower(fold(fPC)); pc != "" {
-		if !pcRE.MatchString(pc) || !terminal.ValidID(pc) {
+		if !terminal.ValidID(pc) {
 			bad(fPC, "%q: an office PC name is letters, digits, '.', '_' or '-' (it becomes the PC's ID)", e.PCName)
 		}
 		e.PC = pc

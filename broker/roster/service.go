@@ -123,24 +123,34 @@ func (s *Service) effective(v string) (day string, at time.Time, due bool, err e
 	return v, at, !at.After(now), nil
 }
 
-// read decodes and parses the request's file.
-func read(req api.RosterImportRequest) (*File, []api.RosterProblem) {
+// read decodes and parses the request's file; text is the file decoded.
+func read(req api.RosterImportRequest) (f *File, text string, probs []api.RosterProblem) {
 	if len(req.CSV) == 0 {
-		return nil, []api.RosterProblem{{Message: "csv: the file is empty"}}
+		return nil, "", []api.RosterProblem{{Message: "csv: the file is empty"}}
 	}
 	text, enc, p := Decode(req.CSV, req.Encoding)
 	if p != nil {
-		return nil, []api.RosterProblem{*p}
+		return nil, "", []api.RosterProblem{*p}
 	}
-	f, probs := Parse(text)
+	f, probs = Parse(text)
 	if f != nil {
 		f.Encoding = enc
 	}
-	return f, probs
+	return f, text, probs
 }
 
+// problemsError is roster_invalid (its Unwrap) carrying every problem,
+// for the job that marks a pending import failed with them.
+type problemsError struct {
+	probs []api.RosterProblem
+	err   *api.Error
+}
+
+func (e *problemsError) Error() string { return e.err.Error() }
+func (e *problemsError) Unwrap() error { return e.err }
+
 func invalid(probs []api.RosterProblem) error {
-	return api.Errf(api.CodeRosterInvalid, "%d problem(s); the first: %s", len(probs), probs[0])
+	return &problemsError{probs, api.Errf(api.CodeRosterInvalid, "%d problem(s); the first: %s", len(probs), probs[0])}
 }
 
 // DryRun reports what the roster would change now, line by line, and
@@ -150,20 +160,25 @@ func (s *Service) DryRun(ctx context.Context, actor string, req api.RosterImport
 	if err != nil {
 		return api.RosterReport{}, err
 	}
-	f, probs := read(req)
+	f, _, probs := read(req)
 	if len(probs) > 0 {
 		return (&plan{problems: probs}).report(f, day, req.DisableMissing), nil
 	}
+	return s.dryRun(ctx, f, actor, day, req.DisableMissing)
+}
+
+// dryRun plans a parsed roster on a read-only view of the data.
+func (s *Service) dryRun(ctx context.Context, f *File, actor, day string, disableMissing bool) (api.RosterReport, error) {
 	var p *plan
-	err = s.cfg.Store.View(ctx, func(tx Tx) error {
+	err := s.cfg.Store.View(ctx, func(tx Tx) error {
 		var err error
-		p, err = s.plan(ctx, tx, f, actor, req.DisableMissing, "")
+		p, err = s.plan(ctx, tx, f, actor, disableMissing, "")
 		return err
 	})
 	if err != nil {
 		return api.RosterReport{}, err
 	}
-	return p.report(f, day, req.DisableMissing), nil
+	return p.report(f, day, disableMissing), nil
 }
 
 func (s *Service) plan(ctx context.Context, tx Tx, f *File, actor string, disableMissing bool, hash string) (*plan, error) {
@@ -190,11 +205,10 @@ func (s *Service) Import(ctx context.Context, actor string, req api.RosterImport
 	if e := api.CheckText("file_name", req.FileName, 200); e != nil {
 		return api.RosterImport{}, e
 	}
-	f, probs := read(req)
+	f, text, probs := read(req)
 	if len(probs) > 0 {
 		return api.RosterImport{}, invalid(probs)
 	}
-	text, _, _ := Decode(req.CSV, req.Encoding)
 	dept, limited := auth.DepartmentLimit(ctx)
 	imp := Import{ID: newID(), Actor: actor, Limited: limited, Department: dept, FileName: req.FileName,
 		Encoding: f.Encoding, CSV: text, Effective: day, EffectiveAt: at, DisableMissing: req.DisableMissing,
@@ -202,7 +216,7 @@ func (s *Service) Import(ctx context.Context, actor string, req api.RosterImport
 	if !due {
 		// What it would do today, so that IT can check it in March; it
 		// is computed again against the data of its day.
-		rep, err := s.DryRun(ctx, actor, req)
+		rep, err := s.dryRun(ctx, f, actor, day, req.DisableMissing)
 		if err != nil {
 			return api.RosterImport{}, err
 		}
@@ -334,15 +348,15 @@ func (s *Service) ApplyDue(ctx context.Context) (int, error) {
 		}
 		if len(probs) == 0 {
 			_, err = s.apply(ictx, imp, f, false)
-			if e := api.AsError(err); e == nil || e.Code != api.CodeRosterInvalid {
+			var pe *problemsError
+			if !errors.As(err, &pe) {
 				if err != nil {
 					return n, err
 				}
 				n++
 				continue
 			}
-			rep := s.failedReport(ictx, imp, f)
-			probs = rep.Problems
+			probs = pe.probs
 		}
 		rep := (&plan{problems: probs}).report(f, imp.Effective, imp.DisableMissing)
 		b, _ := json.Marshal(rep)
@@ -358,22 +372,6 @@ func (s *Service) ApplyDue(ctx context.Context) (int, error) {
 		s.record(ctx, imp.Actor, "roster.failed", imp, rep)
 	}
 	return n, nil
-}
-
-// failedReport recomputes, read-only, why a pending import fails today.
-func (s *Service) failedReport(ctx context.Context, imp Import, f *File) api.RosterReport {
-	var rep api.RosterReport
-	_ = s.cfg.Store.View(ctx, func(tx Tx) error {
-		p, err := s.plan(ctx, tx, f, imp.Actor, imp.DisableMissing, "")
-		if err == nil {
-			rep = p.report(f, imp.Effective, imp.DisableMissing)
-		}
-		return err
-	})
-	if len(rep.Problems) == 0 {
-		rep.Problems = []api.RosterProblem{{Message: "the roster no longer applies to the data of its day"}}
-	}
-	return rep
 }
 
 // Imports lists the latest imports (a department's IT contact sees theirs).
