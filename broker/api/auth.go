@@ -13,12 +13,24 @@ const (
 	RoleStaff      Role = "staff"
 	RoleSupervisor Role = "supervisor"
 	RoleAdmin      Role = "admin"
+	// RoleAuditor reads sessions, operation logs and reports and changes
+	// nothing: auditors and IT are different people in a municipality.
+	RoleAuditor Role = "auditor"
+	// RoleDeptAdmin is a department's own IT contact: they manage the
+	// staff and office PCs of their own department (User.Department)
+	// only, and grant no role above supervisor.
+	RoleDeptAdmin Role = "dept_admin"
 )
+
+// PrivilegedRoles are the roles a department's IT contact may neither
+// hold over nor grant: accounts holding one are central IT's to manage.
+var PrivilegedRoles = []Role{RoleAdmin, RoleAuditor, RoleDeptAdmin}
 
 // User is a member of staff as the API shows them.
 type User struct {
 	ID                 string    `json:"id"` // staff ID, e.g. "k1024"
 	Name               string    `json:"name"`
+	Kana               string    `json:"kana,omitempty"` // reading of the name in katakana, from the roster
 	Department         string    `json:"department"`
 	Roles              []Role    `json:"roles"`
 	Email              string    `json:"email,omitempty"`
@@ -170,6 +182,7 @@ type Empty struct{}
 type CreateUserRequest struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
+	Kana       string `json:"kana,omitempty"`
 	Department string `json:"department"`
 	Roles      []Role `json:"roles"`
 	Email      string `json:"email,omitempty"`
@@ -186,6 +199,7 @@ type CreateUserResponse struct {
 // UpdateUserRequest is PATCH /admin/v1/users/{id}; nil fields are unchanged.
 type UpdateUserRequest struct {
 	Name       *string `json:"name,omitempty"`
+	Kana       *string `json:"kana,omitempty"`
 	Department *string `json:"department,omitempty"`
 	Roles      *[]Role `json:"roles,omitempty"`
 	Email      *string `json:"email,omitempty"`

@@ -18,13 +18,13 @@ import (
 
 func validRoles(roles []api.Role) *api.Error {
 	if len(roles) == 0 {
-		return api.Errf(api.CodeValidation, "roles: give at least one of staff, supervisor, admin")
+		return api.Errf(api.CodeValidation, "roles: give at least one of staff, supervisor, admin, auditor, dept_admin")
 	}
 	for _, r := range roles {
 		switch r {
-		case api.RoleStaff, api.RoleSupervisor, api.RoleAdmin:
+		case api.RoleStaff, api.RoleSupervisor, api.RoleAdmin, api.RoleAuditor, api.RoleDeptAdmin:
 		default:
-			return api.Errf(api.CodeValidation, "roles: %q is not one of staff, supervisor, admin", r)
+			return api.Errf(api.CodeValidation, "roles: %q is not one of staff, supervisor, admin, auditor, dept_admin", r)
 		}
 	}
 	return nil
@@ -45,8 +45,12 @@ func (s *Service) CreateUser(ctx context.Context, actor string, req api.CreateUs
 	if e := ValidateID(id); e != nil {
 		return nil, api.Errf(api.CodeValidation, "id: %s", strings.TrimPrefix(e.Detail, "staff_id: "))
 	}
+	if d, limited := DepartmentLimit(ctx); limited && strings.TrimSpace(req.Department) == "" {
+		req.Department = d // a department's IT contact adds to their own department
+	}
 	for _, e := range []*api.Error{validText("name", req.Name, 100, true), validText("department", req.Department, 100, false),
-		validText("email", req.Email, 254, false), validRoles(req.Roles)} {
+		validText("kana", req.Kana, 100, false), validText("email", req.Email, 254, false), validRoles(req.Roles),
+		checkGrant(ctx, strings.TrimSpace(req.Department), req.Roles)} {
 		if e != nil {
 			return nil, e
 		}
@@ -66,7 +70,7 @@ func (s *Service) CreateUser(ctx context.Context, actor string, req api.CreateUs
 	roles := slices.Clone(req.Roles)
 	slices.Sort(roles)
 	roles = slices.Compact(roles)
-	u := UserRecord{User: api.User{ID: id, Name: strings.TrimSpace(req.Name), Department: strings.TrimSpace(req.Department),
+	u := UserRecord{User: api.User{ID: id, Name: strings.TrimSpace(req.Name), Kana: strings.TrimSpace(req.Kana), Department: strings.TrimSpace(req.Department),
 		Roles: roles, Email: strings.TrimSpace(req.Email), MustChangePassword: true, CreatedAt: now},
 		PasswordHash: h, UpdatedAt: now}
 	if err := s.st.CreateUser(ctx, u); errors.Is(err, ErrConflict) {
@@ -132,12 +136,20 @@ func (s *Service) UpdateUser(ctx context.Context, actor, id string, req api.Upda
 			return nil, e
 		}
 	}
+	if req.Kana != nil {
+		if e := validText("kana", *req.Kana, 100, false); e != nil {
+			return nil, e
+		}
+	}
 	if req.Roles != nil {
 		if e := validRoles(*req.Roles); e != nil {
 			return nil, e
 		}
 	}
 	u, err := s.st.UpdateUser(ctx, id, func(r *UserRecord) error {
+		if err := scoped(ctx, *r); err != nil {
+			return err
+		}
 		if req.Name != nil {
 			r.Name = strings.TrimSpace(*req.Name)
 		}
@@ -147,11 +159,18 @@ func (s *Service) UpdateUser(ctx context.Context, actor, id string, req api.Upda
 		if req.Email != nil {
 			r.Email = strings.TrimSpace(*req.Email)
 		}
+		if req.Kana != nil {
+			r.Kana = strings.TrimSpace(*req.Kana)
+		}
 		if req.Roles != nil {
 			r.Roles = slices.Compact(slices.Sorted(slices.Values(*req.Roles)))
 		}
 		if req.Disabled != nil {
 			r.Disabled = *req.Disabled
+		}
+		// What the change leaves must still be the department's own.
+		if e := checkGrant(ctx, r.Department, r.Roles); e != nil {
+			return e
 		}
 		return nil
 	})
@@ -179,6 +198,9 @@ func (s *Service) ResetPassword(ctx context.Context, actor, id string) (*api.Res
 		return nil, err
 	}
 	if _, err := s.st.UpdateUser(ctx, id, func(r *UserRecord) error {
+		if err := scoped(ctx, *r); err != nil {
+			return err
+		}
 		r.PasswordHash, r.MustChangePassword = h, true
 		return nil
 	}); err != nil {
@@ -197,6 +219,9 @@ func (s *Service) ResetPassword(ctx context.Context, actor, id string) (*api.Res
 func (s *Service) ResetTOTP(ctx context.Context, actor, id string) error {
 	id = NormalizeID(id)
 	if _, err := s.st.UpdateUser(ctx, id, func(r *UserRecord) error {
+		if err := scoped(ctx, *r); err != nil {
+			return err
+		}
 		r.TOTPSecret, r.TOTPEnrolled, r.TOTPLastCounter = nil, false, 0
 		return nil
 	}); err != nil {
@@ -213,7 +238,9 @@ func (s *Service) ResetTOTP(ctx context.Context, actor, id string) error {
 // Unlock clears a lockout.
 func (s *Service) Unlock(ctx context.Context, actor, id string) error {
 	id = NormalizeID(id)
-	if _, err := s.st.GetUser(ctx, id); err != nil {
+	if u, err := s.st.GetUser(ctx, id); err != nil {
+		return notFound(err, id)
+	} else if err := scoped(ctx, u); err != nil {
 		return notFound(err, id)
 	}
 	if err := s.clearLocks(ctx, id); err != nil {
@@ -227,6 +254,9 @@ func (s *Service) Unlock(ctx context.Context, actor, id string) error {
 func (s *Service) GetUser(ctx context.Context, id string) (*api.User, error) {
 	id = NormalizeID(id)
 	u, err := s.st.GetUser(ctx, id)
+	if err == nil {
+		err = scoped(ctx, u)
+	}
 	if err != nil {
 		return nil, notFound(err, id)
 	}
@@ -238,10 +268,17 @@ func (s *Service) GetUser(ctx context.Context, id string) (*api.User, error) {
 
 // ListUsers lists users, optionally of one department.
 func (s *Service) ListUsers(ctx context.Context, department string) ([]api.User, error) {
+	if d, limited := DepartmentLimit(ctx); limited {
+		if department != "" && department != d {
+			return []api.User{}, nil
+		}
+		department = d
+	}
 	rs, err := s.st.ListUsers(ctx, department)
 	if err != nil {
 		return nil, err
 	}
+	rs = slices.DeleteFunc(rs, func(r UserRecord) bool { return !InScope(ctx, r.User) })
 	out := make([]api.User, len(rs))
 	now := s.now()
 	for i, r := range rs {
@@ -256,7 +293,36 @@ func (s *Service) ListUsers(ctx context.Context, department string) ([]api.User,
 
 // ListDevices lists devices, optionally of one user.
 func (s *Service) ListDevices(ctx context.Context, userID string) ([]api.Device, error) {
-	return s.st.ListDevices(ctx, NormalizeID(userID))
+	ds, err := s.st.ListDevices(ctx, NormalizeID(userID))
+	if _, limited := DepartmentLimit(ctx); !limited || err != nil {
+		return ds, err
+	}
+	mine, err := s.ListUsers(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	in := make(map[string]bool, len(mine))
+	for _, u := range mine {
+		in[u.ID] = true
+	}
+	return slices.DeleteFunc(ds, func(d api.Device) bool { return !in[d.UserID] }), nil
+}
+
+// scopedDevice returns ErrNotFound for a laptop whose owner is out of
+// ctx's scope.
+func (s *Service) scopedDevice(ctx context.Context, id string) error {
+	if _, limited := DepartmentLimit(ctx); !limited {
+		return nil
+	}
+	d, err := s.st.GetDevice(ctx, id)
+	if err != nil {
+		return err
+	}
+	u, err := s.st.GetUser(ctx, d.UserID)
+	if err != nil {
+		return err
+	}
+	return scoped(ctx, u)
 }
 
 // Device returns one enrolled device; ErrNotFound (wrapped) if there is none.
@@ -279,6 +345,9 @@ func (s *Service) DeviceKey(ctx context.Context, id string) (ed25519.PublicKey, 
 
 // RevokeDevice blocks a laptop (lost or stolen) and ends its sessions at once.
 func (s *Service) RevokeDevice(ctx context.Context, actor, id string) (*api.Device, error) {
+	if err := s.scopedDevice(ctx, id); err != nil {
+		return nil, notFoundDevice(err, id)
+	}
 	d, err := s.st.SetDeviceStatus(ctx, id, api.DeviceRevoked, s.now())
 	if err != nil {
 		return nil, notFoundDevice(err, id)
@@ -294,6 +363,9 @@ func (s *Service) RevokeDevice(ctx context.Context, actor, id string) (*api.Devi
 
 // ApproveDevice activates a pending laptop.
 func (s *Service) ApproveDevice(ctx context.Context, actor, id string) (*api.Device, error) {
+	if err := s.scopedDevice(ctx, id); err != nil {
+		return nil, notFoundDevice(err, id)
+	}
 	cur, err := s.st.GetDevice(ctx, id)
 	if err != nil {
 		return nil, notFoundDevice(err, id)

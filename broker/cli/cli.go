@@ -24,6 +24,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/release"
+	"github.com/zaitaku/zaitaku/broker/roster"
 	"github.com/zaitaku/zaitaku/broker/services"
 	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/terminal"
@@ -42,6 +43,7 @@ type Env struct {
 	SlotStore slots.Store
 	Releases  *release.Service
 	Chat      *chat.Service
+	Roster    *roster.Service
 }
 
 // needs says which services a command uses; only those are built.
@@ -53,7 +55,8 @@ const (
 	needTerminals
 	needSlotStore
 	needReleases
-	needChat // chat also builds auth: department channels follow the roster
+	needChat   // chat also builds auth: department channels follow the roster
+	needRoster // with auth, which it needs
 )
 
 // runFunc runs a command on its positional arguments.
@@ -257,7 +260,8 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	if n&needOplog != 0 {
 		env.Oplog = op
 	}
-	if n&needChat != 0 {
+	// Chat's department channels and the roster follow auth's staff.
+	if n&(needChat|needRoster) != 0 {
 		n |= needAuth
 	}
 	if n&needAuth != 0 {
@@ -283,6 +287,10 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 			st.Close()
 			return nil, err
 		}
+	}
+	if n&needRoster != 0 {
+		// A running broker reads its PC pool again within its sweep.
+		env.Roster = services.NewRoster(scfg, op, env.Auth, nil)
 	}
 	return func() { st.Close() }, nil
 }

@@ -4,7 +4,7 @@ package cli
 // them: one table, as the routes are. Each run function lives in the file
 // of its noun.
 var commands = []command{
-	{"users", "create", "[--admin] [--supervisor] --name NAME [--department D] ID",
+	{"users", "create", "[--admin] [--supervisor] [--auditor] [--dept-admin] --name NAME [--department D] ID",
 		"create a member of staff; prints a temporary password (changed at first login)", needAuth, usersCreate},
 	{"users", "list", "[--department D] [--json]", "list staff", needAuth, usersList},
 	{"users", "reset-password", "ID", "temporary password; forced change at next sign-in", needAuth, usersResetPassword},
@@ -28,6 +28,11 @@ var commands = []command{
 	{"terminals", "pair", "ID STAFF_ID", "pair an office PC with a member of staff", needTerminals, terminalsPair},
 	{"terminals", "unpair", "ID", "unpair an office PC", needTerminals, byID("unpair", terminalsUnpair)},
 	{"terminals", "delete", "ID", "remove an office PC", needTerminals, byID("delete", terminalsDelete)},
+
+	{"roster", "import", "FILE [--dry-run] [--effective 2027-04-01] [--encoding auto|utf-8|shift_jis] [--disable-missing] [--all] [--json]",
+		"load the personnel roster CSV: a dry run lists what changes line by line; an import applies it now or on its effective date", needRoster, rosterImport},
+	{"roster", "list", "[--json]", "roster imports: pending, applied, cancelled, failed", needRoster, rosterList},
+	{"roster", "cancel", "ID", "cancel a pending roster import before its date", needRoster, byID("cancel", rosterCancel)},
 
 	{"cap", "show", "", "the concurrency cap and session policy", needSlotStore, capShow},
 	{"cap", "set", "N [--idle MIN] [--max MIN] [--warn MIN]",

@@ -13,6 +13,8 @@ import (
 func usersCreate(fs *flag.FlagSet) runFunc {
 	isAdmin := fs.Bool("admin", false, "IT administrator (may use the admin endpoints)")
 	isSupervisor := fs.Bool("supervisor", false, "supervisor (所属長)")
+	isAuditor := fs.Bool("auditor", false, "auditor: reads sessions, operation logs and reports, changes nothing")
+	isDeptAdmin := fs.Bool("dept-admin", false, "a department's IT contact: manages their own --department's staff and PCs only")
 	name := fs.String("name", "", "display name, e.g. 山田 花子")
 	dept := fs.String("department", "", "department, e.g. 総務課")
 	email := fs.String("email", "", "e-mail address")
@@ -26,6 +28,15 @@ func usersCreate(fs *flag.FlagSet) runFunc {
 		}
 		if *isSupervisor {
 			roles = append(roles, api.RoleSupervisor)
+		}
+		if *isAuditor {
+			roles = append(roles, api.RoleAuditor)
+		}
+		if *isDeptAdmin {
+			if *dept == "" {
+				return fmt.Errorf("--dept-admin needs the --department they manage")
+			}
+			roles = append(roles, api.RoleDeptAdmin)
 		}
 		if *name == "" {
 			*name = args[0]

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -17,16 +18,29 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/server"
 )
 
 // TestAuthzEveryRoute is generated from the route table: every route is
-// called as anonymous, with an expired token, as staff and as admin, and
-// the route table's role decides what must happen. It writes the matrix to
-// $ARTIFACTS_DIR/authz-matrix.txt.
+// called as anonymous, with an expired token, and as each role (staff,
+// supervisor, auditor, another department's IT contact, admin), each
+// caller holding that one role, and the route table's roles decide what
+// must happen. It also holds every admin route to the role model
+// (wantAlso): auditors read every admin route and change nothing, and a
+// department's IT contact reaches the routes whose domain limits them to
+// their department. It writes the matrix to $ARTIFACTS_DIR/authz-matrix.txt.
 func TestAuthzEveryRoute(t *testing.T) {
 	b := brokertest.Start(t)
 	staff := b.CreateUser(t, "authz-staff", api.RoleStaff)
+	supervisor := b.CreateUser(t, "authz-supervisor", api.RoleSupervisor)
+	auditor := b.CreateUser(t, "authz-auditor", api.RoleAuditor)
+	deptAdmin := b.CreateUser(t, "authz-dept-admin", api.RoleDeptAdmin)
 	admin := b.CreateUser(t, "authz-admin", api.RoleAdmin)
+	// The test's other users are in 総務課: this one administers another.
+	other := "税務課"
+	if _, err := b.Services.Auth.UpdateUser(context.Background(), "test", deptAdmin.ID, api.UpdateUserRequest{Department: &other}); err != nil {
+		t.Fatal(err)
+	}
 	routes := b.Server.Routes()
 	if len(routes) < 10 {
 		t.Fatalf("only %d routes", len(routes))
@@ -50,18 +64,32 @@ func TestAuthzEveryRoute(t *testing.T) {
 			return tok
 		}},
 		{"staff", fresh(staff)},
+		{"supervisor", fresh(supervisor)},
+		{"auditor", fresh(auditor)},
+		{"other-dept-admin", fresh(deptAdmin)},
 		{"admin", fresh(admin)},
 	}
 	var matrix bytes.Buffer
+	fmt.Fprintf(&matrix, "# Each caller holds one role. other-dept-admin: %s of %s, the targets' department being 総務課.\n", api.RoleDeptAdmin, other)
+	fmt.Fprintln(&matrix, "# Path parameters are IDs that do not exist (x-unknown): 404 is the handler's answer, 401/403 the route table's.")
 	tw := tabwriter.NewWriter(&matrix, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "METHOD\tPATH\tROLE\tanonymous\texpired\tstaff\tadmin")
+	head := []string{"METHOD", "PATH", "ROLES"}
+	for _, who := range callers {
+		head = append(head, who.name)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, rt := range routes {
+		if want := wantAlso(rt); !slices.Equal(rt.Also, want) {
+			t.Errorf("%s %s admits %v besides %s, want %v: auditors are admitted on every admin GET and on nothing else; "+
+				"department IT (%s) on the admin routes under %v, whose domain checks the target's department",
+				rt.Method, rt.Path, rt.Also, roleLabel(rt.Role), want, api.RoleDeptAdmin, deptScoped)
+		}
 		path := param.ReplaceAllString(rt.Path, "x-unknown")
-		row := []string{rt.Method, rt.Path, roleLabel(rt.Role)}
+		row := []string{rt.Method, rt.Path, strings.Join(append([]string{roleLabel(rt.Role)}, rt.Also...), "+")}
 		for _, who := range callers {
 			status, denied := call(t, hc, b.URL, rt.Method, path, who.token())
 			row = append(row, fmt.Sprint(status))
-			allowed := allowedFor(rt.Role, who.name)
+			allowed := allowedFor(rt, who.name)
 			name := fmt.Sprintf("%s %s as %s", rt.Method, rt.Path, who.name)
 			switch {
 			case status >= 500:
@@ -74,7 +102,7 @@ func TestAuthzEveryRoute(t *testing.T) {
 				t.Errorf("%s: status %d, want a refusal by the route table", name, status)
 			case !allowed && (who.name == "anonymous" || who.name == "expired") && status != http.StatusUnauthorized:
 				t.Errorf("%s: status %d, want 401", name, status)
-			case !allowed && (who.name == "staff" || who.name == "admin") && status != http.StatusForbidden:
+			case !allowed && who.name != "anonymous" && who.name != "expired" && status != http.StatusForbidden:
 				t.Errorf("%s: status %d, want 403", name, status)
 			}
 		}
@@ -85,7 +113,31 @@ func TestAuthzEveryRoute(t *testing.T) {
 	if err := os.WriteFile(out, matrix.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("authorization matrix (%d routes) in %s", len(routes), out)
+	t.Logf("authorization matrix (%d routes × %d callers) in %s", len(routes), len(callers), out)
+}
+
+// deptScoped are the admin paths whose domain limits a department's IT
+// contact to their own department's staff and PCs.
+var deptScoped = []string{"/admin/v1/users", "/admin/v1/devices", "/admin/v1/terminals", "/admin/v1/sessions", "/admin/v1/roster"}
+
+// wantAlso is the role model, stated apart from the table so that a
+// route declared with the wrong roles fails: besides admin, an admin GET
+// admits auditors, and the department-scoped paths admit department IT.
+func wantAlso(rt server.RouteInfo) []string {
+	if rt.Role != string(api.RoleAdmin) {
+		return nil
+	}
+	var want []string
+	if rt.Method == http.MethodGet {
+		want = append(want, string(api.RoleAuditor))
+	}
+	for _, p := range deptScoped {
+		if rt.Path == p || strings.HasPrefix(rt.Path, p+"/") {
+			want = append(want, string(api.RoleDeptAdmin))
+			break
+		}
+	}
+	return want
 }
 
 func roleLabel(r string) string {
@@ -95,19 +147,17 @@ func roleLabel(r string) string {
 	return r
 }
 
-// allowedFor: the test's staff holds only "staff"; its admin only "admin".
-func allowedFor(role, who string) bool {
-	switch role {
+// allowedFor: each test caller holds exactly the role it is named after.
+func allowedFor(rt server.RouteInfo, who string) bool {
+	role := map[string]string{"staff": "staff", "supervisor": "supervisor", "auditor": "auditor",
+		"other-dept-admin": "dept_admin", "admin": "admin"}[who]
+	switch rt.Role {
 	case "":
 		return true
 	case string(auth.Pending):
-		return who == "staff" || who == "admin"
-	case string(api.RoleStaff):
-		return who == "staff"
-	case string(api.RoleAdmin):
-		return who == "admin"
+		return role != ""
 	}
-	return false // supervisor routes: neither test user is a supervisor
+	return role != "" && (role == rt.Role || slices.Contains(rt.Also, role))
 }
 
 func call(t *testing.T, hc *http.Client, base, method, path, token string) (int, bool) {

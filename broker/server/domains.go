@@ -29,6 +29,7 @@ type Domains struct {
 	Slots     Slots
 	Releases  Releases
 	Chat      Chat
+	Roster    Roster
 }
 
 // Accounts is sign-in, sessions and account administration (broker/auth).
@@ -147,10 +148,19 @@ type Chat interface {
 	Export(ctx context.Context, actor, id, reason string, w io.Writer) (int, error)
 }
 
+// Roster is the personnel roster import (broker/roster).
+type Roster interface {
+	DryRun(ctx context.Context, actor string, req api.RosterImportRequest) (api.RosterReport, error)
+	Import(ctx context.Context, actor string, req api.RosterImportRequest) (api.RosterImport, error)
+	Imports(ctx context.Context) (api.RosterImportList, error)
+	Get(ctx context.Context, id string) (api.RosterImport, error)
+	Cancel(ctx context.Context, actor, id string) (api.RosterImport, error)
+}
+
 func (d Domains) missing() string {
 	for name, v := range map[string]any{"Audit": d.Audit, "Auth": d.Auth, "Oplog": d.Oplog,
 		"Terminals": d.Terminals, "Events": d.Events, "Relay": d.Relay, "Slots": d.Slots,
-		"Releases": d.Releases, "Chat": d.Chat} {
+		"Releases": d.Releases, "Chat": d.Chat, "Roster": d.Roster} {
 		if v == nil {
 			return name
 		}

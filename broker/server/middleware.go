@@ -149,14 +149,20 @@ func (s *Server) authorize(c *call) error {
 	if err != nil {
 		return err
 	}
-	if !p.Can(c.r.role) {
+	ok, limited := c.r.admits(p)
+	if !ok {
 		if p.Scope == auth.ScopeSetup {
 			return api.Err(api.CodeSetupRequired)
 		}
 		return api.Err(api.CodeForbidden)
 	}
 	c.P = p
-	c.R = c.R.WithContext(context.WithValue(c.R.Context(), principalKey, p))
+	ctx := context.WithValue(c.R.Context(), principalKey, p)
+	if limited {
+		// The domains read the limit from the context (auth.InScope).
+		ctx = auth.LimitToDepartment(ctx, p.User.Department)
+	}
+	c.R = c.R.WithContext(ctx)
 	return nil
 }
 

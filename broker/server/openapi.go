@@ -30,6 +30,14 @@ func (s *Server) openAPIDoc() []byte {
 				"operationId": operationID(r.method, r.path),
 				"x-role":      roleName(r.role),
 			}
+			if len(r.also) > 0 {
+				// Who else may call it, as the generated authorization test checks.
+				also := make([]string, len(r.also))
+				for i, a := range r.also {
+					also[i] = string(a)
+				}
+				op["x-roles-also"] = also
+			}
 			if r.role != auth.Anonymous {
 				op["security"] = []any{map[string]any{"bearer": []string{}}}
 			}

@@ -3,8 +3,10 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/auth"
 )
 
@@ -12,9 +14,14 @@ import (
 type route struct {
 	method, path string    // "POST", "/v1/login"; path uses net/http patterns ({id})
 	role         auth.Role // auth.Anonymous, auth.Pending, api.RoleStaff, ...
-	handle       handlerFunc
-	in, out      any    // request/response types; the OpenAPI schema comes from them
-	summary      string // one line for the OpenAPI document
+	// also lists the roles that may call an admin route besides role:
+	// api.RoleAuditor on reads (readers, readersAndDept), api.RoleDeptAdmin
+	// where the domain limits the caller to their own department
+	// (deptAdmins, readersAndDept). Empty: role alone.
+	also    []auth.Role
+	handle  handlerFunc
+	in, out any    // request/response types; the OpenAPI schema comes from them
+	summary string // one line for the OpenAPI document
 	// maxBody bounds the request body (default defaultMaxBody when in is
 	// set, noBodyLimit when not).
 	maxBody int64
@@ -46,6 +53,36 @@ func (r *route) bodyLimit() int64 {
 	return defaultMaxBody
 }
 
+// The role sets admin routes admit besides api.RoleAdmin. Auditors read
+// and never change, so they are admitted on GET only (buildMux refuses
+// anything else); a department's IT contact is admitted where the domain
+// checks the target's department (users, devices, office PCs, sessions,
+// roster).
+var (
+	readers        = []auth.Role{api.RoleAuditor}
+	deptAdmins     = []auth.Role{api.RoleDeptAdmin}
+	readersAndDept = []auth.Role{api.RoleAuditor, api.RoleDeptAdmin}
+)
+
+// admits reports whether p may call r, and whether only within their own
+// department: a role that admits without a limit wins over one with.
+func (r *route) admits(p *auth.Principal) (ok, limited bool) {
+	if p.Can(r.role) {
+		return true, false
+	}
+	for _, a := range r.also {
+		if !p.Can(a) {
+			continue
+		}
+		if a != api.RoleDeptAdmin {
+			return true, false
+		}
+		// A department IT contact without a department manages nothing.
+		ok, limited = p.User.Department != "", true
+	}
+	return ok, limited
+}
+
 // routeTable is THE route table. Each domain contributes its lines from
 // its own file; the order here is the order in the OpenAPI document.
 func (s *Server) routeTable() []route {
@@ -61,6 +98,7 @@ func (s *Server) routeTable() []route {
 		s.terminalRoutes(),
 		s.releaseRoutes(),
 		s.chatRoutes(),
+		s.rosterRoutes(),
 	} {
 		rs = append(rs, part...)
 	}
@@ -72,6 +110,9 @@ func (s *Server) Routes() []RouteInfo {
 	out := make([]RouteInfo, len(s.routes))
 	for i, r := range s.routes {
 		out[i] = RouteInfo{Method: r.method, Path: r.path, Role: string(r.role), Stream: r.stream, MaxBody: r.bodyLimit(), HasBody: r.in != nil}
+		for _, a := range r.also {
+			out[i].Also = append(out[i].Also, string(a))
+		}
 	}
 	return out
 }
@@ -80,8 +121,9 @@ func (s *Server) Routes() []RouteInfo {
 type RouteInfo struct {
 	Method, Path, Role string
 	Stream             bool
-	MaxBody            int64 // the body limit in force
-	HasBody            bool  // the route takes a request body
+	MaxBody            int64    // the body limit in force
+	HasBody            bool     // the route takes a request body
+	Also               []string // further roles admitted (auditor, dept_admin)
 }
 
 func (s *Server) buildMux() (http.Handler, error) {
@@ -95,6 +137,9 @@ func (s *Server) buildMux() (http.Handler, error) {
 		seen[key] = true
 		if !strings.HasPrefix(r.path, "/") {
 			return nil, fmt.Errorf("route %s: path must start with /", key)
+		}
+		if slices.Contains(r.also, api.RoleAuditor) && r.method != http.MethodGet {
+			return nil, fmt.Errorf("route %s: auditors read and change nothing; admit them on GET routes only", key)
 		}
 		mux.Handle(key, s.wrap(r))
 	}

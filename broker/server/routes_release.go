@@ -25,7 +25,7 @@ func (s *Server) releaseRoutes() []route {
 			summary: "The signed, short-lived manifest of a channel, OS and architecture."},
 		{method: "GET", path: "/v1/releases/artifacts/{id}", role: N, handle: s.releaseArtifact, stream: true,
 			summary: "A release's binary (verify it with the manifest's size, SHA-256 and signature)."},
-		{method: "GET", path: "/admin/v1/releases", role: A, handle: s.listReleases, out: api.ReleaseList{},
+		{method: "GET", path: "/admin/v1/releases", role: A, also: readers, handle: s.listReleases, out: api.ReleaseList{},
 			summary: "Releases, channel policies, the key list serial and the online key."},
 		{method: "PUT", path: "/admin/v1/releases/{id}/rollout", role: A, handle: s.setRollout, in: api.RolloutRequest{}, out: api.Release{},
 			summary: "Raise, lower or halt (0) a release's staged rollout."},

@@ -2,10 +2,12 @@ package server
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
@@ -38,11 +40,11 @@ func (s *Server) slotRoutes() []route {
 			summary: "End the caller's session or leave the queue."},
 		{method: "GET", path: "/v1/status", role: S, handle: s.status, out: api.Status{},
 			summary: "Free slots of the cap, the caller's office PC and slot."},
-		{method: "GET", path: "/admin/v1/sessions", role: A, handle: s.listSessions, out: api.SessionList{},
+		{method: "GET", path: "/admin/v1/sessions", role: A, also: readersAndDept, handle: s.listSessions, out: api.SessionList{},
 			summary: "Live sessions and the queue."},
-		{method: "POST", path: "/admin/v1/sessions/{id}/end", role: A, handle: s.endSession, in: api.EndSessionRequest{},
+		{method: "POST", path: "/admin/v1/sessions/{id}/end", role: A, also: deptAdmins, handle: s.endSession, in: api.EndSessionRequest{},
 			summary: "End a live session or remove a queued request; the user is told, with the reason."},
-		{method: "GET", path: "/admin/v1/slots/config", role: A, handle: s.getSlotConfig, out: api.SlotConfig{},
+		{method: "GET", path: "/admin/v1/slots/config", role: A, also: readers, handle: s.getSlotConfig, out: api.SlotConfig{},
 			summary: "The concurrency cap and session policy (idle timeout, maximum length, warning)."},
 		{method: "PATCH", path: "/admin/v1/slots/config", role: A, handle: s.setSlotConfig, in: api.SlotConfigUpdate{}, out: api.SlotConfig{},
 			summary: "Change the cap or session policy live; raising the cap grants queued requests at once."},
@@ -118,10 +120,15 @@ func (s *Server) listSessions(c *call) (any, error) {
 	for _, u := range us {
 		byID[u.ID] = u
 	}
-	for _, list := range [][]api.Slot{l.Sessions, l.Queue} {
-		for i := range list {
-			u := byID[list[i].UserID]
-			list[i].UserName, list[i].Department = u.Name, u.Department
+	_, limited := auth.DepartmentLimit(c.R.Context())
+	for _, list := range []*[]api.Slot{&l.Sessions, &l.Queue} {
+		if limited {
+			// ListUsers gave only the department's own staff.
+			*list = slices.DeleteFunc(*list, func(sl api.Slot) bool { _, ok := byID[sl.UserID]; return !ok })
+		}
+		for i := range *list {
+			u := byID[(*list)[i].UserID]
+			(*list)[i].UserName, (*list)[i].Department = u.Name, u.Department
 		}
 	}
 	return l, nil
@@ -131,6 +138,11 @@ func (s *Server) endSession(c *call) (any, error) {
 	var req api.EndSessionRequest
 	if err := c.decodeOptional(&req); err != nil {
 		return nil, err
+	}
+	if _, limited := auth.DepartmentLimit(c.R.Context()); limited {
+		if err := s.slotInScope(c, c.R.PathValue("id")); err != nil {
+			return nil, err
+		}
 	}
 	return noContent, s.slots.End(c.R.Context(), c.P.User.ID, c.R.PathValue("id"), req.Reason)
 }
@@ -145,6 +157,24 @@ func (s *Server) setSlotConfig(c *call) (any, error) {
 		return nil, err
 	}
 	return s.slots.SetPolicy(c.R.Context(), c.P.User.ID, req)
+}
+
+// slotInScope answers for another department's session as for one that
+// does not exist.
+func (s *Server) slotInScope(c *call, slotID string) error {
+	l := s.slots.List()
+	for _, sl := range append(l.Sessions, l.Queue...) {
+		if sl.ID != slotID {
+			continue
+		}
+		if _, err := s.auth.GetUser(c.R.Context(), sl.UserID); err != nil {
+			if e := api.AsError(err); e != nil && e.Code == api.CodeNotFound {
+				return api.Err(api.CodeSlotNotFound)
+			}
+			return err
+		}
+	}
+	return nil // unknown IDs get slots' own answer
 }
 
 // holder is the caller as a slot sees it: user, sign-in and laptop.

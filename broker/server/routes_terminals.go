@@ -1,26 +1,45 @@
 package server
 
 import (
+	"strings"
+
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/auth"
 )
 
 // terminalsDomain keeps the office PCs.
 func (s *Server) terminalRoutes() []route {
 	A := api.RoleAdmin
 	return []route{
-		{method: "GET", path: "/admin/v1/terminals", role: A, handle: s.listTerminals, out: api.TerminalList{},
+		{method: "GET", path: "/admin/v1/terminals", role: A, also: readersAndDept, handle: s.listTerminals, out: api.TerminalList{},
 			summary: "Office PCs with whom they are paired and their last known state."},
-		{method: "POST", path: "/admin/v1/terminals", role: A, handle: s.createTerminal, in: api.CreateTerminalRequest{}, out: api.Terminal{},
+		{method: "POST", path: "/admin/v1/terminals", role: A, also: deptAdmins, handle: s.createTerminal, in: api.CreateTerminalRequest{}, out: api.Terminal{},
 			summary: "Register an office PC (address, RDP port, MAC and broadcast address for Wake-on-LAN, department, user or pool)."},
-		{method: "GET", path: "/admin/v1/terminals/{id}", role: A, handle: s.getTerminal, out: api.Terminal{},
+		{method: "GET", path: "/admin/v1/terminals/{id}", role: A, also: readersAndDept, handle: s.getTerminal, out: api.Terminal{},
 			summary: "One office PC."},
-		{method: "PATCH", path: "/admin/v1/terminals/{id}", role: A, handle: s.updateTerminal, in: api.UpdateTerminalRequest{}, out: api.Terminal{},
+		{method: "PATCH", path: "/admin/v1/terminals/{id}", role: A, also: deptAdmins, handle: s.updateTerminal, in: api.UpdateTerminalRequest{}, out: api.Terminal{},
 			summary: "Change an office PC's details."},
-		{method: "DELETE", path: "/admin/v1/terminals/{id}", role: A, handle: s.deleteTerminal,
+		{method: "DELETE", path: "/admin/v1/terminals/{id}", role: A, also: deptAdmins, handle: s.deleteTerminal,
 			summary: "Remove an office PC."},
-		{method: "POST", path: "/admin/v1/terminals/{id}/pair", role: A, handle: s.pairTerminal, in: api.PairTerminalRequest{}, out: api.Terminal{},
+		{method: "POST", path: "/admin/v1/terminals/{id}/pair", role: A, also: deptAdmins, handle: s.pairTerminal, in: api.PairTerminalRequest{}, out: api.Terminal{},
 			summary: "Pair an office PC with a member of staff (empty user_id unpairs)."},
 	}
+}
+
+// userInScope refuses, for a department's IT contact, pairing a PC with
+// someone outside their department, in the words used for a staff ID
+// that does not exist (to them it does not).
+func (s *Server) userInScope(c *call, userID string) error {
+	if _, limited := auth.DepartmentLimit(c.R.Context()); !limited || strings.TrimSpace(userID) == "" {
+		return nil
+	}
+	if _, err := s.auth.GetUser(c.R.Context(), userID); err != nil {
+		if e := api.AsError(err); e != nil && e.Code == api.CodeNotFound {
+			return api.Err(api.CodeTerminalUserNone, strings.ToLower(strings.TrimSpace(userID)))
+		}
+		return err
+	}
+	return nil
 }
 
 // withUse marks PCs a live session uses.
@@ -45,6 +64,9 @@ func (s *Server) listTerminals(c *call) (any, error) {
 func (s *Server) createTerminal(c *call) (any, error) {
 	var req api.CreateTerminalRequest
 	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	if err := s.userInScope(c, req.UserID); err != nil {
 		return nil, err
 	}
 	t, err := s.terms.Create(c.R.Context(), c.P.User.ID, req)
@@ -81,6 +103,9 @@ func (s *Server) deleteTerminal(c *call) (any, error) {
 func (s *Server) pairTerminal(c *call) (any, error) {
 	var req api.PairTerminalRequest
 	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	if err := s.userInScope(c, req.UserID); err != nil {
 		return nil, err
 	}
 	t, err := s.terms.Pair(c.R.Context(), c.P.User.ID, c.R.PathValue("id"), req.UserID)

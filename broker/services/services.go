@@ -1,6 +1,6 @@
 // Package services builds the broker's domains, outside HTTP, in plain
 // dependency order: oplog (the audit recorder) → auth → terminals →
-// events → relay → slots → releases → chat. `broker serve` builds them all with Build and
+// events → relay → slots → releases → chat → roster. `broker serve` builds them all with Build and
 // hands them to broker/server; a one-shot `broker admin` command builds
 // only the ones it needs with the New* functions, which start nothing in
 // the background.
@@ -22,6 +22,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/relay"
 	"github.com/zaitaku/zaitaku/broker/release"
+	rosterimport "github.com/zaitaku/zaitaku/broker/roster"
 	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/terminal"
 	"github.com/zaitaku/zaitaku/broker/wake"
@@ -38,6 +39,7 @@ type Stores interface {
 	Slots() slots.Store
 	Releases() release.Store
 	Chat() chat.Store
+	Roster() rosterimport.Store
 }
 
 // Config is what the services are built from.
@@ -77,6 +79,7 @@ type Services struct {
 	Slots     *slots.Manager
 	Releases  *release.Service
 	Chat      *chat.Service
+	Roster    *rosterimport.Service
 
 	jobs []Job
 }
@@ -155,6 +158,12 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		s.Events.Close()
 		return nil, err
 	}
+	// A roster import writes PCs in its own transaction; the pool is read again after.
+	s.Roster = NewRoster(cfg, s.Audit, s.Auth, func(ctx context.Context) {
+		if err := s.Slots.RefreshPool(ctx); err != nil {
+			log.Warn("slots: refresh pool after roster import", "err", err)
+		}
+	})
 
 	s.jobs = []Job{
 		// Retention is counted in days and a purge walks the table: four
@@ -199,6 +208,15 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		{"terminal.probe", func(ctx context.Context) {
 			s.Terminals.Run(ctx, terminal.Probing{Prober: &wake.Waker{}, Every: time.Minute})
 		}},
+		// Pending rosters take effect at midnight JST of their day; a
+		// minute late is on time for the morning.
+		{"roster.apply-due", periodic(time.Minute, func(ctx context.Context) {
+			if n, err := s.Roster.ApplyDue(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("roster: apply due imports", "err", err)
+			} else if n > 0 {
+				log.Info("applied roster imports on their effective date", "imports", n)
+			}
+		})},
 		{"slots.sweep", periodic(sweepEvery, func(ctx context.Context) {
 			if err := s.Slots.Sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("slots: sweep", "err", err)
@@ -314,6 +332,14 @@ func (r roster) Department(ctx context.Context, dept string) ([]api.User, error)
 }
 
 func (r roster) Everyone(ctx context.Context) ([]api.User, error) { return r.a.ListUsers(ctx, "") }
+
+// NewRoster builds the roster import. changed (may be nil) runs after an
+// import changed office PCs.
+func NewRoster(cfg Config, rec audit.Recorder, a *auth.Service, changed func(context.Context)) *rosterimport.Service {
+	cfg, _ = cfg.withDefaults()
+	return rosterimport.New(rosterimport.Config{Store: cfg.Stores.Roster(), Audit: rec, Log: cfg.Log.With("domain", "roster"), Now: cfg.Now,
+		PasswordHash: a.UnusablePasswordHash, Disabled: a.EndUserSessions, Changed: changed})
+}
 
 // Jobs lists the background jobs Run starts, by name.
 func (s *Services) Jobs() []Job { return append([]Job(nil), s.jobs...) }

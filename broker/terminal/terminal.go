@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
@@ -178,6 +180,10 @@ func (s *Service) Create(ctx context.Context, actor string, req api.CreateTermin
 	if err := normalize(&t); err != nil {
 		return api.Terminal{}, err
 	}
+	if !auth.DepartmentInScope(ctx, t.Department) {
+		d, _ := auth.DepartmentLimit(ctx)
+		return api.Terminal{}, api.Errf(api.CodeForbidden, "department: you manage %s only", d)
+	}
 	if err := s.st.CreateTerminal(ctx, t); err != nil {
 		return api.Terminal{}, storeErr(err, id, t.UserID)
 	}
@@ -193,6 +199,9 @@ func (s *Service) Create(ctx context.Context, actor string, req api.CreateTermin
 func (s *Service) Update(ctx context.Context, actor, id string, req api.UpdateTerminalRequest) (api.Terminal, error) {
 	fields := map[string]string{}
 	t, err := s.st.UpdateTerminal(ctx, id, func(t *api.Terminal) error {
+		if !auth.DepartmentInScope(ctx, t.Department) {
+			return ErrNotFound
+		}
 		set := func(name string, dst *string, v *string) {
 			if v != nil {
 				*dst = *v
@@ -217,7 +226,13 @@ func (s *Service) Update(ctx context.Context, actor, id string, req api.UpdateTe
 			fields["pool"] = strconv.FormatBool(t.Pool)
 		}
 		t.UpdatedAt = s.now()
-		return normalize(t)
+		if err := normalize(t); err != nil {
+			return err
+		}
+		if !auth.DepartmentInScope(ctx, t.Department) {
+			return api.Errf(api.CodeForbidden, "department: an office PC stays in your department")
+		}
+		return nil
 	})
 	if err != nil {
 		return api.Terminal{}, storeErr(err, id, "")
@@ -234,6 +249,9 @@ func (s *Service) Pair(ctx context.Context, actor, id, userID string) (api.Termi
 	userID = strings.ToLower(strings.TrimSpace(userID))
 	var prev string
 	t, err := s.st.UpdateTerminal(ctx, id, func(t *api.Terminal) error {
+		if !auth.DepartmentInScope(ctx, t.Department) {
+			return ErrNotFound
+		}
 		prev = t.UserID
 		t.UserID = userID
 		if userID != "" {
@@ -259,6 +277,9 @@ func (s *Service) Pair(ctx context.Context, actor, id, userID string) (api.Termi
 
 // Delete removes an office PC.
 func (s *Service) Delete(ctx context.Context, actor, id string) error {
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
 	if err := s.st.DeleteTerminal(ctx, id); err != nil {
 		return storeErr(err, id, "")
 	}
@@ -272,6 +293,9 @@ func (s *Service) Delete(ctx context.Context, actor, id string) error {
 // List returns every office PC.
 func (s *Service) List(ctx context.Context) ([]api.Terminal, error) {
 	ts, err := s.st.ListTerminals(ctx)
+	if _, limited := auth.DepartmentLimit(ctx); limited {
+		ts = slices.DeleteFunc(ts, func(t api.Terminal) bool { return !auth.DepartmentInScope(ctx, t.Department) })
+	}
 	if ts == nil {
 		ts = []api.Terminal{}
 	}
@@ -284,6 +308,10 @@ func (s *Service) List(ctx context.Context) ([]api.Terminal, error) {
 // Get returns one office PC (slots.Terminals).
 func (s *Service) Get(ctx context.Context, id string) (api.Terminal, error) {
 	t, err := s.st.GetTerminal(ctx, id)
+	if err == nil && !auth.DepartmentInScope(ctx, t.Department) {
+		// Another department's PC does not exist for a department's IT.
+		return api.Terminal{}, storeErr(ErrNotFound, id, "")
+	}
 	return s.withSeen(t), storeErr(err, id, "")
 }
 
@@ -305,3 +333,14 @@ func (s *Service) SetState(ctx context.Context, id, state string) error {
 }
 
 var _ slots.Terminals = (*Service)(nil)
+
+// ValidID reports whether id is a well-formed office PC ID.
+func ValidID(id string) bool { return idRE.MatchString(id) }
+
+// Check fills a PC's defaults and checks every field as Create does,
+// naming the bad one (for the roster import, which writes PCs in its own
+// transaction).
+func Check(t *api.Terminal) error { return normalize(t) }
+
+// ValidHost reports whether h is an IP address or a host name.
+func ValidHost(h string) bool { return validHost(h) }

@@ -21,7 +21,7 @@ func (s *Store) Auth() auth.Store { return &Auth{s} }
 var _ auth.Store = (*Auth)(nil)
 
 const userCols = `id, name, department, roles, email, password_hash, must_change_password, disabled,
-	totp_secret, totp_enrolled, totp_last_counter, demo, created_at, updated_at`
+	totp_secret, totp_enrolled, totp_last_counter, demo, created_at, updated_at, kana`
 
 type scanner interface{ Scan(...any) error }
 
@@ -30,7 +30,7 @@ func scanUser(row scanner) (auth.UserRecord, error) {
 	var roles string
 	var created, updated int64
 	err := row.Scan(&u.ID, &u.Name, &u.Department, &roles, &u.Email, &u.PasswordHash, &u.MustChangePassword,
-		&u.Disabled, &u.TOTPSecret, &u.TOTPEnrolled, &u.TOTPLastCounter, &u.Demo, &created, &updated)
+		&u.Disabled, &u.TOTPSecret, &u.TOTPEnrolled, &u.TOTPLastCounter, &u.Demo, &created, &updated, &u.Kana)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, auth.ErrNotFound
 	}
@@ -62,9 +62,9 @@ func rolesString(rs []api.Role) string {
 
 // CreateUser implements auth.Store.
 func (a *Auth) CreateUser(ctx context.Context, u auth.UserRecord) error {
-	_, err := a.s.W.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := a.s.W.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.Name, u.Department, rolesString(u.Roles), u.Email, u.PasswordHash, u.MustChangePassword, u.Disabled,
-		u.TOTPSecret, u.TOTPEnrolled, u.TOTPLastCounter, u.Demo, ms(u.CreatedAt), ms(u.UpdatedAt))
+		u.TOTPSecret, u.TOTPEnrolled, u.TOTPLastCounter, u.Demo, ms(u.CreatedAt), ms(u.UpdatedAt), u.Kana)
 	if isUnique(err) {
 		return fmt.Errorf("user %s: %w", u.ID, auth.ErrConflict)
 	}
@@ -90,9 +90,9 @@ func (a *Auth) UpdateUser(ctx context.Context, id string, fn func(*auth.UserReco
 		}
 		u.UpdatedAt = time.Now().UTC()
 		_, err = tx.ExecContext(ctx, `UPDATE users SET name=?, department=?, roles=?, email=?, password_hash=?,
-			must_change_password=?, disabled=?, totp_secret=?, totp_enrolled=?, totp_last_counter=?, demo=?, updated_at=?
-			WHERE id=?`, u.Name, u.Department, rolesString(u.Roles), u.Email, u.PasswordHash, u.MustChangePassword,
-			u.Disabled, u.TOTPSecret, u.TOTPEnrolled, u.TOTPLastCounter, u.Demo, ms(u.UpdatedAt), id)
+			must_change_password=?, disabled=?, totp_secret=?, totp_enrolled=?, totp_last_counter=?, demo=?, updated_at=?,
+			kana=? WHERE id=?`, u.Name, u.Department, rolesString(u.Roles), u.Email, u.PasswordHash, u.MustChangePassword,
+			u.Disabled, u.TOTPSecret, u.TOTPEnrolled, u.TOTPLastCounter, u.Demo, ms(u.UpdatedAt), u.Kana, id)
 		return err
 	})
 	return u, err
