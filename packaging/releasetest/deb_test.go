@@ -197,7 +197,9 @@ func TestE2EBrokerDeb(t *testing.T) {
 	})
 	evidence := &strings.Builder{}
 	note := func(format string, args ...any) { fmt.Fprintf(evidence, format+"\n", args...) }
-	defer func() { _ = os.WriteFile(filepath.Join(artifacts(), "broker-deb.txt"), []byte(evidence.String()), 0o644) }()
+	defer func() {
+		_ = os.WriteFile(filepath.Join(artifacts(), "broker-deb.txt"), []byte(evidence.String()), 0o644)
+	}()
 
 	deb := r.path("zaitaku-broker_{v}_amd64.deb")
 	note("$ dpkg-deb --info\n%s", run(t, "dpkg-deb", "--info", deb))
