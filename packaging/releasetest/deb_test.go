@@ -264,7 +264,12 @@ func TestE2EBrokerDeb(t *testing.T) {
 	note("$ zaitaku-admin users list\n%s", run(t, "/usr/sbin/zaitaku-admin", "users", "list"))
 
 	// Online backup while it serves, as the README says.
-	backups := t.TempDir()
+	// Not under t.TempDir(), whose parent only root may enter.
+	backups, err := os.MkdirTemp("", "zaitaku-backup-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(backups) })
 	if err := os.Chown(backups, mustAtoi(u.Uid), mustAtoi(u.Gid)); err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func buildRelease(root string) (*Release, error) {
 func artifacts() string {
 	d := os.Getenv("ARTIFACTS_DIR")
 	if d == "" {
-		d = "artifacts"
+		d = filepath.Join("..", "..", "artifacts") // the checkout's, as make sets it
 	}
 	d = filepath.Join(d, "release")
 	_ = os.MkdirAll(d, 0o755)

@@ -39,6 +39,32 @@ func TestE2EWindowsApp(t *testing.T) {
 	if oh.Subsystem != pe.IMAGE_SUBSYSTEM_WINDOWS_GUI {
 		t.Errorf("subsystem %d, want IMAGE_SUBSYSTEM_WINDOWS_GUI (%d): -H=windowsgui missing", oh.Subsystem, pe.IMAGE_SUBSYSTEM_WINDOWS_GUI)
 	}
+	// Only DLLs every Windows has: mingw-w64's win32 thread model links
+	// libgcc and winpthreads in statically, so no MinGW DLL must ship.
+	syms, err := f.ImportedSymbols() // "symbol:DLL"; debug/pe's ImportedLibraries is empty for PE
+	if err != nil {
+		t.Fatal(err)
+	}
+	var libs []string
+	seen := map[string]bool{}
+	for _, s := range syms {
+		if _, dll, ok := strings.Cut(s, ":"); ok && !seen[dll] {
+			seen[dll] = true
+			libs = append(libs, dll)
+		}
+	}
+	if len(libs) == 0 {
+		t.Error("no imported DLLs read")
+	}
+	t.Logf("imports: %v", libs)
+	system := map[string]bool{"kernel32.dll": true, "user32.dll": true, "gdi32.dll": true, "shell32.dll": true,
+		"opengl32.dll": true, "msvcrt.dll": true, "advapi32.dll": true, "ole32.dll": true, "winmm.dll": true,
+		"ws2_32.dll": true, "imm32.dll": true, "dwmapi.dll": true, "comdlg32.dll": true, "uxtheme.dll": true}
+	for _, l := range libs {
+		if !system[strings.ToLower(l)] && !strings.HasPrefix(strings.ToLower(l), "api-ms-win-") {
+			t.Errorf("imports %s, which Windows does not ship", l)
+		}
+	}
 	res, err := readResources(f, oh)
 	if err != nil {
 		t.Fatal(err)
