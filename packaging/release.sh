@@ -8,6 +8,10 @@
 #   ZAITAKU_PRESET       IT's zaitaku-app.json (broker address and key pins) to put in the MSI and tarball
 #   GO_WINRES            the go-winres module that makes the Windows resources
 set -euo pipefail
+# Paths given are the caller's: make them absolute before moving to the checkout.
+for v in ZAITAKU_SIGNING_KEY ZAITAKU_PRESET DIST; do
+  if [[ -n ${!v:-} ]]; then export "$v=$(realpath -m -- "${!v}")"; fi
+done
 cd "$(dirname "$0")/.."
 root=$PWD
 GO=${GO:-go}
@@ -30,17 +34,19 @@ for tool in x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 x86_64-w64-mingw32-g++:g
   command -v "${tool%%:*}" >/dev/null || die "${tool%%:*} is missing: apt-get install ${tool#*:} (make deps)"
 done
 
-case $dist in /|"$root"|"$HOME") die "DIST=$dist would be emptied";; esac
+# Every Go build here is -trimpath (no paths of this machine in the binaries).
+export GOFLAGS="${GOFLAGS:-} -trimpath"
+if [[ -n ${ZAITAKU_PRESET:-} ]]; then
+  "$GO" run ./packaging/checkpreset "$ZAITAKU_PRESET" || die "ZAITAKU_PRESET $ZAITAKU_PRESET is not a valid zaitaku-app.json"
+fi
+
+case $(realpath -m "$dist") in /|"$root"|"$HOME") die "DIST=$dist would be emptied";; esac
 rm -rf "$dist"
 mkdir -p "$dist"
 work=$(mktemp -d -t zaitaku-release.XXXXXX)
 syso=$root/zz_release_windows_amd64.syso
 trap 'rm -rf "$work"; rm -f "$syso"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
-export GOFLAGS="${GOFLAGS:-} -trimpath"
-if [[ -n ${ZAITAKU_PRESET:-} ]]; then
-  "$GO" run ./packaging/checkpreset "$ZAITAKU_PRESET" || die "ZAITAKU_PRESET $ZAITAKU_PRESET is not a valid zaitaku-app.json"
-fi
 
 t0=$SECONDS
 step() { echo "release: $1 ($((SECONDS - t0)) s)"; t0=$SECONDS; }

@@ -308,6 +308,43 @@ func TestE2EBrokerDeb(t *testing.T) {
 		t.Errorf("stop: %v", err)
 	}
 
+	// Upgrade: a newer package keeps IT's change to the config, the user
+	// and the data (the same key pin).
+	conf := "/etc/zaitaku/broker.json"
+	orig, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(orig), `// "log_level": "info",`, `"log_level": "warn",`, 1)
+	if edited == string(orig) {
+		t.Fatal("the packaged config has no commented log_level line to switch on")
+	}
+	if err := os.WriteFile(conf, []byte(edited), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	next := repackVersion(t, deb, "0.9.8")
+	note("$ dpkg -i (upgrade to 0.9.8)\n%s", dpkg(t, "-i", next))
+	if v := run(t, "dpkg-query", "-W", "-f=${Version}", debPkg); v != "0.9.8" {
+		t.Errorf("version after upgrade %q", v)
+	}
+	if after, _ := os.ReadFile(conf); string(after) != edited {
+		t.Errorf("the upgrade replaced IT's config:\n%s", after)
+	}
+	if u2, err := user.Lookup("zaitaku"); err != nil || u2.Uid != u.Uid {
+		t.Errorf("zaitaku user after upgrade: %v %v (uid was %s)", u2, err, u.Uid)
+	}
+	checkOwner(t, "/etc/zaitaku/broker.json", nil, "zaitaku", 0o640)
+	b3 := startAsUnit(t, unit)
+	if b3.pin != b.pin {
+		t.Errorf("key pin after upgrade %s, before %s", b3.pin, b.pin)
+	}
+	if code, body := b3.get(t, "/readyz"); code != 200 {
+		t.Errorf("after upgrade: GET /readyz = %d %s", code, body)
+	}
+	if err := b3.stop(t); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+
 	// Purge: nothing of the package is left.
 	note("$ dpkg --purge\n%s", dpkg(t, "--purge", debPkg))
 	if debInstalled() {
@@ -334,6 +371,32 @@ func TestE2EBrokerDeb(t *testing.T) {
 	if out, err := exec.Command("getent", "group", "zaitaku").Output(); err == nil {
 		t.Errorf("group left after purge: %s", out)
 	}
+}
+
+// repackVersion makes a copy of a .deb that says it is another version,
+// to upgrade to.
+func repackVersion(t *testing.T, deb, version string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "pkg")
+	run(t, "dpkg-deb", "-R", deb, dir)
+	control := filepath.Join(dir, "DEBIAN", "control")
+	b, err := os.ReadFile(control)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "Version: ") {
+			l = "Version: " + version
+		}
+		lines = append(lines, l)
+	}
+	if err := os.WriteFile(control, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "next.deb")
+	run(t, "dpkg-deb", "--root-owner-group", "-Zxz", "-z1", "--build", dir, out)
+	return out
 }
 
 func checkOwner(t *testing.T, path string, u *user.User, group string, mode os.FileMode) {

@@ -128,6 +128,17 @@ func TestE2ERelease(t *testing.T) {
 		}
 	})
 
+	t.Run("refuses a preset without pins", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "zaitaku-app.json")
+		_ = os.WriteFile(bad, []byte(`{"broker": "https://zaitaku.example.lg.jp:8443"}`), 0o644)
+		key := filepath.Join(t.TempDir(), "release.key")
+		_ = os.WriteFile(key, []byte("unused"), 0o600)
+		out, err := releaseScript(t, "ZAITAKU_SIGNING_KEY="+key, "ZAITAKU_PRESET="+bad, "VERSION="+r.Version)
+		if err == nil || !strings.Contains(out, `no "pins"`) || strings.Contains(out, "release: broker") {
+			t.Errorf("release.sh with a preset without pins: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("linux app", func(t *testing.T) {
 		f, err := elf.Open(r.path("zaitaku-{v}-linux-amd64"))
 		if err != nil {
