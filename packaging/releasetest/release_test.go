@@ -128,6 +128,23 @@ func TestE2ERelease(t *testing.T) {
 		}
 	})
 
+	t.Run("debs", func(t *testing.T) {
+		for _, arch := range []string{"amd64", "arm64"} {
+			deb := r.path("zaitaku-broker_{v}_" + arch + ".deb")
+			if got := strings.TrimSpace(run(t, "dpkg-deb", "-f", deb, "Architecture")); got != arch {
+				t.Errorf("%s: Architecture %s", arch, got)
+			}
+			if got := strings.TrimSpace(run(t, "dpkg-deb", "-f", deb, "Version")); got != strings.Replace(r.Version, "-", "~", 1) {
+				t.Errorf("%s: Version %s", arch, got)
+			}
+			dir := t.TempDir()
+			run(t, "dpkg-deb", "-x", deb, dir)
+			if sha256File(t, filepath.Join(dir, "usr", "bin", "zaitaku-broker")) != sha256File(t, r.path("zaitaku-broker-{v}-linux-"+arch)) {
+				t.Errorf("%s: the .deb's broker is not the release's linux/%s broker", arch, arch)
+			}
+		}
+	})
+
 	t.Run("refuses a preset without pins", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "zaitaku-app.json")
 		_ = os.WriteFile(bad, []byte(`{"broker": "https://zaitaku.example.lg.jp:8443"}`), 0o644)
