@@ -3,6 +3,7 @@ package releasetest
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,6 +36,16 @@ func TestPackagedConfig(t *testing.T) {
 	key := regexp.MustCompile(`(?m)^(\s*)// ("[a-z_]+": .*,)$`)
 	if n := len(key.FindAllString(string(src), -1)); n < 10 {
 		t.Errorf("only %d commented keys documented", n)
+	}
+	// Every key the broker reads is explained in the file, but the two
+	// that are not for a packaged server.
+	notPackaged := map[string]bool{"db": true, "demo": true}
+	ct := reflect.TypeOf(daemon.Config{})
+	for i := range ct.NumField() {
+		k, _, _ := strings.Cut(ct.Field(i).Tag.Get("json"), ",")
+		if k != "" && !notPackaged[k] && !strings.Contains(string(src), `"`+k+`":`) {
+			t.Errorf("the packaged config does not explain the broker's key %q", k)
+		}
 	}
 	all := key.ReplaceAllString(string(src), "$1$2")
 	// The file shows where a pin goes; a pin of that form here.
