@@ -9,14 +9,16 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxran
   libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev \
   xvfb xauth imagemagick fonts-noto-cjk x11-utils dbus dbus-x11 gnome-keyring \
   freerdp2-shadow-x11 freerdp2-x11 openssl openssh-server openssh-client iperf3 \
-  postgresql slapd ldap-utils minisign procps iproute2 coreutils xdotool fontconfig
+  postgresql slapd ldap-utils minisign procps iproute2 coreutils xdotool fontconfig \
+  gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 msitools wixl systemd desktop-file-utils xz-utils \
+  dpkg-dev adduser util-linux sqlite3
 
 # Packages with cgo-free code that must also build for Windows and macOS.
 CROSS_PKGS := ./broker/... ./app/core/... ./app/oplog/... ./app/instance/... ./app/launcher/... ./app/update/... ./platform/...
 # Packages with shared state, tested under the race detector.
 RACE_PKGS := ./broker/api/... ./broker/tunnel/... ./broker/slots/... ./broker/relay/... ./broker/wake/... ./broker/oplog/... ./broker/events/... ./app/oplog/... ./app/core/...
 
-.PHONY: deps test test-fast test-e2e check bench demo broker app clean
+.PHONY: deps test test-fast test-e2e check bench demo broker app release clean
 
 deps: ## install what a fresh Debian machine lacks
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -73,8 +75,15 @@ broker:
 app:
 	@mkdir -p bin; $(GO) build -trimpath -ldflags '-s -w' -o bin/zaitaku .
 
+# The release artifacts into dist/ (packaging/release.sh; packaging/README.md):
+# the app for Linux and Windows, the broker for Linux amd64 and arm64, the
+# tarball, the MSI, the .debs, SHA256SUMS and minisign signatures made with
+# the key at ZAITAKU_SIGNING_KEY (ZAITAKU_UNSIGNED=1 for a try-out).
+release:
+	@VERSION=$(VERSION) bash packaging/release.sh
+
 demo: deps broker app ## broker with demo data + the desktop app, on embedded SQLite
 	@bash packaging/demo.sh
 
 clean:
-	rm -rf bin artifacts zaitaku-data
+	rm -rf bin artifacts zaitaku-data dist

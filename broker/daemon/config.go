@@ -65,7 +65,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs := flag.NewFlagSet("broker serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var file string
-	fs.StringVar(&file, "config", "", "JSON config `file` (keys as the flags, e.g. {\"listen\": \":8443\"})")
+	fs.StringVar(&file, "config", "", "JSON config `file` (keys as the flags, e.g. {\"listen\": \":8443\"}; lines starting with // are comments)")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data `dir`ectory: database, certificate, secret key (env ZAITAKU_DATA)")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`addr`ess to serve HTTPS on (env ZAITAKU_LISTEN)")
 	fs.StringVar(&cfg.DB, "db", "", "database `URL`; empty: SQLite file in the data dir (env ZAITAKU_DB)")
@@ -98,7 +98,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		if err != nil {
 			return cfg, fmt.Errorf("config file: %w", err)
 		}
-		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec := json.NewDecoder(strings.NewReader(stripComments(string(b))))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
 			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies)", file, err)
