@@ -142,7 +142,8 @@ func (b *Broker) Close() error {
 // Domains hands the built services to the HTTP layer.
 func Domains(s *services.Services) server.Domains {
 	return server.Domains{Audit: s.Audit, Auth: s.Auth, Oplog: s.Oplog, Terminals: s.Terminals,
-		Events: s.Events, Relay: s.Relay, Slots: s.Slots, Releases: s.Releases, Chat: s.Chat, Roster: s.Roster}
+		Events: s.Events, Relay: s.Relay, Slots: s.Slots, Releases: s.Releases, Chat: s.Chat, Roster: s.Roster,
+		Telework: s.Telework}
 }
 
 // Ready is what Serve reports once it listens.

@@ -30,6 +30,7 @@ type Domains struct {
 	Releases  Releases
 	Chat      Chat
 	Roster    Roster
+	Telework  Telework
 }
 
 // Accounts is sign-in, sessions and account administration (broker/auth).
@@ -157,10 +158,35 @@ type Roster interface {
 	Cancel(ctx context.Context, actor, id string) (api.RosterImport, error)
 }
 
+// Telework is telework requests, approval, policy, holidays and the
+// working-time record (broker/telework). Deciding and the section view
+// check in the domain that the caller approves for that section.
+type Telework interface {
+	Request(ctx context.Context, u api.User, in api.TeleworkRequestCreate) (api.TeleworkRequest, error)
+	Mine(ctx context.Context, u api.User) (api.TeleworkRequestList, error)
+	Withdraw(ctx context.Context, u api.User, id string) (api.TeleworkRequest, error)
+	Pending(ctx context.Context, u api.User) (api.TeleworkRequestList, error)
+	Decide(ctx context.Context, u api.User, id string, d api.TeleworkDecision) (api.TeleworkRequest, error)
+	SetStandIn(ctx context.Context, u api.User, req api.TeleworkStandIn) (api.TeleworkStandIn, error)
+	StartWork(ctx context.Context, u api.User, in api.TeleworkWorkStart) (api.WorkDay, error)
+	EndWork(ctx context.Context, u api.User) (api.WorkDay, error)
+	Today(ctx context.Context, u api.User) (api.TeleworkToday, error)
+	Section(ctx context.Context, u api.User, dept string) (api.TeleworkSection, error)
+	Holidays(ctx context.Context, from, to string) (api.HolidayList, error)
+
+	Policies(ctx context.Context) (api.TeleworkPolicyList, error)
+	SetPolicy(ctx context.Context, actor string, p api.TeleworkPolicy) (api.TeleworkPolicy, error)
+	PutHoliday(ctx context.Context, actor string, h api.Holiday) (api.Holiday, error)
+	DeleteHoliday(ctx context.Context, actor, date string) error
+	Approvers(ctx context.Context, dept string) (api.TeleworkApprovers, error)
+	SetApprovers(ctx context.Context, actor, dept string, users []string) (api.TeleworkApprovers, error)
+	Export(ctx context.Context, actor string, q api.TeleworkExportQuery, w io.Writer) (int, error)
+}
+
 func (d Domains) missing() string {
 	for name, v := range map[string]any{"Audit": d.Audit, "Auth": d.Auth, "Oplog": d.Oplog,
 		"Terminals": d.Terminals, "Events": d.Events, "Relay": d.Relay, "Slots": d.Slots,
-		"Releases": d.Releases, "Chat": d.Chat, "Roster": d.Roster} {
+		"Releases": d.Releases, "Chat": d.Chat, "Roster": d.Roster, "Telework": d.Telework} {
 		if v == nil {
 			return name
 		}

@@ -99,6 +99,7 @@ func (s *Server) routeTable() []route {
 		s.releaseRoutes(),
 		s.chatRoutes(),
 		s.rosterRoutes(),
+		s.teleworkRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

@@ -1,6 +1,6 @@
 // Package services builds the broker's domains, outside HTTP, in plain
 // dependency order: oplog (the audit recorder) → auth → terminals →
-// events → relay → slots → releases → chat → roster. `broker serve` builds them all with Build and
+// events → relay → slots → releases → chat → roster → telework. `broker serve` builds them all with Build and
 // hands them to broker/server; a one-shot `broker admin` command builds
 // only the ones it needs with the New* functions, which start nothing in
 // the background.
@@ -24,6 +24,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/release"
 	rosterimport "github.com/zaitaku/zaitaku/broker/roster"
 	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/telework"
 	"github.com/zaitaku/zaitaku/broker/terminal"
 	"github.com/zaitaku/zaitaku/broker/wake"
 )
@@ -40,6 +41,7 @@ type Stores interface {
 	Releases() release.Store
 	Chat() chat.Store
 	Roster() rosterimport.Store
+	Telework() telework.Store
 }
 
 // Config is what the services are built from.
@@ -80,6 +82,7 @@ type Services struct {
 	Releases  *release.Service
 	Chat      *chat.Service
 	Roster    *rosterimport.Service
+	Telework  *telework.Service
 
 	jobs []Job
 }
@@ -164,6 +167,16 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 			log.Warn("slots: refresh pool after roster import", "err", err)
 		}
 	})
+	// Telework tells staff through chat and the tray, reads who is
+	// connected from the slots, and gates new slots by its policy.
+	if s.Telework, err = newTelework(cfg, s.Auth, s.Chat, s.Events, s.Audit); err != nil {
+		s.Slots.Close()
+		s.Relay.Close()
+		s.Events.Close()
+		return nil, err
+	}
+	s.Telework.SetLive(connected{s.Slots})
+	s.Slots.SetGate(gate{s.Telework})
 
 	s.jobs = []Job{
 		// Retention is counted in days and a purge walks the table: four
@@ -291,6 +304,76 @@ func newChat(cfg Config, a *auth.Service, push chat.Pusher, p chat.Presence, rec
 	return chat.New(chat.Config{Store: cfg.Stores.Chat(), Directory: roster{a}, Push: push, Audit: rec, Presence: p,
 		Log: cfg.Log.With("domain", "chat"), Now: cfg.Now})
 }
+
+// NewTelework builds telework for a one-shot command: no chat notices
+// or tray events (the command changes policy, holidays, exports).
+func NewTelework(cfg Config, a *auth.Service, rec audit.Recorder) (*telework.Service, error) {
+	return newTelework(cfg, a, nil, nil, rec)
+}
+
+func newTelework(cfg Config, a *auth.Service, c *chat.Service, hub *events.Hub, rec audit.Recorder) (*telework.Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	tc := telework.Config{Store: cfg.Stores.Telework(), Directory: twRoster{a}, Audit: rec,
+		Log: cfg.Log.With("domain", "telework"), Now: cfg.Now}
+	if c != nil {
+		tc.Notify = c
+	}
+	if hub != nil {
+		tc.Push = hub
+	}
+	return telework.New(tc)
+}
+
+// gate is the telework policy as the slots ask it.
+type gate struct{ t *telework.Service }
+
+func (g gate) Admit(ctx context.Context, userID string) error { return g.t.Admit(ctx, userID) }
+
+func (g gate) Windows(ctx context.Context, userIDs []string) (map[string]slots.Window, error) {
+	ws, err := g.t.Windows(ctx, userIDs)
+	if err != nil || ws == nil {
+		return nil, err
+	}
+	out := make(map[string]slots.Window, len(ws))
+	for id, w := range ws {
+		out[id] = slots.Window{EndsAt: w.EndsAt, Warn: w.Warn, Disconnect: w.Disconnect}
+	}
+	return out, nil
+}
+
+// connected is who holds a granted slot, for the supervisor's view.
+type connected struct{ m *slots.Manager }
+
+func (c connected) Connected(userID string) bool {
+	sl, err := c.m.Mine(userID)
+	return err == nil && sl.State == api.SlotGranted
+}
+
+// twRoster gives telework the staff as auth has them now.
+type twRoster struct{ a *auth.Service }
+
+func (r twRoster) User(ctx context.Context, id string) (api.User, error) {
+	u, err := r.a.GetUser(ctx, id)
+	if e := api.AsError(err); e != nil && e.Code == api.CodeNotFound {
+		return api.User{}, telework.ErrNotFound
+	}
+	if err != nil {
+		return api.User{}, err
+	}
+	return *u, nil
+}
+
+func (r twRoster) Department(ctx context.Context, dept string) ([]api.User, error) {
+	if dept == "" {
+		return nil, nil
+	}
+	return r.a.ListUsers(ctx, dept)
+}
+
+func (r twRoster) Everyone(ctx context.Context) ([]api.User, error) { return r.a.ListUsers(ctx, "") }
 
 // presence is what chat's presence is derived from: an open event
 // socket, and a granted slot (connected to the office PC).

@@ -20,6 +20,9 @@ type slot struct {
 	term *api.Terminal // resolved PC; nil while a pool user waits for one
 	pool bool          // the user has no PC of their own
 	pos  int           // last position published to the user (queued)
+	// hoursWarned: the end of the allowed hours was announced (memory
+	// only: a restarted broker announces it once more).
+	hoursWarned bool
 }
 
 // Manager hands out slots. It is safe for concurrent use.
@@ -44,6 +47,7 @@ type Manager struct {
 	onEnd   []func(slotID string)         // hooks (the relay drops tunnels)
 	wake    WakeFunc                      // nil: probe the RDP port only
 	wakes   map[string]context.CancelFunc // slot ID → running wake
+	gate    Gate                          // nil: the cap alone decides
 	closed  bool
 }
 
@@ -238,6 +242,7 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 	} else if err != nil {
 		return api.Slot{}, fmt.Errorf("office pc of %s: %w", userID, err)
 	}
+	gateErr := m.admit(ctx, userID)
 	m.mu.Lock()
 	if s := m.byUser[userID]; s != nil {
 		if !m.takeOver(s, h) {
@@ -257,6 +262,12 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 		tk := m.j.add(c.ops, after) // answer only once its creation is durable
 		m.mu.Unlock()
 		return v, tk.wait(ctx)
+	}
+	// The gate refuses new slots only: one already held (the app asking
+	// again after a restart) stays.
+	if gateErr != nil {
+		m.mu.Unlock()
+		return api.Slot{}, gateErr
 	}
 	if pool && len(m.pool) == 0 {
 		m.mu.Unlock()

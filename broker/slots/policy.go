@@ -25,6 +25,7 @@ func (m *Manager) Sweep(ctx context.Context) error {
 	reqs, rerr := m.cfg.Store.EndRequests(ctx)
 	// Shared PCs may have been added from the CLI.
 	pool, poolErr := m.cfg.Terminals.Pool(ctx)
+	hours := m.windows(ctx)
 
 	m.mu.Lock()
 	now := m.now()
@@ -59,6 +60,17 @@ func (m *Manager) Sweep(ctx context.Context) error {
 			continue
 		}
 		reason, at := m.deadline(s)
+		warnFor := warn
+		if w, ok := hours[s.rec.UserID]; ok {
+			switch {
+			case w.Disconnect && (reason == "" || w.EndsAt.Before(at)):
+				reason, at, warnFor = api.EndHours, w.EndsAt, w.Warn
+			case !w.Disconnect && !s.hoursWarned && !now.Before(w.EndsAt.Add(-w.Warn)):
+				// Notice only: the user is told once, the session goes on.
+				s.hoursWarned = true
+				c.publish(s.rec.UserID, api.EventWarning, api.SlotWarning{SlotID: s.rec.ID, Reason: api.EndHours, EndsAt: w.EndsAt})
+			}
+		}
 		if reason == "" {
 			continue
 		}
@@ -66,7 +78,7 @@ func (m *Manager) Sweep(ctx context.Context) error {
 			m.end(c, s, reason, "", now)
 			continue
 		}
-		if !now.Before(at.Add(-warn)) && s.rec.Warned != reason {
+		if !now.Before(at.Add(-warnFor)) && s.rec.Warned != reason {
 			s.rec.Warned = reason
 			c.put(s)
 			c.publish(s.rec.UserID, api.EventWarning, api.SlotWarning{SlotID: s.rec.ID, Reason: reason, EndsAt: at})
