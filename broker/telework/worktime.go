@@ -186,14 +186,16 @@ func (b *book) day(u api.User, day time.Time) api.WorkDay {
 	open := false
 	for _, x := range b.sessions[u.ID] {
 		st, en := x.Start, x.End
-		if en.IsZero() {
+		running := en.IsZero()
+		if running {
 			en = b.now
 			// Still connected today (a session running past midnight
 			// ended yesterday's record at midnight).
 			open = open || (st.Before(next) && !b.now.Before(day) && b.now.Before(next))
 		}
 		st, en = later(st, day), earlier(en, next)
-		if !en.After(st) {
+		// A session that has just begun counts: it is the day's start.
+		if en.Before(st) || (en.Equal(st) && !running) {
 			continue
 		}
 		if n := len(iv); n > 0 && !st.After(iv[n-1][1]) {
