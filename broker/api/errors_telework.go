@@ -46,7 +46,7 @@ func init() {
 		CodeTeleworkStarted: {http.StatusConflict,
 			"This request has already started and can no longer be withdrawn. Ask your supervisor to change it.",
 			"この申請は既に開始しているため取り下げできません。変更は所属長に相談してください。"},
-		CodeTeleworkDayOff: {http.StatusBadRequest,
+		CodeTeleworkDayOff: {http.StatusUnprocessableEntity,
 			"That date is a day off (weekend or holiday). Choose working days.",
 			"指定した日は休日（土日・祝日）です。勤務日を指定してください。"},
 		CodeTeleworkOverlap: {http.StatusConflict,
