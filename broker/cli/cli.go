@@ -27,6 +27,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/roster"
 	"github.com/zaitaku/zaitaku/broker/services"
 	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/telework"
 	"github.com/zaitaku/zaitaku/broker/terminal"
 )
 
@@ -44,6 +45,7 @@ type Env struct {
 	Releases  *release.Service
 	Chat      *chat.Service
 	Roster    *roster.Service
+	Telework  *telework.Service
 }
 
 // needs says which services a command uses; only those are built.
@@ -55,8 +57,9 @@ const (
 	needTerminals
 	needSlotStore
 	needReleases
-	needChat   // chat also builds auth: department channels follow the roster
-	needRoster // with auth, which it needs
+	needChat     // chat also builds auth: department channels follow the roster
+	needRoster   // with auth, which it needs
+	needTelework // telework also builds auth: approvers and the export read the roster
 )
 
 // runFunc runs a command on its positional arguments.
@@ -260,8 +263,8 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	if n&needOplog != 0 {
 		env.Oplog = op
 	}
-	// Chat's department channels and the roster follow auth's staff.
-	if n&(needChat|needRoster) != 0 {
+	// Chat's department channels, the roster and telework follow auth's staff.
+	if n&(needChat|needRoster|needTelework) != 0 {
 		n |= needAuth
 	}
 	if n&needAuth != 0 {
@@ -291,6 +294,12 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	if n&needRoster != 0 {
 		// A running broker reads its PC pool again within its sweep.
 		env.Roster = services.NewRoster(scfg, op, env.Auth, nil)
+	}
+	if n&needTelework != 0 {
+		if env.Telework, err = services.NewTelework(scfg, env.Auth, op); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	return func() { st.Close() }, nil
 }

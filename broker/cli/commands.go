@@ -69,4 +69,13 @@ var commands = []command{
 	{"chat", "channels", "[--json]", "every chat channel with its members", needChat, chatChannels},
 	{"chat", "export", "--reason TEXT [--out FILE] CHANNEL_ID",
 		"a channel's whole record as CSV for an inquiry (Japanese headers, UTF-8 with BOM); recorded with the reason", needChat, chatExport},
+
+	{"telework", "export", "--from YYYY-MM-DD --to YYYY-MM-DD [--department D] [--out FILE]",
+		"HR's working-time record per person per day as CSV (Japanese headers, UTF-8 with BOM); recorded", needTelework, teleworkExport},
+	{"telework", "policies", "[--json]", "each department's telework policy (departments not listed are free)", needTelework, teleworkPolicies},
+	{"telework", "policy", "--mode free|notice|approval [--hours 07:00-22:00] [--warn MIN] [--disconnect] [--work 08:30-17:15] DEPARTMENT",
+		"set a department's telework policy", needTelework, teleworkPolicy},
+	{"telework", "holidays", "[--from D] [--to D] [--json]", "the holiday calendar", needTelework, teleworkHolidays},
+	{"telework", "holiday", "[--municipal] [--remove] DATE [NAME]", "add, rename or (--remove) remove a day off", needTelework, teleworkHoliday},
+	{"telework", "approvers", "DEPARTMENT [STAFF_ID...]", "show or name a department's approvers beside its supervisors", needTelework, teleworkApprovers},
 }
