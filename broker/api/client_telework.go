@@ -30,10 +30,15 @@ func (c *Client) DecideTelework(ctx context.Context, id string, d TeleworkDecisi
 	return &out, c.Do(ctx, "POST", "/v1/telework/requests/"+url.PathEscape(id)+"/decision", d, &out)
 }
 
-// TeleworkApprovals lists the requests waiting for the caller's decision.
-func (c *Client) TeleworkApprovals(ctx context.Context) (*TeleworkRequestList, error) {
+// TeleworkApprovals lists the requests waiting for the caller's decision
+// in a section (department "": the caller's own).
+func (c *Client) TeleworkApprovals(ctx context.Context, department string) (*TeleworkRequestList, error) {
 	var out TeleworkRequestList
-	return &out, c.Do(ctx, "GET", "/v1/telework/approvals", nil, &out)
+	v := url.Values{}
+	if department != "" {
+		v.Set("department", department)
+	}
+	return &out, c.Do(ctx, "GET", withQuery("/v1/telework/approvals", v), nil, &out)
 }
 
 // SetTeleworkStandIn names who decides in the caller's place (代理承認).

@@ -165,7 +165,7 @@ type Telework interface {
 	Request(ctx context.Context, u api.User, in api.TeleworkRequestCreate) (api.TeleworkRequest, error)
 	Mine(ctx context.Context, u api.User) (api.TeleworkRequestList, error)
 	Withdraw(ctx context.Context, u api.User, id string) (api.TeleworkRequest, error)
-	Pending(ctx context.Context, u api.User) (api.TeleworkRequestList, error)
+	Pending(ctx context.Context, u api.User, dept string) (api.TeleworkRequestList, error)
 	Decide(ctx context.Context, u api.User, id string, d api.TeleworkDecision) (api.TeleworkRequest, error)
 	SetStandIn(ctx context.Context, u api.User, req api.TeleworkStandIn) (api.TeleworkStandIn, error)
 	StartWork(ctx context.Context, u api.User, in api.TeleworkWorkStart) (api.WorkDay, error)

@@ -24,6 +24,7 @@ func (s *Server) teleworkRoutes() []route {
 		{method: "POST", path: "/v1/telework/requests/{id}/decision", role: S, handle: s.twDecide, in: api.TeleworkDecision{}, out: api.TeleworkRequest{},
 			summary: "Approve or decline a request of the caller's section, with a comment (the section's supervisor, a named approver or their stand-in; never one's own). The requester is told in the app."},
 		{method: "GET", path: "/v1/telework/approvals", role: S, handle: s.twPending, out: api.TeleworkRequestList{},
+			query:   map[string]string{"department": "a section the caller approves for (default: their own)"},
 			summary: "The requests waiting for the caller's decision."},
 		{method: "PUT", path: "/v1/telework/stand-in", role: S, handle: s.twStandIn, in: api.TeleworkStandIn{}, out: api.TeleworkStandIn{},
 			summary: "An approver names a colleague to decide in their place between two dates (代理承認)."},
@@ -87,7 +88,9 @@ func (s *Server) twDecide(c *call) (any, error) {
 	return s.tw.Decide(c.R.Context(), c.P.User, c.R.PathValue("id"), req)
 }
 
-func (s *Server) twPending(c *call) (any, error) { return s.tw.Pending(c.R.Context(), c.P.User) }
+func (s *Server) twPending(c *call) (any, error) {
+	return s.tw.Pending(c.R.Context(), c.P.User, c.R.URL.Query().Get("department"))
+}
 
 func (s *Server) twStandIn(c *call) (any, error) {
 	var req api.TeleworkStandIn

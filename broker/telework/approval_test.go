@@ -37,7 +37,7 @@ func TestTeleworkApprovalConnect(t *testing.T) {
 	if evs := e.events(t, "s1001", api.EventTeleworkPending); len(evs) != 1 {
 		t.Errorf("supervisor's pending events = %d, want 1", len(evs))
 	}
-	pend, err := boss.TeleworkApprovals(e.ctx)
+	pend, err := boss.TeleworkApprovals(e.ctx, "")
 	if err != nil || len(pend.Requests) != 1 || pend.Requests[0].ID != r.ID || pend.Requests[0].UserName != "Test k1001" {
 		t.Fatalf("approvals = %+v, %v", pend, err)
 	}

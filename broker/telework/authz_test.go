@@ -68,10 +68,10 @@ func TestTeleworkApprovalAuthz(t *testing.T) {
 			t.Errorf("%s: err = %v, want %s", c.name, c.err, c.want)
 		}
 	}
-	if _, err := k2.TeleworkApprovals(e.ctx); code(err) != api.CodeTeleworkNotApprover {
+	if _, err := k2.TeleworkApprovals(e.ctx, ""); code(err) != api.CodeTeleworkNotApprover {
 		t.Errorf("staff's approvals: %v", err)
 	}
-	if l, err := other.TeleworkApprovals(e.ctx); err != nil || len(l.Requests) != 0 {
+	if l, err := other.TeleworkApprovals(e.ctx, ""); err != nil || len(l.Requests) != 0 {
 		t.Errorf("another section's approvals: %+v, %v", l, err)
 	}
 	if _, err := other.TeleworkSection(e.ctx, soumu); code(err) != api.CodeTeleworkNotApprover {
@@ -84,6 +84,12 @@ func TestTeleworkApprovalAuthz(t *testing.T) {
 	// Named by IT: decides the section's requests from another section.
 	if _, err := e.it.SetTeleworkApprovers(e.ctx, soumu, []string{"j1001"}); err != nil {
 		t.Fatal(err)
+	}
+	if l, err := named.TeleworkApprovals(e.ctx, soumu); err != nil || len(l.Requests) != 2 {
+		t.Errorf("named approver's approvals of the section: %+v, %v", l, err)
+	}
+	if _, err := named.TeleworkApprovals(e.ctx, ""); code(err) != api.CodeTeleworkNotApprover {
+		t.Errorf("named approver's own section: %v", err)
 	}
 	if d, err := named.DecideTelework(e.ctx, r1.ID, ok); err != nil || d.State != api.RequestApproved || d.StandIn {
 		t.Fatalf("named approver: %+v, %v", d, err)

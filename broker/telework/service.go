@@ -665,18 +665,22 @@ func (s *Service) Withdraw(ctx context.Context, u api.User, id string) (api.Tele
 	return r, nil
 }
 
-// Pending lists the requests u may decide: those of the sections u
-// approves for, waiting, not u's own.
-func (s *Service) Pending(ctx context.Context, u api.User) (api.TeleworkRequestList, error) {
+// Pending lists the requests u may decide in a section (default: u's
+// own; a named approver from elsewhere names the section): waiting, not
+// u's own.
+func (s *Service) Pending(ctx context.Context, u api.User, dept string) (api.TeleworkRequestList, error) {
 	out := api.TeleworkRequestList{Requests: []api.TeleworkRequest{}}
-	if _, err := s.mayDecide(ctx, u, u.Department); err != nil {
+	if dept == "" {
+		dept = u.Department
+	}
+	if _, err := s.mayDecide(ctx, u, dept); err != nil {
 		return out, err
 	}
-	rs, err := s.st.Requests(ctx, "", u.Department, s.today(), "")
+	rs, err := s.st.Requests(ctx, "", dept, s.today(), "")
 	if err != nil {
 		return out, err
 	}
-	names := s.names(ctx, u.Department)
+	names := s.names(ctx, dept)
 	for _, r := range rs {
 		if r.State == api.RequestPending && r.UserID != u.ID {
 			r.UserName = names[r.UserID]
@@ -760,15 +764,24 @@ func (s *Service) Decide(ctx context.Context, u api.User, id string, d api.Telew
 // their department: within its hours, and with telework in force today
 // where a notice or approval is required. The refusal says how to ask.
 func (s *Service) Admit(ctx context.Context, userID string) error {
+	// The policies first: with none restrictive (the default) a slot
+	// request costs one read of a small table and no roster read.
+	ps, err := s.st.Policies(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ps, func(p api.TeleworkPolicy) bool { return p.Mode != api.TeleworkFree || p.HoursEnd != "" }) {
+		return nil
+	}
 	u, err := s.dir.User(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return nil // the slots refuse unknown users in their own way
 	} else if err != nil {
 		return err
 	}
-	pol, err := s.Policy(ctx, u.Department)
-	if err != nil {
-		return err
+	pol := withDefaults(api.TeleworkPolicy{Department: u.Department, Mode: api.TeleworkFree})
+	if i := slices.IndexFunc(ps, func(p api.TeleworkPolicy) bool { return p.Department == u.Department }); i >= 0 {
+		pol = withDefaults(ps[i])
 	}
 	now := s.now().In(JST)
 	if pol.HoursStart != "" {

@@ -329,15 +329,11 @@ func (s *Service) Section(ctx context.Context, u api.User, dept string) (api.Tel
 		}
 		out.Staff = append(out.Staff, wd)
 	}
-	p, err := s.Pending(ctx, u)
+	p, err := s.Pending(ctx, u, dept)
 	if err != nil {
 		return out, err
 	}
-	for _, r := range p.Requests {
-		if r.Department == dept {
-			out.Pending = append(out.Pending, r)
-		}
-	}
+	out.Pending = p.Requests
 	return out, nil
 }
 
