@@ -43,7 +43,7 @@ check: ## static checks: formatting, vet, dependency rules, cross-compiles
 	  if [ -n "$$bad" ]; then echo "the tunnel is standard TLS; no package of it seals bytes itself: $$bad"; exit 1; fi
 	@bad=$$($(GO) list -deps ./broker/server | grep -E 'zaitaku/broker/store/' || true); \
 	  if [ -n "$$bad" ]; then echo "broker/server imports a store engine (take the domains as interfaces): $$bad"; exit 1; fi
-	@bad=$$(grep -nE '\b(auth|oplog|relay|events|slots|terminal|services|release|chat)\.(New|Build)[A-Za-z]*\(' $$(ls broker/server/*.go | grep -v _test.go) || true); \
+	@bad=$$(grep -nE '\b(auth|oplog|relay|events|slots|terminal|services|release|chat|telework)\.(New|Build)[A-Za-z]*\(' $$(ls broker/server/*.go | grep -v _test.go) || true); \
 	  if [ -n "$$bad" ]; then echo "broker/server constructs a domain (broker/services does): $$bad"; exit 1; fi
 	@missing=$$(for d in $$($(GO) list -f '{{.Dir}}' ./app/... ./broker/... ./platform/... | sed "s|^$(CURDIR)/||"); do \
 	  grep -q "\`$$d/\?\`" docs/ARCHITECTURE.md || echo $$d; done); \

@@ -23,7 +23,6 @@ var _ telework.Store = (*Telework)(nil)
 const twReqCols = `id, user_id, department, kind, date_from, date_to, dates, fiscal_year, half, reason, note, same_day,
 	state, decided_by, stand_in, comment, created_at, decided_at`
 
-
 func scanRequest(sc scanner) (api.TeleworkRequest, error) {
 	var r api.TeleworkRequest
 	var dates string
