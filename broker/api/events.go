@@ -41,7 +41,8 @@ type QueueUpdate struct {
 	ETASeconds int    `json:"eta_seconds"`
 }
 
-// SlotWarning announces an end: reason EndIdle or EndMaxLength.
+// SlotWarning announces an end: reason EndIdle, EndMaxLength or EndHours
+// (the end of the department's allowed telework hours).
 type SlotWarning struct {
 	SlotID string    `json:"slot_id"`
 	Reason string    `json:"reason"`
