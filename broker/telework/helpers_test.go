@@ -181,6 +181,26 @@ func (e *env) holder(t *testing.T, slotID string) slots.Holder {
 	return h
 }
 
+// acquire takes a slot for a user past HTTP and returns its ID.
+func (e *env) acquire(t *testing.T, id string) string {
+	t.Helper()
+	h := slots.Holder{UserID: id, SessionID: "sess-" + id, DeviceID: "dev-" + id}
+	sl, err := e.b.Services.Slots.Acquire(e.ctx, h, "laptop")
+	if err != nil || sl.State != api.SlotGranted {
+		t.Fatalf("acquire %s: %+v, %v", id, sl, err)
+	}
+	return sl.ID
+}
+
+// slotOf is the ID of a user's slot ("" when none).
+func (e *env) slotOf(t *testing.T, id string) string {
+	sl, err := e.b.Services.Slots.Mine(id)
+	if err != nil {
+		return ""
+	}
+	return sl.ID
+}
+
 func anyContains(ss []string, sub ...string) bool {
 	for _, s := range ss {
 		ok := true
