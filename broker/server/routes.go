@@ -99,6 +99,7 @@ func (s *Server) routeTable() []route {
 		s.releaseRoutes(),
 		s.chatRoutes(),
 		s.rosterRoutes(),
+		s.meetRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

@@ -57,6 +57,7 @@ type Server struct {
 	rel    Releases
 	chat   Chat
 	roster Roster
+	meet   Meetings
 
 	sockets    sync.WaitGroup     // live event sockets
 	socketsCtx context.Context    // ends every socket at shutdown
@@ -86,7 +87,7 @@ func New(cfg Config) (*Server, error) {
 	d := cfg.Domains
 	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now,
 		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots,
-		rel: d.Releases, chat: d.Chat, roster: d.Roster}
+		rel: d.Releases, chat: d.Chat, roster: d.Roster, meet: d.Meet}
 	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
 	s.limits = newLimits(cfg.Limits, cfg.Now)
