@@ -35,7 +35,9 @@ const texts = {
 };
 
 const params = new URLSearchParams(location.search);
-let lang = params.get("lang") || ((navigator.language || "ja").startsWith("ja") ? "ja" : "en");
+// Japanese unless asked otherwise (?lang=en or the button): the staff
+// are Japanese, their browsers' language is not always set to it.
+let lang = params.get("lang") === "en" ? "en" : "ja";
 if (!texts[lang]) lang = "ja";
 const t = (k, vars) => (texts[lang][k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v] || "");
 const $ = (id) => document.getElementById(id);
@@ -109,6 +111,7 @@ async function join() {
   $("join").disabled = true;
   if (!token) { error(t("noToken")); return; }
   local = await getMedia();
+  window.meet.local = local;
   pc = new RTCPeerConnection({ iceServers: [] });
   window.meet.pc = pc;
   if (local) for (const tr of local.getTracks()) pc.addTrack(tr, local);
