@@ -45,8 +45,18 @@ type MeetSignal struct {
 	// Audio and Video are the sender's own camera and mic state (media).
 	Audio *bool `json:"audio,omitempty"`
 	Video *bool `json:"video,omitempty"`
+	// ICEServers are the TURN servers the page's peer connection uses
+	// (welcome), with credentials good while the participant is in.
+	ICEServers []MeetICEServer `json:"ice_servers,omitempty"`
 	// Error is set on type error: the code and both languages.
 	Error *Error `json:"error,omitempty"`
+}
+
+// MeetICEServer is an RTCIceServer.
+type MeetICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // MeetCandidate is an ICE candidate (RTCIceCandidateInit).

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/turn/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -61,6 +62,13 @@ type Config struct {
 	Interfaces []string
 	// Loopback announces 127.0.0.1 too (tests and one-machine demos).
 	Loopback bool
+	// TURN, when set, runs the embedded TURN server on this TCP
+	// listener (owned from New on); TURNPort is the port browsers are
+	// told, when a port forward changes it (0: the listener's).
+	TURN     net.Listener
+	TURNPort int
+	// RelayIP is where TURN relays send from (default: see relayIP).
+	RelayIP net.IP
 	Audit    audit.Recorder
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -78,6 +86,9 @@ type Service struct {
 	room map[string]*room
 	tok  map[[32]byte]Ticket // by SHA-256 of the token
 	done bool
+
+	turn      *turn.Server
+	turnUsers map[string]string // TURN username → password, while its participant is in
 }
 
 // Ticket is what a redeemed join token lets in: one person into one room.
@@ -140,7 +151,13 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, mux: mux,
 		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
-		room: map[string]*room{}, tok: map[[32]byte]Ticket{}}
+		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, turnUsers: map[string]string{}}
+	if cfg.TURN != nil {
+		if err := s.startTURN(); err != nil {
+			_ = mux.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -255,6 +272,9 @@ func (s *Service) Close() {
 	s.mu.Unlock()
 	for _, r := range rooms {
 		r.closeAll()
+	}
+	if s.turn != nil {
+		_ = s.turn.Close()
 	}
 	_ = s.mux.Close()
 	_ = s.cfg.UDP.Close()

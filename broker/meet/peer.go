@@ -67,8 +67,9 @@ func (p *peer) post(m api.MeetSignal) {
 var errLeave = errors.New("left")
 
 // Serve runs one participant's signalling socket until they leave, the
-// socket drops or ctx ends. t is a ticket from Redeem.
-func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket) error {
+// socket drops or ctx ends. t is a ticket from Redeem; host is the name
+// the browser reached the broker by, which is where it finds TURN too.
+func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, host string) error {
 	defer conn.CloseNow()
 	conn.SetReadLimit(maxSignal)
 	r := s.lookup(t.RoomID)
@@ -118,7 +119,13 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket) err
 
 	info := r.info()
 	me := p.participant()
-	p.post(api.MeetSignal{Type: "welcome", Participant: &me, Participants: others, Room: &info})
+	welcome := api.MeetSignal{Type: "welcome", Participant: &me, Participants: others, Room: &info}
+	if s.turn != nil {
+		user, pass := s.turnCredentials(p.id)
+		defer s.dropTURN(user)
+		welcome.ICEServers = []api.MeetICEServer{{URLs: []string{s.turnURL(host)}, Username: user, Credential: pass}}
+	}
+	p.post(welcome)
 	r.broadcast(p, api.MeetSignal{Type: "joined", Participant: &me})
 	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: t.UserID, Action: "meet.joined", Target: r.id,
 		Fields: map[string]string{"participant": p.id}})

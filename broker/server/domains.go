@@ -168,7 +168,9 @@ type Meetings interface {
 	Issue(ctx context.Context, roomID string, u api.User) (token string, room api.Room, expires time.Time, err error)
 	// Redeem spends a join token: once, for its room, before it expires.
 	Redeem(ctx context.Context, roomID, token string) (meet.Ticket, error)
-	Serve(ctx context.Context, conn *websocket.Conn, t meet.Ticket) error
+	// Serve runs the signalling socket; host is the name the browser
+	// reached the broker by (where it finds TURN too).
+	Serve(ctx context.Context, conn *websocket.Conn, t meet.Ticket, host string) error
 }
 
 func (d Domains) missing() string {

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -91,6 +92,14 @@ func (s *Server) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
+// browserHost is the host name (no port) browsers reach the broker by.
+func (s *Server) browserHost(r *http.Request) string {
+	if u, err := url.Parse(s.baseURL(r)); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
+}
+
 func (s *Server) meetSignal(c *call) (any, error) {
 	if s.meet == nil {
 		return nil, api.Err(api.CodeMeetUnavailable)
@@ -112,7 +121,7 @@ func (s *Server) meetSignal(c *call) (any, error) {
 	defer s.sockets.Done()
 	ctx, cancel := context.WithCancel(s.socketsCtx)
 	defer cancel()
-	if err := s.meet.Serve(ctx, conn, t); err != nil {
+	if err := s.meet.Serve(ctx, conn, t, s.browserHost(c.R)); err != nil {
 		s.log.Warn("meet socket", "room", t.RoomID, "user", t.UserID, "err", err)
 	}
 	return nil, nil

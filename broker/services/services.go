@@ -66,6 +66,9 @@ type MeetConfig struct {
 	PublicIPs  []string // announced instead of the interfaces' addresses (1:1 NAT)
 	Interfaces []string // only these network interfaces (empty: all)
 	Loopback   bool     // announce 127.0.0.1 (tests, one-machine demos)
+	// TURNTCP is the TCP address of the embedded TURN server, for
+	// browsers that cannot send UDP; empty: none.
+	TURNTCP string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -379,10 +382,20 @@ func NewMeet(cfg Config, rec audit.Recorder) (*meet.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("meetings: media port %s: %w", cfg.Meet.UDP, err)
 	}
-	m, err := meet.New(meet.Config{UDP: conn, PublicIPs: cfg.Meet.PublicIPs, Interfaces: cfg.Meet.Interfaces,
-		Loopback: cfg.Meet.Loopback, Audit: rec, Log: cfg.Log.With("domain", "meet"), Now: cfg.Now})
+	mc := meet.Config{UDP: conn, PublicIPs: cfg.Meet.PublicIPs, Interfaces: cfg.Meet.Interfaces,
+		Loopback: cfg.Meet.Loopback, Audit: rec, Log: cfg.Log.With("domain", "meet"), Now: cfg.Now}
+	if cfg.Meet.TURNTCP != "" {
+		if mc.TURN, err = net.Listen("tcp4", cfg.Meet.TURNTCP); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("meetings: TURN port %s: %w", cfg.Meet.TURNTCP, err)
+		}
+	}
+	m, err := meet.New(mc)
 	if err != nil {
 		conn.Close()
+		if mc.TURN != nil {
+			mc.TURN.Close()
+		}
 		return nil, err
 	}
 	return m, nil

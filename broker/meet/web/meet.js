@@ -112,11 +112,28 @@ async function join() {
   if (!token) { error(t("noToken")); return; }
   local = await getMedia();
   window.meet.local = local;
-  pc = new RTCPeerConnection({ iceServers: [] });
-  window.meet.pc = pc;
-  if (local) for (const tr of local.getTracks()) pc.addTrack(tr, local);
   state.audio = !!(local && local.getAudioTracks().length);
   state.video = !!(local && local.getVideoTracks().length);
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  ws = new WebSocket(`${proto}//${location.host}/v1/meet/rooms/${encodeURIComponent(roomID)}/signal?join=${encodeURIComponent(token)}`);
+  // One message at a time, in order: a candidate must not overtake the
+  // offer it belongs to.
+  let queue = Promise.resolve();
+  ws.onmessage = (e) => {
+    queue = queue.then(() => onSignal(JSON.parse(e.data))).catch((err) => console.error("signal", err));
+  };
+  ws.onclose = () => {
+    if (state.left) return;
+    error(state.welcomed ? t("lost") : t("refused"));
+  };
+}
+
+// connect makes the peer connection once the broker has said where TURN
+// is (welcome); the broker's first offer comes after that.
+function connect(iceServers) {
+  pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+  window.meet.pc = pc;
+  if (local) for (const tr of local.getTracks()) pc.addTrack(tr, local);
   pc.onicecandidate = (e) => { if (e.candidate) send({ type: "candidate", candidate: e.candidate.toJSON() }); };
   pc.ontrack = (e) => {
     const stream = e.streams[0];
@@ -127,19 +144,13 @@ async function join() {
   pc.onconnectionstatechange = () => {
     if (pc.connectionState === "failed" && !state.left) error(t("blocked"));
   };
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${proto}//${location.host}/v1/meet/rooms/${encodeURIComponent(roomID)}/signal?join=${encodeURIComponent(token)}`);
-  ws.onmessage = (e) => onSignal(JSON.parse(e.data)).catch((err) => console.error("signal", err));
-  ws.onclose = () => {
-    if (state.left) return;
-    error(state.welcomed ? t("lost") : t("refused"));
-  };
 }
 
 async function onSignal(m) {
   switch (m.type) {
     case "welcome": {
       state.welcomed = true;
+      connect(m.ice_servers);
       state.self = m.participant;
       $("lobby").hidden = true; $("room").hidden = false; $("controls").hidden = false;
       if (m.room && m.room.title) $("title").textContent = m.room.title;
