@@ -44,6 +44,8 @@ type peer struct {
 	negotiated bool
 	senders    map[string]*webrtc.RTPSender
 	fresh      []*forward // sent in the offer that is out: ask for keyframes once it is answered
+
+	turnUser string // TURN credentials, good until leave
 }
 
 func (p *peer) participant() api.MeetParticipant {
@@ -122,7 +124,7 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 	welcome := api.MeetSignal{Type: "welcome", Participant: &me, Participants: others, Room: &info}
 	if s.turn != nil {
 		user, pass := s.turnCredentials(p.id)
-		defer s.dropTURN(user)
+		p.turnUser = user
 		welcome.ICEServers = []api.MeetICEServer{{URLs: []string{s.turnURL(host)}, Username: user, Credential: pass}}
 	}
 	p.post(welcome)
@@ -137,6 +139,9 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 			return nil
 		}
 		if err := p.handle(data); errors.Is(err, errLeave) {
+			// Out of the room at once; the closing handshake may take
+			// as long as the browser likes.
+			p.leave()
 			conn.Close(websocket.StatusNormalClosure, "left")
 			return nil
 		}
@@ -174,6 +179,9 @@ func (p *peer) writeLoop(conn *websocket.Conn) {
 // leave takes p out of the room and tells the others.
 func (p *peer) leave() {
 	p.cancel()
+	if p.turnUser != "" {
+		p.svc.dropTURN(p.turnUser)
+	}
 	if p.pc != nil {
 		_ = p.pc.Close()
 	}

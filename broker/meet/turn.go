@@ -155,3 +155,11 @@ func (c *toMedia) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	return len(b), nil
 }
+
+// TURNAddr is where the embedded TURN server listens (nil: none).
+func (s *Service) TURNAddr() net.Addr {
+	if s.cfg.TURN == nil {
+		return nil
+	}
+	return s.cfg.TURN.Addr()
+}
