@@ -319,7 +319,9 @@ func TestE2EMeetingWithoutUDP(t *testing.T) {
 	pa, pb := startWithoutUDP(t, "noudp-tanaka"), startWithoutUDP(t, "noudp-ito")
 	pa.join(room)
 	pb.join(join(t, ito, room.Room.ID))
-	both := func(m media) bool { return m.VideoDecoding >= 1 && m.AudioIn >= 1 && hasAll(m.Tiles, "田中 健", "伊藤 さくら") }
+	both := func(m media) bool {
+		return m.VideoDecoding >= 1 && m.AudioIn >= 1 && hasAll(m.Tiles, "田中 健", "伊藤 さくら")
+	}
 	ma := pa.until("decode ito's video over TURN/TCP", both)
 	mb := pb.until("decode tanaka's video over TURN/TCP", both)
 	t.Logf("without UDP: tanaka %+v; ito %+v", ma, mb)

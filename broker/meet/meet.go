@@ -69,9 +69,9 @@ type Config struct {
 	TURNPort int
 	// RelayIP is where TURN relays send from (default: see relayIP).
 	RelayIP net.IP
-	Audit    audit.Recorder
-	Log      *slog.Logger
-	Now      func() time.Time
+	Audit   audit.Recorder
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Service holds the rooms and the join tokens, in memory: a meeting
