@@ -1,10 +1,6 @@
 package api
 
-import (
-	"context"
-	"net/url"
-	"time"
-)
+import "time"
 
 // CreateRoomRequest starts a meeting ("meet now").
 type CreateRoomRequest struct {
@@ -76,22 +72,4 @@ type MeetParticipant struct {
 	UserID string `json:"user_id,omitempty"`
 	Audio  bool   `json:"audio"`
 	Video  bool   `json:"video"`
-}
-
-// CreateRoom starts a meeting and returns the host's own way in.
-func (c *Client) CreateRoom(ctx context.Context, req CreateRoomRequest) (*MeetJoin, error) {
-	var out MeetJoin
-	if err := c.Do(ctx, "POST", "/v1/meet/rooms", req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// JoinRoom returns a one-time way into a running meeting.
-func (c *Client) JoinRoom(ctx context.Context, roomID string) (*MeetJoin, error) {
-	var out MeetJoin
-	if err := c.Do(ctx, "POST", "/v1/meet/rooms/"+url.PathEscape(roomID)+"/join", nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
