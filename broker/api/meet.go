@@ -29,7 +29,7 @@ type MeetJoin struct {
 // MeetSignal is one message on a room's signalling socket, in both
 // directions; Type says which fields are set.
 type MeetSignal struct {
-	Type string `json:"type"` // offer, answer, candidate, media, leave (client); welcome, joined, left, media, offer, candidate, error, full (broker)
+	Type string `json:"type"` // answer, candidate, media, leave (page); welcome, joined, left, media, offer, candidate, error (broker)
 	SDP  string `json:"sdp,omitempty"`
 	// Candidate is an RTCIceCandidateInit as the browser sends it.
 	Candidate *MeetCandidate `json:"candidate,omitempty"`

@@ -101,7 +101,10 @@ func eval[T any](b *browser, expr string) (T, error) {
 // join opens the meeting link and presses Join.
 func (b *browser) join(j *api.MeetJoin) {
 	b.t.Helper()
-	b.run("open the meeting", chromedp.Navigate(j.URL), chromedp.WaitVisible(chromedp.ID("join")))
+	// From a blank page, so that a second visit to the same room is a
+	// new page load and not a jump within the old one (only the
+	// fragment differs).
+	b.run("open the meeting", chromedp.Navigate("about:blank"), chromedp.Navigate(j.URL), chromedp.WaitVisible(chromedp.ID("join")))
 	b.run("join", chromedp.Click(chromedp.ID("join")), chromedp.WaitVisible(chromedp.ID("tiles")))
 }
 
@@ -115,6 +118,8 @@ type media struct {
 	SentWidth     int      `json:"sentWidth"`
 	Capture       string   `json:"capture"` // the camera's width x height
 	Notice        string   `json:"notice"`
+	// TileFrames are the frames each other participant's tile has shown, by name.
+	TileFrames map[string]int `json:"tileFrames"`
 	Errors        string   `json:"errors"`
 }
 
@@ -132,6 +137,8 @@ const mediaJS = `(async () => {
     sentWidth: vout.length ? (vout[0].frameWidth || 0) : 0,
     capture: (() => { const v = window.meet.local && window.meet.local.getVideoTracks()[0]; if (!v) return ""; const st = v.getSettings(); return st.width + "x" + st.height; })(),
     notice: document.getElementById("notice").textContent,
+    tileFrames: Object.fromEntries([...document.querySelectorAll(".tile:not(.self)")].map(el =>
+      [el.querySelector(".name").textContent, el.querySelector("video").getVideoPlaybackQuality().totalVideoFrames])),
     errors: document.getElementById("error").textContent + JSON.stringify(window.meet.errors),
   };
 })()`
@@ -152,6 +159,24 @@ func (b *browser) until(what string, ok func(media) bool) media {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// playing waits until the tiles of everyone named but the page's own
+// participant show new frames.
+func (b *browser) playing(what string, names ...string) {
+	b.t.Helper()
+	before := b.until(what, func(m media) bool { return len(m.Tiles) == len(names) && hasAll(m.Tiles, names...) })
+	b.until(what, func(m media) bool {
+		if len(m.TileFrames) != len(names)-1 {
+			return false
+		}
+		for name, n := range m.TileFrames {
+			if n <= before.TileFrames[name] {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // saveStats writes the page's whole getStats report as JSON.
@@ -207,7 +232,7 @@ func hasAll(tiles []string, names ...string) bool {
 // (1280x720) and mic. Two participants join one room through the
 // broker's SFU and each decodes the other's video and receives audio; a
 // third joins mid-meeting and sees both; one leaves, and the others'
-// pages show it. Evidence: each page's getStats as JSON and screenshots
+// pages show it; they come back, and every tile plays again. Evidence: each page's getStats as JSON and screenshots
 // in $ARTIFACTS_DIR/meet.
 func TestE2EMeetingTwoBrowsers(t *testing.T) {
 	chromiumPath(t)
@@ -269,6 +294,13 @@ func TestE2EMeetingTwoBrowsers(t *testing.T) {
 	pa.screenshot(art, "meeting-after-leave.png")
 	if r, err := yamada.JoinRoom(ctx, room.Room.ID); err != nil || r.Room.Participants != 2 {
 		t.Errorf("room after one left: %+v, %v; want 2 participants", r, err)
+	}
+
+	// Sato comes back with a new link: the others receive the new tracks
+	// on the transceivers the old ones left, and every tile plays.
+	pb.join(join(t, sato, room.Room.ID))
+	for _, p := range []*browser{pa, pb, pc} {
+		p.playing("every tile plays after sato came back", "山田 花子", "佐藤 一郎", "鈴木 美咲")
 	}
 	fmt.Fprintf(os.Stderr, "meeting evidence in %s\n", art)
 }

@@ -42,8 +42,13 @@ type peer struct {
 	negMu      sync.Mutex
 	pending    bool
 	negotiated bool
-	senders    map[string]*webrtc.RTPSender
-	fresh      []*forward // sent in the offer that is out: ask for keyframes once it is answered
+	senders    map[string]*webrtc.RTPTransceiver // by forward key
+	fresh      []*forward                        // sent in the offer that is out: ask for keyframes once it is answered
+	// Transceivers whose track went: freeing in the offer that is out,
+	// free once it is answered (inactive on both ends), and then reused
+	// for the next track of their kind, so that a long meeting's SDP
+	// does not grow with every coming and going.
+	freeing, free []*webrtc.RTPTransceiver
 
 	turnUser string // TURN credentials, good until leave
 }
@@ -82,7 +87,7 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := &peer{svc: s, room: r, id: randomID(9), name: t.Name, userID: t.UserID, audio: true, video: true,
-		out: make(chan api.MeetSignal, 256), ctx: ctx, cancel: cancel, senders: map[string]*webrtc.RTPSender{}}
+		out: make(chan api.MeetSignal, 256), ctx: ctx, cancel: cancel, senders: map[string]*webrtc.RTPTransceiver{}}
 	others, err := r.add(p)
 	if err != nil {
 		writeClose(ctx, conn, err)
@@ -261,6 +266,7 @@ func (p *peer) answer(sdp string) error {
 	}
 	fresh, pending := p.fresh, p.pending
 	p.fresh, p.pending = nil, false
+	p.free, p.freeing = append(p.free, p.freeing...), nil
 	p.negMu.Unlock()
 	for _, f := range fresh {
 		p.room.keyframe(f)
@@ -285,10 +291,11 @@ func (p *peer) negotiate() {
 	}
 	want := p.room.wanted(p)
 	changed := false
-	for k, s := range p.senders {
+	for k, tr := range p.senders {
 		if _, ok := want[k]; !ok {
-			_ = p.pc.RemoveTrack(s)
+			_ = p.pc.RemoveTrack(tr.Sender())
 			delete(p.senders, k)
+			p.freeing = append(p.freeing, tr)
 			changed = true
 		}
 	}
@@ -296,14 +303,12 @@ func (p *peer) negotiate() {
 		if _, ok := p.senders[k]; ok {
 			continue
 		}
-		// A transceiver of its own, send-only: AddTrack would reuse the
-		// receive-only one that carries what this participant publishes.
-		tr, err := p.pc.AddTransceiverFromTrack(f.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		tr, err := p.sendOn(f)
 		if err != nil {
 			p.svc.log.Warn("meet: add track", "room", p.room.id, "participant", p.id, "err", err)
 			continue
 		}
-		p.senders[k] = tr.Sender()
+		p.senders[k] = tr
 		p.fresh = append(p.fresh, f)
 		go p.readRTCP(tr.Sender(), f)
 		changed = true
@@ -323,6 +328,29 @@ func (p *peer) negotiate() {
 	}
 	p.negotiated = true
 	p.post(api.MeetSignal{Type: "offer", SDP: offer.SDP})
+}
+
+// sendOn finds f a transceiver: a free one of its kind, or a new one.
+// Never AddTrack: it would take the receive-only transceiver that
+// carries what this participant publishes.
+func (p *peer) sendOn(f *forward) (*webrtc.RTPTransceiver, error) {
+	for i, tr := range p.free {
+		if tr.Kind() != f.local.Kind() || tr.Direction() != webrtc.RTPTransceiverDirectionInactive {
+			continue
+		}
+		s, err := p.svc.api.NewRTPSender(f.local, p.pc.SCTP().Transport())
+		if err != nil {
+			return nil, err
+		}
+		if err := tr.SetSender(s, f.local); err != nil {
+			_ = s.Stop()
+			return nil, err
+		}
+		p.free = append(p.free[:i], p.free[i+1:]...)
+		p.svc.log.Debug("meet: track on a reused transceiver", "room", p.room.id, "participant", p.id, "mid", tr.Mid())
+		return tr, nil
+	}
+	return p.pc.AddTransceiverFromTrack(f.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 }
 
 // readRTCP reads what a subscriber says about a track it receives; the

@@ -211,3 +211,38 @@ func TestMeetMalformedSignals(t *testing.T) {
 		t.Errorf("left: %+v", m.Participant)
 	}
 }
+
+// TestMeetRoomFull: the participant after meet.Capacity is told the room
+// is full, and the room goes on.
+func TestMeetRoomFull(t *testing.T) {
+	b := brokertest.Start(t)
+	host := b.Signin(t, "full-host")
+	r, err := host.CreateRoom(context.Background(), api.CreateRoomRequest{Title: "満員"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := r.Token
+	var first *sock
+	for i := 0; i < meet.Capacity; i++ {
+		s, st, code := dial(t, b, r.Room.ID, tok)
+		if s == nil {
+			t.Fatalf("participant %d: %d %s", i+1, st, code)
+		}
+		s.await("welcome")
+		if first == nil {
+			first = s
+		}
+		tok = join(t, host, r.Room.ID).Token
+	}
+	over, st, code := dial(t, b, r.Room.ID, tok)
+	if over == nil {
+		t.Fatalf("participant %d: %d %s, want the socket with an error", meet.Capacity+1, st, code)
+	}
+	if m := over.await("error"); m.Error == nil || m.Error.Code != api.CodeMeetRoomFull {
+		t.Errorf("participant %d: %+v, want %s", meet.Capacity+1, m.Error, api.CodeMeetRoomFull)
+	}
+	first.send(`{"type":"media","audio":false}`)
+	if info, err := host.JoinRoom(context.Background(), r.Room.ID); err != nil || info.Room.Participants != meet.Capacity {
+		t.Errorf("room after the refusal: %+v, %v", info, err)
+	}
+}

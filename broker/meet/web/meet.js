@@ -123,7 +123,7 @@ async function join() {
     queue = queue.then(() => onSignal(JSON.parse(e.data))).catch((err) => console.error("signal", err));
   };
   ws.onclose = () => {
-    if (state.left) return;
+    if (state.left || state.refusal) return;
     error(state.welcomed ? t("lost") : t("refused"));
   };
 }
@@ -190,7 +190,11 @@ async function onSignal(m) {
       break;
     case "error":
       window.meet.errors.push(m.error);
-      if (m.error && m.error.code !== "meet_bad_message") error(m.error.message || m.error.code);
+      // A refused message is the page's own bug, not the user's to fix.
+      if (m.error && m.error.code !== "meet_bad_message") {
+        state.refusal = true;
+        error((lang === "ja" ? m.error.message_ja : m.error.message) || m.error.code);
+      }
       break;
   }
 }
