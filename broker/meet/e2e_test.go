@@ -120,7 +120,7 @@ type media struct {
 	Notice        string   `json:"notice"`
 	// TileFrames are the frames each other participant's tile has shown, by name.
 	TileFrames map[string]int `json:"tileFrames"`
-	Errors        string   `json:"errors"`
+	Errors     string         `json:"errors"`
 }
 
 const mediaJS = `(async () => {
