@@ -179,6 +179,22 @@ func (b *browser) playing(what string, names ...string) {
 	})
 }
 
+// waitJS waits until a boolean expression has the value want.
+func (b *browser) waitJS(what, expr string, want bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := eval[bool](b, expr)
+		if err == nil && got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: %s: not within 30 s (%v, %v)", b.name, what, got, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // saveStats writes the page's whole getStats report as JSON.
 func (b *browser) saveStats(dir, file string) {
 	b.t.Helper()
@@ -283,6 +299,15 @@ func TestE2EMeetingTwoBrowsers(t *testing.T) {
 		p.saveStats(art, "getstats-"+p.name+".json")
 	}
 	pc.screenshot(art, "meeting-three-tiles.png")
+
+	// Suzuki turns the camera off: the others' tiles say so; and on again.
+	camOff := `(() => { const el = [...document.querySelectorAll(".tile")].find(e => e.querySelector(".name").textContent.startsWith("鈴木 美咲")); return !!el && el.classList.contains("novideo") && el.querySelector(".off").textContent.includes("カメラ オフ"); })()`
+	pc.run("camera off", chromedp.Click(chromedp.ID("cam")))
+	for _, p := range []*browser{pa, pb} {
+		p.waitJS("suzuki's tile shows the camera off", camOff, true)
+	}
+	pc.run("camera on", chromedp.Click(chromedp.ID("cam")))
+	pa.waitJS("suzuki's tile shows the camera on", camOff, false)
 
 	pb.run("leave", chromedp.Click(chromedp.ID("leave")))
 	gone := func(m media) bool {
