@@ -398,6 +398,11 @@ func NewMeet(cfg Config, rec audit.Recorder) (*meet.Service, error) {
 		}
 		return nil, err
 	}
+	args := []any{"udp", conn.LocalAddr().String()}
+	if a := m.TURNAddr(); a != nil {
+		args = append(args, "turn_tcp", a.String())
+	}
+	cfg.Log.Info("meetings: media ports", args...)
 	return m, nil
 }
 
