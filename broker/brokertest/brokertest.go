@@ -127,6 +127,8 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	cfg := daemon.DefaultConfig()
 	cfg.Data, cfg.Listen = dir, "127.0.0.1:0"
 	cfg.LoginRate, cfg.RefreshRate = "off", "off"
+	// Meeting media on a free loopback port, like the HTTPS listener.
+	cfg.MeetUDP, cfg.MeetTURNTCP = "127.0.0.1:0", "127.0.0.1:0"
 	if o.limits != nil {
 		cfg.LoginRate, cfg.RefreshRate, cfg.TrustedProxies = o.limits[0], o.limits[1], o.limits[2]
 	}

@@ -88,7 +88,7 @@ func (p *Process) start() {
 		listen = strings.TrimPrefix(p.URL, "https://")
 	}
 	// Limits off, as in Start; a test's own args come later and win.
-	args := append([]string{"serve", "-data", p.DataDir, "-listen", listen, "-login-rate", "off", "-refresh-rate", "off"}, p.args...)
+	args := append([]string{"serve", "-data", p.DataDir, "-listen", listen, "-login-rate", "off", "-refresh-rate", "off", "-meet-udp", "127.0.0.1:0", "-meet-turn-tcp", "127.0.0.1:0"}, p.args...)
 	cmd := exec.Command(BrokerBinary(t), args...)
 	cmd.Stderr = p.Log
 	out, err := cmd.StdoutPipe()

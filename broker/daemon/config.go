@@ -16,6 +16,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/server"
+	"github.com/zaitaku/zaitaku/broker/services"
 )
 
 // Config is the broker's configuration. Precedence: flag > environment >
@@ -44,6 +45,10 @@ type Config struct {
 	LoginRate      string `json:"login_rate"`      // ZAITAKU_LOGIN_RATE
 	RefreshRate    string `json:"refresh_rate"`    // ZAITAKU_REFRESH_RATE
 	TrustedProxies string `json:"trusted_proxies"` // ZAITAKU_TRUSTED_PROXIES: comma-separated IPs/CIDRs whose X-Forwarded-For is read
+	// Web meetings' media: one UDP port for every participant.
+	MeetUDP       string `json:"meet_udp"`        // ZAITAKU_MEET_UDP: host:port, or "off"
+	MeetPublicIPs string `json:"meet_public_ips"` // ZAITAKU_MEET_PUBLIC_IPS: comma-separated, announced instead of the local addresses (1:1 NAT)
+	MeetTURNTCP   string `json:"meet_turn_tcp"`   // ZAITAKU_MEET_TURN_TCP: host:port of the embedded TURN server over TCP, or off
 }
 
 // DefaultConfig is the configuration with nothing set.
@@ -56,7 +61,10 @@ func defaults() Config {
 	// every ~11 minutes per laptop, and all at once when an office starts
 	// its apps: 300 a minute covers an office of a few hundred.
 	return Config{Data: "./zaitaku-data", Listen: ":8443", LogFormat: "text", LogLevel: "info", Synchronous: "NORMAL",
-		LoginRate: "20/1m", RefreshRate: "300/1m"}
+		LoginRate: "20/1m", RefreshRate: "300/1m",
+		// The media port has the HTTPS port's number, so that a firewall
+		// rule names one port for both (TCP and UDP).
+		MeetUDP: ":8443", MeetTURNTCP: ":3478"}
 }
 
 // ParseServe reads `broker serve` arguments, the environment and -config.
@@ -82,6 +90,9 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.LoginRate, "login-rate", cfg.LoginRate, "sign-ins per source `N/duration` (e.g. 20/1m) or off; laptops that prove their enrolled key are exempt (env ZAITAKU_LOGIN_RATE)")
 	fs.StringVar(&cfg.RefreshRate, "refresh-rate", cfg.RefreshRate, "token refreshes per source `N/duration` or off (env ZAITAKU_REFRESH_RATE)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated `IPs/CIDRs` of reverse proxies whose X-Forwarded-For names the source (env ZAITAKU_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.MeetUDP, "meet-udp", cfg.MeetUDP, "UDP `addr`ess for all web meeting media, or off (env ZAITAKU_MEET_UDP)")
+	fs.StringVar(&cfg.MeetPublicIPs, "meet-public-ips", "", "`IPs` (comma-separated) to announce for meeting media when the broker is behind 1:1 NAT (env ZAITAKU_MEET_PUBLIC_IPS)")
+	fs.StringVar(&cfg.MeetTURNTCP, "meet-turn-tcp", cfg.MeetTURNTCP, "TCP `addr`ess of the embedded TURN server for browsers that cannot send UDP, or off (env ZAITAKU_MEET_TURN_TCP)")
 	// Find -config first so that flags given on the command line win over it.
 	for i, a := range args {
 		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "config="); ok {
@@ -101,7 +112,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dec := json.NewDecoder(strings.NewReader(stripComments(string(b))))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies)", file, err)
+			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp)", file, err)
 		}
 	}
 	env := map[string]*string{
@@ -110,6 +121,8 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_NEXT_KEY_PINS": &cfg.NextKeyPins,
 		"ZAITAKU_LOG_FORMAT":    &cfg.LogFormat, "ZAITAKU_LOG_LEVEL": &cfg.LogLevel, "ZAITAKU_SQLITE_SYNCHRONOUS": &cfg.Synchronous,
 		"ZAITAKU_LOGIN_RATE": &cfg.LoginRate, "ZAITAKU_REFRESH_RATE": &cfg.RefreshRate, "ZAITAKU_TRUSTED_PROXIES": &cfg.TrustedProxies,
+		"ZAITAKU_MEET_UDP": &cfg.MeetUDP, "ZAITAKU_MEET_PUBLIC_IPS": &cfg.MeetPublicIPs,
+		"ZAITAKU_MEET_TURN_TCP": &cfg.MeetTURNTCP,
 	}
 	for k, p := range env {
 		if v := getenv(k); v != "" {
@@ -153,7 +166,40 @@ func (c Config) validate() error {
 	if _, err := c.RateLimits(); err != nil {
 		return err
 	}
-	return validateListen(c.Listen)
+	if err := validateListen(c.Listen); err != nil {
+		return err
+	}
+	if c.MeetUDP != "off" && c.MeetUDP != "" {
+		if _, _, err := net.SplitHostPort(c.MeetUDP); err != nil {
+			return fmt.Errorf("-meet-udp %q: use HOST:PORT, :PORT or off, e.g. :8443", c.MeetUDP)
+		}
+	}
+	if c.MeetTURNTCP != "off" && c.MeetTURNTCP != "" {
+		if _, _, err := net.SplitHostPort(c.MeetTURNTCP); err != nil {
+			return fmt.Errorf("-meet-turn-tcp %q: use HOST:PORT, :PORT or off, e.g. :3478", c.MeetTURNTCP)
+		}
+	}
+	for _, ip := range splitList(c.MeetPublicIPs) {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("-meet-public-ips: %q is not an IP address", ip)
+		}
+	}
+	return nil
+}
+
+// Meet is the meetings' media configuration for broker/services.
+func (c Config) Meet() services.MeetConfig {
+	if c.MeetUDP == "off" || c.MeetUDP == "" {
+		return services.MeetConfig{}
+	}
+	host, _, _ := net.SplitHostPort(c.MeetUDP)
+	ip := net.ParseIP(host)
+	// Bound to loopback, the loopback address is the only one to announce.
+	mc := services.MeetConfig{UDP: c.MeetUDP, PublicIPs: splitList(c.MeetPublicIPs), Loopback: ip != nil && ip.IsLoopback()}
+	if c.MeetTURNTCP != "off" {
+		mc.TURNTCP = c.MeetTURNTCP
+	}
+	return mc
 }
 
 // validateDB checks -db before anything is created for it, for serve and

@@ -105,7 +105,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		return nil, fmt.Errorf("database %s takes no writes: %w (check the volume is mounted read-write and the file's owner and mode)", st.Path(), err)
 	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Log: log, Now: opt.Now,
-		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels})
+		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet()})
 	if err != nil {
 		st.Close()
 		lock.release()
@@ -141,9 +141,13 @@ func (b *Broker) Close() error {
 
 // Domains hands the built services to the HTTP layer.
 func Domains(s *services.Services) server.Domains {
-	return server.Domains{Audit: s.Audit, Auth: s.Auth, Oplog: s.Oplog, Terminals: s.Terminals,
+	d := server.Domains{Audit: s.Audit, Auth: s.Auth, Oplog: s.Oplog, Terminals: s.Terminals,
 		Events: s.Events, Relay: s.Relay, Slots: s.Slots, Releases: s.Releases, Chat: s.Chat, Roster: s.Roster,
 		Telework: s.Telework}
+	if s.Meet != nil {
+		d.Meet = s.Meet
+	}
+	return d
 }
 
 // Ready is what Serve reports once it listens.

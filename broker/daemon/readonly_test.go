@@ -58,6 +58,7 @@ func TestReadOnlyDatabaseNotReady(t *testing.T) {
 	ctx := context.Background()
 	cfg := daemon.DefaultConfig()
 	cfg.Data, cfg.Listen = filepath.Join(vol, "data"), "127.0.0.1:0"
+	cfg.MeetUDP, cfg.MeetTURNTCP = "127.0.0.1:0", "127.0.0.1:0"
 	log := slog.New(slog.DiscardHandler)
 	b, err := daemon.Open(ctx, cfg, log, daemon.Options{})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/events"
+	"github.com/zaitaku/zaitaku/broker/meet"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
@@ -31,6 +33,9 @@ type Domains struct {
 	Chat      Chat
 	Roster    Roster
 	Telework  Telework
+	// Meet is web meetings (broker/meet); nil when the broker runs
+	// without a media port, and the meeting routes answer meet_unavailable.
+	Meet Meetings
 }
 
 // Accounts is sign-in, sessions and account administration (broker/auth).
@@ -181,6 +186,17 @@ type Telework interface {
 	Approvers(ctx context.Context, dept string) (api.TeleworkApprovers, error)
 	SetApprovers(ctx context.Context, actor, dept string, users []string) (api.TeleworkApprovers, error)
 	Export(ctx context.Context, actor string, q api.TeleworkExportQuery, w io.Writer) (int, error)
+}
+
+// Meetings are web meeting rooms, their join tokens and the SFU (broker/meet).
+type Meetings interface {
+	Create(ctx context.Context, host api.User, title string) (api.Room, error)
+	Issue(ctx context.Context, roomID string, u api.User) (token string, room api.Room, expires time.Time, err error)
+	// Redeem spends a join token: once, for its room, before it expires.
+	Redeem(ctx context.Context, roomID, token string) (meet.Ticket, error)
+	// Serve runs the signalling socket; host is the name the browser
+	// reached the broker by (where it finds TURN too).
+	Serve(ctx context.Context, conn *websocket.Conn, t meet.Ticket, host string) error
 }
 
 func (d Domains) missing() string {

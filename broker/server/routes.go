@@ -100,6 +100,7 @@ func (s *Server) routeTable() []route {
 		s.chatRoutes(),
 		s.rosterRoutes(),
 		s.teleworkRoutes(),
+		s.meetRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

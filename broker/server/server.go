@@ -58,6 +58,7 @@ type Server struct {
 	chat   Chat
 	roster Roster
 	tw     Telework
+	meet   Meetings
 
 	sockets    sync.WaitGroup     // live event sockets
 	socketsCtx context.Context    // ends every socket at shutdown
@@ -87,7 +88,7 @@ func New(cfg Config) (*Server, error) {
 	d := cfg.Domains
 	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now,
 		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots,
-		rel: d.Releases, chat: d.Chat, roster: d.Roster, tw: d.Telework}
+		rel: d.Releases, chat: d.Chat, roster: d.Roster, tw: d.Telework, meet: d.Meet}
 	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
 	s.limits = newLimits(cfg.Limits, cfg.Now)

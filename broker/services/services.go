@@ -1,6 +1,6 @@
 // Package services builds the broker's domains, outside HTTP, in plain
 // dependency order: oplog (the audit recorder) → auth → terminals →
-// events → relay → slots → releases → chat → roster → telework. `broker serve` builds them all with Build and
+// events → relay → slots → releases → chat → roster → telework → meet. `broker serve` builds them all with Build and
 // hands them to broker/server; a one-shot `broker admin` command builds
 // only the ones it needs with the New* functions, which start nothing in
 // the background.
@@ -9,6 +9,7 @@ package services
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/chat"
 	"github.com/zaitaku/zaitaku/broker/events"
+	"github.com/zaitaku/zaitaku/broker/meet"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/relay"
 	"github.com/zaitaku/zaitaku/broker/release"
@@ -55,6 +57,20 @@ type Config struct {
 	// UnboundTunnels lets tunnels that reach the broker without TLS (it
 	// runs behind a TLS-terminating proxy) go without channel binding.
 	UnboundTunnels bool
+	// Meet is the web meetings' media port; an empty UDP address runs
+	// the broker without meetings.
+	Meet MeetConfig
+}
+
+// MeetConfig is where meeting media flows.
+type MeetConfig struct {
+	UDP        string   // "host:port" of the one UDP port for all media
+	PublicIPs  []string // announced instead of the interfaces' addresses (1:1 NAT)
+	Interfaces []string // only these network interfaces (empty: all)
+	Loopback   bool     // announce 127.0.0.1 (tests, one-machine demos)
+	// TURNTCP is the TCP address of the embedded TURN server, for
+	// browsers that cannot send UDP; empty: none.
+	TURNTCP string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -83,6 +99,7 @@ type Services struct {
 	Chat      *chat.Service
 	Roster    *rosterimport.Service
 	Telework  *telework.Service
+	Meet      *meet.Service // nil without a media port
 
 	jobs []Job
 }
@@ -175,6 +192,12 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		s.Events.Close()
 		return nil, err
 	}
+	if s.Meet, err = NewMeet(cfg, s.Audit); err != nil {
+		s.Slots.Close()
+		s.Relay.Close()
+		s.Events.Close()
+		return nil, err
+	}
 	s.Telework.SetLive(connected{s.Slots})
 	s.Slots.SetGate(gate{s.Telework})
 
@@ -244,6 +267,10 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 				log.Info("release: re-signed manifests", "manifests", n)
 			}
 		})},
+	}
+	if s.Meet != nil {
+		// Empty rooms are kept for hours; checking every ten minutes is plenty.
+		s.jobs = append(s.jobs, Job{"meet.sweep", periodic(10*time.Minute, s.Meet.Sweep)})
 	}
 	return s, nil
 }
@@ -424,6 +451,44 @@ func NewRoster(cfg Config, rec audit.Recorder, a *auth.Service, changed func(con
 		PasswordHash: a.UnusablePasswordHash, Disabled: a.EndUserSessions, Changed: changed})
 }
 
+// NewMeet builds web meetings on their UDP port (nil, nil when none is
+// configured).
+func NewMeet(cfg Config, rec audit.Recorder) (*meet.Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Meet.UDP == "" {
+		return nil, nil
+	}
+	conn, err := net.ListenPacket("udp4", cfg.Meet.UDP)
+	if err != nil {
+		return nil, fmt.Errorf("meetings: media port %s: %w", cfg.Meet.UDP, err)
+	}
+	mc := meet.Config{UDP: conn, PublicIPs: cfg.Meet.PublicIPs, Interfaces: cfg.Meet.Interfaces,
+		Loopback: cfg.Meet.Loopback, Audit: rec, Log: cfg.Log.With("domain", "meet"), Now: cfg.Now}
+	if cfg.Meet.TURNTCP != "" {
+		if mc.TURN, err = net.Listen("tcp4", cfg.Meet.TURNTCP); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("meetings: TURN port %s: %w", cfg.Meet.TURNTCP, err)
+		}
+	}
+	m, err := meet.New(mc)
+	if err != nil {
+		conn.Close()
+		if mc.TURN != nil {
+			mc.TURN.Close()
+		}
+		return nil, err
+	}
+	args := []any{"udp", conn.LocalAddr().String()}
+	if a := m.TURNAddr(); a != nil {
+		args = append(args, "turn_tcp", a.String())
+	}
+	cfg.Log.Info("meetings: media ports", args...)
+	return m, nil
+}
+
 // Jobs lists the background jobs Run starts, by name.
 func (s *Services) Jobs() []Job { return append([]Job(nil), s.jobs...) }
 
@@ -445,6 +510,9 @@ func (s *Services) Run(ctx context.Context) {
 // pending slot changes are committed, tunnels end, then the event hub
 // stores what is pending.
 func (s *Services) Close() {
+	if s.Meet != nil {
+		s.Meet.Close()
+	}
 	s.Slots.Close()
 	s.Relay.Close()
 	s.Events.Close()

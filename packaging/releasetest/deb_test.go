@@ -102,7 +102,9 @@ func startAsUnit(t *testing.T, unit map[string][]string) *brokerRun {
 	cmd := exec.Command("sh", append([]string{"-c", script, "sh"}, args...)...)
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
-		"HOME=" + dataDir, "USER=" + unit["User"][0], "LOGNAME=" + unit["User"][0], "ZAITAKU_LISTEN=" + addr}
+		"HOME=" + dataDir, "USER=" + unit["User"][0], "LOGNAME=" + unit["User"][0], "ZAITAKU_LISTEN=" + addr,
+		// Meeting media on free loopback ports too, like the listener.
+		"ZAITAKU_MEET_UDP=127.0.0.1:0", "ZAITAKU_MEET_TURN_TCP=127.0.0.1:0"}
 	b := &brokerRun{cmd: cmd, addr: addr, out: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = b.out, b.out
 	if err := cmd.Start(); err != nil {

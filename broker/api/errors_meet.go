@@ -1,0 +1,40 @@
+package api
+
+import "net/http"
+
+// Codes of web meetings.
+const (
+	// CodeMeetRoomNotFound: no running meeting has that ID (it ended, or
+	// the link is wrong).
+	CodeMeetRoomNotFound Code = "meet_room_not_found"
+	// CodeMeetRoomFull: the room holds its maximum of participants.
+	CodeMeetRoomFull Code = "meet_room_full"
+	// CodeMeetJoinRefused: the join token is missing, expired, already
+	// used, or for another room. The page asks for a new link.
+	CodeMeetJoinRefused Code = "meet_join_refused"
+	// CodeMeetBadMessage: a signalling message the broker cannot use. The
+	// connection and the room carry on.
+	CodeMeetBadMessage Code = "meet_bad_message"
+	// CodeMeetUnavailable: the broker runs without meetings (no media port).
+	CodeMeetUnavailable Code = "meet_unavailable"
+)
+
+func init() {
+	register(map[Code]CodeInfo{
+		CodeMeetRoomNotFound: {http.StatusNotFound,
+			"This meeting is not running: it has ended, or the link is wrong. Ask the host for a new link.",
+			"この会議は開かれていません。終了したか、リンクが誤っています。主催者に新しいリンクを依頼してください。"},
+		CodeMeetRoomFull: {http.StatusConflict,
+			"The meeting is full (at most 30 participants). Ask the host to start a second meeting.",
+			"会議が満員です（最大30人）。主催者に別の会議を開くよう依頼してください。"},
+		CodeMeetJoinRefused: {http.StatusUnauthorized,
+			"This meeting link has expired or was already used. Open the meeting again from the app or ask the host for a new link.",
+			"この会議リンクは期限切れか、すでに使用されています。アプリから会議を開き直すか、主催者に新しいリンクを依頼してください。"},
+		CodeMeetBadMessage: {http.StatusBadRequest,
+			"The meeting page sent something the broker could not use. Reload the page if the meeting does not work.",
+			"会議画面から処理できないデータが送られました。会議が正しく動かない場合はページを再読み込みしてください。"},
+		CodeMeetUnavailable: {http.StatusServiceUnavailable,
+			"Web meetings are not enabled on this broker. Ask IT.",
+			"このブローカーではWeb会議が有効になっていません。情報政策課にお問い合わせください。"},
+	})
+}

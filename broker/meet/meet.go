@@ -1,0 +1,293 @@
+// Package meet is the broker's web meetings: rooms, one-time join tokens
+// and a selective forwarding unit (SFU) on pion/webrtc. Every
+// participant sends their camera and mic once, to the broker, which
+// forwards each track to everyone else in the room; nothing is decoded,
+// mixed or stored. Meetings are not recorded: no media reaches a disk.
+package meet
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/turn/v4"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/audit"
+)
+
+// Capacity is the most participants a room holds: beyond that a browser
+// on a home line cannot decode everyone's video anyway.
+const Capacity = 30
+
+// JoinTTL is how long a join token may wait to be used. The app and the
+// page use it at once; a link that lies around in a chat is useless.
+const JoinTTL = 5 * time.Minute
+
+// emptyRoomTTL is how long a room with nobody in it stays open, so that
+// a host who reloads or comes back from a break finds it again.
+const emptyRoomTTL = 2 * time.Hour
+
+//go:embed web
+var web embed.FS
+
+// Page is the meeting page's static files (index.html, meet.js, meet.css).
+func Page() fs.FS {
+	sub, _ := fs.Sub(web, "web")
+	return sub
+}
+
+// Config is what the service is built from.
+type Config struct {
+	// UDP carries every participant's media (ICE over one UDP mux). The
+	// service owns it from New on and closes it in Close.
+	UDP net.PacketConn
+	// PublicIPs are the addresses to announce instead of the local ones
+	// (the broker behind 1:1 NAT); empty: the interfaces' own addresses.
+	PublicIPs []string
+	// Interfaces keeps only the named network interfaces (empty: all).
+	Interfaces []string
+	// Loopback announces 127.0.0.1 too (tests and one-machine demos).
+	Loopback bool
+	// TURN, when set, runs the embedded TURN server on this TCP
+	// listener (owned from New on); TURNPort is the port browsers are
+	// told, when a port forward changes it (0: the listener's).
+	TURN     net.Listener
+	TURNPort int
+	// RelayIP is where TURN relays send from (default: see relayIP).
+	RelayIP net.IP
+	Audit   audit.Recorder
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Service holds the rooms and the join tokens, in memory: a meeting
+// lives no longer than the broker process, and neither do its tokens.
+type Service struct {
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	api  *webrtc.API
+	mux  ice.UDPMux
+	mu   sync.Mutex
+	room map[string]*room
+	tok  map[[32]byte]Ticket // by SHA-256 of the token
+	done bool
+
+	turn      *turn.Server
+	turnUsers map[string]string // TURN username → password, while its participant is in
+}
+
+// Ticket is what a redeemed join token lets in: one person into one room.
+type Ticket struct {
+	RoomID  string
+	UserID  string
+	Name    string
+	Expires time.Time
+}
+
+// Sentinel errors; the server maps them through the api catalogue.
+var (
+	ErrNotFound = api.Err(api.CodeMeetRoomNotFound)
+	ErrFull     = api.Err(api.CodeMeetRoomFull)
+	ErrRefused  = api.Err(api.CodeMeetJoinRefused)
+)
+
+// New builds the service on cfg.UDP.
+func New(cfg Config) (*Service, error) {
+	if cfg.UDP == nil {
+		return nil, errors.New("meet: no UDP socket")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Slog{Log: cfg.Log}
+	}
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	// The default interceptors answer NACKs from their send buffer,
+	// send NACKs for what a publisher lost, and keep sender and
+	// receiver reports and transport-wide congestion feedback going.
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, err
+	}
+	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: cfg.UDP})
+	se := webrtc.SettingEngine{}
+	se.SetICEUDPMux(mux)
+	// One UDP port, IPv4, no mDNS: the broker's address is no secret, and
+	// a city hall network answers no multicast.
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	if len(cfg.Interfaces) > 0 {
+		keep := map[string]bool{}
+		for _, n := range cfg.Interfaces {
+			keep[n] = true
+		}
+		se.SetInterfaceFilter(func(name string) bool { return keep[name] })
+	}
+	if len(cfg.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, mux: mux,
+		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
+		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, turnUsers: map[string]string{}}
+	if cfg.TURN != nil {
+		if err := s.startTURN(); err != nil {
+			_ = mux.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// MediaAddr is where the media port listens.
+func (s *Service) MediaAddr() net.Addr { return s.cfg.UDP.LocalAddr() }
+
+// Create opens a room with host as its first (not yet joined) member.
+func (s *Service) Create(ctx context.Context, host api.User, title string) (api.Room, error) {
+	title = strings.TrimSpace(title)
+	if title == "" {
+		title = host.Name
+	}
+	if err := api.CheckText("title", title, 200); err != nil {
+		return api.Room{}, err
+	}
+	r := &room{svc: s, id: randomID(12), title: title, host: host.ID, created: s.now(), idleSince: s.now(),
+		peers: map[string]*peer{}, tracks: map[string]*forward{}}
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return api.Room{}, api.Err(api.CodeMeetUnavailable)
+	}
+	s.room[r.id] = r
+	s.mu.Unlock()
+	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: host.ID, Action: "meet.room_created", Target: r.id,
+		Fields: map[string]string{"title": title}})
+	return r.info(), nil
+}
+
+// Room returns a running room.
+func (s *Service) Room(id string) (api.Room, error) {
+	s.mu.Lock()
+	r := s.room[id]
+	s.mu.Unlock()
+	if r == nil {
+		return api.Room{}, ErrNotFound
+	}
+	return r.info(), nil
+}
+
+// Issue makes a one-time join token for u into the room.
+func (s *Service) Issue(ctx context.Context, roomID string, u api.User) (string, api.Room, time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.room[roomID]
+	if r == nil {
+		return "", api.Room{}, time.Time{}, ErrNotFound
+	}
+	now := s.now()
+	for h, t := range s.tok {
+		if !now.Before(t.Expires) {
+			delete(s.tok, h)
+		}
+	}
+	tok := "zmj_" + randomID(32)
+	t := Ticket{RoomID: roomID, UserID: u.ID, Name: u.Name, Expires: now.Add(JoinTTL)}
+	s.tok[sha256.Sum256([]byte(tok))] = t
+	return tok, r.info(), t.Expires, nil
+}
+
+// Redeem spends a join token for roomID. A token for another room is
+// refused and stays spent: whoever holds it was not meant to be here.
+func (s *Service) Redeem(ctx context.Context, roomID, token string) (Ticket, error) {
+	if token == "" {
+		return Ticket{}, ErrRefused
+	}
+	h := sha256.Sum256([]byte(token))
+	s.mu.Lock()
+	t, ok := s.tok[h]
+	delete(s.tok, h)
+	r := s.room[roomID]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return Ticket{}, ErrRefused
+	case !s.now().Before(t.Expires):
+		return Ticket{}, api.Err(api.CodeMeetJoinRefused, "expired")
+	case subtle.ConstantTimeCompare([]byte(t.RoomID), []byte(roomID)) != 1:
+		return Ticket{}, api.Err(api.CodeMeetJoinRefused, "for another room")
+	case r == nil:
+		return Ticket{}, ErrNotFound
+	}
+	return t, nil
+}
+
+// Sweep closes rooms that have been empty for emptyRoomTTL.
+func (s *Service) Sweep(ctx context.Context) {
+	now := s.now()
+	s.mu.Lock()
+	var gone []string
+	for id, r := range s.room {
+		if r.emptyFor(now) > emptyRoomTTL {
+			delete(s.room, id)
+			gone = append(gone, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range gone {
+		_ = s.cfg.Audit.Record(ctx, audit.Event{At: now, Actor: "system", Action: "meet.room_closed", Target: id})
+	}
+}
+
+// Close ends every meeting and the media port.
+func (s *Service) Close() {
+	s.mu.Lock()
+	s.done = true
+	rooms := make([]*room, 0, len(s.room))
+	for _, r := range s.room {
+		rooms = append(rooms, r)
+	}
+	s.room = map[string]*room{}
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.closeAll()
+	}
+	if s.turn != nil {
+		_ = s.turn.Close()
+	}
+	_ = s.mux.Close()
+	_ = s.cfg.UDP.Close()
+}
+
+func (s *Service) lookup(id string) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.room[id]
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,159 @@
+package meet
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// room is one meeting: who is in it and the tracks they publish.
+type room struct {
+	svc                *Service
+	id, title, host    string
+	created, idleSince time.Time
+
+	mu     sync.Mutex
+	peers  map[string]*peer
+	tracks map[string]*forward // by publisher ID + "/" + track ID
+}
+
+// forward is one published track and its copy for the subscribers: the
+// broker writes each RTP packet once to local, which sends it to every
+// subscriber bound to it (rewriting SSRC and payload type per binding).
+type forward struct {
+	key    string
+	owner  *peer
+	remote *webrtc.TrackRemote
+	local  *webrtc.TrackLocalStaticRTP
+}
+
+func (r *room) info() api.Room {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return api.Room{ID: r.id, Title: r.title, CreatedBy: r.host, CreatedAt: r.created, Participants: len(r.peers), Capacity: Capacity}
+}
+
+func (r *room) emptyFor(now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.peers) > 0 {
+		return 0
+	}
+	return now.Sub(r.idleSince)
+}
+
+// add lets p in, unless the room is full; it returns the others.
+func (r *room) add(p *peer) ([]api.MeetParticipant, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.peers) >= Capacity {
+		return nil, ErrFull
+	}
+	others := r.participantsLocked()
+	r.peers[p.id] = p
+	return others, nil
+}
+
+func (r *room) participantsLocked() []api.MeetParticipant {
+	out := make([]api.MeetParticipant, 0, len(r.peers))
+	for _, q := range r.peers {
+		out = append(out, q.participant())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// remove takes p and its tracks out and returns whether it was in.
+func (r *room) remove(p *peer) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.peers[p.id] != p {
+		return false
+	}
+	delete(r.peers, p.id)
+	for k, f := range r.tracks {
+		if f.owner == p {
+			delete(r.tracks, k)
+		}
+	}
+	if len(r.peers) == 0 {
+		r.idleSince = r.svc.now()
+	}
+	return true
+}
+
+// publish adds a forwarded track and renegotiates with everyone else.
+func (r *room) publish(f *forward) {
+	r.mu.Lock()
+	if r.peers[f.owner.id] != f.owner {
+		r.mu.Unlock()
+		return
+	}
+	r.tracks[f.key] = f
+	r.mu.Unlock()
+	r.renegotiateAll(f.owner)
+}
+
+// wanted lists the tracks p should receive: everyone's but its own.
+func (r *room) wanted(p *peer) map[string]*forward {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]*forward{}
+	for k, f := range r.tracks {
+		if f.owner != p {
+			out[k] = f
+		}
+	}
+	return out
+}
+
+func (r *room) others(p *peer) []*peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*peer, 0, len(r.peers))
+	for _, q := range r.peers {
+		if q != p {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// broadcast sends m to everyone but from.
+func (r *room) broadcast(from *peer, m api.MeetSignal) {
+	for _, q := range r.others(from) {
+		q.post(m)
+	}
+}
+
+func (r *room) renegotiateAll(except *peer) {
+	for _, q := range r.others(except) {
+		go q.negotiate()
+	}
+}
+
+// keyframe asks the publisher of f for a new keyframe, so that a new
+// subscriber, or one that lost packets, need not wait for the next one.
+func (r *room) keyframe(f *forward) {
+	if f.remote.Kind() != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	_ = f.owner.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(f.remote.SSRC())}})
+}
+
+func (r *room) closeAll() {
+	r.mu.Lock()
+	ps := make([]*peer, 0, len(r.peers))
+	for _, p := range r.peers {
+		ps = append(ps, p)
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.cancel()
+	}
+}

@@ -1,0 +1,243 @@
+// The meeting page: one RTCPeerConnection with the broker, which sends
+// every offer; this page answers, publishes its camera and mic, and
+// shows a tile per participant. Nothing here records anything.
+"use strict";
+
+const texts = {
+  ja: {
+    app: "在宅 会議", norecord: "この会議は録画・録音されません。", intro: "カメラとマイクを使って会議に参加します。",
+    join: "参加する", micOn: "マイク オン", micOff: "マイク オフ", camOn: "カメラ オン", camOff: "カメラ オフ",
+    leave: "退出", you: "（あなた）", joined: "{name} さんが参加しました。", left: "{name} さんが退出しました。",
+    youLeft: "会議から退出しました。このページは閉じてかまいません。", lang: "English",
+    refused: "この会議リンクは期限切れか、すでに使用されています。アプリから会議を開き直してください。",
+    noToken: "会議リンクが不完全です。アプリから会議を開き直してください。",
+    denied: "カメラまたはマイクの使用が許可されていません。ブラウザの設定で許可してから再読み込みしてください。",
+    busy: "カメラまたはマイクが他のアプリで使用中です。そのアプリを閉じてから再読み込みしてください。",
+    nodevice: "カメラまたはマイクが見つかりません。映像・音声なしで参加します。",
+    blocked: "映像と音声をつなげません。ネットワークがブローカーへの通信を止めている可能性があります。情報政策課に連絡してください。",
+    lost: "ブローカーとの接続が切れました。アプリから会議を開き直してください。",
+    micMuted: "マイク オフ", camMuted: "カメラ オフ",
+  },
+  en: {
+    app: "Zaitaku meeting", norecord: "This meeting is not recorded.", intro: "Join the meeting with your camera and mic.",
+    join: "Join", micOn: "Mic on", micOff: "Mic off", camOn: "Camera on", camOff: "Camera off",
+    leave: "Leave", you: " (you)", joined: "{name} joined.", left: "{name} left.",
+    youLeft: "You left the meeting. You may close this page.", lang: "日本語",
+    refused: "This meeting link has expired or was already used. Open the meeting again from the app.",
+    noToken: "The meeting link is incomplete. Open the meeting again from the app.",
+    denied: "The browser may not use the camera or mic. Allow them in the browser's settings, then reload.",
+    busy: "The camera or mic is in use by another application. Close it, then reload.",
+    nodevice: "No camera or mic found. Joining without them.",
+    blocked: "Video and sound cannot get through: the network may block the connection to the broker. Contact IT.",
+    lost: "The connection to the broker was lost. Open the meeting again from the app.",
+    micMuted: "Mic off", camMuted: "Camera off",
+  },
+};
+
+const params = new URLSearchParams(location.search);
+// Japanese unless asked otherwise (?lang=en or the button): the staff
+// are Japanese, their browsers' language is not always set to it.
+let lang = params.get("lang") === "en" ? "en" : "ja";
+if (!texts[lang]) lang = "ja";
+const t = (k, vars) => (texts[lang][k] || k).replace(/\{(\w+)\}/g, (_, v) => (vars || {})[v] || "");
+const $ = (id) => document.getElementById(id);
+
+const roomID = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+// The token travels in the fragment, which never leaves the browser:
+// not in the broker's request log, not in a Referer. Once read, it goes
+// from the address bar too; it is good for one connection anyway.
+const token = new URLSearchParams(location.hash.slice(1)).get("join") || "";
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+
+const state = { self: null, participants: new Map(), audio: true, video: true, welcomed: false, left: false };
+let ws = null, pc = null, local = null;
+
+function applyTexts() {
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  $("lang").textContent = t("lang");
+  $("mic").textContent = t(state.audio ? "micOn" : "micOff");
+  $("cam").textContent = t(state.video ? "camOn" : "camOff");
+  for (const p of state.participants.values()) renderTile(p);
+}
+
+function notice(msg) { $("notice").textContent = msg; }
+function error(msg) { $("error").textContent = msg; }
+
+function tileFor(id) {
+  let el = document.querySelector(`.tile[data-id="${CSS.escape(id)}"]`);
+  if (!el) {
+    el = document.createElement("div");
+    el.className = "tile";
+    el.dataset.id = id;
+    const v = document.createElement("video");
+    v.autoplay = true; v.playsInline = true;
+    const n = document.createElement("span"); n.className = "name";
+    const o = document.createElement("span"); o.className = "off";
+    el.append(v, n, o);
+    $("tiles").append(el);
+  }
+  return el;
+}
+
+function renderTile(p) {
+  const el = tileFor(p.id);
+  const self = state.self && p.id === state.self.id;
+  el.classList.toggle("self", !!self);
+  el.classList.toggle("novideo", !p.video);
+  el.querySelector(".name").textContent = p.name + (self ? t("you") : "");
+  const off = [];
+  if (!p.audio) off.push(t("micMuted"));
+  if (!p.video) off.push(t("camMuted"));
+  const o = el.querySelector(".off");
+  o.textContent = off.join(" / ");
+  o.hidden = off.length === 0;
+}
+
+function send(m) { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m)); }
+
+async function getMedia() {
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 1280, height: 720 } });
+  } catch (e) {
+    if (e.name === "NotAllowedError") error(t("denied"));
+    else if (e.name === "NotReadableError" || e.name === "AbortError") error(t("busy"));
+    else error(t("nodevice"));
+    try { return await navigator.mediaDevices.getUserMedia({ audio: true }); } catch (_) { return null; }
+  }
+}
+
+async function join() {
+  $("join").disabled = true;
+  if (!token) { error(t("noToken")); return; }
+  local = await getMedia();
+  window.meet.local = local;
+  state.audio = !!(local && local.getAudioTracks().length);
+  state.video = !!(local && local.getVideoTracks().length);
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  ws = new WebSocket(`${proto}//${location.host}/v1/meet/rooms/${encodeURIComponent(roomID)}/signal?join=${encodeURIComponent(token)}`);
+  // One message at a time, in order: a candidate must not overtake the
+  // offer it belongs to.
+  let queue = Promise.resolve();
+  ws.onmessage = (e) => {
+    queue = queue.then(() => onSignal(JSON.parse(e.data))).catch((err) => console.error("signal", err));
+  };
+  ws.onclose = () => {
+    if (state.left || state.refusal) return;
+    error(state.welcomed ? t("lost") : t("refused"));
+  };
+}
+
+// connect makes the peer connection once the broker has said where TURN
+// is (welcome); the broker's first offer comes after that.
+function connect(iceServers) {
+  pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+  window.meet.pc = pc;
+  if (local) for (const tr of local.getTracks()) pc.addTrack(tr, local);
+  pc.onicecandidate = (e) => { if (e.candidate) send({ type: "candidate", candidate: e.candidate.toJSON() }); };
+  pc.ontrack = (e) => {
+    const stream = e.streams[0];
+    if (!stream) return;
+    const v = tileFor(stream.id).querySelector("video");
+    if (v.srcObject !== stream) v.srcObject = stream;
+  };
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === "failed" && !state.left) error(t("blocked"));
+  };
+}
+
+async function onSignal(m) {
+  switch (m.type) {
+    case "welcome": {
+      state.welcomed = true;
+      connect(m.ice_servers);
+      state.self = m.participant;
+      $("lobby").hidden = true; $("room").hidden = false; $("controls").hidden = false;
+      if (m.room && m.room.title) $("title").textContent = m.room.title;
+      const me = { ...m.participant, audio: state.audio, video: state.video };
+      state.participants.set(me.id, me);
+      renderTile(me);
+      const v = tileFor(me.id).querySelector("video");
+      v.muted = true;
+      if (local) v.srcObject = local;
+      for (const p of m.participants || []) { state.participants.set(p.id, p); renderTile(p); }
+      send({ type: "media", audio: state.audio, video: state.video });
+      break;
+    }
+    case "joined":
+      state.participants.set(m.participant.id, m.participant);
+      renderTile(m.participant);
+      notice(t("joined", { name: m.participant.name }));
+      break;
+    case "left": {
+      state.participants.delete(m.participant.id);
+      const el = document.querySelector(`.tile[data-id="${CSS.escape(m.participant.id)}"]`);
+      if (el) el.remove();
+      notice(t("left", { name: m.participant.name }));
+      break;
+    }
+    case "media":
+      state.participants.set(m.participant.id, m.participant);
+      renderTile(m.participant);
+      break;
+    case "offer":
+      await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      send({ type: "answer", sdp: pc.localDescription.sdp });
+      break;
+    case "candidate":
+      await pc.addIceCandidate(m.candidate);
+      break;
+    case "error":
+      window.meet.errors.push(m.error);
+      // A refused message is the page's own bug, not the user's to fix.
+      if (m.error && m.error.code !== "meet_bad_message") {
+        state.refusal = true;
+        error((lang === "ja" ? m.error.message_ja : m.error.message) || m.error.code);
+      }
+      break;
+  }
+}
+
+function toggle(kind) {
+  const on = kind === "audio" ? (state.audio = !state.audio) : (state.video = !state.video);
+  if (local) for (const tr of (kind === "audio" ? local.getAudioTracks() : local.getVideoTracks())) tr.enabled = on;
+  const btn = $(kind === "audio" ? "mic" : "cam");
+  btn.setAttribute("aria-pressed", String(on));
+  applyTexts();
+  if (state.self) {
+    const me = state.participants.get(state.self.id);
+    me[kind] = on;
+    renderTile(me);
+  }
+  send({ type: "media", [kind]: on });
+}
+
+function leave() {
+  state.left = true;
+  send({ type: "leave" });
+  if (ws) ws.close();
+  if (pc) pc.close();
+  if (local) for (const tr of local.getTracks()) tr.stop();
+  $("room").hidden = true; $("controls").hidden = true;
+  notice(t("youLeft"));
+}
+
+// For tests and support: the connection and a JSON-ready stats report.
+window.meet = {
+  pc: null, errors: [], state,
+  tiles: () => [...document.querySelectorAll(".tile")].map((el) => ({ id: el.dataset.id, name: el.querySelector(".name").textContent })),
+  stats: async () => {
+    if (!pc) return [];
+    const out = [];
+    (await pc.getStats()).forEach((r) => out.push(r));
+    return out;
+  },
+};
+
+$("join").onclick = join;
+$("mic").onclick = () => toggle("audio");
+$("cam").onclick = () => toggle("video");
+$("leave").onclick = leave;
+$("lang").onclick = () => { lang = lang === "ja" ? "en" : "ja"; applyTexts(); };
+applyTexts();
