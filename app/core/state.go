@@ -97,6 +97,8 @@ const (
 	// EndSignInEnded: the broker: the sign-in that held the slot ended
 	// (signed out elsewhere, the password changed, the laptop revoked).
 	EndSignInEnded EndReason = api.EndSignedOut
+	// EndHours: the broker: the department's allowed telework hours ended.
+	EndHours EndReason = api.EndHours
 
 	EndClosed       EndReason = "client_closed"       // the RDP window was closed
 	EndDisconnected EndReason = "terminal_disconnect" // Disconnect chosen inside the office PC's session

@@ -108,6 +108,7 @@ var en = map[Key]string{
 	EndAdmin:          "IT ended the session.",
 	EndLease:          "The session ended because the connection was lost.",
 	EndSignInEnded:    "The session ended because your sign-in ended (signed out, or the password was changed). Sign in again to connect.",
+	EndHours:          "The session ended because your section's telework hours are over. Ask your supervisor if you need to work later.",
 	EndClosed:         "You closed the remote desktop window, so the session ended. What you had open on your office PC is still there: connect again to carry on.",
 	EndDisconnected:   "You chose Disconnect on your office PC, so the session ended. What you had open is still there: connect again to carry on.",
 	EndSignedOut:      "You signed out of your office PC, so the session ended.",
@@ -117,6 +118,7 @@ var en = map[Key]string{
 	EndITMessage:      "Message from IT: %s",
 	WarnIdle:          "No activity: the session ends at %s. Use the remote desktop to keep it.",
 	WarnMaxLength:     "The maximum session length is reached at %s. Save your work now.",
+	WarnHours:         "Your section's telework hours end at %s. Save your work now.",
 	EndedPrefix:       "Last session: %s",
 	HomeConnectedHint: "Work in the Remote Desktop window. Press Disconnect when you finish.",
 

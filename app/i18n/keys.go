@@ -113,6 +113,7 @@ const (
 	EndAdmin          Key = "end.admin"
 	EndLease          Key = "end.lease"
 	EndSignInEnded    Key = "end.signin_ended"
+	EndHours          Key = "end.hours"
 	EndOther          Key = "end.other"
 	EndClosed         Key = "end.client_closed"
 	EndDisconnected   Key = "end.terminal_disconnect"
@@ -123,6 +124,7 @@ const (
 	EndITMessage      Key = "end.it_message"
 	WarnIdle          Key = "warn.idle"
 	WarnMaxLength     Key = "warn.max_length"
+	WarnHours         Key = "warn.hours"
 	HomeConnectedHint Key = "home.connected_hint"
 
 	// Settings.

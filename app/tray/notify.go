@@ -41,8 +41,11 @@ func Notices(prev, next core.State, tr *i18n.Tr) []*fyne.Notification {
 // language at the moment of drawing (core keeps only the reason and time).
 func Warning(w core.EndWarning, tr *i18n.Tr) string {
 	at := i18n.TimeOfDay(w.EndsAt)
-	if w.Reason == api.EndIdle {
+	switch w.Reason {
+	case api.EndIdle:
 		return tr.T(i18n.WarnIdle, at)
+	case api.EndHours:
+		return tr.T(i18n.WarnHours, at)
 	}
 	return tr.T(i18n.WarnMaxLength, at)
 }
@@ -63,6 +66,8 @@ func EndReason(reason core.EndReason, tr *i18n.Tr) string {
 		return tr.T(i18n.EndLease)
 	case core.EndSignInEnded:
 		return tr.T(i18n.EndSignInEnded)
+	case core.EndHours:
+		return tr.T(i18n.EndHours)
 	case core.EndClosed:
 		return tr.T(i18n.EndClosed)
 	case core.EndDisconnected:

@@ -154,7 +154,7 @@ func TestEveryCoreCodeHasEnglishWords(t *testing.T) {
 	for _, r := range append(allEndReasons, "something-new") {
 		add(func(s *core.State) { s.EndReason = r })
 	}
-	for _, r := range []string{api.EndIdle, api.EndMaxLength} {
+	for _, r := range []string{api.EndIdle, api.EndMaxLength, api.EndHours} {
 		add(func(s *core.State) {
 			s.Phase, s.Since = core.Connected, testNow
 			s.Warning = core.EndWarning{Reason: r, EndsAt: testNow.Add(5 * time.Minute)}
@@ -312,5 +312,5 @@ func (l *holdingLauncher) Launch(ctx context.Context, t core.LaunchTarget) (int,
 }
 
 // allEndReasons is every reason core can end a session with.
-var allEndReasons = []core.EndReason{core.EndUser, core.EndIdle, core.EndMaxLength, core.EndAdmin, core.EndLease, core.EndSignInEnded,
+var allEndReasons = []core.EndReason{core.EndUser, core.EndIdle, core.EndMaxLength, core.EndAdmin, core.EndLease, core.EndSignInEnded, core.EndHours,
 	core.EndClosed, core.EndDisconnected, core.EndSignedOut, core.EndByTerminal, core.EndNetwork}
