@@ -78,6 +78,24 @@ type Deps struct {
 	// BeforeLogout runs while the session's token still works, before a
 	// user's sign-out revokes it (the wiring uploads the operation log).
 	BeforeLogout func(ctx context.Context)
+	// Events (may be nil) gets the event socket's frames that are not
+	// the main job's (chat), so app/chat rides the one socket without
+	// core knowing chat.
+	Events EventSink
+}
+
+// EventSink takes what the event socket carries for others (app/chat
+// implements it). Core calls it from the socket's reader goroutine, so
+// no method may block: a reader that stalls gets the socket cut.
+type EventSink interface {
+	// Subscribed: a (re)opened socket's hello has arrived, so every live
+	// frame from here on reaches Event; a catch-up from the store started
+	// now leaves no gap.
+	Subscribed()
+	// Event is one frame whose type starts with "chat.".
+	Event(ev api.Event)
+	// Down: the socket failed (or the session ended); core reopens it.
+	Down()
 }
 
 // Keyring entry names.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,9 @@ func (c *Client) runEvents(ctx context.Context) {
 			first = false
 			err = c.readEvents(ctx, s)
 			s.Close()
+			if c.deps.Events != nil {
+				c.deps.Events.Down()
+			}
 		}
 		if ctx.Err() != nil {
 			return
@@ -88,6 +92,9 @@ func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
 		switch ev.Type {
 		case api.EventHello:
 			_ = json.Unmarshal(ev.Data, &hello)
+			if c.deps.Events != nil {
+				c.deps.Events.Subscribed()
+			}
 			continue
 		case api.EventResync:
 			// The broker cannot replay what we missed, or its numbers went
@@ -96,6 +103,14 @@ func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
 			f.lastSeq = min(f.lastSeq, hello.LastSeq)
 			f.mu.Unlock()
 			c.dispatch(ctx, api.Event{Type: resyncEvent})
+			continue
+		}
+		if strings.HasPrefix(ev.Type, "chat.") {
+			// Chat keeps its own per-channel sequence (app/chat); the
+			// connect flow has no use for it.
+			if c.deps.Events != nil {
+				c.deps.Events.Event(ev)
+			}
 			continue
 		}
 		if ev.Seq == 0 { // a latest-value event: not numbered
