@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/zaitaku/zaitaku/app/chat"
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/instance"
 	"github.com/zaitaku/zaitaku/app/launcher"
@@ -75,7 +76,10 @@ func main() {
 	if f.rdpStub {
 		launch = launcher.StandIn{Log: log}
 	}
-	deps := core.Deps{Secrets: keyring.New(keyring.WithNotFound(core.ErrNoSecret)), Launcher: launch, Log: log}
+	// Chat rides core's event socket and lives in memory only (app/chat).
+	chats := chat.New(chat.Options{Log: log})
+	deps := core.Deps{Secrets: keyring.New(keyring.WithNotFound(core.ErrNoSecret)), Launcher: launch, Log: log, Events: chats}
+	onSession := []func(core.Session){func(s core.Session) { chats.Start(s.API, s.UserID, s.Done) }}
 	var logStatus func() oplog.Status
 	ol, err := oplog.Start(filepath.Join(dataDir, "oplog"), log)
 	switch {
@@ -90,7 +94,12 @@ func main() {
 	default:
 		defer ol.Close()
 		deps.Recorder, deps.BeforeLogout, logStatus = ol, ol.BeforeLogout, ol.Status
-		deps.OnSession = func(s core.Session) { ol.StartSession(s.API, s.DeviceID, s.Sign, s.Done) }
+		onSession = append(onSession, func(s core.Session) { ol.StartSession(s.API, s.DeviceID, s.Sign, s.Done) })
+	}
+	deps.OnSession = func(s core.Session) {
+		for _, f := range onSession {
+			f(s)
+		}
 	}
 
 	a := app.NewWithID(appID)
@@ -104,6 +113,7 @@ func main() {
 		AutoConnect: f.connect,
 		Autostart:   autostart.Entry{ID: appID, Name: "Zaitaku", Exec: exe, Args: []string{"-hidden"}},
 		Logger:      log,
+		Chat:        chats,
 		NewClient: func(p ui.Profile) (ui.Client, error) {
 			d := deps
 			d.PinLearned = func(pin string) { u.PinLearned(p.BrokerURL, pin) }

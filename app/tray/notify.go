@@ -1,8 +1,11 @@
 package tray
 
 import (
+	"unicode/utf8"
+
 	"fyne.io/fyne/v2"
 
+	"github.com/zaitaku/zaitaku/app/chat"
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -80,4 +83,22 @@ func EndReason(reason core.EndReason, tr *i18n.Tr) string {
 		return tr.T(i18n.EndNetwork)
 	}
 	return tr.T(i18n.EndOther)
+}
+
+// noticeChars bounds the text a chat notification shows: a notification
+// is a pointer to the conversation, not the place to read it.
+const noticeChars = 80
+
+// ChatNotice words a chat notice: who wrote, where when it is a mention,
+// and the start of the text.
+func ChatNotice(n chat.Notice, tr *i18n.Tr) *fyne.Notification {
+	title := tr.T(i18n.NotifyChatDirect, n.SenderName)
+	if n.Mention && !n.Direct {
+		title = tr.T(i18n.NotifyChatMention, n.SenderName, n.ChannelName)
+	}
+	body := n.Text
+	if utf8.RuneCountInString(body) > noticeChars {
+		body = string([]rune(body)[:noticeChars]) + "…"
+	}
+	return fyne.NewNotification(title, body)
 }

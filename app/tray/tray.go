@@ -23,6 +23,7 @@ const (
 	ActConnect                  // start the main job
 	ActDisconnect               // end the session, or cancel a queued/waking attempt
 	ActQuit                     // leave the app
+	ActChat                     // open the chat window (on the conversation last notified, if any)
 )
 
 // Item is one menu line. Separator items have no label.
@@ -63,6 +64,20 @@ func Build(st core.State, tr *i18n.Tr, now time.Time) Model {
 		Item{Separator: true},
 		Item{Label: tr.T(i18n.TrayQuit), Action: ActQuit},
 	)
+	return m
+}
+
+// WithChat adds the chat line to m: the unread count where the tray
+// host shows it (the menu and, through Menu's title, the tooltip).
+func WithChat(m Model, unread int, tr *i18n.Tr) Model {
+	label := tr.T(i18n.TrayChat)
+	if unread > 0 {
+		label = tr.T(i18n.TrayChatUnread, unread)
+		m.Status += " · " + tr.T(i18n.ChatOpenUnread, unread)
+	}
+	items := make([]Item, 0, len(m.Items)+1)
+	items = append(items, m.Items[0], Item{Label: label, Action: ActChat})
+	m.Items = append(items, m.Items[1:]...)
 	return m
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/zaitaku/zaitaku/app/chat"
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -167,5 +168,46 @@ func TestNotices(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestTrayChatLine(t *testing.T) {
+	m := WithChat(Build(core.State{Phase: core.Ready, Online: true, Terminal: pc}, ja, now), 3, ja)
+	if got, want := line(m), "ready | 在宅を開く, チャットを開く（未読 3）, 職場のパソコンに接続, --, [接続できます], --, 終了"; got != want {
+		t.Errorf("ja:\n got %s\nwant %s", got, want)
+	}
+	if m.Status != "接続できます · チャット（未読 3）" {
+		t.Errorf("tooltip %q", m.Status)
+	}
+	m = WithChat(Build(core.State{Phase: core.Ready, Online: true, Terminal: pc}, en, now), 0, en)
+	if got, want := line(m), "ready | Open Zaitaku, Open chat, Connect to office PC, --, [Ready to connect], --, Quit"; got != want {
+		t.Errorf("en:\n got %s\nwant %s", got, want)
+	}
+	if m.Items[1].Action != ActChat {
+		t.Errorf("chat line's action %v", m.Items[1].Action)
+	}
+}
+
+func TestChatNotices(t *testing.T) {
+	long := strings.Repeat("長", 100)
+	for _, tc := range []struct {
+		name        string
+		n           chat.Notice
+		title, body string
+	}{
+		{"direct", chat.Notice{Direct: true, SenderName: "佐藤 一郎", Text: "お疲れさまです"}, "佐藤 一郎 さんからのメッセージ", "お疲れさまです"},
+		{"mention", chat.Notice{Mention: true, SenderName: "佐藤 一郎", ChannelName: "総務課", Text: "@yamada 確認お願いします"},
+			"佐藤 一郎 さんからのメンション（総務課）", "@yamada 確認お願いします"},
+		{"long text cut", chat.Notice{Direct: true, SenderName: "佐藤 一郎", Text: long}, "佐藤 一郎 さんからのメッセージ", strings.Repeat("長", 80) + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ChatNotice(tc.n, ja)
+			if got.Title != tc.title || got.Content != tc.body {
+				t.Errorf("got %q / %q, want %q / %q", got.Title, got.Content, tc.title, tc.body)
+			}
+		})
+	}
+	if got := ChatNotice(chat.Notice{Mention: true, SenderName: "Sato", ChannelName: "General"}, en); got.Title != "Sato mentioned you (General)" {
+		t.Errorf("en mention title %q", got.Title)
 	}
 }

@@ -32,6 +32,8 @@ type Options struct {
 	BoldFont    func() ([]byte, error)                                         // a bold face with Japanese glyphs (platform/font); nil: Fyne's
 	Now         func() time.Time
 	Logger      *slog.Logger
+	// Chat is the signed-in user's chat (app/chat); nil: no chat window.
+	Chat ChatClient
 }
 
 type screenID int
@@ -82,6 +84,13 @@ type UI struct {
 	trayKey   string
 	connected bool // AutoConnect fired already
 	hidden    bool // told the user once that closing keeps the app in the tray
+
+	chatWin    fyne.Window // nil until chat is first opened
+	chatScr    *chatScreen
+	chatCur    string // the conversation open in the chat window
+	chatShown  bool   // the chat window is on screen
+	chatNotice string // the channel of the last chat notice: the tray's chat line opens it
+	people     *peopleLookup
 
 	async func(func())  // runs blocking work off the UI thread (tests run it inline)
 	every time.Duration // elapsed-time tick; 0 (tests) ticks only when told
@@ -144,6 +153,7 @@ func (u *UI) Start() {
 	} else {
 		u.showFirstRun("")
 	}
+	u.startChat()
 	u.updateTray()
 	if desk, ok := u.app.(desktop.App); ok {
 		desk.SetSystemTrayWindow(u.win)
@@ -307,6 +317,9 @@ func (u *UI) onState(st core.State) {
 		}
 	}
 	signedIn := st.Phase != core.SignedOut
+	if !signedIn {
+		u.hideChat() // what it showed is gone with the sign-in
+	}
 	switch {
 	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || (u.screen == scrPassword && u.pendingPw == "")):
 		u.showLogin()
@@ -382,6 +395,9 @@ func (u *UI) quit() {
 		u.unsub()
 	}
 	u.win.Hide()
+	if u.chatWin != nil {
+		u.chatWin.Hide()
+	}
 	c := u.client
 	go func() {
 		if c != nil {
@@ -407,6 +423,9 @@ func (u *UI) updateTray() {
 		return
 	}
 	m := tray.Build(u.st, u.tr, u.opt.Now())
+	if u.opt.Chat != nil && u.st.Phase != core.SignedOut {
+		m = tray.WithChat(m, u.opt.Chat.Unread(), u.tr)
+	}
 	key := m.Icon + "\x00" + m.Status + "\x00" + u.tr.Lang()
 	for _, it := range m.Items {
 		key += "\x00" + it.Label
@@ -429,6 +448,8 @@ func (u *UI) trayAction(a tray.Action) {
 		u.disconnect()
 	case tray.ActQuit:
 		u.quit()
+	case tray.ActChat:
+		u.openChat(u.chatNotice)
 	}
 }
 

@@ -19,6 +19,7 @@ type homeActions struct {
 	Disconnect func() // also cancels a queued or waking attempt
 	Settings   func()
 	Help       func()
+	Chat       func() // nil: the app has no chat
 }
 
 // homeScreen is the morning screen: the office PC, free slots, one large
@@ -27,6 +28,7 @@ type homeScreen struct {
 	root          fyne.CanvasObject
 	tr            *i18n.Tr
 	user          *widget.Label
+	chat          *widget.Button // nil without chat
 	offline       *message
 	terminalName  *widget.Label
 	terminalState *widget.Label
@@ -61,7 +63,12 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	h.user.Truncation = fyne.TextTruncateEllipsis
 	settings := widget.NewButtonWithIcon(tr.T(i18n.Settings), theme.SettingsIcon(), actions.Settings)
 	help := widget.NewButtonWithIcon(tr.T(i18n.Help), theme.HelpIcon(), actions.Help)
-	top := container.NewBorder(nil, nil, nil, container.NewHBox(settings, help), h.user)
+	buttons := container.NewHBox(settings, help)
+	if actions.Chat != nil {
+		h.chat = widget.NewButtonWithIcon(tr.T(i18n.ChatOpen), theme.MailComposeIcon(), actions.Chat)
+		buttons.Objects = append([]fyne.CanvasObject{h.chat}, buttons.Objects...)
+	}
+	top := container.NewBorder(nil, nil, nil, buttons, h.user)
 
 	h.offline = newMessage()
 	h.terminalName = widget.NewLabel("")
@@ -114,6 +121,21 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	)
 	h.update(st, now)
 	return h
+}
+
+// setUnread shows chat's unread count on its button.
+func (h *homeScreen) setUnread(n int) {
+	if h.chat == nil {
+		return
+	}
+	text := h.tr.T(i18n.ChatOpen)
+	h.chat.Importance = widget.MediumImportance
+	if n > 0 {
+		text = h.tr.T(i18n.ChatOpenUnread, n)
+		h.chat.Importance = widget.HighImportance
+	}
+	h.chat.SetText(text)
+	h.chat.Refresh()
 }
 
 // stageIndex maps a phase to the stage being worked on (-1: none).

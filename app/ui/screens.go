@@ -194,12 +194,20 @@ func (u *UI) showPassword(v passwordView) {
 }
 
 func (u *UI) showHome() {
+	var openChat func()
+	if u.opt.Chat != nil {
+		openChat = func() { u.openChat("") }
+	}
 	u.home = makeHome(u.tr, u.st, u.opt.Now(), homeActions{
 		Connect:    u.connect,
 		Disconnect: u.disconnect,
 		Settings:   u.showSettings,
 		Help:       u.showAbout,
+		Chat:       openChat,
 	})
+	if u.opt.Chat != nil {
+		u.home.setUnread(u.opt.Chat.Unread())
+	}
 	u.setContent(scrHome, u.home.root)
 }
 
@@ -282,6 +290,7 @@ func (u *UI) setLang(l string) {
 	u.tr = i18n.New(l)
 	u.updateTitle()
 	u.updateTray()
+	u.relabelChat()
 	u.showSettings()
 }
 
