@@ -84,7 +84,7 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 		name := widget.NewLabel("")
 		name.Truncation = fyne.TextTruncateEllipsis
 		badge, _ := unreadBadge()
-		return container.NewBorder(nil, nil, icon, badge, name)
+		return container.NewBorder(nil, nil, icon, container.NewCenter(badge), name)
 	}, func(i widget.ListItemID, o fyne.CanvasObject) {
 		if i >= len(s.v.Channels) {
 			return
@@ -93,7 +93,7 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 		row := o.(*fyne.Container)
 		name := row.Objects[0].(*widget.Label)
 		icon := row.Objects[1].(*widget.Icon)
-		badge := row.Objects[2].(*fyne.Container)
+		badge := row.Objects[2].(*fyne.Container).Objects[0].(*fyne.Container)
 		name.SetText(ch.Name)
 		name.TextStyle.Bold = ch.Unread > 0
 		name.Refresh()

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -83,7 +84,7 @@ func sameDay(a, b time.Time) bool {
 func daySeparator(tr *i18n.Tr, t time.Time) fyne.CanvasObject {
 	l := widget.NewLabel(dayText(tr, t))
 	l.Alignment = fyne.TextAlignCenter
-	l.Importance = widget.LowImportance
+	l.SizeName = theme.SizeNameCaptionText
 	l.TextStyle.Bold = true
 	return container.NewBorder(nil, nil, nil, nil, container.NewVBox(widget.NewSeparator(), l))
 }
@@ -113,7 +114,7 @@ func messageRow(tr *i18n.Tr, m chat.Message, kind string, act messageActions) fy
 	name := widget.NewLabel(m.SenderName)
 	name.TextStyle.Bold = true
 	at := widget.NewLabel(i18n.TimeOfDay(m.At))
-	at.Importance = widget.LowImportance
+	at.SizeName = theme.SizeNameCaptionText
 	head := container.NewHBox(name, at)
 	var right []fyne.CanvasObject
 	if m.State == chat.Sent && !m.Deleted && m.Seq > 0 && act.Reply != nil {
@@ -126,7 +127,8 @@ func messageRow(tr *i18n.Tr, m chat.Message, kind string, act messageActions) fy
 	parts := []fyne.CanvasObject{top}
 	if q := m.Quote; q != nil {
 		ql := widget.NewLabel(m.QuoteName + ": " + oneLine(q.Text, 60))
-		ql.Importance = widget.LowImportance
+		ql.SizeName = theme.SizeNameCaptionText
+		ql.TextStyle.Italic = true
 		ql.Truncation = fyne.TextTruncateEllipsis
 		bar := canvas.NewRectangle(theme.Color(theme.ColorNamePrimary))
 		bar.SetMinSize(fyne.NewSize(3, 0))
@@ -208,5 +210,5 @@ func unreadBadge() (*fyne.Container, *canvas.Text) {
 	txt.TextStyle.Bold = true
 	txt.Alignment = fyne.TextAlignCenter
 	txt.TextSize = theme.CaptionTextSize() + 1
-	return container.NewStack(bg, container.NewPadded(txt)), txt
+	return container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(1, 1, 7, 7), txt)), txt
 }
