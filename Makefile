@@ -16,9 +16,9 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxran
 DEB_PACKAGES += chromium
 
 # Packages with cgo-free code that must also build for Windows and macOS.
-CROSS_PKGS := ./broker/... ./app/core/... ./app/oplog/... ./app/instance/... ./app/launcher/... ./app/update/... ./platform/...
+CROSS_PKGS := ./broker/... ./app/core/... ./app/chat/... ./app/oplog/... ./app/instance/... ./app/launcher/... ./app/update/... ./platform/...
 # Packages with shared state, tested under the race detector.
-RACE_PKGS := ./broker/api/... ./broker/tunnel/... ./broker/slots/... ./broker/relay/... ./broker/wake/... ./broker/oplog/... ./broker/events/... ./broker/meet/... ./app/oplog/... ./app/core/...
+RACE_PKGS := ./broker/api/... ./broker/tunnel/... ./broker/slots/... ./broker/relay/... ./broker/wake/... ./broker/oplog/... ./broker/events/... ./broker/meet/... ./app/oplog/... ./app/core/... ./app/chat/...
 
 .PHONY: deps test test-fast test-e2e check bench demo broker app release clean
 
@@ -50,8 +50,12 @@ check: ## static checks: formatting, vet, dependency rules, cross-compiles
 	@missing=$$(for d in $$($(GO) list -f '{{.Dir}}' ./app/... ./broker/... ./platform/... | sed "s|^$(CURDIR)/||"); do \
 	  grep -q "\`$$d/\?\`" docs/ARCHITECTURE.md || echo $$d; done); \
 	  if [ -n "$$missing" ]; then echo "docs/ARCHITECTURE.md does not name these packages: $$missing"; exit 1; fi
+	@bad=$$($(GO) list -deps ./app/chat | grep -E '^fyne.io/|zaitaku/app/(ui|tray|oplog)$$' || true); \
+	  if [ -n "$$bad" ]; then echo "app/chat is client logic without a face: $$bad"; exit 1; fi
+	@bad=$$(grep -nE '\bos\.(Create|WriteFile|OpenFile|Mkdir)|\bioutil\.' $$(ls app/chat/*.go | grep -v _test.go) || true); \
+	  if [ -n "$$bad" ]; then echo "app/chat writes to disk (LGWAN: nothing of chat on the laptop): $$bad"; exit 1; fi
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./broker/cmd/broker
-	$(GO) vet ./broker/... ./app/core/... ./app/oplog/... ./app/update/... ./platform/...
+	$(GO) vet ./broker/... ./app/core/... ./app/chat/... ./app/oplog/... ./app/update/... ./platform/...
 	GOOS=windows CGO_ENABLED=0 $(GO) vet $(CROSS_PKGS)
 	GOOS=darwin CGO_ENABLED=0 $(GO) vet $(CROSS_PKGS)
 

@@ -347,4 +347,3 @@ func TestChatEnglish(t *testing.T) {
 		}
 	}
 }
-
