@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -44,7 +45,18 @@ func (u *UI) startChat() {
 	if c == nil {
 		return
 	}
-	c.Subscribe(func() { fyne.Do(u.chatChanged) })
+	// A burst of frames (a catch-up, a busy channel) asks for one redraw,
+	// not one per frame: the UI thread would fall behind.
+	var queued atomic.Bool
+	c.Subscribe(func() {
+		if queued.Swap(true) {
+			return
+		}
+		fyne.Do(func() {
+			queued.Store(false)
+			u.chatChanged()
+		})
+	})
 	c.OnNotice(func(n chat.Notice) {
 		fyne.Do(func() {
 			u.chatNotice = n.Channel
