@@ -319,6 +319,7 @@ func (u *UI) onState(st core.State) {
 	signedIn := st.Phase != core.SignedOut
 	if !signedIn {
 		u.hideChat() // what it showed is gone with the sign-in
+		u.chatCur, u.chatNotice = "", ""
 	}
 	switch {
 	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || (u.screen == scrPassword && u.pendingPw == "")):

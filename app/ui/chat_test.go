@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/zaitaku/zaitaku/app/chat"
+	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/app/tray"
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -345,5 +346,19 @@ func TestChatEnglish(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("English chat lacks %q: %s", want, got)
 		}
+	}
+}
+
+func TestChatClosesAtSignOut(t *testing.T) {
+	fc := chatFixture()
+	u := newChatUI(t, fc)
+	u.openChat("dm")
+	u.client.(*fakeClient).push(core.State{Phase: core.SignedOut, Online: true})
+	if u.chatShown || u.chatCur != "" || fc.viewed[len(fc.viewed)-1] != "" {
+		t.Errorf("after sign-out: shown %v on %q, last viewed %q", u.chatShown, u.chatCur, fc.viewed)
+	}
+	u.openChat("")
+	if u.chatShown {
+		t.Error("chat opens while signed out")
 	}
 }
