@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 )
@@ -42,22 +39,9 @@ func chatExport(fs *flag.FlagSet) runFunc {
 		if err := needArgs(args, 1, "one channel ID (broker admin chat channels)"); err != nil {
 			return err
 		}
-		var w io.Writer = env.Out
-		var file *os.File
-		if *outFile != "" {
-			var err error
-			if file, err = os.OpenFile(*outFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-				return fmt.Errorf("export file: %w (choose a new name)", err)
-			}
-			w = bufio.NewWriter(file)
-		}
-		n, err := env.Chat.Export(ctx, env.Actor, args[0], *reason, w)
-		if file != nil {
-			err = errors.Join(err, w.(*bufio.Writer).Flush(), file.Sync(), file.Close())
-			if err == nil {
-				fmt.Fprintf(env.Err, "exported %d rows to %s\n", n, *outFile)
-			}
-		}
+		_, err := exportTo(env, *outFile, "rows", func(w io.Writer) (int, error) {
+			return env.Chat.Export(ctx, env.Actor, args[0], *reason, w)
+		})
 		return err
 	}
 }

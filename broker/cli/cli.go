@@ -5,6 +5,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -418,4 +419,23 @@ func printRow(w io.Writer, format string, args ...any) {
 		}
 	}
 	fmt.Fprintf(w, format, args...)
+}
+
+// exportTo runs an export into --out (a new file, 0600, synced before it
+// is reported) or, without one, to standard output; what counts the rows
+// is write's.
+func exportTo(env *Env, outFile, unit string, write func(io.Writer) (int, error)) (int, error) {
+	if outFile == "" {
+		return write(env.Out)
+	}
+	f, err := os.OpenFile(outFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("export file: %w (choose a new name)", err)
+	}
+	bw := bufio.NewWriter(f)
+	n, err := write(bw)
+	if err = errors.Join(err, bw.Flush(), f.Sync(), f.Close()); err == nil {
+		fmt.Fprintf(env.Err, "exported %d %s to %s\n", n, unit, outFile)
+	}
+	return n, err
 }

@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -81,21 +78,9 @@ func oplogExport(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		var w io.Writer = env.Out
-		var file *os.File
-		if *outFile != "" {
-			if file, err = os.OpenFile(*outFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-				return fmt.Errorf("export file: %w (choose a new name)", err)
-			}
-			w = bufio.NewWriter(file)
-		}
-		n, err := env.Oplog.Export(ctx, oq, *format, w)
-		if file != nil {
-			err = errors.Join(err, w.(*bufio.Writer).Flush(), file.Sync(), file.Close())
-			if err == nil {
-				fmt.Fprintf(env.Err, "exported %d events to %s\n", n, *outFile)
-			}
-		}
+		n, err := exportTo(env, *outFile, "events", func(w io.Writer) (int, error) {
+			return env.Oplog.Export(ctx, oq, *format, w)
+		})
 		if err != nil {
 			return err
 		}

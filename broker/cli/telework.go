@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -23,22 +21,9 @@ func teleworkExport(fs *flag.FlagSet) runFunc {
 		if err := needArgs(args, 0, "no arguments; the range is --from and --to"); err != nil {
 			return err
 		}
-		var w io.Writer = env.Out
-		var file *os.File
-		if *outFile != "" {
-			var err error
-			if file, err = os.OpenFile(*outFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-				return fmt.Errorf("export file: %w (choose a new name)", err)
-			}
-			w = bufio.NewWriter(file)
-		}
-		n, err := env.Telework.Export(ctx, env.Actor, api.TeleworkExportQuery{From: *from, To: *to, Department: *dept}, w)
-		if file != nil {
-			err = errors.Join(err, w.(*bufio.Writer).Flush(), file.Sync(), file.Close())
-			if err == nil {
-				fmt.Fprintf(env.Err, "exported %d rows to %s\n", n, *outFile)
-			}
-		}
+		_, err := exportTo(env, *outFile, "rows", func(w io.Writer) (int, error) {
+			return env.Telework.Export(ctx, env.Actor, api.TeleworkExportQuery{From: *from, To: *to, Department: *dept}, w)
+		})
 		return err
 	}
 }
