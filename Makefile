@@ -14,6 +14,9 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxran
   dpkg-dev adduser util-linux sqlite3
 # The meeting end-to-end tests drive Debian's chromium (never a downloaded browser).
 DEB_PACKAGES += chromium
+# Node.js runs Redocly's CLI, which lints the served OpenAPI document.
+DEB_PACKAGES += nodejs
+REDOCLY_VERSION := 2.77.0
 
 # Packages with cgo-free code that must also build for Windows and macOS.
 CROSS_PKGS := ./broker/... ./app/core/... ./app/chat/... ./app/oplog/... ./app/instance/... ./app/launcher/... ./app/update/... ./platform/...
@@ -32,6 +35,9 @@ deps: ## install what a fresh Debian machine lacks
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "deps: all Debian packages present"; fi
 	@$(GO) mod download
+	@test -x .cache/redocly/node_modules/.bin/redocly && grep -q '"version": "$(REDOCLY_VERSION)"' .cache/redocly/node_modules/@redocly/cli/package.json \
+	  || { echo "installing @redocly/cli@$(REDOCLY_VERSION) into .cache/redocly"; \
+	       npm install --prefix .cache/redocly --no-audit --no-fund --loglevel=error @redocly/cli@$(REDOCLY_VERSION) >/dev/null; }
 
 check: ## static checks: formatting, vet, dependency rules, cross-compiles
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

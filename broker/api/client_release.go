@@ -55,5 +55,5 @@ func (c *Client) SetRollout(ctx context.Context, id string, percent int) (*Relea
 // UpdateReleaseChannel sets a channel's pin or minimum version (IT).
 func (c *Client) UpdateReleaseChannel(ctx context.Context, name string, up ChannelUpdate) (*ReleaseChannel, error) {
 	var out ReleaseChannel
-	return &out, c.Do(ctx, "PATCH", "/admin/v1/releases/channels/"+url.PathEscape(name), up, &out)
+	return &out, c.Do(ctx, "PATCH", "/admin/v1/release-channels/"+url.PathEscape(name), up, &out)
 }

@@ -12,17 +12,32 @@ import (
 	"github.com/zaitaku/zaitaku/broker/auth"
 )
 
-var (
-	openAPIOnce sync.Once
-	openAPIJSON []byte
-)
+// openAPICache holds the rendered document: the route table does not
+// change after New, so it is rendered once per Server.
+type openAPICache struct {
+	once sync.Once
+	doc  []byte
+}
+
+// The security schemes the document names. Every operation declares its
+// own (Redocly's security-defined rule): bearer for signed-in callers, the
+// access token in the query for the sockets a browser opens (queryToken),
+// the single-use join token for a meeting's signalling socket, and none
+// for the anonymous rest.
+var openAPISchemes = map[string]any{
+	"bearer":     map[string]any{"type": "http", "scheme": "bearer", "description": "The access token from /v1/login or /v1/token/refresh."},
+	"queryToken": map[string]any{"type": "apiKey", "in": "query", "name": "access_token", "description": "The access token in the URL, accepted only on the WebSocket routes a browser opens (it cannot set headers on a WebSocket)."},
+	"joinToken":  map[string]any{"type": "apiKey", "in": "query", "name": "join", "description": "A meeting join token: one connection, one room, a few minutes."},
+}
 
 // openAPIDoc renders the route table as an OpenAPI 3.1 document. Schemas
 // are reflected from each route's in/out types, so the document cannot
-// drift from the code.
+// drift from the code. It passes Redocly's recommended-strict rules
+// (TestE2EOpenAPILint).
 func (s *Server) openAPIDoc() []byte {
-	openAPIOnce.Do(func() {
+	s.openAPIDocument.once.Do(func() {
 		g := &schemaGen{defs: map[string]any{}}
+		errResponse := map[string]any{"$ref": "#/components/responses/Error"}
 		paths := map[string]map[string]any{}
 		for _, r := range s.routes {
 			op := map[string]any{
@@ -38,8 +53,15 @@ func (s *Server) openAPIDoc() []byte {
 				}
 				op["x-roles-also"] = also
 			}
-			if r.role != auth.Anonymous {
+			switch {
+			case r.role != auth.Anonymous && r.queryToken:
+				op["security"] = []any{map[string]any{"bearer": []string{}}, map[string]any{"queryToken": []string{}}}
+			case r.role != auth.Anonymous:
 				op["security"] = []any{map[string]any{"bearer": []string{}}}
+			case r.query["join"] != "":
+				op["security"] = []any{map[string]any{"joinToken": []string{}}}
+			default:
+				op["security"] = []any{} // anonymous: no credential
 			}
 			var params []any
 			for _, m := range regexp.MustCompile(`\{(\w+)\}`).FindAllStringSubmatch(r.path, -1) {
@@ -61,7 +83,8 @@ func (s *Server) openAPIDoc() []byte {
 			}
 			op["responses"] = map[string]any{
 				"2XX":     ok,
-				"default": map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(api.Error{}))}}},
+				"4XX":     errResponse,
+				"default": errResponse,
 			}
 			if paths[r.path] == nil {
 				paths[r.path] = map[string]any{}
@@ -73,19 +96,29 @@ func (s *Server) openAPIDoc() []byte {
 			info, _ := api.Lookup(c)
 			codes[string(c)] = map[string]any{"status": info.Status, "en": info.EN, "ja": info.JA}
 		}
+		errSchema := g.schema(reflect.TypeOf(api.Error{}))
+		server := map[string]any{"url": "/", "description": "this broker (the document is served by the broker it describes)"}
+		if s.cfg.PublicURL != "" {
+			server = map[string]any{"url": s.cfg.PublicURL, "description": "this broker"}
+		}
 		doc := map[string]any{
 			"openapi": "3.1.0",
-			"info":    map[string]any{"title": "Zaitaku broker", "version": s.cfg.Version},
+			"info": map[string]any{"title": "Zaitaku broker", "version": s.cfg.Version,
+				"description": "The broker's REST API: the app, the browser pages and `broker admin` use it. Errors carry a code from x-error-codes with a next step in Japanese and English."},
+			"servers": []any{server},
 			"paths":   paths,
 			"components": map[string]any{
 				"schemas":         g.defs,
-				"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+				"securitySchemes": openAPISchemes,
+				"responses": map[string]any{"Error": map[string]any{
+					"description": "The request was refused; code names the reason; message and message_ja say what to do.",
+					"content":     map[string]any{"application/json": map[string]any{"schema": errSchema}}}},
 			},
 			"x-error-codes": codes,
 		}
-		openAPIJSON, _ = json.MarshalIndent(doc, "", "  ")
+		s.openAPIDocument.doc, _ = json.MarshalIndent(doc, "", "  ")
 	})
-	return openAPIJSON
+	return s.openAPIDocument.doc
 }
 
 func roleName(r auth.Role) string {

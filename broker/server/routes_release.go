@@ -29,7 +29,7 @@ func (s *Server) releaseRoutes() []route {
 			summary: "Releases, channel policies, the key list serial and the online key."},
 		{method: "PUT", path: "/admin/v1/releases/{id}/rollout", role: A, handle: s.setRollout, in: api.RolloutRequest{}, out: api.Release{},
 			summary: "Raise, lower or halt (0) a release's staged rollout."},
-		{method: "PATCH", path: "/admin/v1/releases/channels/{name}", role: A, handle: s.updateReleaseChannel,
+		{method: "PATCH", path: "/admin/v1/release-channels/{name}", role: A, handle: s.updateReleaseChannel,
 			in: api.ChannelUpdate{}, out: api.ReleaseChannel{},
 			summary: "Pin a channel to a version, or set the minimum version an app needs to connect."},
 	}

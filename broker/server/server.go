@@ -39,13 +39,14 @@ type Config struct {
 // Server serves the broker's API. It constructs no domain: each arrives
 // built, as the interface declared in domains.go.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *metrics
-	limits  *limits
-	routes  []route
-	handler http.Handler
+	cfg             Config
+	log             *slog.Logger
+	now             func() time.Time
+	metrics         *metrics
+	limits          *limits
+	routes          []route
+	handler         http.Handler
+	openAPIDocument openAPICache
 
 	auth   Accounts
 	audit  audit.Recorder
