@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -156,16 +157,32 @@ func (o *Oplog) Search(ctx context.Context, q oplog.Query) ([]oplog.Row, error) 
 	}
 	eq("user_id", q.User)
 	eq("device_id", q.Device)
+	// The department stored with each event: a section's day as it was,
+	// whoever has moved since.
 	eq("department", q.Department)
-	if q.Department != "" && q.User == "" && q.Device == "" {
-		// Reach the department's rows through its staff and the
-		// (user_id, at) index instead of scanning the table. Events
-		// stored while someone belonged to another department keep that
-		// department and are found by searching it by user.
-		where = append(where, "user_id IN (SELECT id FROM users WHERE department = ?)")
-		args = append(args, q.Department)
-	}
 	eq("type", q.Type)
+	// A department's or a type's events are found through the hour
+	// indexes (migration 0031): the range's hours, then the time.
+	hourIndex := ""
+	if q.User == "" && q.Device == "" && !q.BySeq {
+		switch {
+		case q.Department != "":
+			hourIndex = "oplog_events_department_hour"
+		case q.Type != "":
+			hourIndex = "oplog_events_type_hour"
+		}
+	}
+	if hourIndex != "" {
+		lo, hi := int64(math.MinInt64/msPerHour), int64(math.MaxInt64/msPerHour)
+		if q.From != 0 {
+			lo = q.From / msPerHour // truncated, as SQLite's at/3600000 is: monotonic, so the hours cover the range
+		}
+		if q.To != 0 {
+			hi = (q.To - 1) / msPerHour
+		}
+		where = append(where, "at/3600000 BETWEEN ? AND ?")
+		args = append(args, lo, hi)
+	}
 	if q.From != 0 {
 		where = append(where, "at >= ?")
 		args = append(args, q.From)
@@ -189,11 +206,17 @@ func (o *Oplog) Search(ctx context.Context, q oplog.Query) ([]oplog.Row, error) 
 		where = append(where, "(at, id) "+cmp+" (?, ?)")
 		args = append(args, q.After.K1, q.After.K2)
 	}
-	sqlq := `SELECT ` + oplogCols + ` FROM oplog_events`
+	cond := ""
 	if len(where) > 0 {
-		sqlq += ` WHERE ` + strings.Join(where, " AND ")
+		cond = ` WHERE ` + strings.Join(where, " AND ")
 	}
-	sqlq += ` ORDER BY ` + order + ` LIMIT ?`
+	sqlq := `SELECT ` + oplogCols + ` FROM oplog_events` + cond + ` ORDER BY ` + order + ` LIMIT ?`
+	if hourIndex != "" {
+		// The page's ids from the index alone (it holds at and the
+		// rowid), then only those rows from the table.
+		sqlq = `SELECT ` + oplogCols + ` FROM oplog_events WHERE id IN (SELECT id FROM oplog_events INDEXED BY ` + hourIndex +
+			cond + ` ORDER BY ` + order + ` LIMIT ?) ORDER BY ` + order
+	}
 	args = append(args, q.Limit)
 	rows, err := o.s.R.QueryContext(ctx, sqlq, args...)
 	if err != nil {
@@ -211,6 +234,8 @@ func (o *Oplog) Search(ctx context.Context, q oplog.Query) ([]oplog.Row, error) 
 	}
 	return out, rows.Err()
 }
+
+const msPerHour = 3600000 // the hour indexes' unit: at/3600000
 
 // Findings implements oplog.Store.
 func (o *Oplog) Findings(ctx context.Context, deviceID string, afterID int64, limit int) ([]api.OplogFinding, error) {

@@ -267,6 +267,64 @@ var oplogBehaviours = []behaviour{
 		wantIDs(t, "税務課", sortedKeys(search(t, st, oplog.Query{Department: "税務課"})), []string{"dev_1/1", "dev_1/2"})
 		wantIDs(t, "市民課", sortedKeys(search(t, st, oplog.Query{Department: "市民課"})), []string{"dev_2/1"})
 	}},
+	{"a department's search finds the department stored with the event, whoever has moved since", func(t *testing.T, st services.Stores) {
+		addUser(t, st, "k1", "市民課") // k1 moved from 税務課 after event 1
+		r1, r2 := oprow("dev_1", 1, at(0), "k1"), oprow("dev_1", 2, at(1), "k1")
+		r2.Department = "市民課"
+		insertRows(t, st, r1, r2)
+		wantIDs(t, "税務課", sortedKeys(search(t, st, oplog.Query{Department: "税務課"})), []string{"dev_1/1"})
+		wantIDs(t, "市民課", sortedKeys(search(t, st, oplog.Query{Department: "市民課"})), []string{"dev_1/2"})
+	}},
+	{"department and type searches across hours: exact bounds, newest first, pages cover each row once", func(t *testing.T, st services.Stores) {
+		// Rows of three devices every 20 minutes over ten hours, on hour
+		// boundaries and between them, plus one from a device whose clock
+		// says 1969; a range that starts and ends inside an hour.
+		var rows []oplog.Row
+		for i := range 30 {
+			r := oprow(fmt.Sprintf("dev_%d", i%3), int64(i/3+1), t0.Add(time.Duration(i)*20*time.Minute), "k1")
+			r.Type = []string{"a", "b"}[i%2]
+			rows = append(rows, r)
+		}
+		old := oprow("dev_old", 1, time.UnixMilli(-5_400_000), "k1") // 1969-12-31 22:30 UTC
+		rows = append(rows, old)
+		insertRows(t, st, rows...)
+		from, to := t0.Add(70*time.Minute).UnixMilli(), t0.Add(7*time.Hour).UnixMilli()
+		for _, c := range []struct {
+			name string
+			q    oplog.Query
+			keep func(oplog.Row) bool
+		}{
+			{"department in range", oplog.Query{Department: "税務課", From: from, To: to}, func(r oplog.Row) bool { return r.At >= from && r.At < to }},
+			{"type in range", oplog.Query{Type: "b", From: from, To: to}, func(r oplog.Row) bool { return r.Type == "b" && r.At >= from && r.At < to }},
+			{"department, open range", oplog.Query{Department: "税務課"}, func(oplog.Row) bool { return true }},
+			{"type before 1970", oplog.Query{Type: "rdp.connect", To: 1}, func(r oplog.Row) bool { return r.DeviceID == "dev_old" }},
+		} {
+			var want []oplog.Row
+			for _, r := range rows {
+				if c.keep(r) {
+					want = append(want, r)
+				}
+			}
+			slices.SortStableFunc(want, func(a, b oplog.Row) int { return -cmpInt(a.At, b.At) })
+			got := search(t, st, c.q)
+			if !slices.Equal(rowKeys(got), rowKeys(want)) && !sameTimes(got, want) {
+				t.Errorf("%s: got %v, want %v", c.name, rowKeys(got), rowKeys(want))
+			}
+			var paged []oplog.Row
+			q := c.q
+			q.Limit = 4
+			for range 20 {
+				page := search(t, st, q)
+				paged = append(paged, page...)
+				if len(page) < q.Limit {
+					break
+				}
+				last := page[len(page)-1]
+				q.After = &oplog.Cursor{K1: last.At, K2: last.ID}
+			}
+			wantIDs(t, c.name+" (pages)", rowKeys(paged), rowKeys(got))
+		}
+	}},
 	{"search pages by cursor cover every row exactly once, either way", func(t *testing.T, st services.Stores) {
 		var rows []oplog.Row
 		for i := range 11 {
@@ -477,4 +535,28 @@ var oplogBehaviours = []behaviour{
 			t.Errorf("%d rows, want %d", len(rows), writers*rounds)
 		}
 	}},
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// sameTimes: the same rows in the same time order (rows that share a
+// time may come in either order of their keys).
+func sameTimes(got, want []oplog.Row) bool {
+	if len(got) != len(want) || !slices.Equal(sortedKeys(got), sortedKeys(want)) {
+		return false
+	}
+	for i := range got {
+		if got[i].At != want[i].At {
+			return false
+		}
+	}
+	return true
 }
