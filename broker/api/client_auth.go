@@ -109,3 +109,32 @@ func (c *Client) Devices(ctx context.Context, userID string) (*DeviceList, error
 	}
 	return &out, c.Do(ctx, "GET", p, nil, &out)
 }
+
+// Users lists staff, optionally of one department (admin, auditor).
+func (c *Client) Users(ctx context.Context, department string) (*UserList, error) {
+	var out UserList
+	p := "/admin/v1/users"
+	if department != "" {
+		p += "?department=" + url.QueryEscape(department)
+	}
+	return &out, c.Do(ctx, "GET", p, nil, &out)
+}
+
+// UpdateUser changes a member of staff's name, department, roles or
+// disabled state (admin).
+func (c *Client) UpdateUser(ctx context.Context, id string, req UpdateUserRequest) (*User, error) {
+	var out User
+	return &out, c.Do(ctx, "PATCH", "/admin/v1/users/"+url.PathEscape(id), req, &out)
+}
+
+// Policy returns the security policy in force (admin, auditor).
+func (c *Client) Policy(ctx context.Context) (*Policy, error) {
+	var out Policy
+	return &out, c.Do(ctx, "GET", "/admin/v1/policy", nil, &out)
+}
+
+// SetPolicy changes the security policy (admin).
+func (c *Client) SetPolicy(ctx context.Context, up PolicyUpdate) (*Policy, error) {
+	var out Policy
+	return &out, c.Do(ctx, "PATCH", "/admin/v1/policy", up, &out)
+}

@@ -23,11 +23,8 @@ import (
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/chat"
 	"github.com/zaitaku/zaitaku/broker/daemon"
-	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/release"
-	"github.com/zaitaku/zaitaku/broker/roster"
 	"github.com/zaitaku/zaitaku/broker/services"
-	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/telework"
 	"github.com/zaitaku/zaitaku/broker/terminal"
 )
@@ -36,17 +33,38 @@ import (
 // built on the data directory's store, and nothing else.
 type Env struct {
 	Out, Err io.Writer
-	Actor    string // "cli:<os user>"
+	In       io.Reader // prompts read from it; nil: standard input
+	Actor    string    // "cli:<os user>"
+	// DataDir is the -data directory; SessionFile the admin session's
+	// file (`broker admin login`); Getenv the environment.
+	DataDir, SessionFile string
+	Getenv               func(string) string
 
-	Audit     audit.Recorder // always: every change is recorded
-	Auth      *auth.Service
-	Oplog     *oplog.Service
+	// Audit records what a local command changed (always, on the data
+	// directory); over REST the broker records it and Audit is nil.
+	Audit     audit.Recorder
+	Auth      accounts
+	Oplog     operationLog
 	Terminals *terminal.Service
-	SlotStore slots.Store
+	Sessions  sessionAdmin
 	Releases  *release.Service
 	Chat      *chat.Service
-	Roster    *roster.Service
+	Roster    rosterAdmin
 	Telework  *telework.Service
+}
+
+func (e *Env) in() io.Reader {
+	if e.In == nil {
+		return os.Stdin
+	}
+	return e.In
+}
+
+func (e *Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return ""
+	}
+	return e.Getenv(k)
 }
 
 // needs says which services a command uses; only those are built.
@@ -62,6 +80,13 @@ const (
 	needRoster   // with auth, which it needs
 	needTelework // telework also builds auth: approvers and the export read the roster
 )
+
+// needNothing marks the commands about the admin session itself.
+const needNothing needs = 0
+
+// overREST are the needs a running broker's REST API serves: a command
+// that needs no more runs there when IT is logged in (remote.go).
+const overREST = needAuth | needOplog | needSlotStore | needRoster
 
 // runFunc runs a command on its positional arguments.
 type runFunc func(ctx context.Context, env *Env, args []string) error
@@ -186,19 +211,24 @@ func adminMain(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return 0
 	}
-	if !isNoun(args[0]) {
+	cmd, rest := findCommand(args[0], ""), args[1:] // login, logout, whoami
+	if cmd == nil && !isNoun(args[0]) {
 		fmt.Fprintf(stderr, "broker admin: unknown command %q\n\n", args[0])
 		adminUsage(stderr, "")
 		return 2
 	}
-	if len(args) == 1 || isHelp(args[1]) || args[1] == "help" {
+	if cmd == nil && (len(args) == 1 || isHelp(args[1]) || args[1] == "help") {
 		adminUsage(stderr, args[0])
 		if len(args) == 1 {
 			return 2
 		}
 		return 0
 	}
-	cmd := findCommand(args[0], args[1])
+	if cmd == nil {
+		cmd, rest = findCommand(args[0], args[1]), args[2:]
+	} else if len(rest) > 0 && rest[0] == "help" {
+		rest = []string{"--help"}
+	}
 	if cmd == nil {
 		fmt.Fprintf(stderr, "broker admin: unknown command %q\n\n", strings.Join(args[:2], " "))
 		adminUsage(stderr, args[0])
@@ -209,12 +239,13 @@ func adminMain(ctx context.Context, args []string, getenv func(string) string, s
 	cfg := daemon.DefaultConfig()
 	fs.StringVar(&cfg.Data, "data", envOr(getenv, "ZAITAKU_DATA", cfg.Data), "data directory of the broker")
 	fs.StringVar(&cfg.DB, "db", getenv("ZAITAKU_DB"), "database URL (default: SQLite in the data dir)")
+	local := fs.Bool("local", false, "run on the data directory even when logged in to a broker (broker admin login)")
 	run := cmd.define(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: broker admin %s %s %s\n%s\n", cmd.noun, cmd.verb, cmd.usage, cmd.help)
+		fmt.Fprintf(stderr, "usage: broker admin %s %s\n%s\n", strings.TrimSpace(cmd.noun+" "+cmd.verb), cmd.usage, cmd.help)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(interleave(fs, args[2:])); err != nil {
+	if err := fs.Parse(interleave(fs, rest)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -225,13 +256,13 @@ func adminMain(ctx context.Context, args []string, getenv func(string) string, s
 	if u := getenv("USER"); u != "" {
 		actor = "cli:" + u
 	}
-	env := &Env{Out: stdout, Err: stderr, Actor: actor}
-	closeStore, err := openEnv(ctx, cfg, log, cmd.needs, env)
+	env := &Env{Out: stdout, Err: stderr, Actor: actor, DataDir: cfg.Data, Getenv: getenv}
+	closeEnv, err := prepareEnv(ctx, cfg, log, cmd.needs, *local, env)
 	if err != nil {
-		fmt.Fprintln(stderr, "broker admin:", err)
+		fmt.Fprintln(stderr, "broker admin:", api.Printable(err.Error()))
 		return 1
 	}
-	defer closeStore()
+	defer closeEnv()
 	if err := run(ctx, env, fs.Args()); err != nil {
 		// A detail may quote what was given: printed escaped, as rows are.
 		if e := api.AsError(err); e != nil {
@@ -245,6 +276,34 @@ func adminMain(ctx context.Context, args []string, getenv func(string) string, s
 		return 1
 	}
 	return 0
+}
+
+// prepareEnv gives the command what it needs: the REST API of the broker
+// IT is logged in to, when the API serves all of it and --local is not
+// given; otherwise the data directory.
+func prepareEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, local bool, env *Env) (func(), error) {
+	// Without a place for a session there is none: local, and login says
+	// what to set.
+	env.SessionFile, _ = sessionPath(env.Getenv)
+	if n == needNothing {
+		return func() {}, nil
+	}
+	if !local && n&^overREST == 0 && env.SessionFile != "" {
+		s, err := loadSession(env.SessionFile)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			c, err := s.client(ctx)
+			if err != nil {
+				return nil, err
+			}
+			env.Actor = s.StaffID
+			env.Auth, env.Oplog, env.Roster, env.Sessions = remoteAccounts{c}, remoteOplog{c}, remoteRoster{c}, remoteSessions{c}
+			return func() {}, nil
+		}
+	}
+	return openEnv(ctx, cfg, log, n, env)
 }
 
 // openEnv opens the data directory's store and builds the services the
@@ -262,23 +321,25 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	}
 	env.Audit = op
 	if n&needOplog != 0 {
-		env.Oplog = op
+		env.Oplog = localOplog{op}
 	}
 	// Chat's department channels, the roster and telework follow auth's staff.
 	if n&(needChat|needRoster|needTelework) != 0 {
 		n |= needAuth
 	}
+	var au *auth.Service
 	if n&needAuth != 0 {
-		if env.Auth, err = services.NewAuth(scfg, op); err != nil {
+		if au, err = services.NewAuth(scfg, op); err != nil {
 			st.Close()
 			return nil, err
 		}
+		env.Auth = localAccounts{au}
 	}
 	if n&needTerminals != 0 {
 		env.Terminals = services.NewTerminals(scfg, op)
 	}
 	if n&needSlotStore != 0 {
-		env.SlotStore = st.Slots()
+		env.Sessions = localSessions{st.Slots(), op}
 	}
 	if n&needReleases != 0 {
 		if env.Releases, err = services.NewReleases(scfg, op); err != nil {
@@ -287,17 +348,17 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 		}
 	}
 	if n&needChat != 0 {
-		if env.Chat, err = services.NewChat(scfg, env.Auth, nil, op); err != nil {
+		if env.Chat, err = services.NewChat(scfg, au, nil, op); err != nil {
 			st.Close()
 			return nil, err
 		}
 	}
 	if n&needRoster != 0 {
 		// A running broker reads its PC pool again within its sweep.
-		env.Roster = services.NewRoster(scfg, op, env.Auth, nil)
+		env.Roster = services.NewRoster(scfg, op, au, nil)
 	}
 	if n&needTelework != 0 {
-		if env.Telework, err = services.NewTelework(scfg, env.Auth, op); err != nil {
+		if env.Telework, err = services.NewTelework(scfg, au, op); err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -375,7 +436,7 @@ func adminUsage(w io.Writer, noun string) {
 	}
 	for _, c := range commands {
 		if noun == "" || c.noun == noun {
-			fmt.Fprintf(w, "  %-28s %s\n", c.noun+" "+c.verb+" "+c.usage, c.help)
+			fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace(c.noun+" "+c.verb)+" "+c.usage, c.help)
 		}
 	}
 }
@@ -434,8 +495,11 @@ func exportTo(env *Env, outFile, unit string, write func(io.Writer) (int, error)
 	}
 	bw := bufio.NewWriter(f)
 	n, err := write(bw)
-	if err = errors.Join(err, bw.Flush(), f.Sync(), f.Close()); err == nil {
-		fmt.Fprintf(env.Err, "exported %d %s to %s\n", n, unit, outFile)
+	if err = errors.Join(err, bw.Flush(), f.Sync(), f.Close()); err != nil {
+		// Half an export is no export: nobody should take it for one.
+		os.Remove(outFile)
+		return 0, err
 	}
-	return n, err
+	fmt.Fprintf(env.Err, "exported %d %s to %s\n", n, unit, outFile)
+	return n, nil
 }

@@ -4,6 +4,11 @@ package cli
 // them: one table, as the routes are. Each run function lives in the file
 // of its noun.
 var commands = []command{
+	{"login", "", "[--broker URL] [--pin sha256/...] [--otp CODE] STAFF_ID",
+		"sign in to a running broker (password and one-time code); the commands below then use its REST API", needNothing, adminLogin},
+	{"logout", "", "", "end the admin session", needNothing, adminLogout},
+	{"whoami", "", "", "whom the admin session is for, and which broker", needNothing, adminWhoami},
+
 	{"users", "create", "[--admin] [--supervisor] [--auditor] [--dept-admin] --name NAME [--department D] ID",
 		"create a member of staff; prints a temporary password (changed at first login)", needAuth, usersCreate},
 	{"users", "list", "[--department D] [--json]", "list staff", needAuth, usersList},

@@ -32,17 +32,19 @@ func defineFilters(fs *flag.FlagSet) *oplogFilters {
 	return f
 }
 
-// query turns the filter flags into a store query.
-func (f *oplogFilters) query() (oplog.Query, error) {
+// query turns the filter flags into a search, checked as the broker
+// checks it before anything is asked.
+func (f *oplogFilters) query() (api.OplogQuery, error) {
 	q := api.OplogQuery{User: f.user, Device: f.device, Department: f.dept, Type: f.typ, Limit: f.limit}
 	var err error
 	if q.From, err = cliTime("from", f.from); err != nil {
-		return oplog.Query{}, err
+		return q, err
 	}
 	if q.To, err = cliTime("to", f.to); err != nil {
-		return oplog.Query{}, err
+		return q, err
 	}
-	return oplog.QueryFromAPI(q)
+	_, err = oplog.QueryFromAPI(q)
+	return q, err
 }
 
 func oplogSearch(fs *flag.FlagSet) runFunc {
@@ -83,6 +85,9 @@ func oplogExport(fs *flag.FlagSet) runFunc {
 		})
 		if err != nil {
 			return err
+		}
+		if env.Audit == nil {
+			return nil // over REST: the broker recorded the export
 		}
 		return env.Audit.Record(ctx, auditEvent(env.Actor, "oplog.exported", "",
 			map[string]string{"format": *format, "events": fmt.Sprint(n), "via": "cli"}))

@@ -2,28 +2,19 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/slots"
 )
-
-// The CLI shares the broker's database, not its memory: the cap and ends
-// written here are applied by the running broker on its next sweep (within
-// seconds), or at its next start.
 
 func capShow(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, env *Env, args []string) error {
-		p, err := env.SlotStore.LoadConfig(ctx)
-		if errors.Is(err, slots.ErrNoConfig) {
-			p = slots.DefaultPolicy
-		} else if err != nil {
+		p, err := env.Sessions.SlotConfig(ctx)
+		if err != nil {
 			return err
 		}
 		return printJSON(env.Out, p)
@@ -52,7 +43,7 @@ func capSet(fs *flag.FlagSet) runFunc {
 				*f.dst = &v
 			}
 		}
-		p, err := slots.SavePolicy(ctx, env.SlotStore, env.Audit, time.Now(), env.Actor, slots.DefaultPolicy, up)
+		p, err := env.Sessions.SetSlotConfig(ctx, env.Actor, up)
 		if err != nil {
 			return err
 		}
@@ -72,8 +63,7 @@ func rdpSet(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		p, err := slots.SavePolicy(ctx, env.SlotStore, env.Audit, time.Now(), env.Actor, slots.DefaultPolicy,
-			api.SlotConfigUpdate{RDP: &rdp})
+		p, err := env.Sessions.SetSlotConfig(ctx, env.Actor, api.SlotConfigUpdate{RDP: &rdp})
 		if err != nil {
 			return err
 		}
@@ -85,7 +75,7 @@ func rdpSet(fs *flag.FlagSet) runFunc {
 func sessionsList(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print JSON")
 	return func(ctx context.Context, env *Env, args []string) error {
-		ss, err := env.SlotStore.LiveSlots(ctx)
+		ss, err := env.Sessions.Live(ctx)
 		if err != nil {
 			return err
 		}
@@ -115,7 +105,7 @@ func sessionsEnd(fs *flag.FlagSet) runFunc {
 		if err := needArgs(args, 1, "one slot ID (see sessions list)"); err != nil {
 			return err
 		}
-		if err := slots.RequestEnd(ctx, env.SlotStore, env.Audit, time.Now(), env.Actor, args[0], *reason); err != nil {
+		if err := env.Sessions.End(ctx, env.Actor, args[0], *reason); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Out, "end of %s requested; the broker ends it within seconds\n", args[0])

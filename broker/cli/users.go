@@ -162,7 +162,11 @@ func devicesApprove(ctx context.Context, env *Env, id string) error {
 
 func policyShow(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, env *Env, args []string) error {
-		return printJSON(env.Out, env.Auth.Policy(ctx))
+		p, err := env.Auth.CurrentPolicy(ctx)
+		if err != nil {
+			return err
+		}
+		return printJSON(env.Out, p)
 	}
 }
 
