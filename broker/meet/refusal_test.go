@@ -17,12 +17,12 @@ import (
 
 // sock is a raw signalling socket, as a test drives it.
 type sock struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
-func signalURL(b *brokertest.Broker, room, tok string) string {
-	u := strings.Replace(b.URL, "https://", "wss://", 1) + "/v1/meet/rooms/" + room + "/signal"
+func signalURL(base, room, tok string) string {
+	u := strings.Replace(base, "https://", "wss://", 1) + "/v1/meet/rooms/" + room + "/signal"
 	if tok != "" {
 		u += "?join=" + tok
 	}
@@ -33,9 +33,16 @@ func signalURL(b *brokertest.Broker, room, tok string) string {
 // and the error code the broker answered with.
 func dial(t *testing.T, b *brokertest.Broker, room, tok string) (*sock, int, api.Code) {
 	t.Helper()
+	return dialURL(t, signalURL(b.URL, room, tok), b.Client(t).HTTPClient())
+}
+
+// dialURL opens a signalling socket at url with the HTTP client (its TLS
+// holds the broker's pin).
+func dialURL(t testing.TB, url string, hc *http.Client) (*sock, int, api.Code) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, signalURL(b, room, tok), &websocket.DialOptions{HTTPClient: b.Client(t).HTTPClient()})
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc})
 	if err != nil {
 		if resp == nil {
 			t.Fatalf("dial: %v", err)
@@ -109,7 +116,7 @@ func TestMeetJoinRefusals(t *testing.T) {
 	notSocket := join(t, host, a.Room.ID)
 
 	// A plain GET is refused before the token is spent.
-	req, _ := http.NewRequest("GET", strings.Replace(signalURL(b, a.Room.ID, notSocket.Token), "wss://", "https://", 1), nil)
+	req, _ := http.NewRequest("GET", strings.Replace(signalURL(b.URL, a.Room.ID, notSocket.Token), "wss://", "https://", 1), nil)
 	resp, err := b.Client(t).HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)

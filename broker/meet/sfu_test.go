@@ -3,6 +3,7 @@ package meet_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ import (
 // goPeer is a participant in Go (pion), for testing the SFU without a
 // browser: it answers the broker's offers like the page does.
 type goPeer struct {
-	t    *testing.T
+	t    testing.TB
 	s    *sock
 	pc   *webrtc.PeerConnection
 	msgs chan api.MeetSignal
@@ -28,7 +29,13 @@ type goPeer struct {
 
 func newGoPeer(t *testing.T, b *brokertest.Broker, room, tok string) *goPeer {
 	t.Helper()
-	s, st, code := dial(t, b, room, tok)
+	return newGoPeerAt(t, signalURL(b.URL, room, tok), b.Client(t).HTTPClient())
+}
+
+// newGoPeerAt joins through the signalling socket at url.
+func newGoPeerAt(t testing.TB, url string, hc *http.Client) *goPeer {
+	t.Helper()
+	s, st, code := dialURL(t, url, hc)
 	if s == nil {
 		t.Fatalf("dial: %d %s", st, code)
 	}
