@@ -17,6 +17,12 @@ const (
 	CodeMeetBadMessage Code = "meet_bad_message"
 	// CodeMeetUnavailable: the broker runs without meetings (no media port).
 	CodeMeetUnavailable Code = "meet_unavailable"
+	// CodeMeetNotHost: a host action from someone who is not the host.
+	CodeMeetNotHost Code = "meet_not_host"
+	// CodeMeetLocked: the host locked the room.
+	CodeMeetLocked Code = "meet_locked"
+	// CodeMeetRemoved: the host removed this person from the meeting.
+	CodeMeetRemoved Code = "meet_removed"
 )
 
 func init() {
@@ -33,6 +39,15 @@ func init() {
 		CodeMeetBadMessage: {http.StatusBadRequest,
 			"The meeting page sent something the broker could not use. Reload the page if the meeting does not work.",
 			"会議画面から処理できないデータが送られました。会議が正しく動かない場合はページを再読み込みしてください。"},
+		CodeMeetNotHost: {http.StatusForbidden,
+			"Only the host can mute or remove participants, lock the meeting or end it.",
+			"参加者のミュート・退出、会議のロック・終了は主催者だけが行えます。"},
+		CodeMeetLocked: {http.StatusForbidden,
+			"The host has locked this meeting. Ask the host to unlock it.",
+			"主催者がこの会議をロックしています。主催者にロックの解除を依頼してください。"},
+		CodeMeetRemoved: {http.StatusForbidden,
+			"The host removed you from this meeting. Ask the host if this was a mistake.",
+			"主催者によってこの会議から退出させられました。誤りの場合は主催者に確認してください。"},
 		CodeMeetUnavailable: {http.StatusServiceUnavailable,
 			"Web meetings are not enabled on this broker. Ask IT.",
 			"このブローカーではWeb会議が有効になっていません。情報政策課にお問い合わせください。"},

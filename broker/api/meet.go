@@ -15,6 +15,8 @@ type Room struct {
 	CreatedAt    time.Time `json:"created_at"`
 	Participants int       `json:"participants"`
 	Capacity     int       `json:"capacity"`
+	// Locked: the host let no one else in (those inside stay).
+	Locked bool `json:"locked,omitempty"`
 }
 
 // MeetJoin is a one-time way into one room for one person: the token is
@@ -29,7 +31,7 @@ type MeetJoin struct {
 // MeetSignal is one message on a room's signalling socket, in both
 // directions; Type says which fields are set.
 type MeetSignal struct {
-	Type string `json:"type"` // answer, candidate, media, leave (page); welcome, joined, left, media, offer, candidate, error (broker)
+	Type string `json:"type"` // answer, candidate, media, chat, host, leave (page); welcome, joined, left, media, offer, candidate, chat, muted, removed, room, ended, error (broker)
 	SDP  string `json:"sdp,omitempty"`
 	// Candidate is an RTCIceCandidateInit as the browser sends it.
 	Candidate *MeetCandidate `json:"candidate,omitempty"`
@@ -46,7 +48,29 @@ type MeetSignal struct {
 	ICEServers []MeetICEServer `json:"ice_servers,omitempty"`
 	// Error is set on type error: the code and both languages.
 	Error *Error `json:"error,omitempty"`
+	// Action is the host's (host): mute or remove Target, lock or unlock
+	// the room, end it for all.
+	Action string `json:"action,omitempty"`
+	// Target is the participant ID a host action is for.
+	Target string `json:"target,omitempty"`
+	// Text is an in-meeting chat message (chat), kept by no one: the
+	// pages show it while the meeting lasts.
+	Text string `json:"text,omitempty"`
+	// Sent is when the broker passed a chat message on.
+	Sent time.Time `json:"sent,omitzero"`
 }
+
+// Host actions (MeetSignal.Action).
+const (
+	MeetMute   = "mute"
+	MeetRemove = "remove"
+	MeetLock   = "lock"
+	MeetUnlock = "unlock"
+	MeetEnd    = "end"
+)
+
+// MaxMeetChat bounds one in-meeting chat message, in characters.
+const MaxMeetChat = 1000
 
 // MeetICEServer is an RTCIceServer.
 type MeetICEServer struct {
@@ -72,4 +96,5 @@ type MeetParticipant struct {
 	UserID string `json:"user_id,omitempty"`
 	Audio  bool   `json:"audio"`
 	Video  bool   `json:"video"`
+	Host   bool   `json:"host,omitempty"` // the room's host: the page offers them the host's controls
 }

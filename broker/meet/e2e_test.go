@@ -248,7 +248,9 @@ func hasAll(tiles []string, names ...string) bool {
 // (1280x720) and mic. Two participants join one room through the
 // broker's SFU and each decodes the other's video and receives audio; a
 // third joins mid-meeting and sees both; one leaves, and the others'
-// pages show it; they come back, and every tile plays again. Evidence: each page's getStats as JSON and screenshots
+// pages show it; they come back, and every tile plays again. Then chat
+// typed in a page reaches every page, the host (only) has the host's
+// controls, asks one participant to mute, and ends the meeting for all. Evidence: each page's getStats as JSON and screenshots
 // in $ARTIFACTS_DIR/meet.
 func TestE2EMeetingTwoBrowsers(t *testing.T) {
 	chromiumPath(t)
@@ -326,6 +328,30 @@ func TestE2EMeetingTwoBrowsers(t *testing.T) {
 	pb.join(join(t, sato, room.Room.ID))
 	for _, p := range []*browser{pa, pb, pc} {
 		p.playing("every tile plays after sato came back", "山田 花子", "佐藤 一郎", "鈴木 美咲")
+	}
+
+	// In-meeting chat, typed in the page: everyone sees it, as text.
+	pb.run("chat", chromedp.SendKeys(chromedp.ID("chatInput"), "資料を画面共有します<b>\r"))
+	for _, p := range []*browser{pa, pb, pc} {
+		p.waitJS("the chat line arrives", `[...document.querySelectorAll("#chatLog li")].some(li => li.textContent.includes("佐藤 一郎") && li.textContent.includes("資料を画面共有します<b>"))`, true)
+	}
+	// The host's controls are the host's only.
+	// (Shown or not as the eye sees it: offsetParent is null when not displayed.)
+	pa.waitJS("the host sees the host's bar and the controls on the others' tiles, not on their own",
+		`document.getElementById("hostbar").offsetParent !== null && [...document.querySelectorAll(".tile")].every(el => (el.querySelector(".hostctl").offsetParent === null) === el.classList.contains("self"))`, true)
+	pb.waitJS("a participant sees no host's controls", `document.getElementById("hostbar").offsetParent === null && [...document.querySelectorAll(".hostctl")].every(h => h.offsetParent === null)`, true)
+	// The host asks suzuki to mute: suzuki's mic goes off and says why.
+	pa.run("ask suzuki to mute", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll(".tile")].find(e => e.querySelector(".name").textContent.startsWith("鈴木 美咲")).querySelector('.hostctl button[data-action="mute"]').click()`))
+	pc.waitJS("suzuki's mic is off at the host's request", `document.getElementById("mic").getAttribute("aria-pressed") === "false" && document.getElementById("notice").textContent.includes("主催者")`, true)
+	pa.waitJS("suzuki's tile shows the mic off", `[...document.querySelectorAll(".tile")].find(e => e.querySelector(".name").textContent.startsWith("鈴木 美咲")).querySelector(".off").textContent.includes("マイク オフ")`, true)
+	pa.screenshot(art, "meeting-host-chat.png")
+	// The host ends the meeting for everyone.
+	pa.run("end for all", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`), chromedp.Click(chromedp.ID("endAll")))
+	for _, p := range []*browser{pb, pc} {
+		p.waitJS("the page says the host ended the meeting", `document.getElementById("notice").textContent.includes("主催者が会議を終了しました") && document.getElementById("room").hidden`, true)
+	}
+	if _, err := sato.JoinRoom(ctx, room.Room.ID); api.AsError(err) == nil || api.AsError(err).Code != api.CodeMeetRoomNotFound {
+		t.Errorf("join after the host ended the meeting: %v", err)
 	}
 	fmt.Fprintf(os.Stderr, "meeting evidence in %s\n", art)
 }

@@ -104,6 +104,8 @@ var (
 	ErrNotFound = api.Err(api.CodeMeetRoomNotFound)
 	ErrFull     = api.Err(api.CodeMeetRoomFull)
 	ErrRefused  = api.Err(api.CodeMeetJoinRefused)
+	ErrLocked   = api.Err(api.CodeMeetLocked)
+	ErrRemoved  = api.Err(api.CodeMeetRemoved)
 )
 
 // New builds the service on cfg.UDP.
@@ -174,7 +176,7 @@ func (s *Service) Create(ctx context.Context, host api.User, title string) (api.
 		return api.Room{}, err
 	}
 	r := &room{svc: s, id: randomID(12), title: title, host: host.ID, created: s.now(), idleSince: s.now(),
-		peers: map[string]*peer{}, tracks: map[string]*forward{}}
+		peers: map[string]*peer{}, tracks: map[string]*forward{}, removed: map[string]bool{}}
 	s.mu.Lock()
 	if s.done {
 		s.mu.Unlock()
@@ -205,6 +207,9 @@ func (s *Service) Issue(ctx context.Context, roomID string, u api.User) (string,
 	r := s.room[roomID]
 	if r == nil {
 		return "", api.Room{}, time.Time{}, ErrNotFound
+	}
+	if err := r.admits(u.ID); err != nil {
+		return "", api.Room{}, time.Time{}, err
 	}
 	now := s.now()
 	for h, t := range s.tok {
@@ -278,6 +283,16 @@ func (s *Service) Close() {
 	}
 	_ = s.mux.Close()
 	_ = s.cfg.UDP.Close()
+}
+
+// end closes r for everyone: no one joins it again.
+func (s *Service) end(r *room, actor string) {
+	s.mu.Lock()
+	if s.room[r.id] == r {
+		delete(s.room, r.id)
+	}
+	s.mu.Unlock()
+	_ = s.cfg.Audit.Record(context.Background(), audit.Event{At: s.now(), Actor: actor, Action: "meet.room_ended", Target: r.id})
 }
 
 func (s *Service) lookup(id string) *room {

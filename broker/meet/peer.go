@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/pion/rtcp"
@@ -56,7 +58,7 @@ type peer struct {
 func (p *peer) participant() api.MeetParticipant {
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
-	return api.MeetParticipant{ID: p.id, Name: p.name, UserID: p.userID, Audio: p.audio, Video: p.video}
+	return api.MeetParticipant{ID: p.id, Name: p.name, UserID: p.userID, Audio: p.audio, Video: p.video, Host: p.userID == p.room.host}
 }
 
 // post queues m for the socket. A participant whose socket cannot keep
@@ -173,7 +175,8 @@ func (p *peer) writeLoop(conn *websocket.Conn) {
 			wctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 			err = conn.Write(wctx, websocket.MessageText, b)
 			cancel()
-			if err != nil {
+			if err != nil || m.Type == "removed" || m.Type == "ended" {
+				// Told why: now out (Serve's read ends and it leaves).
 				p.cancel()
 				return
 			}
@@ -245,10 +248,69 @@ func (p *peer) handle(data []byte) error {
 		p.room.broadcast(p, api.MeetSignal{Type: "media", Participant: &me})
 	case "leave":
 		return errLeave
+	case "chat":
+		text := strings.TrimSpace(m.Text)
+		if text == "" || utf8.RuneCountInString(text) > api.MaxMeetChat || !utf8.ValidString(text) {
+			return p.bad("chat: between 1 and " + strconv.Itoa(api.MaxMeetChat) + " characters of text")
+		}
+		me := p.participant()
+		msg := api.MeetSignal{Type: "chat", Participant: &me, Text: text, Sent: p.svc.now()}
+		for _, q := range p.room.everyone() {
+			q.post(msg)
+		}
+	case "host":
+		return p.hostAction(m)
 	case "offer":
 		return p.bad("offer: the broker makes the offers; answer them")
 	default:
 		return p.bad("unknown type " + strconv.Quote(m.Type))
+	}
+	return nil
+}
+
+// hostAction carries out what the host asked. Anyone else is refused
+// with an error frame and stays in the meeting. Every action is audited.
+func (p *peer) hostAction(m api.MeetSignal) error {
+	r := p.room
+	if p.userID != r.host {
+		p.post(api.MeetSignal{Type: "error", Error: api.Err(api.CodeMeetNotHost)})
+		return nil
+	}
+	var target *peer
+	switch m.Action {
+	case api.MeetMute, api.MeetRemove:
+		if target = r.peer(m.Target); target == nil || target == p {
+			return p.bad("host: " + m.Action + ": no other participant " + strconv.Quote(m.Target))
+		}
+	case api.MeetLock, api.MeetUnlock, api.MeetEnd:
+	default:
+		return p.bad("host: unknown action " + strconv.Quote(m.Action))
+	}
+	fields := map[string]string{"action": m.Action}
+	if target != nil {
+		fields["participant"], fields["user"] = target.id, target.userID
+	}
+	_ = p.svc.cfg.Audit.Record(p.ctx, audit.Event{At: p.svc.now(), Actor: p.userID, Action: "meet.host_action", Target: r.id, Fields: fields})
+	me := p.participant()
+	switch m.Action {
+	case api.MeetMute:
+		// A request, as in every meeting product: the page turns its mic
+		// off and says so; the participant may speak again later.
+		target.post(api.MeetSignal{Type: "muted", Participant: &me})
+	case api.MeetRemove:
+		r.bar(target.userID)
+		target.post(api.MeetSignal{Type: "removed", Participant: &me, Error: api.Err(api.CodeMeetRemoved)})
+	case api.MeetLock, api.MeetUnlock:
+		r.setLocked(m.Action == api.MeetLock)
+		info := r.info()
+		for _, q := range r.everyone() {
+			q.post(api.MeetSignal{Type: "room", Room: &info, Participant: &me})
+		}
+	case api.MeetEnd:
+		p.svc.end(r, p.userID)
+		for _, q := range r.everyone() {
+			q.post(api.MeetSignal{Type: "ended", Participant: &me})
+		}
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ type room struct {
 	mu     sync.Mutex
 	peers  map[string]*peer
 	tracks map[string]*forward // by publisher ID + "/" + track ID
+	// locked lets no one but the host in; removed are the staff IDs the
+	// host sent out, who may not come back while the room runs.
+	locked  bool
+	removed map[string]bool
 }
 
 // forward is one published track and its copy for the subscribers: the
@@ -35,7 +39,57 @@ type forward struct {
 func (r *room) info() api.Room {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return api.Room{ID: r.id, Title: r.title, CreatedBy: r.host, CreatedAt: r.created, Participants: len(r.peers), Capacity: Capacity}
+	return api.Room{ID: r.id, Title: r.title, CreatedBy: r.host, CreatedAt: r.created, Participants: len(r.peers), Capacity: Capacity, Locked: r.locked}
+}
+
+// admits says whether userID may come in: not removed, and the room not
+// locked unless they are its host.
+func (r *room) admits(userID string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.admitsLocked(userID)
+}
+
+func (r *room) admitsLocked(userID string) error {
+	switch {
+	case r.removed[userID]:
+		return ErrRemoved
+	case r.locked && userID != r.host:
+		return ErrLocked
+	}
+	return nil
+}
+
+// peer returns the participant with that ID.
+func (r *room) peer(id string) *peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peers[id]
+}
+
+// setLocked locks or unlocks the room.
+func (r *room) setLocked(on bool) {
+	r.mu.Lock()
+	r.locked = on
+	r.mu.Unlock()
+}
+
+// bar keeps userID out while the room runs.
+func (r *room) bar(userID string) {
+	r.mu.Lock()
+	r.removed[userID] = true
+	r.mu.Unlock()
+}
+
+// everyone is every participant, from included.
+func (r *room) everyone() []*peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*peer, 0, len(r.peers))
+	for _, q := range r.peers {
+		out = append(out, q)
+	}
+	return out
 }
 
 func (r *room) emptyFor(now time.Time) time.Duration {
@@ -51,6 +105,10 @@ func (r *room) emptyFor(now time.Time) time.Duration {
 func (r *room) add(p *peer) ([]api.MeetParticipant, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.admitsLocked(p.userID); err != nil {
+		// A token issued before the host locked the room or removed them.
+		return nil, err
+	}
 	if len(r.peers) >= Capacity {
 		return nil, ErrFull
 	}

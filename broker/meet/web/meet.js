@@ -17,6 +17,11 @@ const texts = {
     blocked: "映像と音声をつなげません。ネットワークがブローカーへの通信を止めている可能性があります。情報政策課に連絡してください。",
     lost: "ブローカーとの接続が切れました。アプリから会議を開き直してください。",
     micMuted: "マイク オフ", camMuted: "カメラ オフ",
+    host: "主催者", askMute: "ミュートを依頼", remove: "退出させる", lock: "会議をロック", unlock: "ロックを解除",
+    endAll: "全員の会議を終了", endConfirm: "全員の会議を終了しますか？",
+    mutedBy: "主催者（{name} さん）の依頼でマイクをオフにしました。", locked: "会議がロックされました。新しい参加者は入れません。",
+    unlocked: "会議のロックが解除されました。", ended: "主催者が会議を終了しました。このページは閉じてかまいません。",
+    chat: "チャット", chatSend: "送信", chatHint: "メッセージ（Enterで送信）", chatNote: "会議中のチャットはどこにも保存されません。",
   },
   en: {
     app: "Zaitaku meeting", norecord: "This meeting is not recorded.", intro: "Join the meeting with your camera and mic.",
@@ -31,6 +36,11 @@ const texts = {
     blocked: "Video and sound cannot get through: the network may block the connection to the broker. Contact IT.",
     lost: "The connection to the broker was lost. Open the meeting again from the app.",
     micMuted: "Mic off", camMuted: "Camera off",
+    host: "Host", askMute: "Ask to mute", remove: "Remove", lock: "Lock meeting", unlock: "Unlock",
+    endAll: "End for all", endConfirm: "End the meeting for everyone?",
+    mutedBy: "Your mic was turned off at the host's ({name}) request.", locked: "The meeting is locked: no one new can join.",
+    unlocked: "The meeting is unlocked.", ended: "The host ended the meeting. You may close this page.",
+    chat: "Chat", chatSend: "Send", chatHint: "Message (Enter sends)", chatNote: "In-meeting chat is kept nowhere.",
   },
 };
 
@@ -49,7 +59,7 @@ const roomID = decodeURIComponent(location.pathname.split("/").filter(Boolean).p
 const token = new URLSearchParams(location.hash.slice(1)).get("join") || "";
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 
-const state = { self: null, participants: new Map(), audio: true, video: true, welcomed: false, left: false };
+const state = { self: null, participants: new Map(), audio: true, video: true, welcomed: false, left: false, locked: false };
 let ws = null, pc = null, local = null;
 
 function applyTexts() {
@@ -58,8 +68,12 @@ function applyTexts() {
   $("lang").textContent = t("lang");
   $("mic").textContent = t(state.audio ? "micOn" : "micOff");
   $("cam").textContent = t(state.video ? "camOn" : "camOff");
+  $("lock").textContent = t(state.locked ? "unlock" : "lock");
+  $("chatInput").placeholder = t("chatHint");
   for (const p of state.participants.values()) renderTile(p);
 }
+
+const isHost = () => !!(state.self && state.self.host);
 
 function notice(msg) { $("notice").textContent = msg; }
 function error(msg) { $("error").textContent = msg; }
@@ -74,7 +88,14 @@ function tileFor(id) {
     v.autoplay = true; v.playsInline = true;
     const n = document.createElement("span"); n.className = "name";
     const o = document.createElement("span"); o.className = "off";
-    el.append(v, n, o);
+    const h = document.createElement("div"); h.className = "hostctl";
+    for (const [k, action] of [["askMute", "mute"], ["remove", "remove"]]) {
+      const btn = document.createElement("button");
+      btn.type = "button"; btn.dataset.action = action; btn.dataset.k = k;
+      btn.onclick = () => send({ type: "host", action, target: id });
+      h.append(btn);
+    }
+    el.append(v, n, o, h);
     $("tiles").append(el);
   }
   return el;
@@ -85,7 +106,10 @@ function renderTile(p) {
   const self = state.self && p.id === state.self.id;
   el.classList.toggle("self", !!self);
   el.classList.toggle("novideo", !p.video);
-  el.querySelector(".name").textContent = p.name + (self ? t("you") : "");
+  el.querySelector(".name").textContent = p.name + (p.host ? "（" + t("host") + "）" : "") + (self ? t("you") : "");
+  const h = el.querySelector(".hostctl");
+  h.hidden = !isHost() || self;
+  h.querySelectorAll("button").forEach((b) => { b.textContent = t(b.dataset.k); });
   const off = [];
   if (!p.audio) off.push(t("micMuted"));
   if (!p.video) off.push(t("camMuted"));
@@ -154,6 +178,10 @@ async function onSignal(m) {
       state.self = m.participant;
       $("lobby").hidden = true; $("room").hidden = false; $("controls").hidden = false;
       if (m.room && m.room.title) $("title").textContent = m.room.title;
+      state.locked = !!(m.room && m.room.locked);
+      $("hostbar").hidden = !m.participant.host;
+      $("chat").hidden = false;
+      applyTexts();
       const me = { ...m.participant, audio: state.audio, video: state.video };
       state.participants.set(me.id, me);
       renderTile(me);
@@ -188,6 +216,38 @@ async function onSignal(m) {
     case "candidate":
       await pc.addIceCandidate(m.candidate);
       break;
+    case "chat": {
+      const li = document.createElement("li");
+      const who = document.createElement("b");
+      who.textContent = m.participant.name;
+      const when = document.createElement("time");
+      when.textContent = new Date(m.sent).toLocaleTimeString(lang === "ja" ? "ja-JP" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+      const text = document.createElement("span");
+      text.textContent = m.text; // text, never markup
+      li.append(who, when, text);
+      $("chatLog").append(li);
+      li.scrollIntoView({ block: "end" });
+      break;
+    }
+    case "muted":
+      if (state.audio) toggle("audio");
+      notice(t("mutedBy", { name: m.participant.name }));
+      break;
+    case "room":
+      state.locked = !!m.room.locked;
+      applyTexts();
+      notice(t(state.locked ? "locked" : "unlocked"));
+      break;
+    case "removed":
+      state.refusal = true;
+      stopAll();
+      error((lang === "ja" ? m.error.message_ja : m.error.message) || m.error.code);
+      break;
+    case "ended":
+      state.left = true;
+      stopAll();
+      notice(t("ended"));
+      break;
     case "error":
       window.meet.errors.push(m.error);
       // A refused message is the page's own bug, not the user's to fix.
@@ -213,14 +273,27 @@ function toggle(kind) {
   send({ type: "media", [kind]: on });
 }
 
-function leave() {
-  state.left = true;
-  send({ type: "leave" });
+// stopAll ends this page's part: camera and mic off, connections closed.
+function stopAll() {
   if (ws) ws.close();
   if (pc) pc.close();
   if (local) for (const tr of local.getTracks()) tr.stop();
-  $("room").hidden = true; $("controls").hidden = true;
+  $("room").hidden = true; $("controls").hidden = true; $("chat").hidden = true;
+}
+
+function leave() {
+  state.left = true;
+  send({ type: "leave" });
+  stopAll();
   notice(t("youLeft"));
+}
+
+function sendChat() {
+  const input = $("chatInput");
+  const text = input.value.trim();
+  if (!text) return;
+  send({ type: "chat", text });
+  input.value = "";
 }
 
 // For tests and support: the connection and a JSON-ready stats report.
@@ -239,5 +312,9 @@ $("join").onclick = join;
 $("mic").onclick = () => toggle("audio");
 $("cam").onclick = () => toggle("video");
 $("leave").onclick = leave;
+$("lock").onclick = () => send({ type: "host", action: state.locked ? "unlock" : "lock" });
+$("endAll").onclick = () => { if (confirm(t("endConfirm"))) send({ type: "host", action: "end" }); };
+$("chatSend").onclick = sendChat;
+$("chatInput").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendChat(); } };
 $("lang").onclick = () => { lang = lang === "ja" ? "en" : "ja"; applyTexts(); };
 applyTexts();
