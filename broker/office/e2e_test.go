@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,9 +143,12 @@ func (b *browser) screenshot(name string) {
 
 // signIn opens the office page and signs in as the app does: staff ID,
 // password and the one-time code of the broker's time.
-func (b *browser) signIn(br *brokertest.Broker, u brokertest.User) {
+func (b *browser) signIn(br *brokertest.Broker, u brokertest.User) { b.signInAt(br.URL, br, u) }
+
+// signInAt is signIn with the broker reached at base.
+func (b *browser) signInAt(base string, br *brokertest.Broker, u brokertest.User) {
 	b.t.Helper()
-	b.run("open the office page", chromedp.Navigate(br.URL+"/office"), chromedp.WaitVisible(chromedp.ID("staff-id")))
+	b.run("open the office page", chromedp.Navigate(base+"/office"), chromedp.WaitVisible(chromedp.ID("staff-id")))
 	if got := b.text("#signin h1"); got != "サインイン" {
 		b.t.Fatalf("sign-in page title %q, want サインイン (Japanese by default)", got)
 	}
@@ -576,6 +581,122 @@ func TestE2EOfficeChatPageSupervisor(t *testing.T) {
 	page.screenshot("office-supervisor-decided-ja.png")
 	if e := page.errors(); e != "[]" {
 		t.Errorf("the page reported: %s", e)
+	}
+	noTokensIn(t, logs.String())
+}
+
+// TestE2EOfficeChatPageReconnect: the line between the office browser
+// and the broker is cut again and again, sometimes held down while a
+// colleague writes and while the page's user types; after each return
+// the page shows every message exactly once, in order, and what was
+// typed offline is stored once.
+func TestE2EOfficeChatPageReconnect(t *testing.T) {
+	logs := logBuffer(t)
+	b := brokertest.Start(t, brokertest.WithClock(brokertest.NewClock(wed1000)), brokertest.WithLog(logs))
+	ctx := context.Background()
+	sato := person(t, b, "sato", "佐藤 花子", "サトウ ハナコ", "総務課")
+	tanaka := b.Login(t, person(t, b, "tanaka", "田中 一郎", "タナカ イチロウ", "総務課"))
+	chans, err := tanaka.ChatChannels(ctx)
+	if err != nil || len(chans.Channels) == 0 {
+		t.Fatalf("channels: %+v, %v", chans, err)
+	}
+	dept := chans.Channels[0].ID
+	ln := newLine(t, b.URL)
+	page := startBrowser(t)
+	page.signInAt(ln.URL(), b, sato)
+	page.run("open the channel", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#channels .channel[data-id=%q]`, dept))))
+	connected := func(what string) {
+		page.until(what, "#conn", func(s string) bool { return s == "接続中" })
+	}
+	connected("connected at first")
+
+	rng := rand.New(rand.NewPCG(13, 18))
+	sent, typed := 0, 0
+	send := func(n int) {
+		for range n {
+			sent++
+			if _, err := tanaka.ChatSend(ctx, dept, api.ChatSendRequest{Key: fmt.Sprintf("k%d", sent), Text: fmt.Sprintf("連絡 %d 件目", sent)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for round := range 10 {
+		send(1 + rng.IntN(4))
+		if round%2 == 0 {
+			// Down for a while: a colleague writes, the user types.
+			ln.cut(true)
+			page.until("the page notices", "#conn", func(s string) bool { return s == "再接続しています…" })
+			send(2 + rng.IntN(6))
+			typed++
+			page.run("type offline", chromedp.SendKeys(chromedp.ID("input"), fmt.Sprintf("圏外で入力 %d", typed)), pressEnter(false))
+			page.until("shown as waiting", "#messages .msg.pending .state", func(s string) bool { return strings.Contains(s, "送信") })
+			time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+			ln.up()
+		} else {
+			// A blip in the middle of a burst.
+			go func() { time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond); ln.cut(false) }()
+			send(3 + rng.IntN(5))
+		}
+	}
+	connected("connected at the end")
+
+	// What the broker holds, in order, and what the page shows, once the
+	// page's outbox has delivered what was typed offline.
+	held := func() ([]int64, map[string]int) {
+		var seqs []int64
+		texts := map[string]int{}
+		for after := int64(0); ; {
+			h, err := tanaka.ChatAfter(ctx, dept, after, 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range h.Messages {
+				seqs = append(seqs, m.Seq)
+				texts[m.Text]++
+				after = m.Seq
+			}
+			if !h.More {
+				return seqs, texts
+			}
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		want, texts := held()
+		got, err := eval[[]int64](page, `[...document.querySelectorAll("#messages .msg[data-seq]")].map(e => Number(e.dataset.seq))`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := page.text("#messages .msg.pending")
+		if len(want) > sent+typed {
+			t.Fatalf("the channel holds %d messages, more than the %d sent and %d typed", len(want), sent, typed)
+		}
+		if len(want) == sent+typed && slices.Equal(got, want) && pending == "" {
+			for i := 1; i <= typed; i++ {
+				if n := texts[fmt.Sprintf("圏外で入力 %d", i)]; n != 1 {
+					t.Errorf("typed offline message %d stored %d times", i, n)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page shows %v (pending %q), the broker holds %v (%d sent, %d typed; page errors: %s)",
+				got, pending, want, sent, typed, page.errors())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if e := page.errors(); e != "[]" {
+		t.Errorf("the page reported: %s", e)
+	}
+	t.Logf("%d messages from the colleague and %d typed offline over 10 cuts, each shown once, in order", sent, typed)
+
+	// IT ends the sign-in: the page goes back to sign-in and says why.
+	if err := b.Services.Auth.EndUserSessions(ctx, "it-admin", "sato"); err != nil {
+		t.Fatal(err)
+	}
+	page.run("signed out by IT", chromedp.WaitVisible(chromedp.ID("signin")))
+	if got := page.text("#signin-error"); !strings.Contains(got, "サインインが終了しました") {
+		t.Errorf("after IT ended the sign-in the page says %q", got)
 	}
 	noTokensIn(t, logs.String())
 }

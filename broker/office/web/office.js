@@ -20,7 +20,12 @@
   document.addEventListener("securitypolicyviolation", (e) => {
     office.errors.push("csp: " + e.violatedDirective + " " + (e.blockedURI || ""));
   });
-  const report = (e) => { office.errors.push(String(e && e.stack || e)); };
+  // A request the line dropped is no error of the page: the socket
+  // drops too, and the next hello pages in whatever was missed.
+  const report = (e) => {
+    if (e instanceof session.ApiError && e.status === 0) { office.dropped = (office.dropped || 0) + 1; return; }
+    office.errors.push(String(e && e.stack || e));
+  };
 
   // ---- language ----------------------------------------------------------
 
@@ -240,7 +245,7 @@
         st.retry = 0;
         st.hello = true;
         setConn("online");
-        await resync();
+        await resyncSoon();
         flushOutbox();
         if (st.approver) refreshSuper();
         return;
@@ -273,6 +278,18 @@
     if (st.open && !next.has(st.open)) st.open = null;
     if (st.open) { await loadReceipts(st.open); await markRead(st.open); }
     renderAll();
+  }
+
+  // resyncSoon is resync, tried again while the socket stays up if a
+  // request of it was dropped (the socket alone would not say so).
+  async function resyncSoon() {
+    try {
+      await resync();
+    } catch (e) {
+      if (!(e instanceof session.ApiError && e.status === 0)) throw e;
+      const ws = st.socket;
+      setTimeout(() => { if (ws && st.socket === ws && st.hello) enqueue(resyncSoon); }, 3000);
+    }
   }
 
   async function applyLive(m) {
