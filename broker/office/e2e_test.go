@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
@@ -595,7 +596,8 @@ func TestE2EOfficeChatPageReconnect(t *testing.T) {
 	b := brokertest.Start(t, brokertest.WithClock(brokertest.NewClock(wed1000)), brokertest.WithLog(logs))
 	ctx := context.Background()
 	sato := person(t, b, "sato", "佐藤 花子", "サトウ ハナコ", "総務課")
-	tanaka := b.Login(t, person(t, b, "tanaka", "田中 一郎", "タナカ イチロウ", "総務課"))
+	tanakaU := person(t, b, "tanaka", "田中 一郎", "タナカ イチロウ", "総務課")
+	tanaka := b.Login(t, tanakaU)
 	chans, err := tanaka.ChatChannels(ctx)
 	if err != nil || len(chans.Channels) == 0 {
 		t.Fatalf("channels: %+v, %v", chans, err)
@@ -689,6 +691,37 @@ func TestE2EOfficeChatPageReconnect(t *testing.T) {
 		t.Errorf("the page reported: %s", e)
 	}
 	t.Logf("%d messages from the colleague and %d typed offline over 10 cuts, each shown once, in order", sent, typed)
+
+	// Past the access token's life the page refreshes with its device
+	// key and goes on: a send is answered, and after a cut the socket
+	// comes back with the new token. The browser's clock moves with the
+	// broker's (the page stamps its proof by the broker's time).
+	b.Clock.Advance(auth.AccessTTL + time.Minute)
+	if _, err := eval[bool](page, fmt.Sprintf(`(() => { const real = Date.now; Date.now = () => real() + %d; return true; })()`,
+		(auth.AccessTTL + time.Minute).Milliseconds())); err != nil {
+		t.Fatal(err)
+	}
+	tanaka = b.Login(t, tanakaU) // its own session ended with the clock's move too
+	page.run("send after expiry", chromedp.SendKeys(chromedp.ID("input"), "期限切れの後の送信"), pressEnter(false))
+	page.until("sent after expiry", "#messages .msg.mine:not(.pending) .text", func(s string) bool { return strings.HasSuffix(s, "|期限切れの後の送信") })
+	if _, texts := held(); texts["期限切れの後の送信"] != 1 {
+		t.Errorf("the message sent after expiry is stored %d times", texts["期限切れの後の送信"])
+	}
+	hellos, err := eval[int](page, `window.office.hellos`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.cut(false)
+	page.until("a new socket", "#conn", func(string) bool {
+		n, err := eval[int](page, `window.office.hellos`)
+		return err == nil && n > hellos
+	})
+	connected("connected again with the refreshed token")
+	late, err := tanaka.ChatSend(ctx, dept, api.ChatSendRequest{Key: "late", Text: "更新後も届きます"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.until("live after the refresh", "#messages .msg .text", func(s string) bool { return strings.HasSuffix(s, "|"+late.Text) })
 
 	// IT ends the sign-in: the page goes back to sign-in and says why.
 	if err := b.Services.Auth.EndUserSessions(ctx, "it-admin", "sato"); err != nil {

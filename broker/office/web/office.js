@@ -15,7 +15,7 @@
   };
 
   // What the tests and a curious IT person may read: never a token.
-  const office = { errors: [], events: 0 };
+  const office = { errors: [], events: 0, hellos: 0 };
   window.office = office;
   document.addEventListener("securitypolicyviolation", (e) => {
     office.errors.push("csp: " + e.violatedDirective + " " + (e.blockedURI || ""));
@@ -242,6 +242,7 @@
     const d = ev.data;
     switch (ev.type) {
       case "hello":
+        office.hellos = (office.hellos || 0) + 1;
         st.retry = 0;
         st.hello = true;
         setConn("online");
