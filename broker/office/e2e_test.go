@@ -579,6 +579,15 @@ func TestE2EOfficeChatPageSupervisor(t *testing.T) {
 	page.until("山本 planned", `#section-rows tr[data-user="yamamoto"] td`, func(s string) bool {
 		return strings.HasPrefix(s, "山本 さくら|オフライン|終日|")
 	})
+	// A new request reaches the open view by itself (telework.pending on
+	// the socket), without a reload.
+	next, err := b.Services.Telework.Request(ctx, *yamamoto, api.TeleworkRequestCreate{Dates: []string{"2026-06-08"}, Reason: api.ReasonChildcare})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.until("the new request, live", fmt.Sprintf(`#pending .request[data-id=%q] .req-head`, next.ID), func(s string) bool {
+		return s == "山本 さくら2026年6月8日（月）育児"
+	})
 	page.screenshot("office-supervisor-decided-ja.png")
 	if e := page.errors(); e != "[]" {
 		t.Errorf("the page reported: %s", e)
