@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
-	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -707,7 +707,7 @@ func TestE2EOfficeChatPageReconnect(t *testing.T) {
 	// broker's (the page stamps its proof by the broker's time).
 	b.Clock.Advance(auth.AccessTTL + time.Minute)
 	if _, err := eval[bool](page, fmt.Sprintf(`(() => { const real = Date.now; Date.now = () => real() + %d; return true; })()`,
-		(auth.AccessTTL + time.Minute).Milliseconds())); err != nil {
+		(auth.AccessTTL+time.Minute).Milliseconds())); err != nil {
 		t.Fatal(err)
 	}
 	tanaka = b.Login(t, tanakaU) // its own session ended with the clock's move too
