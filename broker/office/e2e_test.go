@@ -291,6 +291,9 @@ func TestE2EOfficeChatPage(t *testing.T) {
 	page.signIn(b, sato)
 	chanSel := fmt.Sprintf(`#channels .channel[data-id=%q]`, dept.ID)
 	page.until("the section's channel with one unread", chanSel, func(s string) bool { return s == "総務課1" })
+	if title, _ := eval[string](page, `document.title`); title != "(1) 在宅 オフィス" {
+		t.Errorf("the tab's title with one unread: %q", title)
+	}
 	if hidden, _ := eval[bool](page, `document.getElementById("tab-super").hidden`); !hidden {
 		t.Error("plain staff see the supervisor's tab")
 	}
@@ -308,6 +311,9 @@ func TestE2EOfficeChatPage(t *testing.T) {
 		t.Errorf("time %q", got)
 	}
 	page.until("no unread badge", chanSel+" .badge", func(s string) bool { return s == "" })
+	if title, _ := eval[string](page, `document.title`); title != "在宅 オフィス" {
+		t.Errorf("the tab's title with nothing unread: %q", title)
+	}
 	waitRead(t, tanaka, dept.ID, "sato", first.Seq)
 
 	// Reply with Enter: the colleague's client receives it live, quoted.
@@ -396,6 +402,11 @@ func TestE2EOfficeChatPage(t *testing.T) {
 		t.Errorf("sato's presence with the page open: %+v, %v", p, err)
 	}
 	page.until("the colleague's presence", "#conv-presence", func(s string) bool { return s == "オンライン" })
+	status := "午後は窓口"
+	if _, err := tanaka.ChatSetStatus(ctx, api.ChatStatusRequest{Message: &status}); err != nil {
+		t.Fatal(err)
+	}
+	page.until("the colleague's status, live", "#conv-presence", func(s string) bool { return s == "オンライン · 午後は窓口" })
 
 	// English on request.
 	page.run("English", chromedp.Click(chromedp.ID("lang")))

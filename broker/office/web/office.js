@@ -71,7 +71,7 @@
   function fresh() {
     return {
       me: null, policy: { receipts: true }, channels: new Map(), hist: new Map(), receipts: new Map(),
-      names: new Map(), presence: new Map(), open: null, replyTo: null, outbox: [],
+      names: new Map(), presence: new Map(), status: new Map(), open: null, replyTo: null, outbox: [],
       eventSeq: 0, socket: null, retry: 0, retryTimer: 0, stopped: false, approver: false, view: "chat",
       section: null, superTimer: 0, hello: false,
     };
@@ -89,8 +89,14 @@
     const missing = [...new Set(ids)].filter((id) => id && id !== "system" && !st.names.has(id));
     for (let i = 0; i < missing.length; i += 50) {
       const l = await session.api("GET", "/v1/chat/presence?users=" + encodeURIComponent(missing.slice(i, i + 50).join(",")));
-      for (const p of l.people) { st.names.set(p.user, p.name || p.user); st.presence.set(p.user, p.state); }
+      for (const p of l.people) see(p);
     }
+  }
+  // see keeps what a presence answer or frame says of a colleague.
+  function see(p) {
+    st.names.set(p.user, p.name || p.user);
+    st.presence.set(p.user, p.state);
+    st.status.set(p.user, p.status || "");
   }
   const nameOf = (id) => id === "system" ? t("system") : id === st.me.id ? (st.me.name || id) : (st.names.get(id) || id);
   const presenceLabel = (state) => state ? t("presence_" + state) : "";
@@ -254,8 +260,7 @@
       case "chat.read": onRead(d); return;
       case "chat.channel": await onChannel(d); return;
       case "chat.presence":
-        st.names.set(d.user, d.name || d.user);
-        st.presence.set(d.user, d.state);
+        see(d);
         renderChannels(); renderConvHead(); renderSectionRows();
         return;
       case "telework.pending": case "telework.decided": case "telework.work": case "resync":
@@ -393,6 +398,10 @@
   }
   function renderChannels() {
     if (!st.me) return;
+    // The tab shows the unread count, for a page left in the background.
+    let unread = 0;
+    for (const c of st.channels.values()) if (!c.muted) unread += c.unread;
+    document.title = (unread > 0 ? "(" + unread + ") " : "") + t("brand");
     const ul = $("channels");
     ul.replaceChildren();
     for (const ch of sortedChannels()) {
@@ -415,7 +424,8 @@
     $("conv-title").textContent = ch ? channelName(ch) : "";
     const other = ch && otherOf(ch);
     const state = other ? st.presence.get(other) : "";
-    $("conv-presence").textContent = presenceLabel(state);
+    const status = other ? st.status.get(other) : "";
+    $("conv-presence").textContent = presenceLabel(state) + (status ? " · " + status : "");
     $("conv-presence").dataset.state = state || "";
   }
 
@@ -621,7 +631,7 @@
       try {
         const sec = await session.api("GET", "/v1/telework/section");
         const pres = await session.api("GET", "/v1/chat/presence?department=" + encodeURIComponent(sec.department));
-        for (const p of pres.people) { st.names.set(p.user, p.name || p.user); st.presence.set(p.user, p.state); }
+        for (const p of pres.people) see(p);
         await ensureNames(sec.pending.map((r) => r.user_id));
         st.section = sec;
         $("super-error").textContent = "";
@@ -644,6 +654,7 @@
       tr.dataset.user = wd.user_id;
       const state = st.presence.get(wd.user_id) || "offline";
       const stateCell = el("td", "state"); stateCell.append(el("span", "dot " + state), el("span", "", presenceLabel(state)));
+      if (st.status.get(wd.user_id)) stateCell.append(el("span", "status", " " + st.status.get(wd.user_id)));
       const planned = wd.planned ? t(wd.half ? "planned_" + wd.half : "planned_full") : t("none");
       const worked = wd.start && !wd.start.startsWith("0001-");
       tr.append(
@@ -799,6 +810,7 @@
     st = fresh();
     for (const id of ["channels", "messages", "hits", "people-results", "section-rows", "pending"]) $(id).replaceChildren();
     $("me").textContent = "";
+    document.title = t("brand");
     $("tab-super").hidden = true;
     setConn("");
   }
