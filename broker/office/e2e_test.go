@@ -2,9 +2,13 @@ package office_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math/rand/v2"
+	"net/http"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -632,7 +636,7 @@ func TestE2EOfficeChatPageReconnect(t *testing.T) {
 	}
 	connected("connected at first")
 
-	rng := rand.New(rand.NewPCG(13, 18))
+	rng := mrand.New(mrand.NewPCG(13, 18))
 	sent, typed := 0, 0
 	send := func(n int) {
 		for range n {
@@ -838,6 +842,64 @@ func TestE2EOfficeChatPageFirstSignIn(t *testing.T) {
 	page.run("nothing older", chromedp.WaitNotVisible(chromedp.ID("older")))
 	if e := page.errors(); e != "[]" {
 		t.Errorf("the page reported: %s", e)
+	}
+	noTokensIn(t, logs.String())
+}
+
+// TestE2EOfficeChatPageDeviceKey: the page's device key outlives the tab
+// (IndexedDB), so the browser is one enrolled device: signing in again
+// from it proves the key, adds no device, and is not held to the
+// per-address sign-in limit that an office network behind one address
+// would reach, while a sign-in without that key is.
+func TestE2EOfficeChatPageDeviceKey(t *testing.T) {
+	logs := logBuffer(t)
+	b := brokertest.Start(t, brokertest.WithClock(brokertest.NewClock(wed1000)), brokertest.WithLog(logs),
+		brokertest.WithRateLimits("1/10m", "off", ""))
+	ctx := context.Background()
+	sato := person(t, b, "sato", "佐藤 花子", "サトウ ハナコ", "総務課")
+	page := startBrowser(t)
+	page.signIn(b, sato) // the first, unproven: the address's one sign-in
+	page.run("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("signin")))
+
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	req := api.LoginRequest{StaffID: "sato", Password: sato.Password, OTP: b.Code(t, sato),
+		Device: api.DeviceInfo{Name: "unknown", OS: "linux", PublicKey: stranger.Public().(ed25519.PublicKey)}}
+	_, err := b.Client(t).Login(ctx, brokertest.Prove(req, stranger, b.Now()))
+	var e *api.Error
+	if !errors.As(err, &e) || e.Status != http.StatusTooManyRequests {
+		t.Fatalf("a sign-in without the page's key after the limit: %v, want 429", err)
+	}
+
+	for i := range 3 {
+		b.Clock.Advance(30 * time.Second) // a new one-time code
+		page.run("open the page", chromedp.Navigate("about:blank"), chromedp.Navigate(b.URL+"/office"), chromedp.WaitVisible(chromedp.ID("staff-id")))
+		// The browser's clock reads the broker's (a movable one here), as
+		// the office PC's and the broker's agree in a city hall.
+		skew := b.Now().Sub(time.Now()).Milliseconds()
+		if _, err := eval[bool](page, fmt.Sprintf(`(() => { const real = Date.now; Date.now = () => real() + %d; return true; })()`, skew)); err != nil {
+			t.Fatal(err)
+		}
+		page.run(fmt.Sprintf("sign in again (%d)", i+1),
+			chromedp.SendKeys(chromedp.ID("staff-id"), sato.ID),
+			chromedp.SendKeys(chromedp.ID("password"), sato.Password),
+			chromedp.SendKeys(chromedp.ID("otp"), b.Code(t, sato)),
+			chromedp.Click(chromedp.ID("signin-button")))
+		page.until("signed in with the proven key", "#me", func(s string) bool {
+			if s == "" {
+				if msg := page.text("#signin-error"); msg != "" {
+					t.Fatalf("sign-in %d refused: %s", i+1, msg)
+				}
+			}
+			return s == "佐藤 花子（総務課）"
+		})
+		page.run("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("signin")))
+	}
+	devs, err := b.Services.Auth.ListDevices(ctx, "sato")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 1 || devs[0].OS == "linux" {
+		t.Errorf("sato's devices after four sign-ins from one browser: %+v, want the page's one", devs)
 	}
 	noTokensIn(t, logs.String())
 }
