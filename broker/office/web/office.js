@@ -821,6 +821,11 @@
   });
   $("signout").addEventListener("click", async () => { stop(); await session.signOut(); show("signin"); $("staff-id").focus(); });
   window.addEventListener("pagehide", () => session.leave());
+  // A page brought back from the browser's back-forward cache was signed
+  // out as it left: show the sign-in, not a stale conversation.
+  window.addEventListener("pageshow", (e) => {
+    if (e.persisted && !session.signedIn) { stop(); show("signin"); }
+  });
 
   function renderAll() {
     if (!st.me) return;
