@@ -143,6 +143,12 @@ func TestChatPeople(t *testing.T) {
 	if _, err := b.Services.Auth.UpdateUser(ctx, "test", "yamada", api.UpdateUserRequest{Name: &name, Department: &dept}); err != nil {
 		t.Fatal(err)
 	}
+	// A kanji name is found by its reading, as the roster gives it.
+	b.CreateUser(t, "sato")
+	kanji, kana := "佐藤 花子", "サトウ ハナコ"
+	if _, err := b.Services.Auth.UpdateUser(ctx, "test", "sato", api.UpdateUserRequest{Name: &kanji, Kana: &kana, Department: &dept}); err != nil {
+		t.Fatal(err)
+	}
 	off := true
 	if _, err := b.Services.Auth.UpdateUser(ctx, "test", "gone", api.UpdateUserRequest{Disabled: &off}); err != nil {
 		t.Fatal(err)
@@ -155,7 +161,10 @@ func TestChatPeople(t *testing.T) {
 		{"やまだ", []string{"yamada"}},
 		{"YAMADA", []string{"yamada"}},
 		{"ｙａｍａ", []string{"yamada"}},
-		{"税務", []string{"yamada"}},
+		{"税務", []string{"sato", "yamada"}},
+		{"さとう", []string{"sato"}},
+		{"サトウ　ハナ", []string{"sato"}},
+		{"佐藤", []string{"sato"}},
 		{"gone", nil},
 	} {
 		l, err := alice.ChatPeople(ctx, tc.q)

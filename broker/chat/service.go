@@ -818,7 +818,8 @@ func (s *Service) People(ctx context.Context, u api.User, q string) (api.ChatPeo
 	fq := foldName(q)
 	out := api.ChatPeople{People: []api.ChatPerson{}}
 	for _, x := range us {
-		if x.Disabled || !(strings.Contains(x.ID, fq) || strings.Contains(foldName(x.Name), fq) || strings.Contains(foldName(x.Department), fq)) {
+		if x.Disabled || !(strings.Contains(x.ID, fq) || strings.Contains(foldName(x.Name), fq) || strings.Contains(foldName(x.Kana), fq) ||
+			strings.Contains(foldName(x.Department), fq)) {
 			continue
 		}
 		out.People = append(out.People, api.ChatPerson{ID: x.ID, Name: x.Name, Department: x.Department})

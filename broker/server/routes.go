@@ -101,6 +101,7 @@ func (s *Server) routeTable() []route {
 		s.rosterRoutes(),
 		s.teleworkRoutes(),
 		s.meetRoutes(),
+		s.officeRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

@@ -53,7 +53,7 @@ func (s *Server) chatRoutes() []route {
 			query:   map[string]string{"q": "the text to find (Japanese without spaces works)", "channel": "only this channel", "limit": "at most this many (default 50)"},
 			summary: "Search the caller's channels, newest first, with the matches marked."},
 		{method: "GET", path: "/v1/chat/people", role: S, handle: s.chatPeople, out: api.ChatPeople{},
-			query:   map[string]string{"q": "part of a name, staff ID or department"},
+			query:   map[string]string{"q": "part of a name, its kana reading, staff ID or department"},
 			summary: "Find a colleague to start a direct message."},
 		{method: "PUT", path: "/v1/chat/status", role: S, handle: s.chatStatus, in: api.ChatStatusRequest{}, out: api.ChatPresence{},
 			summary: "Set one's status message, or tell that one is idle (離席中); the department is told."},
