@@ -115,6 +115,11 @@ type Slots interface {
 	PoolSize() int
 	Policy() api.SlotConfig
 	SetPolicy(ctx context.Context, actor string, up api.SlotConfigUpdate) (api.SlotConfig, error)
+	// BCP mode (the slots' bcp.go).
+	BCP() api.BCP
+	Notice() *api.BCPNotice
+	SetBCP(ctx context.Context, actor string, on bool, reason string) (api.BCP, error)
+	ConfigureBCP(ctx context.Context, actor string, up api.BCPConfigUpdate) (api.BCP, error)
 }
 
 // Releases are the app's self-update: key lists, signed manifests and

@@ -142,6 +142,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	s.Slots, err = slots.New(ectx, slots.Config{
 		Store: cfg.Stores.Slots(), Terminals: s.Terminals, Events: s.Events, Audit: s.Audit,
 		Log: log.With("domain", "slots"), Now: cfg.Now,
+		People: slotPeople{cfg.Stores.Auth()}, Broadcast: s.Events, // BCP mode
 	})
 	if err != nil {
 		s.Relay.Close()
@@ -548,6 +549,17 @@ func WakeTerminal(ctx context.Context, t api.Terminal, progress func(stage, deta
 	}
 	var w wake.Waker
 	return w.Wake(ctx, tgt, progress)
+}
+
+// slotPeople gives BCP mode the department and roles of reloaded requests.
+type slotPeople struct{ st auth.Store }
+
+func (p slotPeople) Person(ctx context.Context, id string) (slots.Person, error) {
+	u, err := p.st.GetUser(ctx, id)
+	if err != nil {
+		return slots.Person{}, err
+	}
+	return slots.Person{Department: u.Department, Roles: u.Roles}, nil
 }
 
 // deviceDirectory gives the operation log a device's key and owner from
