@@ -105,6 +105,14 @@ func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
 			c.dispatch(ctx, api.Event{Type: resyncEvent})
 			continue
 		}
+		if ev.Type == api.EventBCP {
+			// An announcement to every running app, not the flow's.
+			var n api.BCPNotice
+			if json.Unmarshal(ev.Data, &n) == nil {
+				c.update(func(st *State) { st.BCP = bcpFrom(&n) })
+			}
+			continue
+		}
 		if strings.HasPrefix(ev.Type, "chat.") {
 			// Chat keeps its own per-channel sequence (app/chat); the
 			// connect flow has no use for it.
@@ -187,6 +195,7 @@ func (c *Client) refreshStatus(ctx context.Context) {
 	}
 	c.update(func(s *State) {
 		s.SlotsCap, s.SlotsFree = st.SlotsCap, st.SlotsFree
+		s.BCP = bcpFrom(st.BCP)
 		if st.Terminal != nil {
 			s.Terminal = &Terminal{ID: st.Terminal.ID, Name: st.Terminal.Name, State: terminalState(st.Terminal.State),
 				SeenAt: st.Terminal.SeenAt}

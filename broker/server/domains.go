@@ -68,6 +68,9 @@ type Accounts interface {
 // OperationLog is the uploaded and the broker's own operation log (broker/oplog).
 type OperationLog interface {
 	Ingest(ctx context.Context, callerDevice string, b api.OplogBatch) (api.OplogAck, error)
+	// IngestEvidence takes a revoked laptop's journal, verified by its
+	// device key alone (the lost-laptop response).
+	IngestEvidence(ctx context.Context, b api.OplogBatch) (api.OplogAck, error)
 	Search(ctx context.Context, q oplog.Query) (api.OplogPage, error)
 	Export(ctx context.Context, q oplog.Query, format string, w io.Writer) (int, error)
 	Timeline(ctx context.Context, deviceID string, q oplog.Query) (api.OplogTimeline, error)

@@ -568,12 +568,15 @@ type deviceDirectory struct{ st auth.Store }
 
 func (d deviceDirectory) DeviceInfo(ctx context.Context, id string) (oplog.DeviceInfo, error) {
 	dev, err := d.st.GetDevice(ctx, id)
-	if err != nil {
+	if errors.Is(err, auth.ErrNotFound) {
+		return oplog.DeviceInfo{}, fmt.Errorf("%w: %s", oplog.ErrDeviceNotFound, id)
+	} else if err != nil {
 		return oplog.DeviceInfo{}, err
 	}
 	u, err := d.st.GetUser(ctx, dev.UserID)
 	if err != nil {
 		return oplog.DeviceInfo{}, err
 	}
-	return oplog.DeviceInfo{PublicKey: dev.PublicKey, UserID: dev.UserID, Department: u.Department}, nil
+	return oplog.DeviceInfo{PublicKey: dev.PublicKey, UserID: dev.UserID, Department: u.Department,
+		Status: dev.Status, RevokedAt: dev.RevokedAt}, nil
 }
