@@ -57,6 +57,9 @@ func (c *Client) runEvents(ctx context.Context) {
 			}
 			first = false
 			err = c.readEvents(ctx, s)
+			if s.CloseStatus() == closeSignedOut {
+				c.kickRefresh() // why did the sign-in end? (a revoked laptop)
+			}
 			s.Close()
 			if c.deps.Events != nil {
 				c.deps.Events.Down()
@@ -64,6 +67,9 @@ func (c *Client) runEvents(ctx context.Context) {
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		if e := api.AsError(err); e != nil && e.Code == api.CodeUnauthenticated {
+			c.kickRefresh()
 		}
 		c.update(func(st *State) { st.Online = false })
 		c.log.Info("event socket down; reconnecting", "err", err, "in", backoff)
