@@ -127,6 +127,7 @@ type Client struct {
 	keyUnsaved bool
 	// refreshKick asks keepFresh to check the sign-in now (revoke.go).
 	refreshKick chan struct{}
+	statusKick  chan struct{} // asks keepStatus to read the status now
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -184,7 +185,7 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, api: ac, subs: map[int]*subscriber{},
-		eventsBackoff: [2]time.Duration{eventsMinBackoff, eventsMaxBackoff}, refreshKick: make(chan struct{}, 1)}
+		eventsBackoff: [2]time.Duration{eventsMinBackoff, eventsMaxBackoff}, refreshKick: make(chan struct{}, 1), statusKick: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	// Until the first sign-in, the session context is already over.
 	dead, kill := context.WithCancel(c.ctx)

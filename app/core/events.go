@@ -116,6 +116,7 @@ func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
 			var n api.BCPNotice
 			if json.Unmarshal(ev.Data, &n) == nil {
 				c.update(func(st *State) { st.BCP = bcpFrom(&n) })
+				c.kickStatus() // the cap changed with it
 			}
 			continue
 		}
@@ -185,6 +186,7 @@ func (c *Client) keepStatus(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-changed:
+		case <-c.statusKick:
 		}
 		c.refreshStatus(ctx)
 	}

@@ -240,6 +240,14 @@ func (c *Client) currentKey() ed25519.PrivateKey {
 	return c.key
 }
 
+// kickStatus asks keepStatus to read the free slots now.
+func (c *Client) kickStatus() {
+	select {
+	case c.statusKick <- struct{}{}:
+	default:
+	}
+}
+
 // kickRefresh asks the token refresher to check the sign-in now (the
 // event socket was cut with it, or a token was refused).
 func (c *Client) kickRefresh() {

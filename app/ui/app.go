@@ -310,6 +310,9 @@ func (u *UI) onState(st core.State) {
 		// One line per step: the help desk reads these, tests wait on them.
 		u.log.Info("state", "phase", st.Phase.String(), "online", st.Online)
 	}
+	if (prev.BCP == nil) != (st.BCP == nil) {
+		u.log.Info("bcp mode", "on", st.BCP != nil)
+	}
 	if st.Err != nil && (!had || prev.Err == nil || prev.Err.Code != st.Err.Code || prev.Phase != st.Phase) {
 		u.recordErr(st.Err)
 	}

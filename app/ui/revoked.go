@@ -63,6 +63,8 @@ func (s *revokedScreen) update(tr *i18n.Tr, r core.Revocation) {
 
 // showRevoked shows (or refreshes) the revoked screen.
 func (u *UI) showRevoked(r core.Revocation) {
+	// One line per step, as for the phases: the help desk and tests read it.
+	u.log.Info("revoked screen", "evidence_sent", r.EvidenceSent, "wiped", r.Wiped)
 	if u.screen == scrRevoked && u.revoked != nil {
 		u.revoked.update(u.tr, r)
 		return
