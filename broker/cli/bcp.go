@@ -11,14 +11,18 @@ import (
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
-// BCP mode is written to the shared database like the cap: a running
-// broker adopts a switch within seconds, announces it to every running
-// app and reorders its queue.
+// BCP mode goes through the running broker's REST API like the cap:
+// it switches at once, announces the switch to every running app and
+// reorders its queue. With --local it is written to the shared database
+// and a running broker adopts and announces it on its next sweep.
 
 func bcpStatus(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print JSON")
 	return func(ctx context.Context, env *Env, args []string) error {
-		b, err := env.SlotStore.LoadBCP(ctx)
+		if err := needArgs(args, 0, "no arguments beyond the flags"); err != nil {
+			return err
+		}
+		b, err := env.Sessions.BCP(ctx)
 		if err != nil {
 			return err
 		}
@@ -33,12 +37,15 @@ func bcpStatus(fs *flag.FlagSet) runFunc {
 		for i, r := range b.Roles {
 			roles[i] = string(r)
 		}
-		_, err = fmt.Fprintf(env.Out, "BCP mode: %s\ncap while on: %d\npriority roles: %s\npriority departments: %s\n",
+		printRow(env.Out, "BCP mode: %s\ncap while on: %d\npriority roles: %s\npriority departments: %s\n",
 			state, b.Cap, orNone(strings.Join(roles, ", ")), orNone(strings.Join(b.Departments, ", ")))
-		if err == nil && !b.Since.IsZero() {
-			_, err = fmt.Fprintf(env.Out, "last switched: %s by %s: %s\n", b.Since.Local().Format("2006-01-02 15:04"), b.UpdatedBy, b.Reason)
+		if b.EffectiveCap > 0 {
+			printRow(env.Out, "cap in force: %d (normal cap %d)\n", b.EffectiveCap, b.NormalCap)
 		}
-		return err
+		if !b.Since.IsZero() {
+			printRow(env.Out, "last switched: %s by %s: %s\n", b.Since.Local().Format("2006-01-02 15:04"), b.UpdatedBy, b.Reason)
+		}
+		return nil
 	}
 }
 
@@ -56,7 +63,7 @@ func bcpSwitch(on bool) func(fs *flag.FlagSet) runFunc {
 			if err := needArgs(args, 0, "no arguments beyond the flags"); err != nil {
 				return err
 			}
-			b, err := slots.SaveBCP(ctx, env.SlotStore, env.Audit, time.Now(), env.Actor, &on, *reason, api.BCPConfigUpdate{})
+			b, err := env.Sessions.SwitchBCP(ctx, env.Actor, on, *reason)
 			if err != nil {
 				return err
 			}
@@ -64,7 +71,7 @@ func bcpSwitch(on bool) func(fs *flag.FlagSet) runFunc {
 			if b.Active {
 				state = fmt.Sprintf("on: cap %d, priority staff served first", b.Cap)
 			}
-			_, err = fmt.Fprintf(env.Out, "BCP mode %s (a running broker applies and announces it within seconds)\n", state)
+			_, err = fmt.Fprintf(env.Out, "BCP mode %s; every running app is told\n", state)
 			return err
 		}
 	}
@@ -93,7 +100,7 @@ func bcpConfig(fs *flag.FlagSet) runFunc {
 			ds := splitList(*depts)
 			up.Departments = &ds
 		}
-		b, err := slots.SaveBCP(ctx, env.SlotStore, env.Audit, time.Now(), env.Actor, nil, "", up)
+		b, err := env.Sessions.ConfigureBCP(ctx, env.Actor, up)
 		if err != nil {
 			return err
 		}
@@ -113,4 +120,50 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+func (l localSessions) BCP(ctx context.Context) (api.BCP, error) {
+	b, err := l.st.LoadBCP(ctx)
+	if err != nil {
+		return b, err
+	}
+	if p, err := l.SlotConfig(ctx); err == nil {
+		b.NormalCap, b.EffectiveCap = p.Cap, p.Cap
+		if b.Active && b.Cap > p.Cap {
+			b.EffectiveCap = b.Cap
+		}
+	}
+	return b, nil
+}
+
+func (l localSessions) SwitchBCP(ctx context.Context, actor string, on bool, reason string) (api.BCP, error) {
+	return slots.SaveBCP(ctx, l.st, l.audit, time.Now(), actor, &on, reason, api.BCPConfigUpdate{})
+}
+
+func (l localSessions) ConfigureBCP(ctx context.Context, actor string, up api.BCPConfigUpdate) (api.BCP, error) {
+	return slots.SaveBCP(ctx, l.st, l.audit, time.Now(), actor, nil, "", up)
+}
+
+func (r remoteSessions) BCP(ctx context.Context) (api.BCP, error) {
+	b, err := r.c.BCP(ctx)
+	if err != nil {
+		return api.BCP{}, err
+	}
+	return *b, nil
+}
+
+func (r remoteSessions) SwitchBCP(ctx context.Context, _ string, on bool, reason string) (api.BCP, error) {
+	b, err := r.c.SwitchBCP(ctx, on, reason)
+	if err != nil {
+		return api.BCP{}, err
+	}
+	return *b, nil
+}
+
+func (r remoteSessions) ConfigureBCP(ctx context.Context, _ string, up api.BCPConfigUpdate) (api.BCP, error) {
+	b, err := r.c.ConfigureBCP(ctx, up)
+	if err != nil {
+		return api.BCP{}, err
+	}
+	return *b, nil
 }

@@ -155,8 +155,8 @@ func devicesRevoke(ctx context.Context, env *Env, id string) error {
 	if err != nil {
 		return err
 	}
-	// On the data directory the broker's memory is out of reach: the
-	// laptop's tokens fail at once, its session ends when its lease lapses.
+	// Over REST the broker cuts the laptop off at once; with --local its
+	// tokens fail at once and its session ends when its lease lapses.
 	_, err = fmt.Fprintf(env.Out, "revoked %s (%s); its timeline: broker admin oplog timeline %s\n", d.ID, d.UserID, d.ID)
 	return err
 }
