@@ -152,8 +152,14 @@ func (c *Client) finishRevocation(ctx context.Context, devID string) {
 // sendEvidence hands the journal to Deps.Revoked, retrying a while; it
 // reports whether the broker holds all of it (or there is none to send).
 func (c *Client) sendEvidence(ctx context.Context, devID string) bool {
-	if c.deps.Revoked == nil || devID == "" {
+	if c.deps.Revoked == nil {
 		return true // nothing records here: there is no journal to keep
+	}
+	if devID == "" {
+		// Signed out before the revocation (sign-out forgets the device
+		// ID): the journal cannot name its device and stays on disk.
+		c.log.Warn("revoked laptop without its device ID: the operation log stays until the next enrollment")
+		return true
 	}
 	key := c.currentKey()
 	ev := Evidence{DeviceID: devID, Upload: c.api.UploadEvidence,
