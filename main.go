@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -94,6 +95,10 @@ func main() {
 	default:
 		defer ol.Close()
 		deps.Recorder, deps.BeforeLogout, logStatus = ol, ol.BeforeLogout, ol.Status
+		// A revoked laptop sends its journal as evidence, then wipes it.
+		deps.Revoked = func(ctx context.Context, e core.Evidence) error {
+			return ol.Evidence(ctx, e.DeviceID, e.Upload, e.Sign)
+		}
 		onSession = append(onSession, func(s core.Session) { ol.StartSession(s.API, s.DeviceID, s.Sign, s.Done) })
 	}
 	deps.OnSession = func(s core.Session) {

@@ -78,6 +78,12 @@ type Deps struct {
 	// BeforeLogout runs while the session's token still works, before a
 	// user's sign-out revokes it (the wiring uploads the operation log).
 	BeforeLogout func(ctx context.Context)
+	// Revoked (may be nil) runs when IT revoked this laptop: it uploads
+	// the operation-log journal through e (the evidence route, signed
+	// with the revoked key) and then wipes the journal, returning nil
+	// only once the broker holds all of it; core then wipes the keyring
+	// (revoke.go). The wiring is app/oplog's Service.Evidence.
+	Revoked func(ctx context.Context, e Evidence) error
 	// Events (may be nil) gets the event socket's frames that are not
 	// the main job's (chat), so app/chat rides the one socket without
 	// core knowing chat.
@@ -114,7 +120,14 @@ type Client struct {
 	log  *slog.Logger
 	now  func() time.Time
 	api  *api.Client
-	key  ed25519.PrivateKey
+
+	keyMu sync.Mutex // guards key, keyUnsaved
+	key   ed25519.PrivateKey
+	// keyUnsaved: a wiped laptop's new key, stored at the next sign-in.
+	keyUnsaved bool
+	// refreshKick asks keepFresh to check the sign-in now (revoke.go).
+	refreshKick chan struct{}
+	statusKick  chan struct{} // asks keepStatus to read the status now
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -172,19 +185,25 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, api: ac, subs: map[int]*subscriber{},
-		eventsBackoff: [2]time.Duration{eventsMinBackoff, eventsMaxBackoff}}
+		eventsBackoff: [2]time.Duration{eventsMinBackoff, eventsMaxBackoff}, refreshKick: make(chan struct{}, 1), statusKick: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	// Until the first sign-in, the session context is already over.
 	dead, kill := context.WithCancel(c.ctx)
 	kill()
 	c.sessCtx = dead
-	if err := c.loadDeviceKey(); err != nil {
+	rev := c.loadRevocation()
+	if rev != nil && rev.Wiped {
+		c.freshKey() // the revoked key is gone; keep nothing until a sign-in
+	} else if err := c.loadDeviceKey(); err != nil {
 		return nil, err
 	}
 	// Each tunnel dial is bound to its TLS connection by the device key.
 	ac.SetSigner(c.sign)
 	c.state = State{Phase: SignedOut}
 	c.record("app.start", "version", cfg.Version, "os", runtime.GOOS, "device_name", cfg.DeviceName)
+	if rev != nil {
+		c.resumeRevocation(rev)
+	}
 	return c, nil
 }
 
@@ -193,7 +212,7 @@ func (c *Client) loadDeviceKey() error {
 	if err == nil {
 		b, derr := base64.StdEncoding.DecodeString(seed)
 		if derr == nil && len(b) == ed25519.SeedSize {
-			c.key = ed25519.NewKeyFromSeed(b)
+			c.key = ed25519.NewKeyFromSeed(b) // before any goroutine: no lock needed
 			c.deviceID, _ = c.deps.Secrets.Get(keyDeviceID)
 			return nil
 		}
@@ -360,10 +379,10 @@ func (c *Client) setPhase(p Phase, fn func(*State)) {
 }
 
 // sign signs with the device key.
-func (c *Client) sign(msg []byte) []byte { return ed25519.Sign(c.key, msg) }
+func (c *Client) sign(msg []byte) []byte { return ed25519.Sign(c.currentKey(), msg) }
 
 // DeviceKey returns the device's public key.
-func (c *Client) DeviceKey() ed25519.PublicKey { return c.key.Public().(ed25519.PublicKey) }
+func (c *Client) DeviceKey() ed25519.PublicKey { return c.currentKey().Public().(ed25519.PublicKey) }
 
 // Diagnostics is what "copy diagnostics" puts on the clipboard.
 func (c *Client) Diagnostics() string {

@@ -57,6 +57,9 @@ func (c *Client) runEvents(ctx context.Context) {
 			}
 			first = false
 			err = c.readEvents(ctx, s)
+			if s.CloseStatus() == closeSignedOut {
+				c.kickRefresh() // why did the sign-in end? (a revoked laptop)
+			}
 			s.Close()
 			if c.deps.Events != nil {
 				c.deps.Events.Down()
@@ -64,6 +67,9 @@ func (c *Client) runEvents(ctx context.Context) {
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		if e := api.AsError(err); e != nil && e.Code == api.CodeUnauthenticated {
+			c.kickRefresh()
 		}
 		c.update(func(st *State) { st.Online = false })
 		c.log.Info("event socket down; reconnecting", "err", err, "in", backoff)
@@ -103,6 +109,15 @@ func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
 			f.lastSeq = min(f.lastSeq, hello.LastSeq)
 			f.mu.Unlock()
 			c.dispatch(ctx, api.Event{Type: resyncEvent})
+			continue
+		}
+		if ev.Type == api.EventBCP {
+			// An announcement to every running app, not the flow's.
+			var n api.BCPNotice
+			if json.Unmarshal(ev.Data, &n) == nil {
+				c.update(func(st *State) { st.BCP = bcpFrom(&n) })
+				c.kickStatus() // the cap changed with it
+			}
 			continue
 		}
 		if strings.HasPrefix(ev.Type, "chat.") {
@@ -171,6 +186,7 @@ func (c *Client) keepStatus(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-changed:
+		case <-c.statusKick:
 		}
 		c.refreshStatus(ctx)
 	}
@@ -187,6 +203,7 @@ func (c *Client) refreshStatus(ctx context.Context) {
 	}
 	c.update(func(s *State) {
 		s.SlotsCap, s.SlotsFree = st.SlotsCap, st.SlotsFree
+		s.BCP = bcpFrom(st.BCP)
 		if st.Terminal != nil {
 			s.Terminal = &Terminal{ID: st.Terminal.ID, Name: st.Terminal.Name, State: terminalState(st.Terminal.State),
 				SeenAt: st.Terminal.SeenAt}

@@ -48,6 +48,11 @@ func (c *Client) heartbeat(ctx context.Context, slotID string, every time.Durati
 		if e := api.AsError(err); e != nil && (e.Code == api.CodeSlotEnded || e.Code == api.CodeSlotNotFound) {
 			return e
 		}
+		if e := api.AsError(err); e != nil && e.Code == api.CodeUnauthenticated {
+			// A token refused mid-session (the laptop revoked from the
+			// data directory, say): the refresher finds out why now.
+			c.kickRefresh()
+		}
 		c.log.Warn("heartbeat", "slot", slotID, "err", err)
 	}
 }

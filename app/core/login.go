@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"runtime"
 	"sync"
@@ -34,6 +35,9 @@ func (c *Client) Login(ctx context.Context, staffID, password, otp string, remem
 		e := c.noteError(err)
 		if e != nil && e.Code != api.CodeOTPRequired {
 			c.record("login.failed", "staff_id", staffID, "code", string(e.Code))
+		}
+		if e != nil && e.Code == api.CodeDeviceRevoked {
+			c.revoked() // this laptop's key is revoked: evidence, then wipe
 		}
 		if e == nil {
 			return nil, err
@@ -79,6 +83,15 @@ func (c *Client) afterAuth(resp *api.LoginResponse, event string) (*LoginStep, e
 	remember := c.remember
 	c.mu.Unlock()
 	_ = c.deps.Secrets.Set(keyDeviceID, resp.Device.ID)
+	c.keyMu.Lock()
+	if c.keyUnsaved {
+		// A wiped laptop's new key is kept once it is enrolled.
+		if err := c.deps.Secrets.Set(keyDeviceKey, base64.StdEncoding.EncodeToString(c.key.Seed())); err != nil {
+			c.log.Warn("store device key", "err", err)
+		}
+		c.keyUnsaved = false
+	}
+	c.keyMu.Unlock()
 	if remember {
 		if err := c.deps.Secrets.Set(keyRefresh, resp.RefreshToken); err != nil {
 			c.log.Warn("keep me signed in: keyring", "err", err)
@@ -106,6 +119,10 @@ func (c *Client) Resume(ctx context.Context) (bool, error) {
 	resp, err := c.refreshWith(ctx, tok, devID)
 	if err != nil {
 		e := c.noteError(err)
+		if e != nil && e.Code == api.CodeDeviceRevoked {
+			c.revoked()
+			return false, nil // the state says why: the revoked screen
+		}
 		if e != nil && (e.Code == api.CodeRefreshInvalid || e.Code == api.CodeDeviceRevoked || e.Code == api.CodeDeviceProof) {
 			_ = c.deps.Secrets.Delete(keyRefresh)
 		}
@@ -179,6 +196,9 @@ func (c *Client) keepFresh(ctx context.Context, ttl time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-c.refreshKick:
+			// The broker cut the event socket with the sign-in, or
+			// refused a token: find out now whether it still stands.
 		}
 		c.mu.Lock()
 		tok, devID := c.refresh, c.deviceID
@@ -198,6 +218,11 @@ func (c *Client) keepFresh(ctx context.Context, ttl time.Duration) {
 				continue
 			}
 			if ctx.Err() != nil {
+				return
+			}
+			if e != nil && e.Code == api.CodeDeviceRevoked {
+				c.noteError(err)
+				c.revoked()
 				return
 			}
 			c.signedOut(c.noteError(err))
@@ -256,6 +281,14 @@ func (c *Client) Logout(ctx context.Context) error {
 	if c.deps.BeforeLogout != nil {
 		c.deps.BeforeLogout(ctx)
 	}
+	// The session's jobs stop before the broker ends the sign-in: the
+	// socket it then cuts must not send the refresher asking why.
+	c.mu.Lock()
+	if c.sessionCancel != nil {
+		c.sessionCancel()
+		c.sessionCancel = nil
+	}
+	c.mu.Unlock()
 	err := c.api.Logout(ctx)
 	for _, k := range []string{keyRefresh, keyUser, keyDeviceID} {
 		if derr := c.deps.Secrets.Delete(k); derr != nil && !errors.Is(derr, ErrNoSecret) {

@@ -145,6 +145,26 @@ type State struct {
 	EndReason           EndReason  // why the last session ended; "" before the first
 	EndMessage          string     // IT's own words when IT ended the session, shown as written
 	Warning             EndWarning // a coming end of the running session
+	BCP                 *BCP       // BCP mode is on at the broker; nil when off
+	// Revoked is set when IT revoked this laptop (lost or stolen): the
+	// app has uploaded its operation log, wiped its sign-in and shows
+	// the revoked screen instead of the login.
+	Revoked *Revocation
+}
+
+// BCP is the broker's business-continuity mode as the app shows it: IT's
+// reason is shown as written, like EndMessage.
+type BCP struct {
+	Reason string
+	Since  time.Time
+	Cap    int
+}
+
+func bcpFrom(n *api.BCPNotice) *BCP {
+	if n == nil || !n.Active {
+		return nil
+	}
+	return &BCP{Reason: n.Reason, Since: n.Since, Cap: n.Cap}
 }
 
 // setTerminalState changes the terminal's state in a copy, since snapshots

@@ -229,3 +229,26 @@ const (
 	NotifyChatDirect  Key = "notify.chat_direct"
 	NotifyChatMention Key = "notify.chat_mention"
 )
+
+// BCP mode and a revoked laptop (issue 15); their strings are in
+// lostlaptop.go.
+const (
+	HomeBCP          Key = "home.bcp"
+	HomeBCPNoReason  Key = "home.bcp_no_reason"
+	NotifyBCPOnTitle Key = "notify.bcp_on_title"
+	NotifyBCPOnBody  Key = "notify.bcp_on_body"
+	NotifyBCPOff     Key = "notify.bcp_off_title"
+	NotifyBCPOffBody Key = "notify.bcp_off_body"
+	TrayBCP          Key = "tray.bcp"
+
+	RevokedTitle       Key = "revoked.title"
+	RevokedBody        Key = "revoked.body"
+	RevokedSending     Key = "revoked.sending"
+	RevokedSent        Key = "revoked.sent"
+	RevokedWiped       Key = "revoked.wiped"
+	RevokedWhatToDo    Key = "revoked.what_to_do"
+	RevokedEnrollAgain Key = "revoked.enroll_again"
+	RevokedSince       Key = "revoked.since"
+	TrayRevoked        Key = "tray.revoked"
+	NotifyRevokedTitle Key = "notify.revoked_title"
+)

@@ -37,7 +37,35 @@ func Notices(prev, next core.State, tr *i18n.Tr) []*fyne.Notification {
 	if next.Warning.Active() && !next.Warning.Same(prev.Warning) {
 		out = append(out, fyne.NewNotification(tr.T(i18n.NotifyWarnTitle), Warning(next.Warning, tr)))
 	}
+	out = append(out, bcpNotices(prev, next, tr)...)
+	if prev.Revoked == nil && next.Revoked != nil {
+		out = append(out, fyne.NewNotification(tr.T(i18n.NotifyRevokedTitle), tr.T(i18n.RevokedBody)))
+	}
 	return out
+}
+
+// bcpNotices announces BCP mode switched on or off. IT's reason is shown
+// as written. A sign-in while it is on counts as its start: the user
+// learns of it then.
+func bcpNotices(prev, next core.State, tr *i18n.Tr) []*fyne.Notification {
+	switch {
+	case prev.BCP == nil && next.BCP != nil:
+		return []*fyne.Notification{fyne.NewNotification(tr.T(i18n.NotifyBCPOnTitle), tr.T(i18n.NotifyBCPOnBody, next.BCP.Reason))}
+	case prev.BCP != nil && next.BCP == nil && next.Phase != core.SignedOut:
+		return []*fyne.Notification{fyne.NewNotification(tr.T(i18n.NotifyBCPOff), tr.T(i18n.NotifyBCPOffBody))}
+	}
+	return nil
+}
+
+// BCPLine is the home screen's line while BCP mode is on ("" when off).
+func BCPLine(st core.State, tr *i18n.Tr) string {
+	switch {
+	case st.BCP == nil:
+		return ""
+	case st.BCP.Reason == "":
+		return tr.T(i18n.HomeBCPNoReason)
+	}
+	return tr.T(i18n.HomeBCP, st.BCP.Reason)
 }
 
 // Warning says when and why the broker will end the session, in tr's

@@ -105,6 +105,9 @@ func Icon(st core.State) string {
 
 // Status is the state in words, short enough for a menu line.
 func Status(st core.State, tr *i18n.Tr, now time.Time) string {
+	if st.Revoked != nil {
+		return tr.T(i18n.TrayRevoked)
+	}
 	switch st.Phase {
 	case core.SignedOut:
 		return tr.T(i18n.TraySignedOut)
@@ -132,6 +135,9 @@ func Status(st core.State, tr *i18n.Tr, now time.Time) string {
 	}
 	if st.Terminal == nil {
 		return tr.T(i18n.TrayNoTerminal)
+	}
+	if st.BCP != nil {
+		return tr.T(i18n.TrayReady) + " — " + tr.T(i18n.TrayBCP)
 	}
 	return tr.T(i18n.TrayReady)
 }

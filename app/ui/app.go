@@ -47,6 +47,7 @@ const (
 	scrHome
 	scrSettings
 	scrAbout
+	scrRevoked // this laptop was revoked (revoked.go)
 )
 
 // callTimeout bounds every broker call made from a screen, so a dead network
@@ -79,6 +80,7 @@ type UI struct {
 	password  *passwordScreen
 	settings  *settingsScreen
 	about     *aboutScreen
+	revoked   *revokedScreen
 	pendingPw string // typed at login; kept in memory only until a forced step completes
 	errs      []recentError
 	trayKey   string
@@ -308,6 +310,9 @@ func (u *UI) onState(st core.State) {
 		// One line per step: the help desk reads these, tests wait on them.
 		u.log.Info("state", "phase", st.Phase.String(), "online", st.Online)
 	}
+	if (prev.BCP == nil) != (st.BCP == nil) {
+		u.log.Info("bcp mode", "on", st.BCP != nil)
+	}
 	if st.Err != nil && (!had || prev.Err == nil || prev.Err.Code != st.Err.Code || prev.Phase != st.Phase) {
 		u.recordErr(st.Err)
 	}
@@ -316,13 +321,21 @@ func (u *UI) onState(st core.State) {
 			u.app.SendNotification(n)
 		}
 	}
+	if st.Revoked != nil {
+		if u.screen != scrAbout && u.screen != scrSettings {
+			u.showRevoked(*st.Revoked)
+		}
+		u.updateTray()
+		u.updateTitle()
+		return
+	}
 	signedIn := st.Phase != core.SignedOut
 	if !signedIn {
 		u.hideChat() // what it showed is gone with the sign-in
 		u.chatCur, u.chatNotice = "", ""
 	}
 	switch {
-	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || (u.screen == scrPassword && u.pendingPw == "")):
+	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || u.screen == scrRevoked || (u.screen == scrPassword && u.pendingPw == "")):
 		u.showLogin()
 		if st.Err != nil {
 			// Signed out by the broker (device revoked, sign-in expired):

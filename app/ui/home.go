@@ -30,6 +30,7 @@ type homeScreen struct {
 	user          *widget.Label
 	chat          *widget.Button // nil without chat
 	offline       *message
+	bcp           *message // BCP mode's line, while it is on
 	terminalName  *widget.Label
 	terminalState *widget.Label
 	terminalSeen  *widget.Label
@@ -71,6 +72,7 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	top := container.NewBorder(nil, nil, nil, buttons, h.user)
 
 	h.offline = newMessage()
+	h.bcp = newMessage()
 	h.terminalName = widget.NewLabel("")
 	h.terminalName.SizeName = theme.SizeNameSubHeadingText
 	h.terminalName.TextStyle.Bold = true
@@ -116,7 +118,7 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 
 	h.root = container.NewBorder(
 		container.NewVBox(container.NewPadded(top), widget.NewSeparator()), nil, nil, nil,
-		page(h.offline.Label, pcCard, row, h.status, h.elapsed, h.warning.Label,
+		page(h.offline.Label, h.bcp.Label, pcCard, row, h.status, h.elapsed, h.warning.Label,
 			tall(h.button, 72), h.errCode, h.ended),
 	)
 	h.update(st, now)
@@ -167,6 +169,7 @@ func (h *homeScreen) update(st core.State, now time.Time) {
 	} else {
 		h.offline.set(tr.T(i18n.StatusOffline), widget.WarningImportance)
 	}
+	h.bcp.set(tray.BCPLine(st, tr), widget.HighImportance)
 	if st.Terminal != nil {
 		h.terminalName.SetText(st.Terminal.Name)
 		h.terminalState.SetText(terminalStateText(tr, st.Terminal.State))

@@ -273,6 +273,9 @@ func (u *UI) goBack() {
 	switch {
 	case u.client == nil || u.back == scrFirstRun:
 		u.showFirstRun("")
+	case u.st.Revoked != nil:
+		u.screen = scrNone // built afresh, in the language now chosen
+		u.showRevoked(*u.st.Revoked)
 	case u.st.Phase == core.SignedOut:
 		u.showLogin()
 	default:

@@ -73,6 +73,20 @@ type Device struct {
 	RevokedAt  time.Time `json:"revoked_at,omitzero"`
 }
 
+// DeviceRevocation answers POST /admin/v1/devices/{id}/revoke: the
+// device as it now stands (its fields inline, so a client reading a
+// Device reads it too), where its timeline is, and until when the laptop
+// may still upload its journal as evidence.
+type DeviceRevocation struct {
+	Device
+	// Timeline is the path of the device's operation-log timeline
+	// (GET, admin or auditor): its events and findings in order.
+	Timeline string `json:"timeline"`
+	// EvidenceUntil is the end of the window in which the laptop, on its
+	// next contact, uploads its journal (POST /v1/oplogs/evidence).
+	EvidenceUntil time.Time `json:"evidence_until"`
+}
+
 // Device statuses.
 const (
 	DeviceActive  = "active"

@@ -17,6 +17,16 @@ func (c *Client) UploadOplog(ctx context.Context, b OplogBatch) (*OplogAck, erro
 	return &out, nil
 }
 
+// UploadEvidence sends a revoked laptop's signed batch without a token:
+// the broker takes it as evidence, and nothing else, from such a laptop.
+func (c *Client) UploadEvidence(ctx context.Context, b OplogBatch) (*OplogAck, error) {
+	var out OplogAck
+	if err := c.do(ctx, "POST", "/v1/oplogs/evidence", b, &out, ""); err != nil { // no token: it has none
+		return nil, err
+	}
+	return &out, nil
+}
+
 // OplogQuery filters a search. Zero values do not filter.
 type OplogQuery struct {
 	User, Device, Department, Type string

@@ -120,3 +120,34 @@ func (c *Client) PairTerminal(ctx context.Context, id, userID string) (*Terminal
 func (c *Client) DeleteTerminal(ctx context.Context, id string) error {
 	return c.Do(ctx, "DELETE", "/admin/v1/terminals/"+url.PathEscape(id), nil, nil)
 }
+
+// BCP returns BCP mode's state (admin, auditor).
+func (c *Client) BCP(ctx context.Context) (*BCP, error) {
+	var out BCP
+	if err := c.Do(ctx, "GET", "/admin/v1/bcp", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ConfigureBCP sets BCP mode's cap and priority lists (admin).
+func (c *Client) ConfigureBCP(ctx context.Context, up BCPConfigUpdate) (*BCP, error) {
+	var out BCP
+	if err := c.Do(ctx, "PATCH", "/admin/v1/bcp/config", up, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SwitchBCP switches BCP mode on or off with a reason (admin).
+func (c *Client) SwitchBCP(ctx context.Context, on bool, reason string) (*BCP, error) {
+	path := "/admin/v1/bcp/off"
+	if on {
+		path = "/admin/v1/bcp/on"
+	}
+	var out BCP
+	if err := c.Do(ctx, "POST", path, BCPSwitch{Reason: reason}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -27,6 +27,7 @@ const (
 	EventWarning = "slot.warning" // Data: SlotWarning
 	EventEnded   = "slot.ended"   // Data: EndedNotice
 	EventWake    = "slot.wake"    // Data: WakeProgress
+	EventBCP     = "bcp"          // BCP mode switched on or off; to every open socket (Seq 0, not stored); Data: BCPNotice
 )
 
 // Hello tells the app where the stream stands.

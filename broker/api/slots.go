@@ -73,6 +73,9 @@ type Status struct {
 	Queued    int             `json:"queued"`
 	Terminal  *PairedTerminal `json:"terminal,omitempty"` // nil: no PC paired and no pool
 	Slot      *Slot           `json:"slot,omitempty"`     // the caller's slot, if any
+	// BCP is set while BCP mode is on (an app that connects late learns
+	// it here; running apps get EventBCP).
+	BCP *BCPNotice `json:"bcp,omitempty"`
 }
 
 // SlotConfig is the session policy IT sets (GET/PATCH /admin/v1/slots/config).
@@ -158,8 +161,11 @@ next:
 
 // SessionList is GET /admin/v1/sessions: live sessions, then the queue.
 type SessionList struct {
-	Cap      int    `json:"cap"`
-	Used     int    `json:"used"`
+	Cap    int `json:"cap"` // the cap in force (BCP mode's while it is on)
+	Used   int `json:"used"`
+	Queued int `json:"queued"`
+	// BCP is BCP mode's state, so that the live view needs one call.
+	BCP      BCP    `json:"bcp"`
 	Sessions []Slot `json:"sessions"`
 	Queue    []Slot `json:"queue"`
 }
@@ -168,3 +174,48 @@ type SessionList struct {
 type EndSessionRequest struct {
 	Reason string `json:"reason,omitempty"` // shown to the user and audited
 }
+
+// BCP is business-continuity mode (業務継続), for a disaster: IT switches it
+// on with a reason, the cap rises to Cap and the staff of the listed roles
+// or departments are served before everyone else waiting. Cap, Roles and
+// Departments are configured beforehand (PATCH /admin/v1/bcp/config), so
+// switching on in an emergency needs only the reason.
+type BCP struct {
+	Active       bool      `json:"active"`
+	Cap          int       `json:"cap"`                     // the cap while active (the normal cap if higher)
+	Roles        []Role    `json:"roles"`                   // staff with any of these roles queue first
+	Departments  []string  `json:"departments"`             // staff of these departments queue first
+	Reason       string    `json:"reason,omitempty"`        // why it was last switched on or off
+	Since        time.Time `json:"since,omitzero"`          // when it was last switched on or off
+	UpdatedAt    time.Time `json:"updated_at,omitzero"`     // last change of any field
+	UpdatedBy    string    `json:"updated_by,omitempty"`    // staff ID of IT
+	NormalCap    int       `json:"normal_cap,omitempty"`    // the cap of the slot policy (GET only)
+	EffectiveCap int       `json:"effective_cap,omitempty"` // the cap in force now (GET only)
+}
+
+// BCPConfigUpdate is PATCH /admin/v1/bcp/config; nil fields are unchanged.
+type BCPConfigUpdate struct {
+	Cap         *int      `json:"cap,omitempty"`
+	Roles       *[]Role   `json:"roles,omitempty"`
+	Departments *[]string `json:"departments,omitempty"`
+}
+
+// BCPSwitch is POST /admin/v1/bcp/on and /admin/v1/bcp/off.
+type BCPSwitch struct {
+	Reason string `json:"reason"` // required: shown to staff and recorded
+}
+
+// BCPNotice is the event socket's EventBCP and Status.BCP: what every
+// running app shows while BCP mode is on.
+type BCPNotice struct {
+	Active bool      `json:"active"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	Cap    int       `json:"cap,omitempty"`
+}
+
+// Limits of BCP mode's lists.
+const (
+	BCPMaxDepartments = 200
+	BCPMaxReason      = 500
+)

@@ -65,6 +65,10 @@ type sessionAdmin interface {
 	// Live is the granted sessions and the queue, in request order.
 	Live(ctx context.Context) ([]api.Slot, error)
 	End(ctx context.Context, actor, slotID, reason string) error
+	// BCP mode (bcp.go).
+	BCP(ctx context.Context) (api.BCP, error)
+	SwitchBCP(ctx context.Context, actor string, on bool, reason string) (api.BCP, error)
+	ConfigureBCP(ctx context.Context, actor string, up api.BCPConfigUpdate) (api.BCP, error)
 }
 
 // localAccounts is auth's service on the data directory.

@@ -151,7 +151,13 @@ func devicesList(fs *flag.FlagSet) runFunc {
 }
 
 func devicesRevoke(ctx context.Context, env *Env, id string) error {
-	_, err := env.Auth.RevokeDevice(ctx, env.Actor, id)
+	d, err := env.Auth.RevokeDevice(ctx, env.Actor, id)
+	if err != nil {
+		return err
+	}
+	// Over REST the broker cuts the laptop off at once; with --local its
+	// tokens fail at once and its session ends when its lease lapses.
+	_, err = fmt.Fprintf(env.Out, "revoked %s (%s); its timeline: broker admin oplog timeline %s\n", d.ID, d.UserID, d.ID)
 	return err
 }
 

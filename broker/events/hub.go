@@ -378,3 +378,26 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	<-h.done
 }
+
+// Broadcast sends an unstored frame (Seq 0) to every open socket: an
+// announcement to every running app (BCP mode). An app that connects
+// later reads the same state from its status instead.
+func (h *Hub) Broadcast(typ string, data any) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		h.log.Error("events: encode", "type", typ, "err", err)
+		return
+	}
+	ev := api.Event{Type: typ, At: h.now(), Data: b}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range h.subs {
+		for s := range m {
+			select {
+			case s.C <- ev:
+			default:
+				h.dropLocked(s, dropBehind)
+			}
+		}
+	}
+}

@@ -79,6 +79,10 @@ type DeviceInfo struct {
 	PublicKey  []byte
 	UserID     string
 	Department string
+	// Status and RevokedAt decide whether a revoked laptop may still
+	// upload its journal (IngestEvidence).
+	Status    string
+	RevokedAt time.Time
 }
 
 // Directory finds a device's key and owner (the auth store).

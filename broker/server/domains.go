@@ -68,6 +68,9 @@ type Accounts interface {
 // OperationLog is the uploaded and the broker's own operation log (broker/oplog).
 type OperationLog interface {
 	Ingest(ctx context.Context, callerDevice string, b api.OplogBatch) (api.OplogAck, error)
+	// IngestEvidence takes a revoked laptop's journal, verified by its
+	// device key alone (the lost-laptop response).
+	IngestEvidence(ctx context.Context, b api.OplogBatch) (api.OplogAck, error)
 	Search(ctx context.Context, q oplog.Query) (api.OplogPage, error)
 	Export(ctx context.Context, q oplog.Query, format string, w io.Writer) (int, error)
 	Timeline(ctx context.Context, deviceID string, q oplog.Query) (api.OplogTimeline, error)
@@ -115,6 +118,11 @@ type Slots interface {
 	PoolSize() int
 	Policy() api.SlotConfig
 	SetPolicy(ctx context.Context, actor string, up api.SlotConfigUpdate) (api.SlotConfig, error)
+	// BCP mode (the slots' bcp.go).
+	BCP() api.BCP
+	Notice() *api.BCPNotice
+	SetBCP(ctx context.Context, actor string, on bool, reason string) (api.BCP, error)
+	ConfigureBCP(ctx context.Context, actor string, up api.BCPConfigUpdate) (api.BCP, error)
 }
 
 // Releases are the app's self-update: key lists, signed manifests and

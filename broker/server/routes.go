@@ -95,6 +95,7 @@ func (s *Server) routeTable() []route {
 		s.relayRoutes(),
 		s.eventsRoutes(),
 		s.slotRoutes(),
+		s.bcpRoutes(),
 		s.terminalRoutes(),
 		s.releaseRoutes(),
 		s.chatRoutes(),

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"net/url"
+
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/oplog"
 )
 
 func (s *Server) adminAuthRoutes() []route {
@@ -23,8 +26,8 @@ func (s *Server) adminAuthRoutes() []route {
 			summary: "Clear a lockout after failed sign-ins."},
 		{method: "GET", path: "/admin/v1/devices", role: A, also: readersAndDept, handle: s.listDevices, out: api.DeviceList{},
 			summary: "Enrolled laptops, optionally of one user.", query: map[string]string{"user": "staff ID"}},
-		{method: "POST", path: "/admin/v1/devices/{id}/revoke", role: A, also: deptAdmins, handle: s.revokeDevice, out: api.Device{},
-			summary: "Block a lost laptop; its tokens stop working at once."},
+		{method: "POST", path: "/admin/v1/devices/{id}/revoke", role: A, also: deptAdmins, handle: s.revokeDevice, out: api.DeviceRevocation{},
+			summary: "Block a lost laptop: its tokens stop working at once, its live session, tunnel and event socket end within seconds; on its next contact it uploads its journal and wipes itself. Answers with the path of its timeline."},
 		{method: "POST", path: "/admin/v1/devices/{id}/approve", role: A, also: deptAdmins, handle: s.approveDevice, out: api.Device{},
 			summary: "Approve a laptop waiting for approval."},
 		{method: "GET", path: "/admin/v1/policy", role: A, also: readers, handle: s.getPolicy, out: api.Policy{},
@@ -100,12 +103,15 @@ func (s *Server) listDevices(c *call) (any, error) {
 }
 
 func (s *Server) revokeDevice(c *call) (any, error) {
+	// Revocation ends the laptop's sign-ins, and with them (the services'
+	// OnSessionsEnded) its slot, tunnel and event socket; the user's other
+	// laptops keep theirs.
 	d, err := s.auth.RevokeDevice(c.R.Context(), c.P.User.ID, c.R.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}
-	s.cutUser(c, d.UserID, "laptop revoked by IT")
-	return d, nil
+	return api.DeviceRevocation{Device: *d, Timeline: "/admin/v1/oplogs/devices/" + url.PathEscape(d.ID) + "/timeline",
+		EvidenceUntil: d.RevokedAt.Add(oplog.EvidenceWindow)}, nil
 }
 
 // cutUser ends what a blocked user still has open: their session slot

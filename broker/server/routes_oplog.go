@@ -8,6 +8,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 )
 
@@ -29,6 +30,9 @@ func (s *Server) oplogRoutes() []route {
 		{method: "POST", path: "/v1/oplogs", role: api.RoleStaff, handle: s.uploadOplog, in: api.OplogBatch{}, out: api.OplogAck{},
 			maxBody: 4 << 20,
 			summary: "Upload a signed batch of this laptop's operation-log events; answers the highest stored sequence."},
+		{method: "POST", path: "/v1/oplogs/evidence", role: auth.Anonymous, handle: s.uploadEvidence, in: api.OplogBatch{}, out: api.OplogAck{},
+			maxBody: 4 << 20,
+			summary: "A revoked laptop's last upload: a batch of its operation-log journal signed with its device key, taken without a token and only from a laptop IT revoked (for 90 days after), as evidence. Nothing else is open to it."},
 		{method: "GET", path: "/admin/v1/oplogs", role: A, also: readers, handle: s.searchOplogs, out: api.OplogPage{}, query: oplogQueryDoc,
 			summary: "Search operation logs by user, device, department, event type and time, newest first."},
 		{method: "GET", path: "/admin/v1/oplogs/export", role: A, also: readers, handle: s.exportOplogs, query: exportDoc, stream: true,
@@ -50,6 +54,18 @@ func (s *Server) oplogRoutes() []route {
 		{method: "PATCH", path: "/admin/v1/oplogs/config", role: A, handle: s.setOplogConfig, in: api.OplogConfigUpdate{}, out: api.OplogConfig{},
 			summary: "Change the retention period; needs a reason and is audited."},
 	}
+}
+
+func (s *Server) uploadEvidence(c *call) (any, error) {
+	// Before the body, as for a refresh: anyone may knock here.
+	if err := s.throttle(c, s.limits.refresh, "uploads", "送信"); err != nil {
+		return nil, err
+	}
+	var b api.OplogBatch
+	if err := c.Decode(&b); err != nil {
+		return nil, err
+	}
+	return s.oplog.IngestEvidence(c.R.Context(), b)
 }
 
 func (s *Server) uploadOplog(c *call) (any, error) {

@@ -41,7 +41,7 @@ func (s *Server) slotRoutes() []route {
 		{method: "GET", path: "/v1/status", role: S, handle: s.status, out: api.Status{},
 			summary: "Free slots of the cap, the caller's office PC and slot."},
 		{method: "GET", path: "/admin/v1/sessions", role: A, also: readersAndDept, handle: s.listSessions, out: api.SessionList{},
-			summary: "Live sessions and the queue."},
+			summary: "The live view in one call: sessions (user, name, department, office PC, since, bytes up and down), the queue in service order, the cap in force, the used and queued counts, and BCP mode."},
 		{method: "POST", path: "/admin/v1/sessions/{id}/end", role: A, also: deptAdmins, handle: s.endSession, in: api.EndSessionRequest{},
 			summary: "End a live session or remove a queued request; the user is told, with the reason."},
 		{method: "GET", path: "/admin/v1/slots/config", role: A, also: readers, handle: s.getSlotConfig, out: api.SlotConfig{},
@@ -88,7 +88,7 @@ func (s *Server) releaseSlot(c *call) (any, error) {
 
 func (s *Server) status(c *call) (any, error) {
 	cp, used, queued := s.slots.Counts()
-	st := api.Status{SlotsCap: cp, SlotsUsed: used, SlotsFree: max(cp-used, 0), Queued: queued}
+	st := api.Status{SlotsCap: cp, SlotsUsed: used, SlotsFree: max(cp-used, 0), Queued: queued, BCP: s.slots.Notice()}
 	if sl, err := s.slots.Mine(c.P.User.ID); err == nil {
 		st.Slot = &sl
 		st.Terminal = sl.Terminal
@@ -179,5 +179,6 @@ func (s *Server) slotInScope(c *call, slotID string) error {
 
 // holder is the caller as a slot sees it: user, sign-in and laptop.
 func (c *call) holder() slots.Holder {
-	return slots.Holder{UserID: c.P.User.ID, SessionID: c.P.SessionID, DeviceID: c.P.DeviceID}
+	return slots.Holder{UserID: c.P.User.ID, SessionID: c.P.SessionID, DeviceID: c.P.DeviceID,
+		Department: c.P.User.Department, Roles: c.P.User.Roles}
 }

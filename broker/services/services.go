@@ -142,6 +142,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	s.Slots, err = slots.New(ectx, slots.Config{
 		Store: cfg.Stores.Slots(), Terminals: s.Terminals, Events: s.Events, Audit: s.Audit,
 		Log: log.With("domain", "slots"), Now: cfg.Now,
+		People: slotPeople{cfg.Stores.Auth()}, Broadcast: s.Events, // BCP mode
 	})
 	if err != nil {
 		s.Relay.Close()
@@ -550,18 +551,32 @@ func WakeTerminal(ctx context.Context, t api.Terminal, progress func(stage, deta
 	return w.Wake(ctx, tgt, progress)
 }
 
+// slotPeople gives BCP mode the department and roles of reloaded requests.
+type slotPeople struct{ st auth.Store }
+
+func (p slotPeople) Person(ctx context.Context, id string) (slots.Person, error) {
+	u, err := p.st.GetUser(ctx, id)
+	if err != nil {
+		return slots.Person{}, err
+	}
+	return slots.Person{Department: u.Department, Roles: u.Roles}, nil
+}
+
 // deviceDirectory gives the operation log a device's key and owner from
 // the account store.
 type deviceDirectory struct{ st auth.Store }
 
 func (d deviceDirectory) DeviceInfo(ctx context.Context, id string) (oplog.DeviceInfo, error) {
 	dev, err := d.st.GetDevice(ctx, id)
-	if err != nil {
+	if errors.Is(err, auth.ErrNotFound) {
+		return oplog.DeviceInfo{}, fmt.Errorf("%w: %s", oplog.ErrDeviceNotFound, id)
+	} else if err != nil {
 		return oplog.DeviceInfo{}, err
 	}
 	u, err := d.st.GetUser(ctx, dev.UserID)
 	if err != nil {
 		return oplog.DeviceInfo{}, err
 	}
-	return oplog.DeviceInfo{PublicKey: dev.PublicKey, UserID: dev.UserID, Department: u.Department}, nil
+	return oplog.DeviceInfo{PublicKey: dev.PublicKey, UserID: dev.UserID, Department: u.Department,
+		Status: dev.Status, RevokedAt: dev.RevokedAt}, nil
 }

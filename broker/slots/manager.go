@@ -23,6 +23,7 @@ type slot struct {
 	// hoursWarned: the end of the allowed hours was announced (memory
 	// only: a restarted broker announces it once more).
 	hoursWarned bool
+	who         Person // for BCP priority
 }
 
 // Manager hands out slots. It is safe for concurrent use.
@@ -48,6 +49,7 @@ type Manager struct {
 	wake    WakeFunc                      // nil: probe the RDP port only
 	wakes   map[string]context.CancelFunc // slot ID → running wake
 	gate    Gate                          // nil: the cap alone decides
+	bcp     api.BCP                       // BCP mode (bcp.go)
 	closed  bool
 }
 
@@ -107,6 +109,11 @@ func (m *Manager) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load pool: %w", err)
 	}
+	bcp, err := m.cfg.Store.LoadBCP(ctx)
+	if err != nil {
+		return fmt.Errorf("load bcp mode: %w", err)
+	}
+	m.bcp = bcp
 	m.policy = pol
 	m.pool = pool
 	m.byID, m.byUser, m.inUse, m.ended = map[string]*slot{}, map[string]*slot{}, map[string]string{}, map[string]endedInfo{}
@@ -131,9 +138,15 @@ func (m *Manager) load(ctx context.Context) error {
 				m.inUse[r.TerminalID] = r.ID
 			}
 		} else {
+			if m.cfg.People != nil {
+				if who, err := m.cfg.People.Person(ctx, r.UserID); err == nil {
+					s.who = who
+				}
+			}
 			m.queue = append(m.queue, s)
 		}
 	}
+	m.reorder()
 	return nil
 }
 
@@ -276,13 +289,14 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 	now := m.now()
 	m.seq++
 	s := &slot{pool: pool, rec: Record{ID: newID(), UserID: userID, State: api.SlotQueued, QueueSeq: m.seq,
-		Device: device, SessionID: h.SessionID, DeviceID: h.DeviceID, RequestedAt: now, LeaseUntil: now.Add(m.cfg.Lease), LastActiveAt: now}}
+		Device: device, SessionID: h.SessionID, DeviceID: h.DeviceID, RequestedAt: now, LeaseUntil: now.Add(m.cfg.Lease), LastActiveAt: now},
+		who: h.person()}
 	if !pool {
 		s.term = &term
 		s.rec.TerminalID = term.ID
 	}
 	m.byID[s.rec.ID], m.byUser[userID] = s, s
-	m.queue = append(m.queue, s)
+	m.enqueue(s)
 	c := &change{m: m}
 	c.put(s)
 	m.promote(c, now)
@@ -297,10 +311,10 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 // free pool PC; those behind with their own PC are not held up by it.
 // Call with m.mu held.
 func (m *Manager) promote(c *change, now time.Time) {
-	if m.granted < m.policy.Cap && len(m.queue) > 0 {
+	if limit := m.capLocked(); m.granted < limit && len(m.queue) > 0 {
 		keep := m.queue[:0:0]
 		for i, s := range m.queue {
-			if m.granted >= m.policy.Cap {
+			if m.granted >= limit {
 				keep = append(keep, m.queue[i:]...)
 				break
 			}
@@ -530,7 +544,7 @@ func (m *Manager) Mine(userID string) (api.Slot, error) {
 func (m *Manager) Counts() (cap, granted, queued int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.policy.Cap, m.granted, len(m.queue)
+	return m.capLocked(), m.granted, len(m.queue)
 }
 
 // InUse reports whether a granted slot uses the terminal.
@@ -606,7 +620,7 @@ func (m *Manager) etaSeconds(pos int, avg time.Duration) int {
 	if pos <= 0 {
 		return 0
 	}
-	c := max(m.policy.Cap, 1)
+	c := max(m.capLocked(), 1)
 	return int((avg * time.Duration(pos) / time.Duration(c)).Seconds())
 }
 

@@ -125,6 +125,9 @@ type env struct {
 	pcs   *pcs
 	ev    *events
 	m     *slots.Manager
+	// BCP mode (bcp_test.go); nil elsewhere.
+	people slots.People
+	bc     slots.Broadcaster
 }
 
 func newEnv(t *testing.T, policy api.SlotConfig) *env {
@@ -143,7 +146,7 @@ func newEnv(t *testing.T, policy api.SlotConfig) *env {
 func (e *env) open(policy api.SlotConfig) {
 	e.t.Helper()
 	m, err := slots.New(context.Background(), slots.Config{Store: e.st, Terminals: e.pcs, Events: e.ev,
-		Now: e.clock.Now, Default: policy})
+		Now: e.clock.Now, Default: policy, People: e.people, Broadcast: e.bc})
 	if err != nil {
 		e.t.Fatal(err)
 	}

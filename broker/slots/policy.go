@@ -25,6 +25,7 @@ func (m *Manager) Sweep(ctx context.Context) error {
 	reqs, rerr := m.cfg.Store.EndRequests(ctx)
 	// Shared PCs may have been added from the CLI.
 	pool, poolErr := m.cfg.Terminals.Pool(ctx)
+	bcp, bcpErr := m.cfg.Store.LoadBCP(ctx)
 	hours := m.windows(ctx)
 
 	m.mu.Lock()
@@ -40,6 +41,10 @@ func (m *Manager) Sweep(ctx context.Context) error {
 	}
 	if poolErr == nil {
 		m.pool = pool
+	}
+	// Adopt a BCP switch the CLI (or another broker) wrote, and announce it.
+	if bcpErr == nil && !sameBCP(bcp, m.bcp) && bcp.UpdatedAt.After(m.bcp.UpdatedAt) {
+		m.adoptBCP(c, bcp, now)
 	}
 	var done []string
 	if rerr == nil {
@@ -101,7 +106,7 @@ func (m *Manager) Sweep(ctx context.Context) error {
 			return fmt.Errorf("delete end request %s: %w", id, err)
 		}
 	}
-	return errors.Join(perr, rerr, poolErr)
+	return errors.Join(perr, rerr, poolErr, bcpErr)
 }
 
 func samePolicy(a, b api.SlotConfig) bool {
@@ -275,7 +280,8 @@ func SavePolicy(ctx context.Context, st Store, a audit.Recorder, now time.Time, 
 func (m *Manager) List() api.SessionList {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := api.SessionList{Cap: m.policy.Cap, Used: m.granted, Sessions: []api.Slot{}, Queue: []api.Slot{}}
+	out := api.SessionList{Cap: m.capLocked(), Used: m.granted, Queued: len(m.queue), BCP: m.bcpView(),
+		Sessions: []api.Slot{}, Queue: []api.Slot{}}
 	for _, s := range m.sorted() {
 		if s.rec.State == api.SlotGranted {
 			out.Sessions = append(out.Sessions, m.view(s))

@@ -45,6 +45,9 @@ type Record struct {
 // it, and it ends when its sign-in ends.
 type Holder struct {
 	UserID, SessionID, DeviceID string
+	// Department and Roles decide BCP mode's priority.
+	Department string
+	Roles      []api.Role
 }
 
 // Ended is a slot that is over, for the history.
@@ -61,6 +64,7 @@ type Op struct {
 	Config   *api.SlotConfig
 	Terminal *TerminalState
 	Bytes    *LateBytes
+	BCP      *api.BCP
 }
 
 // LateBytes is traffic reported for a slot after it ended (a tunnel
@@ -90,6 +94,9 @@ type Store interface {
 	LoadSlots(ctx context.Context) ([]Record, error)
 	// LoadConfig returns ErrNoConfig when IT never set one.
 	LoadConfig(ctx context.Context) (api.SlotConfig, error)
+	// LoadBCP returns BCP mode's state, the zero value (off, no cap)
+	// before IT configured it.
+	LoadBCP(ctx context.Context) (api.BCP, error)
 	// RecentLengths returns the lengths of the n most recent granted sessions.
 	RecentLengths(ctx context.Context, n int) ([]time.Duration, error)
 	// ApplySlots writes ops in order in one transaction.
@@ -143,6 +150,11 @@ type Config struct {
 	Lease, Heartbeat time.Duration
 	// Defaults until IT sets a policy.
 	Default api.SlotConfig
+	// People (may be nil) gives the department and roles of requests
+	// reloaded after a restart, for BCP priority.
+	People People
+	// Broadcast (may be nil) announces BCP mode to every running app.
+	Broadcast Broadcaster
 }
 
 // DefaultPolicy is the policy before IT sets one: the national LGWAN

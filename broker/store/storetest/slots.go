@@ -90,6 +90,28 @@ var slotBehaviours = []behaviour{
 		must(t, err)
 		same(t, "config after a second apply", got, c3)
 	}},
+	{"bcp mode before any was written is off with no cap", func(t *testing.T, st services.Stores) {
+		got, err := st.Slots().LoadBCP(t.Context())
+		must(t, err)
+		same(t, "bcp", got, api.BCP{})
+	}},
+	{"bcp mode written by apply is loaded back with its lists; the last of a batch wins", func(t *testing.T, st services.Stores) {
+		b1 := api.BCP{Cap: 400, Roles: []api.Role{api.RoleSupervisor}, UpdatedAt: at(0), UpdatedBy: "admin"}
+		b2 := api.BCP{Active: true, Cap: 600, Roles: []api.Role{api.RoleSupervisor, api.RoleAdmin},
+			Departments: []string{"危機管理課", "福祉課, 高齢者支援係"}, Reason: "震度6弱の地震のため", Since: subMS,
+			UpdatedAt: subMS, UpdatedBy: "情報政策課"}
+		apply(t, st, slots.Op{BCP: &b1}, slots.Op{BCP: &b2})
+		got, err := st.Slots().LoadBCP(t.Context())
+		must(t, err)
+		want := b2
+		want.Since, want.UpdatedAt = trunc(subMS), trunc(subMS)
+		same(t, "bcp", got, want)
+		b3 := api.BCP{Cap: 600, Reason: "復旧", Since: at(3), UpdatedAt: at(3), UpdatedBy: "admin"}
+		apply(t, st, slots.Op{BCP: &b3})
+		got, err = st.Slots().LoadBCP(t.Context())
+		must(t, err)
+		same(t, "bcp switched off, lists emptied", got, b3)
+	}},
 	{"put slots then load them in request order with every field", func(t *testing.T, st services.Stores) {
 		r1 := granted(newSlot("s1", "k1", 1), "pc-1", 4)
 		r1.GrantedAt, r1.Warned, r1.BytesUp, r1.BytesDown = subMS, api.EndIdle, 1<<40, 12345
