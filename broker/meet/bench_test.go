@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,6 +81,24 @@ func payloadAt(buf []byte) []byte {
 	copy(buf, []byte{0x10, 0x00, 0x9d, 0x01, 0x2a})
 	binary.BigEndian.PutUint64(buf[5:], uint64(time.Now().UnixNano()))
 	return buf
+}
+
+// publish sends one camera's packets at benchPPS until stop: a VP8
+// payload with its send time (payloadAt).
+func publish(wg *sync.WaitGroup, stop <-chan struct{}, send func(*rtp.Packet)) {
+	defer wg.Done()
+	tick := time.NewTicker(time.Second / benchPPS)
+	defer tick.Stop()
+	buf := make([]byte, benchPayload)
+	for seq := uint16(0); ; seq++ {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		send(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq,
+			Timestamp: uint32(seq) * 900, Marker: true}, Payload: payloadAt(buf)})
+	}
 }
 
 type benchResult struct {
@@ -204,21 +221,7 @@ func benchSFU(b *testing.B) benchResult {
 	defer func() { close(stop); wg.Wait() }()
 	for _, track := range pubTracks {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(time.Second / benchPPS)
-			defer tick.Stop()
-			buf := make([]byte, benchPayload)
-			for seq := uint16(0); ; seq++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq,
-					Timestamp: uint32(seq) * 900, Marker: true}, Payload: payloadAt(buf)})
-			}
-		}()
+		go publish(&wg, stop, func(p *rtp.Packet) { _ = track.WriteRTP(p) })
 	}
 	want := int64(benchPublishers*(benchPublishers-1) + benchSubscribers*benchPublishers)
 	deadline := time.Now().Add(90 * time.Second)
@@ -239,12 +242,12 @@ func measure(b *testing.B, pid int, fc *forwardCounter, wantPPS float64) benchRe
 	var res benchResult
 	for range benchWindows {
 		fc.window(true)
-		t0, n0, start := procTicks(b, pid), fc.packets.Load(), time.Now()
+		t0, n0, start := brokertest.CPUTime(b, pid), fc.packets.Load(), time.Now()
 		time.Sleep(benchWindow)
-		t1, n1, wall := procTicks(b, pid), fc.packets.Load(), time.Since(start)
+		t1, n1, wall := brokertest.CPUTime(b, pid), fc.packets.Load(), time.Since(start)
 		res.lat = append(res.lat, fc.window(false)...)
 		pps := float64(n1-n0) / wall.Seconds()
-		cpu := float64(t1-t0) / 100 // USER_HZ
+		cpu := (t1 - t0).Seconds()
 		if pps < 0.9*wantPPS {
 			b.Fatalf("forwarded %.0f packets/s, want about %.0f (the forwarder used %.2f cores): the figure would flatter the forwarder", pps, wantPPS, cpu/wall.Seconds())
 		}
@@ -316,38 +319,13 @@ func benchBare(b *testing.B) benchResult {
 	defer func() { close(stop); wg.Wait() }()
 	for i := range benchPublishers {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(time.Second / benchPPS)
-			defer tick.Stop()
-			buf := make([]byte, benchPayload)
-			for seq := uint16(0); ; seq++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, SSRC: uint32(i + 1),
-					Timestamp: uint32(seq) * 900, Marker: true}, Payload: payloadAt(buf)}).Marshal()
-				_, _ = conns[i].Write(raw)
-			}
-		}()
+		go publish(&wg, stop, func(p *rtp.Packet) {
+			p.SSRC = uint32(i + 1)
+			raw, _ := p.Marshal()
+			_, _ = conns[i].Write(raw)
+		})
 	}
 	return measure(b, cmd.Process.Pid, &fc, float64((n-1)*benchPublishers*benchPPS))
-}
-
-func procTicks(b *testing.B, pid int) int64 {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
-	ut, err1 := strconv.ParseInt(f[11], 10, 64) // utime, field 14 overall
-	st, err2 := strconv.ParseInt(f[12], 10, 64) // stime, field 15
-	if err1 != nil || err2 != nil {
-		b.Fatalf("parse /proc/%d/stat: %q", pid, raw)
-	}
-	return ut + st
 }
 
 func p99ms(lat []time.Duration) float64 {

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/brokertest"
 )
 
 // BenchmarkRelayCPU300x1Mbit measures the cores the broker (the real
@@ -96,14 +94,14 @@ func BenchmarkRelayCPU300x1Mbit(b *testing.B) {
 		pid := p.Cmd.Process.Pid
 		var cores, downs []float64
 		for range benchRuns {
-			t0, r0, start := cpuTicks(b, pid), received.Load(), time.Now()
+			t0, r0, start := brokertest.CPUTime(b, pid), received.Load(), time.Now()
 			time.Sleep(measured)
-			t1, r1, wall := cpuTicks(b, pid), received.Load(), time.Since(start)
+			t1, r1, wall := brokertest.CPUTime(b, pid), received.Load(), time.Since(start)
 			downMbit := float64(r1-r0) * 8 / wall.Seconds() / 1e6
 			if want := float64(tunnels*downBps*8) / 1e6; downMbit < 0.9*want {
 				b.Fatalf("the tunnels carried %.0f Mbit/s down, want about %.0f: the figure would flatter the broker", downMbit, want)
 			}
-			cores = append(cores, float64(t1-t0)/clockTicks/wall.Seconds())
+			cores = append(cores, (t1-t0).Seconds()/wall.Seconds())
 			downs = append(downs, downMbit)
 		}
 		for _, c := range conns {
@@ -115,26 +113,6 @@ func BenchmarkRelayCPU300x1Mbit(b *testing.B) {
 		report("relay.cpu_down_mbit_s_measured", "Mbit/s", "", downs)
 		fmt.Printf("BENCH %s %.3g %s\n", "relay.cpu_window_s", measured.Seconds(), "s")
 	}
-}
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
-const clockTicks = 100
-
-// cpuTicks returns utime+stime of a process from /proc/PID/stat.
-func cpuTicks(b testing.TB, pid int) int64 {
-	b.Helper()
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
-	ut, err1 := strconv.ParseInt(f[11], 10, 64) // field 14 overall
-	st, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err1 != nil || err2 != nil {
-		b.Fatalf("parse /proc/%d/stat: %q", pid, raw)
-	}
-	return ut + st
 }
 
 // paced writes chunk bytes every tick and counts what it reads, until stop

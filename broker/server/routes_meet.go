@@ -2,11 +2,8 @@ package server
 
 import (
 	"context"
-	"io/fs"
-	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
 	"github.com/coder/websocket"
@@ -35,9 +32,9 @@ func (s *Server) meetRoutes() []route {
 		{method: "GET", path: "/v1/meet/rooms/{id}/signal", role: auth.Anonymous, handle: s.meetSignal, stream: true,
 			out: api.MeetSignal{}, query: map[string]string{"join": "the join token (one connection, one room, a few minutes)"},
 			summary: "A meeting's signalling socket (WebSocket); authorized by the join token in the query, not by an access token."},
-		{method: "GET", path: "/meet/{id}", role: auth.Anonymous, handle: s.meetPage,
+		{method: "GET", path: "/meet/{id}", role: auth.Anonymous, handle: meetPage.index,
 			summary: "The meeting page (HTML); the join token is in the link's fragment, which the browser never sends."},
-		{method: "GET", path: "/meet/assets/{file}", role: auth.Anonymous, handle: s.meetAsset,
+		{method: "GET", path: "/meet/assets/{file}", role: auth.Anonymous, handle: meetPage.asset,
 			summary: "The meeting page's script and style sheet."},
 	}
 }
@@ -131,34 +128,6 @@ func (s *Server) meetSignal(c *call) (any, error) {
 // from anywhere else, nothing framed, media only from its own streams.
 const meetCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
-func (s *Server) meetPage(c *call) (any, error) {
-	return nil, serveMeetFile(c.W, "index.html")
-}
-
-func (s *Server) meetAsset(c *call) (any, error) {
-	name := c.R.PathValue("file")
-	if name == "index.html" || !fs.ValidPath(name) || strings.Contains(name, "/") {
-		return nil, api.Errf(api.CodeNotFound, "%s", name)
-	}
-	return nil, serveMeetFile(c.W, name)
-}
-
-func serveMeetFile(w http.ResponseWriter, name string) error {
-	b, err := fs.ReadFile(meet.Page(), name)
-	if err != nil {
-		return api.Errf(api.CodeNotFound, "%s", name)
-	}
-	ct := mime.TypeByExtension(path.Ext(name))
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Content-Security-Policy", meetCSP)
-	h.Set("X-Frame-Options", "DENY")
-	// The camera and mic are for this page only, never for a frame.
-	h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-	return nil
-}
+// meetPage is the meeting page. The camera and mic are for this page
+// only, never for a frame.
+var meetPage = staticPage{files: meet.Page(), csp: meetCSP, permissions: "camera=(self), microphone=(self), display-capture=(self)"}
