@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/directory"
 	"github.com/zaitaku/zaitaku/broker/server"
 	"github.com/zaitaku/zaitaku/broker/services"
 	"github.com/zaitaku/zaitaku/broker/store/sqlite"
@@ -87,6 +88,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
 	}
+	var dir auth.DirectoryConfig
+	if cfg.LDAP != nil {
+		d, err := directory.New(*cfg.LDAP, os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		dir = cfg.LDAP.AuthConfig(d)
+		log.Info("staff sign in through the directory", "url", cfg.LDAP.URL, "local_accounts", dir.LocalAccounts)
+	}
 	if err := checkWritableDir(cfg.Data); err != nil {
 		return nil, err
 	}
@@ -105,7 +115,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		return nil, fmt.Errorf("database %s takes no writes: %w (check the volume is mounted read-write and the file's owner and mode)", st.Path(), err)
 	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Log: log, Now: opt.Now,
-		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet()})
+		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet(), Directory: dir})
 	if err != nil {
 		st.Close()
 		lock.release()
