@@ -27,12 +27,17 @@ var commands = []command{
 	{"policy", "set", `--change '{"require_totp":false,"reason":"..."}'`,
 		"change the policy; relaxing the LGWAN profile needs a reason", needAuth, policySet},
 
-	{"terminals", "create", "--name NAME --address HOST [--port 3389] [--mac MAC] [--wake-addr BCAST] [--wake-port 9] [--department D] [--user ID | --pool] [ID]",
+	{"terminals", "create", "--name NAME --address HOST [--port 3389] [--mac MAC] [--wake-addr BCAST] [--wake-port 9] [--department D] [--user ID | --pool] [--segment lgwan|mynumber|internet] [ID]",
 		"register an office PC (paired with --user, or shared with --pool)", needTerminals, terminalsCreate},
 	{"terminals", "list", "[--json]", "office PCs and whom they are paired with", needTerminals, terminalsList},
 	{"terminals", "pair", "ID STAFF_ID", "pair an office PC with a member of staff", needTerminals, terminalsPair},
 	{"terminals", "unpair", "ID", "unpair an office PC", needTerminals, byID("unpair", terminalsUnpair)},
 	{"terminals", "delete", "ID", "remove an office PC", needTerminals, byID("delete", terminalsDelete)},
+	{"terminals", "segment", "--reason TEXT ID lgwan|mynumber|internet",
+		"put an office PC in a network segment (三層分離); My Number PCs are reachable only from satellite offices", needTerminals, terminalsSegment},
+	{"satellite", "list", "[--json]", "satellite offices and the address ranges My Number PCs may be used from", needTerminals, satelliteList},
+	{"satellite", "set", "--name NAME ID RANGE...", "create a satellite office or replace its name and ranges (CIDR, e.g. 192.0.2.0/28)", needTerminals, satelliteSet},
+	{"satellite", "delete", "ID", "remove a satellite office", needTerminals, byID("delete", satelliteDelete)},
 
 	{"roster", "import", "FILE [--dry-run] [--effective 2027-04-01] [--encoding auto|utf-8|shift_jis] [--disable-missing] [--all] [--json]",
 		"load the personnel roster CSV: a dry run lists what changes line by line; an import applies it now or on its effective date", needRoster, rosterImport},

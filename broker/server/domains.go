@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/coder/websocket"
@@ -33,6 +34,7 @@ type Domains struct {
 	Chat      Chat
 	Roster    Roster
 	Telework  Telework
+	Segments  Segments
 	// Meet is web meetings (broker/meet); nil when the broker runs
 	// without a media port, and the meeting routes answer meet_unavailable.
 	Meet Meetings
@@ -63,6 +65,18 @@ type Accounts interface {
 	ApproveDevice(ctx context.Context, actor, id string) (*api.Device, error)
 	Policy(ctx context.Context) api.Policy
 	SetPolicy(ctx context.Context, actor string, up api.PolicyUpdate) (*api.Policy, error)
+}
+
+// Segments are the office PCs' network segments (三層分離) and the
+// satellite offices My Number PCs may be used from (broker/terminal).
+type Segments interface {
+	SetSegment(ctx context.Context, actor, id string, req api.SetSegmentRequest) (api.Terminal, error)
+	SatelliteOffices(ctx context.Context) ([]api.SatelliteOffice, error)
+	PutSatelliteOffice(ctx context.Context, actor, id string, req api.PutSatelliteOfficeRequest) (api.SatelliteOffice, error)
+	DeleteSatelliteOffice(ctx context.Context, actor, id string) error
+	// CheckReach refuses (CodeSegmentRefused) a My Number PC from a
+	// source outside the satellite offices, and records either outcome.
+	CheckReach(ctx context.Context, userID, terminalID string, src netip.Addr, stage string) error
 }
 
 // OperationLog is the uploaded and the broker's own operation log (broker/oplog).
