@@ -59,8 +59,8 @@ var commands = []command{
 
 	{"oplog", "search", "[--user U] [--device D] [--department X] [--type T] [--from F] [--to T] [--limit N] [--json]",
 		"search operation logs, newest first", needOplog, oplogSearch},
-	{"oplog", "export", "[--format csv|jsonl] [--out FILE] [filters as for search]",
-		"export matching operation logs, oldest first (CSV is UTF-8 with BOM for Excel)", needOplog, oplogExport},
+	{"oplog", "export", "[--format csv|jsonl] [--lang ja|en] [--tz JST|UTC] [--out FILE] [filters as for search]",
+		"export matching operation logs, oldest first (CSV: UTF-8 with BOM for Excel, Japanese headers and JST times unless --lang en, --tz UTC)", needOplog, oplogExport},
 	{"oplog", "timeline", "[--from F] [--to T] [--limit N] [--json] DEVICE",
 		"one laptop's events in order, with findings (lost-laptop case)", needOplog, oplogTimeline},
 	{"oplog", "findings", "[--device D] [--json]", "gaps, broken chains and conflicts found in uploaded logs", needOplog, oplogFindings},

@@ -12,6 +12,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 	"github.com/zaitaku/zaitaku/broker/events"
 	"github.com/zaitaku/zaitaku/broker/meet"
 	"github.com/zaitaku/zaitaku/broker/oplog"
@@ -86,7 +87,7 @@ type OperationLog interface {
 	// device key alone (the lost-laptop response).
 	IngestEvidence(ctx context.Context, b api.OplogBatch) (api.OplogAck, error)
 	Search(ctx context.Context, q oplog.Query) (api.OplogPage, error)
-	Export(ctx context.Context, q oplog.Query, format string, w io.Writer) (int, error)
+	Export(ctx context.Context, q oplog.Query, format string, o csvexport.Options, w io.Writer) (int, error)
 	Timeline(ctx context.Context, deviceID string, q oplog.Query) (api.OplogTimeline, error)
 	Findings(ctx context.Context, deviceID, cursor string) (api.OplogFindingList, error)
 	Holds(ctx context.Context) (api.OplogHoldList, error)
