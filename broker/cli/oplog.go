@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/csvexport"
 	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 )
 
