@@ -82,11 +82,11 @@ var commands = []command{
 	{"release", "sign", "", "re-sign every manifest now (the broker also does so on a schedule)", needReleases, releaseSign},
 
 	{"chat", "channels", "[--json]", "every chat channel with its members", needChat, chatChannels},
-	{"chat", "export", "--reason TEXT [--out FILE] CHANNEL_ID",
-		"a channel's whole record as CSV for an inquiry (Japanese headers, UTF-8 with BOM); recorded with the reason", needChat, chatExport},
+	{"chat", "export", "--reason TEXT [--lang ja|en] [--tz JST|UTC] [--out FILE] CHANNEL_ID",
+		"a channel's whole record as CSV for an inquiry (Japanese headers and JST unless --lang en, --tz UTC; UTF-8 with BOM); recorded with the reason", needChat, chatExport},
 
-	{"telework", "export", "--from YYYY-MM-DD --to YYYY-MM-DD [--department D] [--out FILE]",
-		"HR's working-time record per person per day as CSV (Japanese headers, UTF-8 with BOM); recorded", needTelework, teleworkExport},
+	{"telework", "export", "--from YYYY-MM-DD --to YYYY-MM-DD [--department D] [--lang ja|en] [--tz JST|UTC] [--out FILE]",
+		"HR's working-time record per person per day as CSV (Japanese headers and JST unless --lang en, --tz UTC; UTF-8 with BOM); recorded", needTelework, teleworkExport},
 	{"telework", "policies", "[--json]", "each department's telework policy (departments not listed are free)", needTelework, teleworkPolicies},
 	{"telework", "policy", "--mode free|notice|approval [--hours 07:00-22:00] [--warn MIN] [--disconnect] [--work 08:30-17:15] DEPARTMENT",
 		"set a department's telework policy", needTelework, teleworkPolicy},

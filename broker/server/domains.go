@@ -174,7 +174,7 @@ type Chat interface {
 	SetStatus(ctx context.Context, u api.User, req api.ChatStatusRequest) (api.ChatPresence, error)
 	PresenceList(ctx context.Context, u api.User, dept string, users []string) (api.ChatPresenceList, error)
 	AdminChannels(ctx context.Context) (api.ChatChannelList, error)
-	Export(ctx context.Context, actor, id, reason string, w io.Writer) (int, error)
+	Export(ctx context.Context, actor, id, reason string, o csvexport.Options, w io.Writer) (int, error)
 }
 
 // Roster is the personnel roster import (broker/roster).
@@ -208,7 +208,7 @@ type Telework interface {
 	DeleteHoliday(ctx context.Context, actor, date string) error
 	Approvers(ctx context.Context, dept string) (api.TeleworkApprovers, error)
 	SetApprovers(ctx context.Context, actor, dept string, users []string) (api.TeleworkApprovers, error)
-	Export(ctx context.Context, actor string, q api.TeleworkExportQuery, w io.Writer) (int, error)
+	Export(ctx context.Context, actor string, q api.TeleworkExportQuery, o csvexport.Options, w io.Writer) (int, error)
 }
 
 // Meetings are web meeting rooms, their join tokens and the SFU (broker/meet).
