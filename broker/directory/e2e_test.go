@@ -247,6 +247,25 @@ func TestE2ELDAPLogin(t *testing.T) {
 			t.Fatalf("sign-in from the enrolled laptop during the attack: %v", err)
 		}
 		ds.WaitBinds(t, dn("k1001"), before+4)
+		// The good bind cleared the directory's count, and so Zaitaku's
+		// budget: the right password from a new laptop is let through.
+		if _, err := login(b.Client(t), "k1001", staffPassword, next(t, secret), newKey(), false); err != nil {
+			t.Fatalf("after a good bind, from a new laptop: %v", err)
+		}
+		// Three more failures spend the budget again, until the window
+		// has passed since the last of them.
+		for i := range 3 {
+			_, err := login(b.Client(t), "k1001", "again-"+string(rune('a'+i)), "", newKey(), false)
+			wantCode(t, err, api.CodeInvalidCredentials)
+		}
+		_, err = login(b.Client(t), "k1001", staffPassword, next(t, secret), newKey(), false)
+		wantCode(t, err, api.CodeAccountLocked)
+		ds.WaitBinds(t, dn("k1001"), before+8)
+		b.Clock.Advance(30 * time.Minute)
+		if _, err := login(b.Client(t), "k1001", staffPassword, next(t, secret), newKey(), false); err != nil {
+			t.Fatalf("30 minutes after the last failure: %v", err)
+		}
+		ds.WaitBinds(t, dn("k1001"), before+9)
 		t.Logf("16 guesses at once: 3 failed binds reached the directory, 13 were refused by Zaitaku; the enrolled laptop signed in")
 	})
 	t.Run("the directory down", func(t *testing.T) {
