@@ -87,10 +87,6 @@ func (s *Service) viaDirectory(id string) bool {
 	return s.dir.Directory != nil && !slices.Contains(s.dir.LocalAccounts, id)
 }
 
-// DirectoryAccount reports whether the user's password is the
-// directory's (so Zaitaku neither changes nor resets it).
-func (s *Service) DirectoryAccount(id string) bool { return s.viaDirectory(NormalizeID(id)) }
-
 // bindKey names the counter of failed binds of a staff ID. ValidateID
 // allows no ':', so it collides with no staff ID's or laptop's counter.
 func bindKey(id string) string { return "dir:" + id }

@@ -279,3 +279,55 @@ func TestE2ELDAPLogin(t *testing.T) {
 		}
 	})
 }
+
+// TestE2ELDAPTLS: LDAPS works as StartTLS does, and a directory whose
+// certificate does not chain to ca_file is never sent a password, over
+// either.
+func TestE2ELDAPTLS(t *testing.T) {
+	ds := startSlapd(t, []person{{uid: "k2001", name: "中村 優", dept: "市民課", mail: "nakamura@city.example", password: staffPassword}},
+		map[string][]string{"zaitaku-staff": {"k2001"}})
+	pwFile := filepath.Join(t.TempDir(), "bind-password")
+	if err := os.WriteFile(pwFile, []byte("svc-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	otherCA, _ := writeCert(t, t.TempDir()) // a certificate the directory's does not chain to
+	cfg := func(url string, startTLS bool, ca string) brokertest.Option {
+		return brokertest.WithConfig(func(c *daemon.Config) {
+			c.LDAP = &directory.Config{URL: url, StartTLS: startTLS, CAFile: ca,
+				BindDN: "cn=zaitaku-svc," + ds.Suffix, BindPasswordFile: pwFile,
+				BaseDN: "ou=staff," + ds.Suffix, GroupBaseDN: "ou=groups," + ds.Suffix,
+				Groups: map[string][]api.Role{"cn=zaitaku-staff,ou=groups," + ds.Suffix: {api.RoleStaff}}}
+		})
+	}
+	login := func(b *brokertest.Broker) error {
+		_, k, _ := ed25519.GenerateKey(rand.Reader)
+		_, err := b.Client(t).Login(context.Background(), api.LoginRequest{StaffID: "k2001", Password: staffPassword,
+			Device: api.DeviceInfo{Name: "test laptop", OS: "linux", PublicKey: k.Public().(ed25519.PublicKey)}})
+		return err
+	}
+	userDN := "uid=k2001,ou=staff," + ds.Suffix
+	for _, tc := range []struct {
+		name     string
+		url      string
+		startTLS bool
+		ca       string
+		want     api.Code
+	}{
+		{"LDAPS", ds.LDAPS, false, ds.CAFile, ""},
+		{"LDAPS with another CA", ds.LDAPS, false, otherCA, api.CodeDirectoryUnavailable},
+		{"StartTLS with another CA", ds.URL, true, otherCA, api.CodeDirectoryUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := ds.Binds(t, userDN)
+			err := login(brokertest.Start(t, cfg(tc.url, tc.startTLS, tc.ca)))
+			if e := api.AsError(err); tc.want == "" && err != nil || tc.want != "" && (e == nil || e.Code != tc.want) {
+				t.Fatalf("sign-in: %v, want %q", err, tc.want)
+			}
+			if tc.want == "" {
+				ds.WaitBinds(t, userDN, before+1)
+			} else if n := ds.Binds(t, userDN); n != before {
+				t.Fatalf("%d binds of the person's password to a directory the broker could not verify", n-before)
+			}
+		})
+	}
+}

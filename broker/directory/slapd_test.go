@@ -27,6 +27,7 @@ import (
 // kept so a test can count what reached the directory.
 type slapd struct {
 	URL    string // ldap://127.0.0.1:PORT (StartTLS required by the server)
+	LDAPS  string // ldaps://127.0.0.1:PORT
 	CAFile string
 	Suffix string
 	cmd    *exec.Cmd
@@ -145,13 +146,14 @@ directory %[1]s/db
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
 	port := freePort(t)
-	s := &slapd{URL: fmt.Sprintf("ldap://127.0.0.1:%d", port), CAFile: certf, Suffix: testSuffix, logf: filepath.Join(dir, "slapd.log")}
+	s := &slapd{URL: fmt.Sprintf("ldap://127.0.0.1:%d", port), LDAPS: fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t)),
+		CAFile: certf, Suffix: testSuffix, logf: filepath.Join(dir, "slapd.log")}
 	logw, err := os.Create(s.logf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// -d 256 (stats): in the foreground, one line per operation on stderr.
-	s.cmd = exec.Command(bin, "-f", conff, "-h", s.URL+"/", "-d", "256")
+	s.cmd = exec.Command(bin, "-f", conff, "-h", s.URL+"/ "+s.LDAPS+"/", "-d", "256")
 	s.cmd.Stdout, s.cmd.Stderr = logw, logw
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start slapd: %v", err)
