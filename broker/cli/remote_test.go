@@ -187,3 +187,27 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestAdminExportOverAPILanguages: the operation-log export through the
+// REST API is Japanese with JST times by default and English with UTC
+// on request, as on the data directory.
+func TestAdminExportOverAPILanguages(t *testing.T) {
+	b := brokertest.Start(t, brokertest.WithRealClock())
+	admin := b.CreateUser(t, "it-admin2", api.RoleAdmin)
+	r := newRemoteCLI(t, b)
+	if out, errs, code := r.login(admin); code != 0 {
+		t.Fatalf("login: %d %q %q", code, out, errs)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"oplog", "export", "--type", "auth.login_ok"}, "\ufeff日時 (JST),職員番号,所属,端末ID"},
+		{[]string{"oplog", "export", "--type", "auth.login_ok", "--lang", "en", "--tz", "UTC"}, "\ufeffTime (UTC),Staff ID,Department,Device ID"},
+	} {
+		out, errs, code := r.run("", tc.args...)
+		if code != 0 || !strings.HasPrefix(out, tc.want) || !strings.Contains(out, "it-admin2") {
+			t.Errorf("%v: %d %q %q, want it to start %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+}

@@ -143,14 +143,21 @@ func (o Options) Label(ja, en string) string {
 	return ja
 }
 
-// String names the options, for audit records.
-func (o Options) String() string {
-	lang, zone := "ja", "JST"
+// Lang is the options' language as Parse reads it: "ja" or "en".
+func (o Options) Lang() string {
 	if o.English {
-		lang = "en"
+		return "en"
 	}
-	if o.Zone == time.UTC {
-		zone = "UTC"
-	}
-	return fmt.Sprintf("%s/%s", lang, zone)
+	return "ja"
 }
+
+// TZ is the options' zone as Parse reads it: "JST" or "UTC".
+func (o Options) TZ() string {
+	if o.Zone == time.UTC {
+		return "UTC"
+	}
+	return "JST"
+}
+
+// String names the options, for audit records.
+func (o Options) String() string { return fmt.Sprintf("%s/%s", o.Lang(), o.TZ()) }
