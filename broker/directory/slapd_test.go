@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -22,9 +23,11 @@ import (
 	"unicode/utf8"
 )
 
-// slapd is an OpenLDAP server the test starts itself on a free loopback
-// port, with a certificate for StartTLS and its stats log (every BIND)
-// kept so a test can count what reached the directory.
+// slapd is the package's OpenLDAP server (one per package, as the test
+// rules ask): started by the first test that needs it on free loopback
+// ports, seeded with seedPeople and seedGroups, with a certificate for
+// StartTLS and LDAPS and its stats log (every BIND) kept so a test can
+// count what reached the directory. TestMain stops it.
 type slapd struct {
 	URL    string // ldap://127.0.0.1:PORT (StartTLS required by the server)
 	LDAPS  string // ldaps://127.0.0.1:PORT
@@ -44,18 +47,68 @@ type person struct {
 	disabled                        bool
 }
 
-func tool(t *testing.T, name string) string {
+// seedPeople and seedGroups are the directory every test of the package
+// reads (each test its own people).
+var (
+	seedPeople = []person{
+		{uid: "k1001", name: "山田 太郎", dept: "総務課", mail: "yamada@city.example", password: staffPassword},
+		{uid: "k1002", name: "佐藤 花子", dept: "税務課", mail: "sato@city.example", password: "Dir-Pass-1002!"},
+		{uid: "it01", name: "情報 一郎", dept: "情報政策課", mail: "it01@city.example", password: "Dir-Pass-it01!"},
+		{uid: "k1003", name: "鈴木 次郎", dept: "総務課", mail: "suzuki@city.example", password: "Dir-Pass-1003!", disabled: true},
+		{uid: "k1004", name: "高橋 三郎", dept: "総務課", mail: "takahashi@city.example", password: "Dir-Pass-1004!"},
+		{uid: "k2001", name: "中村 優", dept: "市民課", mail: "nakamura@city.example", password: staffPassword},
+	}
+	seedGroups = map[string][]string{
+		"zaitaku-staff":       {"k1001", "k1002", "k1003", "k2001"},
+		"zaitaku-supervisors": {"k1002"},
+		"zaitaku-it":          {"it01"},
+		"payroll":             {"k1004"}, // a group Zaitaku does not map
+	}
+)
+
+var shared struct {
+	once sync.Once
+	dir  string
+	s    *slapd
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.s != nil {
+		shared.s.Stop()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// directoryForTests returns the package's slapd, starting it the first
+// time; a missing slapd fails the test with the packages to install.
+func directoryForTests(t *testing.T) *slapd {
 	t.Helper()
+	shared.once.Do(func() {
+		if shared.dir, shared.err = os.MkdirTemp("", "zaitaku-slapd-"); shared.err == nil {
+			shared.s, shared.err = launchSlapd(shared.dir)
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.s
+}
+
+func tool(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
-		return p
+		return p, nil
 	}
 	for _, d := range []string{"/usr/sbin", "/usr/bin"} {
 		if p := filepath.Join(d, name); fileExists(p) {
-			return p
+			return p, nil
 		}
 	}
-	t.Fatalf("%s not found: install the Debian packages slapd and ldap-utils (make deps)", name)
-	return ""
+	return "", fmt.Errorf("%s not found: install the Debian packages slapd and ldap-utils (make deps)", name)
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -75,16 +128,23 @@ func ldif(b *strings.Builder, attr, v string) {
 	}
 }
 
-// startSlapd seeds people and groups (group cn → member uids) with
-// slapadd and runs slapd until the test ends.
-func startSlapd(t *testing.T, people []person, groups map[string][]string) *slapd {
-	t.Helper()
-	bin, add := tool(t, "slapd"), tool(t, "slapadd")
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
-		t.Fatal(err)
+// launchSlapd seeds the directory with slapadd and runs slapd in dir.
+func launchSlapd(dir string) (*slapd, error) {
+	bin, err := tool("slapd")
+	if err != nil {
+		return nil, err
 	}
-	certf, keyf := writeCert(t, dir)
+	add, err := tool("slapadd")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
+		return nil, err
+	}
+	certf, keyf, err := writeCert(dir)
+	if err != nil {
+		return nil, err
+	}
 	conf := fmt.Sprintf(`include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
@@ -93,7 +153,7 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 TLSCertificateFile %[2]s
 TLSCertificateKeyFile %[3]s
-# Nothing but StartTLS: a client that sends a password in clear is refused.
+# Nothing but TLS: a client that sends a password in clear is refused.
 security tls=1
 access to attrs=userPassword
   by anonymous auth
@@ -111,14 +171,14 @@ directory %[1]s/db
 `, dir, certf, keyf, testSuffix)
 	conff := filepath.Join(dir, "slapd.conf")
 	if err := os.WriteFile(conff, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: city\no: Example City\n\n", testSuffix)
 	fmt.Fprintf(&b, "dn: ou=staff,%s\nobjectClass: organizationalUnit\nou: staff\n\n", testSuffix)
 	fmt.Fprintf(&b, "dn: ou=groups,%s\nobjectClass: organizationalUnit\nou: groups\n\n", testSuffix)
 	fmt.Fprintf(&b, "dn: cn=zaitaku-svc,%s\nobjectClass: person\ncn: zaitaku-svc\nsn: service\nuserPassword: svc-secret\n\n", testSuffix)
-	for _, p := range people {
+	for _, p := range seedPeople {
 		fmt.Fprintf(&b, "dn: uid=%s,ou=staff,%s\nobjectClass: inetOrgPerson\nuid: %s\n", p.uid, testSuffix, p.uid)
 		ldif(&b, "cn", p.name)
 		ldif(&b, "sn", strings.Fields(p.name)[0])
@@ -131,7 +191,7 @@ directory %[1]s/db
 		}
 		b.WriteString("\n")
 	}
-	for cn, members := range groups {
+	for cn, members := range seedGroups {
 		fmt.Fprintf(&b, "dn: cn=%s,ou=groups,%s\nobjectClass: groupOfNames\ncn: %s\n", cn, testSuffix, cn)
 		for _, m := range members {
 			fmt.Fprintf(&b, "member: uid=%s,ou=staff,%s\n", m, testSuffix)
@@ -140,23 +200,31 @@ directory %[1]s/db
 	}
 	seed := filepath.Join(dir, "seed.ldif")
 	if err := os.WriteFile(seed, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if out, err := exec.Command(add, "-f", conff, "-l", seed).CombinedOutput(); err != nil {
-		t.Fatalf("slapadd: %v\n%s", err, out)
+		return nil, fmt.Errorf("slapadd: %v\n%s", err, out)
 	}
-	port := freePort(t)
-	s := &slapd{URL: fmt.Sprintf("ldap://127.0.0.1:%d", port), LDAPS: fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t)),
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	tlsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &slapd{URL: fmt.Sprintf("ldap://127.0.0.1:%d", port), LDAPS: fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort),
 		CAFile: certf, Suffix: testSuffix, logf: filepath.Join(dir, "slapd.log")}
 	logw, err := os.Create(s.logf)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	// -d 256 (stats): in the foreground, one line per operation on stderr.
 	s.cmd = exec.Command(bin, "-f", conff, "-h", s.URL+"/ "+s.LDAPS+"/", "-d", "256")
 	s.cmd.Stdout, s.cmd.Stderr = logw, logw
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start slapd: %v", err)
+		logw.Close()
+		return nil, fmt.Errorf("start slapd: %w", err)
 	}
 	go func() {
 		_ = s.cmd.Wait()
@@ -165,27 +233,26 @@ directory %[1]s/db
 		s.exited = true
 		s.mu.Unlock()
 	}()
-	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {
 			c.Close()
-			break
+			return s, nil
 		}
 		s.mu.Lock()
 		exited := s.exited
 		s.mu.Unlock()
 		if exited || time.Now().After(deadline) {
+			s.Stop()
 			log, _ := os.ReadFile(s.logf)
-			t.Fatalf("slapd did not start on %s:\n%s", s.URL, log)
+			return nil, fmt.Errorf("slapd did not start on %s:\n%s", s.URL, log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
 }
 
-// Stop ends slapd (a test of the directory being down calls it early).
+// Stop ends slapd.
 func (s *slapd) Stop() {
 	s.mu.Lock()
 	exited := s.exited
@@ -235,23 +302,72 @@ func (s *slapd) WaitBinds(t *testing.T, dn string, want int) {
 	}
 }
 
-func freePort(t *testing.T) int {
+// link is a TCP path to the directory that a test can cut, as a network
+// outage would, while slapd (shared by the package) runs on.
+type link struct {
+	URL string // ldap://127.0.0.1:PORT
+	ln  net.Listener
+	mu  sync.Mutex
+	cs  []net.Conn
+}
+
+// Link opens a cuttable path to slapd's StartTLS port.
+func (s *slapd) Link(t *testing.T) *link {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	l := &link{URL: "ldap://" + ln.Addr().String(), ln: ln}
+	target := strings.TrimPrefix(s.URL, "ldap://")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			l.mu.Lock()
+			l.cs = append(l.cs, c, up)
+			l.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(l.Cut)
+	return l
 }
 
-// writeCert makes a self-signed certificate for 127.0.0.1, which the
-// broker is given as the directory's CA.
-func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
+// Cut closes the path and every connection on it.
+func (l *link) Cut() {
+	l.ln.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.cs {
+		c.Close()
+	}
+	l.cs = nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// writeCert makes a self-signed certificate for 127.0.0.1 in dir, which
+// the broker is given as the directory's CA.
+func writeCert(dir string) (certFile, keyFile string, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test directory"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
@@ -259,18 +375,15 @@ func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	kder, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
+	return certFile, keyFile, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
 }
