@@ -11,7 +11,45 @@ import (
 )
 
 // Network segments (三層分離): a PC's segment, and the satellite offices
-// My Number PCs may be used from.
+// My Number PCs may be used from; over the REST API when IT is logged in,
+// else on the data directory.
+
+// segmentAdmin is the segments and satellite offices (terminal.Service
+// locally).
+type segmentAdmin interface {
+	SetSegment(ctx context.Context, actor, id string, req api.SetSegmentRequest) (api.Terminal, error)
+	SatelliteOffices(ctx context.Context) ([]api.SatelliteOffice, error)
+	PutSatelliteOffice(ctx context.Context, actor, id string, req api.PutSatelliteOfficeRequest) (api.SatelliteOffice, error)
+	DeleteSatelliteOffice(ctx context.Context, actor, id string) error
+}
+
+// remoteSegments is segmentAdmin over the REST API (the broker takes the
+// actor from the token).
+type remoteSegments struct{ c *api.Client }
+
+func (r remoteSegments) SetSegment(ctx context.Context, _, id string, req api.SetSegmentRequest) (api.Terminal, error) {
+	t, err := r.c.SetSegment(ctx, id, req)
+	if err != nil {
+		return api.Terminal{}, err
+	}
+	return *t, nil
+}
+
+func (r remoteSegments) SatelliteOffices(ctx context.Context) ([]api.SatelliteOffice, error) {
+	return r.c.SatelliteOffices(ctx)
+}
+
+func (r remoteSegments) PutSatelliteOffice(ctx context.Context, _, id string, req api.PutSatelliteOfficeRequest) (api.SatelliteOffice, error) {
+	o, err := r.c.PutSatelliteOffice(ctx, id, req)
+	if err != nil {
+		return api.SatelliteOffice{}, err
+	}
+	return *o, nil
+}
+
+func (r remoteSegments) DeleteSatelliteOffice(ctx context.Context, _, id string) error {
+	return r.c.DeleteSatelliteOffice(ctx, id)
+}
 
 func terminalsSegment(fs *flag.FlagSet) runFunc {
 	reason := fs.String("reason", "", "why the PC changes segment (recorded)")
@@ -19,7 +57,7 @@ func terminalsSegment(fs *flag.FlagSet) runFunc {
 		if err := needArgs(args, 2, "the PC's ID and a segment (lgwan, mynumber or internet)"); err != nil {
 			return err
 		}
-		t, err := env.Terminals.SetSegment(ctx, env.Actor, args[0], api.SetSegmentRequest{Segment: args[1], Reason: *reason})
+		t, err := env.Segments.SetSegment(ctx, env.Actor, args[0], api.SetSegmentRequest{Segment: args[1], Reason: *reason})
 		if err != nil {
 			return err
 		}
@@ -31,7 +69,7 @@ func terminalsSegment(fs *flag.FlagSet) runFunc {
 func satelliteList(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print JSON")
 	return func(ctx context.Context, env *Env, args []string) error {
-		l, err := env.Terminals.SatelliteOffices(ctx)
+		l, err := env.Segments.SatelliteOffices(ctx)
 		if err != nil {
 			return err
 		}
@@ -53,7 +91,7 @@ func satelliteSet(fs *flag.FlagSet) runFunc {
 		if len(args) < 2 {
 			return fmt.Errorf("want the office's ID and at least one address range, e.g. kita 192.0.2.0/28")
 		}
-		o, err := env.Terminals.PutSatelliteOffice(ctx, env.Actor, args[0], api.PutSatelliteOfficeRequest{Name: *name, Ranges: args[1:]})
+		o, err := env.Segments.PutSatelliteOffice(ctx, env.Actor, args[0], api.PutSatelliteOfficeRequest{Name: *name, Ranges: args[1:]})
 		if err != nil {
 			return err
 		}
@@ -63,5 +101,5 @@ func satelliteSet(fs *flag.FlagSet) runFunc {
 }
 
 func satelliteDelete(ctx context.Context, env *Env, id string) error {
-	return env.Terminals.DeleteSatelliteOffice(ctx, env.Actor, id)
+	return env.Segments.DeleteSatelliteOffice(ctx, env.Actor, id)
 }
