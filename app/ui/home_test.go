@@ -71,6 +71,12 @@ func TestHomeStates(t *testing.T) {
 		{"ending", with(func(s *core.State) { s.Phase = core.Ending }), "切断しています…", false, "切断しています", "++++>", "", false, "", false},
 		{"failed", with(func(s *core.State) { s.Phase, s.Err = core.Failed, api.Err(api.CodeNetwork) }),
 			"もう一度接続", true, "インターネット接続を確認してください", ".....", "", true, "エラーコード: network", false},
+		// A My Number PC from home: the broker says why, and where it can be used.
+		{"segment refused", with(func(s *core.State) {
+			e := api.Err(api.CodeSegmentRefused, "from 203.0.113.9")
+			e.DetailJA = "接続元: 203.0.113.9"
+			s.Phase, s.Err = core.Failed, e
+		}), "もう一度接続", true, "サテライトオフィスからのみ利用できます", ".....", "", true, "エラーコード: segment_refused", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			test.NewTempApp(t)

@@ -80,10 +80,22 @@ func (c *Client) SearchOplogs(ctx context.Context, q OplogQuery) (*OplogPage, er
 // ExportOplogs streams every matching event to w as format "csv" (UTF-8
 // with BOM, for Excel) or "jsonl" (admin).
 func (c *Client) ExportOplogs(ctx context.Context, q OplogQuery, format string, w io.Writer) error {
+	return c.ExportOplogsIn(ctx, q, format, "", "", w)
+}
+
+// ExportOplogsIn is ExportOplogs with the CSV's header language (ja, the
+// default, or en) and time zone (JST, the default, or UTC).
+func (c *Client) ExportOplogsIn(ctx context.Context, q OplogQuery, format, lang, tz string, w io.Writer) error {
 	v := q.Values()
 	v.Del("limit")
 	v.Del("cursor")
 	v.Set("format", format)
+	if lang != "" {
+		v.Set("lang", lang)
+	}
+	if tz != "" {
+		v.Set("tz", tz)
+	}
 	return c.Do(ctx, "GET", withQuery("/admin/v1/oplogs/export", v), nil, w)
 }
 

@@ -16,6 +16,7 @@ type Terminal struct {
 	Department string    `json:"department"`
 	UserID     string    `json:"user_id,omitempty"`
 	Pool       bool      `json:"pool,omitempty"`
+	Segment    string    `json:"segment"`          // SegmentLGWAN, SegmentMyNumber or SegmentInternet
 	State      string    `json:"state"`            // TerminalAsleep, TerminalAwake, TerminalInUse or TerminalUnknown
 	SeenAt     time.Time `json:"seen_at,omitzero"` // when its RDP port last answered the broker's probe; zero: not since the broker started
 	CreatedAt  time.Time `json:"created_at"`
@@ -53,6 +54,7 @@ type CreateTerminalRequest struct {
 	Department string `json:"department,omitempty"`
 	UserID     string `json:"user_id,omitempty"`
 	Pool       bool   `json:"pool,omitempty"`
+	Segment    string `json:"segment,omitempty"` // default SegmentLGWAN
 }
 
 // UpdateTerminalRequest is PATCH /admin/v1/terminals/{id}; nil fields are

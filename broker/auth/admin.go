@@ -192,6 +192,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor, id string, req api.Upda
 // login and ends their sessions.
 func (s *Service) ResetPassword(ctx context.Context, actor, id string) (*api.ResetPasswordResponse, error) {
 	id = NormalizeID(id)
+	if s.viaDirectory(id) {
+		return nil, api.Err(api.CodePasswordInDirectory)
+	}
 	pw := TemporaryPassword()
 	h, err := s.hash(ctx, pw)
 	if err != nil {

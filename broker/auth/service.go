@@ -43,6 +43,9 @@ type Config struct {
 	// with CodeSignInBusy. See hashGate.
 	UnprovenQueue int
 	UnprovenWait  time.Duration
+	// Directory, when set, checks staff passwords instead of Zaitaku's
+	// own hashes (directory.go).
+	Directory DirectoryConfig
 }
 
 // Service implements sign-in and account management.
@@ -61,6 +64,8 @@ type Service struct {
 	dummy string // a hash verified for unknown IDs, so timing is the same
 	// counters serializes each failure counter's read-count-write.
 	counters counterLocks
+	dir      DirectoryConfig
+	dirLocks keyLocks // one directory sign-in at a time per failure counter
 
 	endMu   sync.Mutex // guards onEnded
 	onEnded []func(context.Context, SessionsEnded)
@@ -122,7 +127,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{st: cfg.Store, audit: cfg.Audit, log: cfg.Log, now: cfg.Now, argon: cfg.Argon2,
-		seal: seal, issuer: cfg.Issuer, gate: newHashGate(cfg.HashConcurrency, cfg.UnprovenQueue, cfg.UnprovenWait), dummy: dummy}, nil
+		seal: seal, issuer: cfg.Issuer, gate: newHashGate(cfg.HashConcurrency, cfg.UnprovenQueue, cfg.UnprovenWait), dummy: dummy,
+		dir: cfg.Directory.withDefaults()}, nil
 }
 
 // Argon2 returns the parameters in force.
@@ -235,23 +241,19 @@ func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string
 		s.record(ctx, id, "auth.login_locked", id, f.fields("remote", remote)...)
 		return nil, e
 	}
-	u, err := s.st.GetUser(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		if _, _, err := s.verifyAttempt(ctx, req.Password, s.dummy, false); api.AsError(err) != nil {
-			return nil, err // busy, exactly as for a known ID
+	var u UserRecord
+	stale, directory := false, s.viaDirectory(id)
+	if directory {
+		// Zaitaku's lock above was checked before the directory is asked;
+		// directorySignIn checks it again under its lock, and the budget
+		// of failed binds.
+		if u, err = s.directorySignIn(ctx, req, f); err != nil {
+			return nil, err
 		}
-		return nil, s.fail(ctx, f, "unknown_id")
-	} else if err != nil {
-		return nil, err
-	}
-	ok, stale, err := s.verifyAttempt(ctx, req.Password, u.PasswordHash, proven != nil)
-	if e := api.AsError(err); e != nil {
-		return nil, e
-	} else if err != nil {
-		return nil, fmt.Errorf("verify password of %s: %w", id, err)
-	}
-	if !ok {
-		return nil, s.fail(ctx, f, "password")
+	} else {
+		if u, stale, err = s.localPassword(ctx, req, f, proven != nil); err != nil {
+			return nil, err
+		}
 	}
 	if u.Disabled {
 		s.record(ctx, id, "auth.login_failed", id, "reason", "disabled", "remote", remote)
@@ -283,12 +285,40 @@ func (s *Service) Login(ctx context.Context, req api.LoginRequest, remote string
 	if err != nil {
 		return nil, err
 	}
+	if directory {
+		// The one-time code stays on top of the directory's password
+		// whatever the policy says.
+		pol.RequireTOTP = true
+	}
 	resp, err := s.issue(ctx, u, dev, pol)
 	if err != nil {
 		return nil, err
 	}
 	s.record(ctx, id, "auth.login_ok", id, "device", dev.ID, "stage", resp.Stage, "remote", remote)
 	return resp, nil
+}
+
+// localPassword checks the password against Zaitaku's own hash.
+func (s *Service) localPassword(ctx context.Context, req api.LoginRequest, f failure, proven bool) (u UserRecord, stale bool, err error) {
+	u, err = s.st.GetUser(ctx, f.id)
+	if errors.Is(err, ErrNotFound) {
+		if _, _, err := s.verifyAttempt(ctx, req.Password, s.dummy, false); api.AsError(err) != nil {
+			return u, false, err // busy, exactly as for a known ID
+		}
+		return u, false, s.fail(ctx, f, "unknown_id")
+	} else if err != nil {
+		return u, false, err
+	}
+	ok, stale, err := s.verifyAttempt(ctx, req.Password, u.PasswordHash, proven)
+	if e := api.AsError(err); e != nil {
+		return u, false, e
+	} else if err != nil {
+		return u, false, fmt.Errorf("verify password of %s: %w", f.id, err)
+	}
+	if !ok {
+		return u, false, s.fail(ctx, f, "password")
+	}
+	return u, stale, nil
 }
 
 // failure is what a failed sign-in counts against.
@@ -523,6 +553,9 @@ func (s *Service) continueAfterSetup(ctx context.Context, p *Principal, u UserRe
 // the answer carries the next stage's tokens; otherwise other sessions of
 // the user are ended (a changed password should lock out a thief).
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPw, newPw string) (*api.LoginResponse, error) {
+	if s.viaDirectory(p.User.ID) {
+		return nil, api.Err(api.CodePasswordInDirectory)
+	}
 	u, err := s.st.GetUser(ctx, p.User.ID)
 	if err != nil {
 		return nil, err

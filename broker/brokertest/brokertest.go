@@ -82,6 +82,7 @@ type options struct {
 	limits     *[3]string // login rate, refresh rate, trusted proxies
 	dataDir    string
 	clock      *Clock
+	config     []func(*daemon.Config)
 }
 
 // WithRealClock uses time.Now (for tests of real timing such as the tunnel).
@@ -113,6 +114,12 @@ func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir 
 // WithClock uses c (a restarted broker goes on with its predecessor's time).
 func WithClock(c *Clock) Option { return func(o *options) { o.clock = c } }
 
+// WithConfig changes the broker's configuration before it opens (the
+// config file's objects, such as "ldap").
+func WithConfig(fn func(*daemon.Config)) Option {
+	return func(o *options) { o.config = append(o.config, fn) }
+}
+
 // Start runs a broker in process until the test ends.
 func Start(t testing.TB, opts ...Option) *Broker {
 	t.Helper()
@@ -131,6 +138,9 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	cfg.MeetUDP, cfg.MeetTURNTCP = "127.0.0.1:0", "127.0.0.1:0"
 	if o.limits != nil {
 		cfg.LoginRate, cfg.RefreshRate, cfg.TrustedProxies = o.limits[0], o.limits[1], o.limits[2]
+	}
+	for _, fn := range o.config {
+		fn(&cfg)
 	}
 	var logw io.Writer
 	switch {

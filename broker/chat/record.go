@@ -1,9 +1,7 @@
 package chat
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"io"
 	"strconv"
@@ -11,11 +9,8 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 )
-
-// jst is the time zone of every municipality served: an export for an
-// inquiry is read in local time.
-var jst = time.FixedZone("JST", 9*60*60)
 
 // Purge deletes entries past the policy's retention.
 func (s *Service) Purge(ctx context.Context) (int64, error) {
@@ -40,18 +35,30 @@ func (s *Service) AdminChannels(ctx context.Context) (api.ChatChannelList, error
 	return out, nil
 }
 
-// exportHeader is the CSV header, in Japanese: IT and the inquiry read it.
-var exportHeader = []string{"チャンネル", "連番", "種別", "送信者ID", "日時（日本時間）", "本文", "返信先", "対象の連番", "編集日時", "削除"}
+// exportColumns are the CSV's columns: Japanese by default, as IT and
+// the inquiry read them.
+var exportColumns = []csvexport.Column{
+	{JA: "チャンネル", EN: "Channel"}, {JA: "連番", EN: "Sequence"}, {JA: "種別", EN: "Kind"}, {JA: "送信者ID", EN: "Sender ID"},
+	{JA: "日時", EN: "Time", Time: true}, {JA: "本文", EN: "Text"}, {JA: "返信先", EN: "Reply to"},
+	{JA: "対象の連番", EN: "Target sequence"}, {JA: "編集日時", EN: "Edited", Time: true}, {JA: "削除", EN: "Deleted"},
+}
 
-var exportKinds = map[string]string{api.ChatKindMessage: "発言", api.ChatKindEdit: "編集", api.ChatKindDelete: "削除", "revision": "編集前の本文"}
+// exportKinds word each entry's kind: Japanese, English.
+var exportKinds = map[string][2]string{api.ChatKindMessage: {"発言", "message"}, api.ChatKindEdit: {"編集", "edit"},
+	api.ChatKindDelete: {"削除", "delete"}, "revision": {"編集前の本文", "earlier text"}}
+
+func kindCell(o csvexport.Options, k string) string {
+	return o.Label(exportKinds[k][0], exportKinds[k][1])
+}
 
 // exportPage is how many entries each read of an export fetches.
 const exportPage = 1000
 
 // Export writes a channel's whole record, earlier texts of edited and
-// deleted messages included, as CSV (UTF-8 with a BOM, for Excel) and
+// deleted messages included, as CSV (csvexport: UTF-8 with a BOM, for
+// Excel; Japanese and JST unless o asks for English or UTC) and
 // records who took it and why. It returns the rows written.
-func (s *Service) Export(ctx context.Context, actor, id, reason string, w io.Writer) (int, error) {
+func (s *Service) Export(ctx context.Context, actor, id, reason string, o csvexport.Options, w io.Writer) (int, error) {
 	reason = strings.TrimSpace(reason)
 	if e := api.CheckText("reason", reason, 500); e != nil {
 		return 0, e
@@ -66,11 +73,10 @@ func (s *Service) Export(ctx context.Context, actor, id, reason string, w io.Wri
 		}
 		return 0, err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString("\ufeff")
-	cw := csv.NewWriter(bw)
-	cw.UseCRLF = true
-	_ = cw.Write(exportHeader)
+	cw, err := csvexport.New(w, o, exportColumns)
+	if err != nil {
+		return 0, err
+	}
 	name := c.Name
 	if c.Kind == api.ChatDirect {
 		name = c.DirectKey
@@ -82,8 +88,8 @@ func (s *Service) Export(ctx context.Context, actor, id, reason string, w io.Wri
 			return n, err
 		}
 		for _, m := range ms {
-			if err := cw.Write([]string{cell(name), strconv.FormatInt(m.Seq, 10), exportKinds[m.Kind], cell(m.Sender), jstTime(m.At),
-				cell(m.Text), seqCell(m.ReplyTo), seqCell(m.Target), jstTime(m.EditedAt), deletedCell(m)}); err != nil {
+			if err := cw.Write([]string{name, strconv.FormatInt(m.Seq, 10), kindCell(o, m.Kind), m.Sender, cw.Time(m.At),
+				m.Text, seqCell(m.ReplyTo), seqCell(m.Target), cw.Time(m.EditedAt), deletedCell(o, m)}); err != nil {
 				return n, err
 			}
 			n++
@@ -93,8 +99,8 @@ func (s *Service) Export(ctx context.Context, actor, id, reason string, w io.Wri
 					return n, err
 				}
 				for _, r := range revs {
-					if err := cw.Write([]string{cell(name), strconv.FormatInt(m.Seq, 10), exportKinds["revision"], cell(m.Sender),
-						jstTime(m.At), cell(r.Text), "", "", jstTime(r.Replaced), ""}); err != nil {
+					if err := cw.Write([]string{name, strconv.FormatInt(m.Seq, 10), kindCell(o, "revision"), m.Sender,
+						cw.Time(m.At), r.Text, "", "", cw.Time(r.Replaced), ""}); err != nil {
 						return n, err
 					}
 					n++
@@ -102,11 +108,7 @@ func (s *Service) Export(ctx context.Context, actor, id, reason string, w io.Wri
 			}
 			after = m.Seq
 		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return n, err
-		}
-		if err := bw.Flush(); err != nil {
+		if err := cw.Flush(); err != nil {
 			return n, err
 		}
 		if len(ms) < exportPage {
@@ -114,15 +116,15 @@ func (s *Service) Export(ctx context.Context, actor, id, reason string, w io.Wri
 		}
 	}
 	// Who took a copy of a conversation, and why, is itself on record.
-	s.record(ctx, actor, "admin.chat_exported", id, "rows", strconv.Itoa(n), "reason", reason)
+	s.record(ctx, actor, "admin.chat_exported", id, "rows", strconv.Itoa(n), "reason", reason, "csv", o.String())
 	return n, nil
 }
 
 // deletedCell marks a deleted message; when it went is the time of its
 // delete entry, a row of its own.
-func deletedCell(m api.ChatMessage) string {
+func deletedCell(o csvexport.Options, m api.ChatMessage) string {
 	if m.Deleted {
-		return "削除済み"
+		return o.Label("削除済み", "deleted")
 	}
 	return ""
 }
@@ -132,20 +134,4 @@ func seqCell(n int64) string {
 		return ""
 	}
 	return strconv.FormatInt(n, 10)
-}
-
-func jstTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(jst).Format("2006-01-02 15:04:05")
-}
-
-// cell defuses values a spreadsheet would run as a formula: staff wrote
-// them, and IT opens the export.
-func cell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }

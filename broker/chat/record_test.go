@@ -78,6 +78,23 @@ func TestChatExportAndRetention(t *testing.T) {
 	if len(rows) != 1+5+2 {
 		t.Errorf("%d rows, want 8:\n%s", len(rows), body)
 	}
+	// English headers and UTC on request: 18:xx in Japan is 09:xx UTC.
+	req, _ = admin.NewRequest(ctx, "POST", "/admin/v1/chat/channels/"+g+"/export?lang=en&tz=UTC", api.ChatExportRequest{Reason: "inquiry 12 (English copy)"})
+	resp, err = admin.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var en bytes.Buffer
+	_, _ = en.ReadFrom(resp.Body)
+	resp.Body.Close()
+	enRows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(en.Bytes(), []byte("\ufeff")))).ReadAll()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("English export: %d %v", resp.StatusCode, err)
+	}
+	if enRows[0][0] != "Channel" || enRows[0][4] != "Time (UTC)" || len(enRows) != len(rows) ||
+		!strings.Contains(en.String(), "earlier text") || !strings.Contains(en.String(), "deleted") || !strings.Contains(en.String(), "2026-04-01 09:") {
+		t.Errorf("English/UTC export:\n%s", en.String())
+	}
 	var n int
 	if err := b.Store.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM oplog_events WHERE type = 'admin.chat_exported'
 		AND user_id = 'it-admin' AND fields LIKE '%情報公開請求 第12号%'`).Scan(&n); err != nil || n != 1 {

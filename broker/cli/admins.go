@@ -10,6 +10,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/roster"
 	"github.com/zaitaku/zaitaku/broker/slots"
@@ -42,7 +43,7 @@ type operationLog interface {
 	Search(ctx context.Context, q api.OplogQuery) (api.OplogPage, error)
 	Timeline(ctx context.Context, deviceID string, q api.OplogQuery) (api.OplogTimeline, error)
 	Findings(ctx context.Context, deviceID, cursor string) (api.OplogFindingList, error)
-	Export(ctx context.Context, q api.OplogQuery, format string, w io.Writer) (int, error)
+	Export(ctx context.Context, q api.OplogQuery, format string, o csvexport.Options, w io.Writer) (int, error)
 	Config(ctx context.Context) (api.OplogConfig, error)
 	SetConfig(ctx context.Context, actor string, u api.OplogConfigUpdate) (api.OplogConfig, error)
 	Holds(ctx context.Context) (api.OplogHoldList, error)
@@ -101,12 +102,12 @@ func (l localOplog) Findings(ctx context.Context, deviceID, cursor string) (api.
 	return l.s.Findings(ctx, deviceID, cursor)
 }
 
-func (l localOplog) Export(ctx context.Context, q api.OplogQuery, format string, w io.Writer) (int, error) {
+func (l localOplog) Export(ctx context.Context, q api.OplogQuery, format string, o csvexport.Options, w io.Writer) (int, error) {
 	oq, err := oplog.QueryFromAPI(q)
 	if err != nil {
 		return 0, err
 	}
-	return l.s.Export(ctx, oq, format, w)
+	return l.s.Export(ctx, oq, format, o, w)
 }
 
 func (l localOplog) Config(ctx context.Context) (api.OplogConfig, error) { return l.s.Config(ctx) }

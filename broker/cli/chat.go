@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 )
 
 func chatChannels(fs *flag.FlagSet) runFunc {
@@ -35,12 +37,18 @@ func chatChannels(fs *flag.FlagSet) runFunc {
 func chatExport(fs *flag.FlagSet) runFunc {
 	reason := fs.String("reason", "", "the inquiry this export is for (recorded)")
 	outFile := fs.String("out", "", "write to this file (default: standard output)")
+	lang := fs.String("lang", "ja", "CSV headers: ja or en")
+	tz := fs.String("tz", "JST", "CSV times: JST or UTC")
 	return func(ctx context.Context, env *Env, args []string) error {
 		if err := needArgs(args, 1, "one channel ID (broker admin chat channels)"); err != nil {
 			return err
 		}
-		_, err := exportTo(env, *outFile, "rows", func(w io.Writer) (int, error) {
-			return env.Chat.Export(ctx, env.Actor, args[0], *reason, w)
+		o, err := csvexport.Parse(*lang, *tz)
+		if err != nil {
+			return err
+		}
+		_, err = exportTo(env, *outFile, "rows", func(w io.Writer) (int, error) {
+			return env.Chat.Export(ctx, env.Actor, args[0], *reason, o, w)
 		})
 		return err
 	}

@@ -51,6 +51,7 @@ type Env struct {
 	Chat      *chat.Service
 	Roster    rosterAdmin
 	Telework  *telework.Service
+	Segments  segmentAdmin
 }
 
 func (e *Env) in() io.Reader {
@@ -68,7 +69,7 @@ func (e *Env) getenv(k string) string {
 }
 
 // needs says which services a command uses; only those are built.
-type needs uint8
+type needs uint16
 
 const (
 	needAuth needs = 1 << iota
@@ -79,6 +80,7 @@ const (
 	needChat     // chat also builds auth: department channels follow the roster
 	needRoster   // with auth, which it needs
 	needTelework // telework also builds auth: approvers and the export read the roster
+	needSegments // network segments and satellite offices (segments.go)
 )
 
 // needNothing marks the commands about the admin session itself.
@@ -86,7 +88,7 @@ const needNothing needs = 0
 
 // overREST are the needs a running broker's REST API serves: a command
 // that needs no more runs there when IT is logged in (remote.go).
-const overREST = needAuth | needOplog | needSlotStore | needRoster
+const overREST = needAuth | needOplog | needSlotStore | needRoster | needSegments
 
 // runFunc runs a command on its positional arguments.
 type runFunc func(ctx context.Context, env *Env, args []string) error
@@ -300,6 +302,7 @@ func prepareEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n need
 			}
 			env.Actor = s.StaffID
 			env.Auth, env.Oplog, env.Roster, env.Sessions = remoteAccounts{c}, remoteOplog{c}, remoteRoster{c}, remoteSessions{c}
+			env.Segments = remoteSegments{c}
 			return func() {}, nil
 		}
 	}
@@ -337,6 +340,9 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	}
 	if n&needTerminals != 0 {
 		env.Terminals = services.NewTerminals(scfg, op)
+	}
+	if n&needSegments != 0 {
+		env.Segments = services.NewTerminals(scfg, op)
 	}
 	if n&needSlotStore != 0 {
 		env.Sessions = localSessions{st.Slots(), op}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 )
 
@@ -75,13 +76,19 @@ func oplogExport(fs *flag.FlagSet) runFunc {
 	f := defineFilters(fs)
 	format := fs.String("format", "csv", "csv or jsonl")
 	outFile := fs.String("out", "", "write to this file (default: standard output)")
+	lang := fs.String("lang", "ja", "CSV headers: ja or en")
+	tz := fs.String("tz", "JST", "CSV times: JST or UTC")
 	return func(ctx context.Context, env *Env, args []string) error {
 		oq, err := f.query()
 		if err != nil {
 			return err
 		}
+		o, err := csvexport.Parse(*lang, *tz)
+		if err != nil {
+			return err
+		}
 		n, err := exportTo(env, *outFile, "events", func(w io.Writer) (int, error) {
-			return env.Oplog.Export(ctx, oq, *format, w)
+			return env.Oplog.Export(ctx, oq, *format, o, w)
 		})
 		if err != nil {
 			return err
@@ -90,7 +97,7 @@ func oplogExport(fs *flag.FlagSet) runFunc {
 			return nil // over REST: the broker recorded the export
 		}
 		return env.Audit.Record(ctx, auditEvent(env.Actor, "oplog.exported", "",
-			map[string]string{"format": *format, "events": fmt.Sprint(n), "via": "cli"}))
+			map[string]string{"format": *format, "events": fmt.Sprint(n), "via": "cli", "csv": o.String()}))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 )
 
 // An admin session: `broker admin login` signs in to a running broker
@@ -250,9 +251,9 @@ func (r remoteOplog) Findings(ctx context.Context, deviceID, cursor string) (api
 
 // Export streams the broker's export (which the broker records) and
 // counts its records as they pass: lines, outside quoted CSV cells.
-func (r remoteOplog) Export(ctx context.Context, q api.OplogQuery, format string, w io.Writer) (int, error) {
+func (r remoteOplog) Export(ctx context.Context, q api.OplogQuery, format string, o csvexport.Options, w io.Writer) (int, error) {
 	cw := &recordCounter{w: w}
-	err := r.c.ExportOplogs(ctx, q, format, cw)
+	err := r.c.ExportOplogsIn(ctx, q, format, o.Lang(), o.TZ(), cw)
 	n := cw.lines
 	if format == "csv" && n > 0 {
 		n-- // the header

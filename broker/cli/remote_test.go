@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
 	"github.com/zaitaku/zaitaku/broker/cli"
+	"github.com/zaitaku/zaitaku/broker/oplog"
 )
 
 // remoteCLI runs `broker admin` as IT would on their own machine: a data
@@ -185,5 +187,68 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAdminExportOverAPILanguages: the operation-log export through the
+// REST API is Japanese with JST times by default and English with UTC
+// on request, as on the data directory.
+func TestAdminExportOverAPILanguages(t *testing.T) {
+	b := brokertest.Start(t, brokertest.WithRealClock())
+	admin := b.CreateUser(t, "it-admin2", api.RoleAdmin)
+	r := newRemoteCLI(t, b)
+	if out, errs, code := r.login(admin); code != 0 {
+		t.Fatalf("login: %d %q %q", code, out, errs)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"oplog", "export", "--type", "auth.login_ok"}, "\ufeff日時 (JST),職員番号,所属,端末ID"},
+		{[]string{"oplog", "export", "--type", "auth.login_ok", "--lang", "en", "--tz", "UTC"}, "\ufeffTime (UTC),Staff ID,Department,Device ID"},
+	} {
+		out, errs, code := r.run("", tc.args...)
+		if code != 0 || !strings.HasPrefix(out, tc.want) || !strings.Contains(out, "it-admin2") {
+			t.Errorf("%v: %d %q %q, want it to start %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+}
+
+// TestSegmentsOverAPI: with IT logged in, a PC's segment and the
+// satellite offices are set through the running broker, which records
+// the admin as the actor.
+func TestSegmentsOverAPI(t *testing.T) {
+	b := brokertest.Start(t, brokertest.WithRealClock())
+	admin := b.CreateUser(t, "it-admin3", api.RoleAdmin)
+	b.CreateUser(t, "k4001")
+	ctx := context.Background()
+	if _, err := b.Services.Terminals.Create(ctx, "test", api.CreateTerminalRequest{ID: "pc-k4001", Name: "番号系", Address: "127.0.0.1", UserID: "k4001"}); err != nil {
+		t.Fatal(err)
+	}
+	r := newRemoteCLI(t, b)
+	if out, errs, code := r.login(admin); code != 0 {
+		t.Fatalf("login: %d %q %q", code, out, errs)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"terminals", "segment", "--reason", "番号系端末", "pc-k4001", "mynumber"}, "pc-k4001 is in the mynumber segment"},
+		{[]string{"satellite", "set", "--name", "北サテライトオフィス", "kita", "192.0.2.0/28"}, "192.0.2.0/28"},
+		{[]string{"satellite", "list"}, "北サテライトオフィス"},
+	} {
+		if out, errs, code := r.run("", tc.args...); code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: %d %q %q, want %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+	if pc, err := b.Services.Terminals.Get(ctx, "pc-k4001"); err != nil || pc.Segment != api.SegmentMyNumber {
+		t.Fatalf("the broker's PC: %+v %v", pc, err)
+	}
+	page, err := b.Services.Oplog.Search(ctx, oplog.Query{Type: "admin.satellite_office_set", Limit: 5})
+	if err != nil || len(page.Events) != 1 || page.Events[0].UserID != "it-admin3" {
+		t.Fatalf("the satellite office in the operation log: %+v %v", page.Events, err)
+	}
+	if _, err := os.Stat(r.data); err == nil {
+		t.Error("the CLI wrote to its data directory instead of going through the broker")
 	}
 }

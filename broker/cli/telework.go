@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 )
 
 func teleworkExport(fs *flag.FlagSet) runFunc {
@@ -17,12 +18,18 @@ func teleworkExport(fs *flag.FlagSet) runFunc {
 	to := fs.String("to", "", "last day, inclusive")
 	dept := fs.String("department", "", "one department (default: all)")
 	outFile := fs.String("out", "", "write to this file (default: standard output)")
+	lang := fs.String("lang", "ja", "CSV headers and words: ja or en")
+	tz := fs.String("tz", "JST", "start and end times: JST or UTC")
 	return func(ctx context.Context, env *Env, args []string) error {
 		if err := needArgs(args, 0, "no arguments; the range is --from and --to"); err != nil {
 			return err
 		}
-		_, err := exportTo(env, *outFile, "rows", func(w io.Writer) (int, error) {
-			return env.Telework.Export(ctx, env.Actor, api.TeleworkExportQuery{From: *from, To: *to, Department: *dept}, w)
+		o, err := csvexport.Parse(*lang, *tz)
+		if err != nil {
+			return err
+		}
+		_, err = exportTo(env, *outFile, "rows", func(w io.Writer) (int, error) {
+			return env.Telework.Export(ctx, env.Actor, api.TeleworkExportQuery{From: *from, To: *to, Department: *dept}, o, w)
 		})
 		return err
 	}

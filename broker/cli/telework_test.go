@@ -43,6 +43,10 @@ func TestHRExportCLI(t *testing.T) {
 		{"export without range", []string{"admin", "telework", "export"}, 1, "from"},
 		{"export", []string{"admin", "telework", "export", "--from", "2026-06-01", "--to", "2026-06-30"}, 0,
 			"2026-06-03,alice,Test alice,総務課,—,,,09:00,17:30,0,510,8:30,在宅,予定超過・承認なし"},
+		{"export in English and UTC", []string{"admin", "telework", "export", "--from", "2026-06-01", "--to", "2026-06-30", "--lang", "en", "--tz", "UTC"}, 0,
+			"2026-06-03,alice,Test alice,総務課,—,,,00:00,08:30,0,510,8:30,home,\"overtime, unplanned\""},
+		{"export header in English", []string{"admin", "telework", "export", "--from", "2026-06-01", "--to", "2026-06-30", "--lang", "en"}, 0,
+			"Date,Staff ID,Name,Department,Plan,Planned start"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errs, code := run(t, dir, tc.args...)

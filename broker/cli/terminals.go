@@ -20,6 +20,7 @@ func terminalsCreate(fs *flag.FlagSet) runFunc {
 	fs.StringVar(&req.Department, "department", "", "department, e.g. 総務課")
 	fs.StringVar(&req.UserID, "user", "", "staff ID to pair with")
 	fs.BoolVar(&req.Pool, "pool", false, "shared PC for staff without their own")
+	fs.StringVar(&req.Segment, "segment", "", "network segment: lgwan (default), mynumber or internet")
 	return func(ctx context.Context, env *Env, args []string) error {
 		if len(args) > 1 {
 			return fmt.Errorf("want at most one ID")
@@ -47,13 +48,13 @@ func terminalsList(fs *flag.FlagSet) runFunc {
 			return printJSON(env.Out, ts)
 		}
 		tw := tabwriter.NewWriter(env.Out, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMAC\tDEPARTMENT\tUSER\tSTATE")
+		fmt.Fprintln(tw, "ID\tNAME\tADDRESS\tMAC\tDEPARTMENT\tUSER\tSEGMENT\tSTATE")
 		for _, t := range ts {
 			user := t.UserID
 			if t.Pool {
 				user = "(pool)"
 			}
-			printRow(tw, "%s\t%s\t%s:%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Address, t.RDPPort, t.MAC, t.Department, user, t.State)
+			printRow(tw, "%s\t%s\t%s:%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Address, t.RDPPort, t.MAC, t.Department, user, t.Segment, t.State)
 		}
 		return tw.Flush()
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/directory"
 	"github.com/zaitaku/zaitaku/broker/server"
 	"github.com/zaitaku/zaitaku/broker/services"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	MeetUDP       string `json:"meet_udp"`        // ZAITAKU_MEET_UDP: host:port, or "off"
 	MeetPublicIPs string `json:"meet_public_ips"` // ZAITAKU_MEET_PUBLIC_IPS: comma-separated, announced instead of the local addresses (1:1 NAT)
 	MeetTURNTCP   string `json:"meet_turn_tcp"`   // ZAITAKU_MEET_TURN_TCP: host:port of the embedded TURN server over TCP, or off
+	// LDAP, in the config file only, signs staff in against the city's
+	// directory instead of local passwords (broker/directory).
+	LDAP *directory.Config `json:"ldap,omitempty"`
 }
 
 // DefaultConfig is the configuration with nothing set.
@@ -112,7 +116,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dec := json.NewDecoder(strings.NewReader(stripComments(string(b))))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp)", file, err)
+			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp, ldap)", file, err)
 		}
 	}
 	env := map[string]*string{

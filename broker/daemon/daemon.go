@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/directory"
 	"github.com/zaitaku/zaitaku/broker/server"
 	"github.com/zaitaku/zaitaku/broker/services"
 	"github.com/zaitaku/zaitaku/broker/store/sqlite"
@@ -87,6 +88,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
 	}
+	var dir auth.DirectoryConfig
+	if cfg.LDAP != nil {
+		d, err := directory.New(*cfg.LDAP, os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		dir = cfg.LDAP.AuthConfig(d)
+		log.Info("staff sign in through the directory", "url", cfg.LDAP.URL, "local_accounts", dir.LocalAccounts)
+	}
 	if err := checkWritableDir(cfg.Data); err != nil {
 		return nil, err
 	}
@@ -105,7 +115,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		return nil, fmt.Errorf("database %s takes no writes: %w (check the volume is mounted read-write and the file's owner and mode)", st.Path(), err)
 	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Log: log, Now: opt.Now,
-		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet()})
+		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet(), Directory: dir})
 	if err != nil {
 		st.Close()
 		lock.release()
@@ -143,7 +153,7 @@ func (b *Broker) Close() error {
 func Domains(s *services.Services) server.Domains {
 	d := server.Domains{Audit: s.Audit, Auth: s.Auth, Oplog: s.Oplog, Terminals: s.Terminals,
 		Events: s.Events, Relay: s.Relay, Slots: s.Slots, Releases: s.Releases, Chat: s.Chat, Roster: s.Roster,
-		Telework: s.Telework}
+		Telework: s.Telework, Segments: s.Terminals}
 	if s.Meet != nil {
 		d.Meet = s.Meet
 	}

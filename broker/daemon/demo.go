@@ -30,6 +30,9 @@ var DemoUsers = []DemoUser{
 	{"sato", "佐藤 一郎", "税務課", []api.Role{api.RoleStaff}},
 	{"suzuki", "鈴木 美咲", "福祉課", []api.Role{api.RoleStaff}},
 	{"tanaka", "田中 誠", "総務課", []api.Role{api.RoleStaff, api.RoleSupervisor}},
+	// Her PC is in the My Number segment: from home she is refused, as
+	// from anywhere but the demo satellite office (127.0.0.2).
+	{"ito", "伊藤 恵", "福祉課", []api.Role{api.RoleStaff}},
 }
 
 // demoSeeders are run by SeedDemo in this order; a domain that joins the
@@ -40,6 +43,7 @@ var demoSeeders = []struct {
 }{
 	{"staff", seedDemoUsers},
 	{"office PCs", seedDemoTerminals},
+	{"satellite office", seedDemoSatellite},
 }
 
 // SeedDemo adds the demo data that is missing; running it twice is harmless.

@@ -24,6 +24,29 @@ var demoTerminals = []api.CreateTerminalRequest{
 	{ID: "fukushi-01", Name: "福祉課-01 (鈴木)", Department: "福祉課", UserID: "suzuki", MAC: "02:00:5e:00:00:03"},
 	{ID: "soumu-02", Name: "総務課-02 (田中)", Department: "総務課", UserID: "tanaka", MAC: "02:00:5e:00:00:04"},
 	{ID: "kyoyo-01", Name: "共用端末-01", Department: "情報政策課", Pool: true, MAC: "02:00:5e:00:00:05"},
+	{ID: "fukushi-mn-01", Name: "福祉課-番号系-01 (伊藤)", Department: "福祉課", UserID: "ito", MAC: "02:00:5e:00:00:06",
+		Segment: api.SegmentMyNumber},
+}
+
+// demoSatellite is the satellite office of the demo: 127.0.0.2, an
+// address of this machine a client can bind to show an accepted source.
+var demoSatellite = struct {
+	id  string
+	req api.PutSatelliteOfficeRequest
+}{"demo-satellite", api.PutSatelliteOfficeRequest{Name: "デモ用サテライトオフィス", Ranges: []string{"127.0.0.2/32"}}}
+
+func seedDemoSatellite(ctx context.Context, svc *services.Services, out io.Writer) error {
+	l, err := svc.Terminals.SatelliteOffices(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range l {
+		if o.ID == demoSatellite.id {
+			return nil
+		}
+	}
+	_, err = svc.Terminals.PutSatelliteOffice(ctx, "demo", demoSatellite.id, demoSatellite.req)
+	return err
 }
 
 func seedDemoTerminals(ctx context.Context, svc *services.Services, out io.Writer) error {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 )
 
 // Query selects stored events. Pagination is by keyset: After holds the
@@ -173,23 +173,27 @@ const (
 const exportPage = 2000
 
 // Export writes every event matching q (oldest first) to w, page by page,
-// in CSV (UTF-8 with a BOM so that Excel reads Japanese correctly) or
-// JSON Lines. It returns the number of events written.
-func (s *Service) Export(ctx context.Context, q Query, format string, w io.Writer) (int, error) {
+// in CSV (csvexport: UTF-8 with a BOM so that Excel reads Japanese
+// correctly; Japanese headers and JST times unless o asks for English or
+// UTC) or JSON Lines. It returns the number of events written.
+func (s *Service) Export(ctx context.Context, q Query, format string, o csvexport.Options, w io.Writer) (int, error) {
 	if format != FormatCSV && format != FormatJSONL {
 		return 0, api.Errf(api.CodeOplogFormat, "%q", format)
 	}
 	q.Asc, q.Limit, q.After = true, exportPage, nil
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var cw *csv.Writer
+	var cw *csvexport.Writer
+	var enc *json.Encoder
+	var bw *bufio.Writer
 	if format == FormatCSV {
-		bw.WriteString("\ufeff")
-		cw = csv.NewWriter(bw)
-		cw.UseCRLF = true
-		_ = cw.Write([]string{"at_utc", "user_id", "department", "device_id", "seq", "type", "target", "fields", "hash", "received_at_utc"})
+		var err error
+		if cw, err = csvexport.New(w, o, exportColumns); err != nil {
+			return 0, err
+		}
+	} else {
+		bw = bufio.NewWriterSize(w, 64<<10)
+		enc = json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
 	}
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
 	n := 0
 	for {
 		rows, err := s.st.Search(ctx, q)
@@ -198,8 +202,8 @@ func (s *Service) Export(ctx context.Context, q Query, format string, w io.Write
 		}
 		for _, r := range rows {
 			if cw != nil {
-				err = cw.Write([]string{excelTime(r.At), cell(r.UserID), cell(r.Department), cell(r.DeviceID), strconv.FormatInt(r.Seq, 10),
-					cell(r.Type), cell(r.Target), cell(sortedFields(r.Fields)), fmt.Sprintf("%x", r.Hash), excelTime(r.ReceivedAt)})
+				err = cw.Write([]string{cw.TimeMS(r.At), r.UserID, r.Department, r.DeviceID, strconv.FormatInt(r.Seq, 10),
+					r.Type, r.Target, sortedFields(r.Fields), fmt.Sprintf("%x", r.Hash), cw.TimeMS(r.ReceivedAt)})
 			} else {
 				err = enc.Encode(ToRecord(r))
 			}
@@ -209,12 +213,11 @@ func (s *Service) Export(ctx context.Context, q Query, format string, w io.Write
 			n++
 		}
 		if cw != nil {
-			cw.Flush()
-			if err := cw.Error(); err != nil {
-				return n, err
-			}
+			err = cw.Flush()
+		} else {
+			err = bw.Flush()
 		}
-		if err := bw.Flush(); err != nil {
+		if err != nil {
 			return n, err
 		}
 		if len(rows) < q.Limit {
@@ -225,18 +228,11 @@ func (s *Service) Export(ctx context.Context, q Query, format string, w io.Write
 	}
 }
 
-// cell defuses values a spreadsheet would run as a formula: fields come
-// from laptops, and an export is opened by IT.
-func cell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
-// excelTime is a time Excel recognises as a date without help.
-func excelTime(ms int64) string {
-	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05.000")
+// exportColumns are the CSV export's columns, Japanese and English.
+var exportColumns = []csvexport.Column{
+	{JA: "日時", EN: "Time", Time: true}, {JA: "職員番号", EN: "Staff ID"}, {JA: "所属", EN: "Department"},
+	{JA: "端末ID", EN: "Device ID"}, {JA: "連番", EN: "Sequence"}, {JA: "種別", EN: "Event type"}, {JA: "対象", EN: "Target"},
+	{JA: "内容", EN: "Details"}, {JA: "ハッシュ", EN: "Hash"}, {JA: "受信日時", EN: "Received", Time: true},
 }
 
 // sortedFields renders the JSON fields as k=v pairs in key order: easier

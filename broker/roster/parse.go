@@ -44,6 +44,7 @@ const (
 	fPC
 	fAddress
 	fMAC
+	fSegment
 	nFields
 )
 
@@ -51,6 +52,7 @@ const (
 var fieldNames = [nFields]string{
 	"職員番号 (staff ID)", "氏名 (name)", "カナ (kana)", "所属 (department)", "役割 (role)",
 	"メールアドレス (e-mail)", "端末名 (office PC name)", "IPアドレス (address)", "MACアドレス (MAC)",
+	"ネットワーク区分 (segment)",
 }
 
 // headers maps a header, as headerKey folds it, to its column: the names
@@ -67,6 +69,7 @@ var headers = func() map[string]field {
 		fPC:         {"端末名", "PC名", "パソコン名", "コンピュータ名", "コンピューター名", "職場のパソコン", "pc", "pc_name", "office_pc", "terminal", "computer_name"},
 		fAddress:    {"IPアドレス", "アドレス", "端末アドレス", "address", "ip", "ip_address", "host"},
 		fMAC:        {"MACアドレス", "MAC", "mac_address"},
+		fSegment:    {"ネットワーク区分", "ネットワーク", "区分", "系統", "セグメント", "segment", "network_segment"},
 	} {
 		for _, n := range names {
 			m[headerKey(n)] = f
@@ -101,6 +104,7 @@ type Entry struct {
 	PCName     string // as written
 	Address    string
 	MAC        string
+	Segment    string // api.Segment*; "" leaves the PC's as it is
 }
 
 // File is a parsed roster: its entries and which columns it has (a
@@ -209,9 +213,9 @@ func Parse(text string) (*File, []api.RosterProblem) {
 				Message: fmt.Sprintf("missing column %s: add a column with that header", fieldNames[req])})
 		}
 	}
-	if col[fPC] < 0 && (col[fAddress] >= 0 || col[fMAC] >= 0) {
+	if col[fPC] < 0 && (col[fAddress] >= 0 || col[fMAC] >= 0 || col[fSegment] >= 0) {
 		probs = append(probs, api.RosterProblem{Line: 1,
-			Message: fmt.Sprintf("an address or MAC column needs the column %s, which the PC is known by", fieldNames[fPC])})
+			Message: fmt.Sprintf("an address, MAC or segment column needs the column %s, which the PC is known by", fieldNames[fPC])})
 	}
 	if len(probs) > 0 {
 		return nil, probs
@@ -372,8 +376,13 @@ func parseEntry(line int, header, rec []string, col [nFields]int) (Entry, []api.
 			bad(fMAC, "%q is not a MAC address: six bytes, e.g. 00:1a:2b:3c:4d:5e", get(fMAC))
 		}
 	}
-	if e.PC == "" && (e.Address != "" || e.MAC != "") {
-		bad(fPC, "empty, but the line gives an address or MAC: name the office PC")
+	if v := fold(fSegment); v != "" {
+		if e.Segment = parseSegment(v); e.Segment == "" {
+			bad(fSegment, "%q is not a network segment: LGWAN接続系 (lgwan), 個人番号利用事務系 (mynumber) or インターネット接続系 (internet)", get(fSegment))
+		}
+	}
+	if e.PC == "" && (e.Address != "" || e.MAC != "" || e.Segment != "") {
+		bad(fPC, "empty, but the line gives an address, MAC or segment: name the office PC")
 	}
 	return e, probs
 }
@@ -421,4 +430,18 @@ func parseRole(v string) ([]api.Role, string) {
 		return nil, fmt.Sprintf("%q is granted by central IT with broker admin, never by a roster: use staff or supervisor", v)
 	}
 	return nil, fmt.Sprintf("%q: use staff (職員) or supervisor (所属長)", v)
+}
+
+// parseSegment reads a network segment (三層分離) as personnel and asset
+// sheets write it; "" when it is none of them.
+func parseSegment(v string) string {
+	switch strings.ToLower(strings.ReplaceAll(v, " ", "")) {
+	case "lgwan", "lgwan接続系", "lgwan系":
+		return api.SegmentLGWAN
+	case "mynumber", "my_number", "個人番号利用事務系", "個人番号系", "マイナンバー系", "マイナンバー利用事務系":
+		return api.SegmentMyNumber
+	case "internet", "インターネット接続系", "インターネット系":
+		return api.SegmentInternet
+	}
+	return ""
 }

@@ -168,7 +168,7 @@ func (p *plan) planPC(ctx context.Context, f *File, e Entry, l *api.RosterLine, 
 			addr = e.PC // the PC's name, resolved by the LAN's DNS
 		}
 		next = api.Terminal{ID: e.PC, Name: e.PCName, Address: addr, MAC: e.MAC, Department: e.Department,
-			UserID: e.StaffID, State: api.TerminalUnknown, CreatedAt: now, UpdatedAt: now}
+			UserID: e.StaffID, Segment: e.Segment, State: api.TerminalUnknown, CreatedAt: now, UpdatedAt: now}
 	} else {
 		if !auth.DepartmentInScope(ctx, cur.Department) {
 			return fmt.Sprintf("office PC %s is managed by central IT or another department: ask them", e.PCName)
@@ -181,6 +181,13 @@ func (p *plan) planPC(ctx context.Context, f *File, e Entry, l *api.RosterLine, 
 		if e.MAC != "" {
 			next.MAC = e.MAC
 		}
+		if e.Segment != "" {
+			next.Segment = e.Segment
+		}
+	}
+	if _, limited := auth.DepartmentLimit(ctx); limited && e.Segment != "" &&
+		(cur == nil && e.Segment != api.SegmentLGWAN || cur != nil && cur.Segment != e.Segment) {
+		return "a PC's network segment is central IT's to set: leave the segment column out, or ask central IT"
 	}
 	if err := checkPC(&next); err != nil {
 		return err.Error()
@@ -207,6 +214,9 @@ func (p *plan) planPC(ctx context.Context, f *File, e Entry, l *api.RosterLine, 
 		}
 		if cur.MAC != next.MAC {
 			l.Changes = append(l.Changes, fmt.Sprintf("%s MAC: %s → %s", e.PC, orNone(cur.MAC), next.MAC))
+		}
+		if cur.Segment != next.Segment {
+			l.Changes = append(l.Changes, fmt.Sprintf("%s segment: %s → %s", e.PC, cur.Segment, next.Segment))
 		}
 		next.UpdatedAt = now
 		p.updPCs = append(p.updPCs, next)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/coder/websocket"
@@ -11,6 +12,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 	"github.com/zaitaku/zaitaku/broker/events"
 	"github.com/zaitaku/zaitaku/broker/meet"
 	"github.com/zaitaku/zaitaku/broker/oplog"
@@ -33,6 +35,7 @@ type Domains struct {
 	Chat      Chat
 	Roster    Roster
 	Telework  Telework
+	Segments  Segments
 	// Meet is web meetings (broker/meet); nil when the broker runs
 	// without a media port, and the meeting routes answer meet_unavailable.
 	Meet Meetings
@@ -65,6 +68,18 @@ type Accounts interface {
 	SetPolicy(ctx context.Context, actor string, up api.PolicyUpdate) (*api.Policy, error)
 }
 
+// Segments are the office PCs' network segments (三層分離) and the
+// satellite offices My Number PCs may be used from (broker/terminal).
+type Segments interface {
+	SetSegment(ctx context.Context, actor, id string, req api.SetSegmentRequest) (api.Terminal, error)
+	SatelliteOffices(ctx context.Context) ([]api.SatelliteOffice, error)
+	PutSatelliteOffice(ctx context.Context, actor, id string, req api.PutSatelliteOfficeRequest) (api.SatelliteOffice, error)
+	DeleteSatelliteOffice(ctx context.Context, actor, id string) error
+	// CheckReach refuses (CodeSegmentRefused) a My Number PC from a
+	// source outside the satellite offices, and records either outcome.
+	CheckReach(ctx context.Context, userID, terminalID string, src netip.Addr, stage string) error
+}
+
 // OperationLog is the uploaded and the broker's own operation log (broker/oplog).
 type OperationLog interface {
 	Ingest(ctx context.Context, callerDevice string, b api.OplogBatch) (api.OplogAck, error)
@@ -72,7 +87,7 @@ type OperationLog interface {
 	// device key alone (the lost-laptop response).
 	IngestEvidence(ctx context.Context, b api.OplogBatch) (api.OplogAck, error)
 	Search(ctx context.Context, q oplog.Query) (api.OplogPage, error)
-	Export(ctx context.Context, q oplog.Query, format string, w io.Writer) (int, error)
+	Export(ctx context.Context, q oplog.Query, format string, o csvexport.Options, w io.Writer) (int, error)
 	Timeline(ctx context.Context, deviceID string, q oplog.Query) (api.OplogTimeline, error)
 	Findings(ctx context.Context, deviceID, cursor string) (api.OplogFindingList, error)
 	Holds(ctx context.Context) (api.OplogHoldList, error)
@@ -159,7 +174,7 @@ type Chat interface {
 	SetStatus(ctx context.Context, u api.User, req api.ChatStatusRequest) (api.ChatPresence, error)
 	PresenceList(ctx context.Context, u api.User, dept string, users []string) (api.ChatPresenceList, error)
 	AdminChannels(ctx context.Context) (api.ChatChannelList, error)
-	Export(ctx context.Context, actor, id, reason string, w io.Writer) (int, error)
+	Export(ctx context.Context, actor, id, reason string, o csvexport.Options, w io.Writer) (int, error)
 }
 
 // Roster is the personnel roster import (broker/roster).
@@ -193,7 +208,7 @@ type Telework interface {
 	DeleteHoliday(ctx context.Context, actor, date string) error
 	Approvers(ctx context.Context, dept string) (api.TeleworkApprovers, error)
 	SetApprovers(ctx context.Context, actor, dept string, users []string) (api.TeleworkApprovers, error)
-	Export(ctx context.Context, actor string, q api.TeleworkExportQuery, w io.Writer) (int, error)
+	Export(ctx context.Context, actor string, q api.TeleworkExportQuery, o csvexport.Options, w io.Writer) (int, error)
 }
 
 // Meetings are web meeting rooms, their join tokens and the SFU (broker/meet).

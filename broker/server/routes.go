@@ -97,6 +97,7 @@ func (s *Server) routeTable() []route {
 		s.slotRoutes(),
 		s.bcpRoutes(),
 		s.terminalRoutes(),
+		s.segmentRoutes(),
 		s.releaseRoutes(),
 		s.chatRoutes(),
 		s.rosterRoutes(),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/chat"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 )
 
 // chatMaxBody bounds a chat request: the longest message IT may allow
@@ -69,7 +70,8 @@ func (s *Server) chatRoutes() []route {
 		{method: "GET", path: "/admin/v1/chat/channels", role: A, also: readers, handle: s.chatAdminChannels, out: api.ChatChannelList{},
 			summary: "Every channel with its members, to pick one for an export."},
 		{method: "POST", path: "/admin/v1/chat/channels/{id}/export", role: A, handle: s.chatExport, in: api.ChatExportRequest{}, stream: true,
-			summary: "A channel's whole record as CSV (Japanese headers, UTF-8 with BOM; earlier texts of edited and deleted messages included), for an inquiry; who and why are recorded."},
+			query:   map[string]string{"lang": "CSV headers: ja (default) or en", "tz": "CSV times: JST (default) or UTC"},
+			summary: "A channel's whole record as CSV (Japanese headers and JST times unless lang=en, tz=UTC; UTF-8 with BOM; earlier texts of edited and deleted messages included), for an inquiry; who and why are recorded."},
 	}
 }
 
@@ -235,12 +237,16 @@ func (s *Server) chatExport(c *call) (any, error) {
 	if err := c.Decode(&req); err != nil {
 		return nil, err
 	}
+	o, err := csvexport.Parse(c.R.URL.Query().Get("lang"), c.R.URL.Query().Get("tz"))
+	if err != nil {
+		return nil, err
+	}
 	id := c.R.PathValue("id")
 	w := &startOnWrite{w: c.W, start: func(h http.Header) {
 		h.Set("Content-Type", "text/csv; charset=utf-8")
 		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="chat-%s.csv"`, s.now().In(jst).Format("20060102-150405")))
 	}}
-	n, err := s.chat.Export(c.R.Context(), c.P.User.ID, id, req.Reason, w)
+	n, err := s.chat.Export(c.R.Context(), c.P.User.ID, id, req.Reason, o, w)
 	switch {
 	case err != nil && !w.started:
 		return nil, err // refused before a byte: an error answer

@@ -9,6 +9,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/audit"
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 )
 
@@ -20,7 +21,8 @@ var oplogQueryDoc = map[string]string{
 
 func (s *Server) oplogRoutes() []route {
 	A := api.RoleAdmin
-	exportDoc := map[string]string{"format": "csv (UTF-8 with BOM, for Excel) or jsonl"}
+	exportDoc := map[string]string{"format": "csv (UTF-8 with BOM, for Excel) or jsonl",
+		"lang": "CSV headers: ja (default) or en", "tz": "CSV times: JST (default) or UTC"}
 	for k, v := range oplogQueryDoc {
 		if k != "limit" && k != "cursor" && k != "order" {
 			exportDoc[k] = v
@@ -135,6 +137,10 @@ func (s *Server) exportOplogs(c *call) (any, error) {
 	if format == "" {
 		format = oplog.FormatCSV
 	}
+	o, err := csvexport.Parse(c.R.URL.Query().Get("lang"), c.R.URL.Query().Get("tz"))
+	if err != nil {
+		return nil, err
+	}
 	var ctype, ext string
 	switch format {
 	case oplog.FormatCSV:
@@ -148,7 +154,7 @@ func (s *Server) exportOplogs(c *call) (any, error) {
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="oplog-%s.%s"`, s.now().In(jst).Format("20060102-150405"), ext))
 	c.W.WriteHeader(200)
-	n, err := s.oplog.Export(c.R.Context(), q, format, c.W)
+	n, err := s.oplog.Export(c.R.Context(), q, format, o, c.W)
 	if err != nil {
 		// The status is out; cutting the stream short is all that is left,
 		// and the client sees a truncated body.

@@ -349,8 +349,26 @@ func TestOplogSearchPagesAndExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 261 || rows[0][0] != "at_utc" || rows[1][2] != "総務課" || !strings.Contains(rows[1][7], "terminal=pc-総務-01") {
+	if len(rows) != 261 || rows[0][0] != "日時 (JST)" || rows[0][1] != "職員番号" || rows[1][2] != "総務課" || !strings.Contains(rows[1][7], "terminal=pc-総務-01") {
 		t.Fatalf("CSV: %d rows, first %v", len(rows), rows[:min(2, len(rows))])
+	}
+	// English headers and UTC on request: the same instant, nine hours apart.
+	var enOut bytes.Buffer
+	if err := admin.ExportOplogsIn(ctx, api.OplogQuery{Device: dev.s.Login.Device.ID}, "csv", "en", "UTC", &enOut); err != nil {
+		t.Fatal(err)
+	}
+	en, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(enOut.Bytes(), []byte("\xEF\xBB\xBF")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jstAt, err1 := time.ParseInLocation("2006-01-02 15:04:05.000", rows[1][0], time.FixedZone("JST", 9*3600))
+	utcAt, err2 := time.ParseInLocation("2006-01-02 15:04:05.000", en[1][0], time.UTC)
+	if len(en) != 261 || en[0][0] != "Time (UTC)" || en[0][1] != "Staff ID" || en[0][9] != "Received (UTC)" ||
+		err1 != nil || err2 != nil || !jstAt.Equal(utcAt) || rows[1][0] == en[1][0] {
+		t.Fatalf("English/UTC CSV: %v then %v; JST %q, UTC %q", en[0], en[1], rows[1][0], en[1][0])
+	}
+	if err := admin.ExportOplogsIn(ctx, api.OplogQuery{}, "csv", "fr", "", &bytes.Buffer{}); !isCode(err, api.CodeValidation) {
+		t.Fatalf("unknown language: %v", err)
 	}
 	var jl bytes.Buffer
 	if err := admin.ExportOplogs(ctx, api.OplogQuery{}, "jsonl", &jl); err != nil {

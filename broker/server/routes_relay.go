@@ -14,5 +14,8 @@ func (s *Server) relayRoutes() []route {
 }
 
 func (s *Server) openTunnel(c *call) (any, error) {
+	if err := s.checkReach(c, "tunnel", c.R.PathValue("slot")); err != nil {
+		return nil, err
+	}
 	return nil, s.relay.Serve(c.W, c.R, c.holder(), c.R.PathValue("slot"))
 }

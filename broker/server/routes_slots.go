@@ -67,6 +67,9 @@ func (s *Server) requestSlot(c *call) (any, error) {
 	if len(req.Device) > 100 {
 		return nil, api.Err(api.CodeValidation, "device: at most 100 characters")
 	}
+	if err := s.checkReach(c, "slot", ""); err != nil {
+		return nil, err
+	}
 	return s.slots.Acquire(c.R.Context(), c.holder(), req.Device)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 )
 
 // teleworkRoutes are telework requests and approval, the working-time
@@ -57,8 +58,9 @@ func (s *Server) teleworkRoutes() []route {
 		{method: "PUT", path: "/admin/v1/telework/approvers/{department}", role: A, handle: s.twSetApprovers, in: api.TeleworkApprovers{}, out: api.TeleworkApprovers{},
 			summary: "Name a department's approvers (the roster's), beside its supervisors."},
 		{method: "GET", path: "/admin/v1/telework/export", role: A, also: readers, handle: s.twExport, stream: true,
-			query:   map[string]string{"from": "YYYY-MM-DD (JST)", "to": "YYYY-MM-DD, inclusive", "department": "one department (default: all)"},
-			summary: "HR's working-time export: per person per day, planned versus actual start and end, break and working minutes, place, flags; CSV with Japanese headers, UTF-8 with BOM. Recorded."},
+			query: map[string]string{"from": "YYYY-MM-DD (JST)", "to": "YYYY-MM-DD, inclusive", "department": "one department (default: all)",
+				"lang": "CSV headers and words: ja (default) or en", "tz": "start and end times: JST (default) or UTC"},
+			summary: "HR's working-time export: per person per day, planned versus actual start and end, break and working minutes, place, flags; CSV with Japanese headers and JST times unless lang=en, tz=UTC, UTF-8 with BOM. Recorded."},
 	}
 }
 
@@ -160,11 +162,15 @@ func (s *Server) twSetApprovers(c *call) (any, error) {
 func (s *Server) twExport(c *call) (any, error) {
 	q := c.R.URL.Query()
 	eq := api.TeleworkExportQuery{From: q.Get("from"), To: q.Get("to"), Department: q.Get("department")}
+	o, err := csvexport.Parse(q.Get("lang"), q.Get("tz"))
+	if err != nil {
+		return nil, err
+	}
 	w := &startOnWrite{w: c.W, start: func(h http.Header) {
 		h.Set("Content-Type", "text/csv; charset=utf-8")
 		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="telework-%s-%s.csv"`, eq.From, eq.To))
 	}}
-	n, err := s.tw.Export(c.R.Context(), c.P.User.ID, eq, w)
+	n, err := s.tw.Export(c.R.Context(), c.P.User.ID, eq, o, w)
 	switch {
 	case err != nil && !w.started:
 		return nil, err

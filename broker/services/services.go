@@ -60,6 +60,9 @@ type Config struct {
 	// Meet is the web meetings' media port; an empty UDP address runs
 	// the broker without meetings.
 	Meet MeetConfig
+	// Directory, when its Directory is set, signs staff in against the
+	// city's directory (broker/directory) instead of local passwords.
+	Directory auth.DirectoryConfig
 }
 
 // MeetConfig is where meeting media flows.
@@ -294,7 +297,7 @@ func NewAuth(cfg Config, rec audit.Recorder) (*auth.Service, error) {
 		return nil, err
 	}
 	return auth.New(auth.Config{Store: cfg.Stores.Auth(), Audit: rec, Log: cfg.Log, Now: cfg.Now,
-		Argon2: cfg.Argon2, SecretKey: cfg.SecretKey})
+		Argon2: cfg.Argon2, SecretKey: cfg.SecretKey, Directory: cfg.Directory})
 }
 
 // NewTerminals builds the office PC service.

@@ -2,7 +2,6 @@ package telework
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/csvexport"
 )
 
 var places = []string{api.PlaceHome, api.PlaceSatellite, api.PlaceOther}
@@ -379,69 +379,80 @@ func (s *Service) Records(ctx context.Context, q api.TeleworkExportQuery) ([]api
 	return out, nil
 }
 
-// ExportHeader is the HR export's header row.
-var ExportHeader = []string{"日付", "職員番号", "氏名", "所属", "区分", "予定開始", "予定終了", "実績開始", "実績終了",
-	"休憩（分）", "勤務時間（分）", "勤務時間", "勤務場所", "フラグ"}
+// ExportColumns are the HR export's columns. The date is the working day
+// in Japan whatever the zone of the times; start and end times are
+// hours and minutes in the export's zone (JST unless UTC is asked for).
+var ExportColumns = []csvexport.Column{
+	{JA: "日付", EN: "Date"}, {JA: "職員番号", EN: "Staff ID"}, {JA: "氏名", EN: "Name"}, {JA: "所属", EN: "Department"},
+	{JA: "区分", EN: "Plan"}, {JA: "予定開始", EN: "Planned start"}, {JA: "予定終了", EN: "Planned end"},
+	{JA: "実績開始", EN: "Start"}, {JA: "実績終了", EN: "End"}, {JA: "休憩（分）", EN: "Break (min)"},
+	{JA: "勤務時間（分）", EN: "Worked (min)"}, {JA: "勤務時間", EN: "Worked"}, {JA: "勤務場所", EN: "Place"}, {JA: "フラグ", EN: "Flags"},
+}
 
-// Export writes HR's CSV (UTF-8 with a BOM, for Excel; JST times; cells
-// that could start a formula prefixed with '), per person per day, and
-// records who exported what.
-func (s *Service) Export(ctx context.Context, actor string, q api.TeleworkExportQuery, w io.Writer) (int, error) {
+// ExportHeader is the HR export's header row in Japanese (the default).
+var ExportHeader = func() []string {
+	h := make([]string, len(ExportColumns))
+	for i, c := range ExportColumns {
+		h[i] = c.JA
+	}
+	return h
+}()
+
+// Export writes HR's CSV (csvexport: UTF-8 with a BOM, for Excel;
+// Japanese headers and words and JST times unless o asks for English or
+// UTC; cells that could start a formula prefixed with '), per person per
+// day, and records who exported what.
+func (s *Service) Export(ctx context.Context, actor string, q api.TeleworkExportQuery, o csvexport.Options, w io.Writer) (int, error) {
 	rows, err := s.Records(ctx, q)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+	cw, err := csvexport.New(w, o, ExportColumns)
+	if err != nil {
 		return 0, err
 	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.Write(ExportHeader); err != nil {
-		return 0, err
-	}
+	o = cw.Options()
 	hm := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
 		}
-		return t.In(JST).Format("15:04")
+		return t.In(o.Zone).Format("15:04")
 	}
 	for _, d := range rows {
 		kind := "—"
 		if d.Planned {
-			kind = map[string]string{"": "終日", api.HalfMorning: "午前", api.HalfAfternoon: "午後"}[d.Half]
+			kind = map[string]string{"": o.Label("終日", "full day"), api.HalfMorning: o.Label("午前", "morning"),
+				api.HalfAfternoon: o.Label("午後", "afternoon")}[d.Half]
 		}
 		place := placeLabel(d.Place)
+		if o.English {
+			place = d.Place
+		}
 		if place == "" && !d.Start.IsZero() {
-			place = "未選択"
+			place = o.Label("未選択", "not chosen")
 		}
 		var flags []string
 		for _, f := range d.Flags {
+			if o.English {
+				flags = append(flags, f)
+				continue
+			}
 			flags = append(flags, map[string]string{api.WorkFlagOvertime: "予定超過", api.WorkFlagUnplanned: "承認なし",
 				api.WorkFlagNoEnd: "終了未記録"}[f])
 		}
-		rec := []string{d.Date, d.UserID, d.UserName, d.Department, kind, hm(d.PlannedStart), hm(d.PlannedEnd),
-			hm(d.Start), hm(d.End), strconv.Itoa(d.BreakMinutes), strconv.Itoa(d.WorkMinutes),
-			fmt.Sprintf("%d:%02d", d.WorkMinutes/60, d.WorkMinutes%60), place, strings.Join(flags, "・")}
-		for i, c := range rec {
-			rec[i] = cell(c)
+		sep := "・"
+		if o.English {
+			sep = ", "
 		}
-		if err := cw.Write(rec); err != nil {
+		if err := cw.Write([]string{d.Date, d.UserID, d.UserName, d.Department, kind, hm(d.PlannedStart), hm(d.PlannedEnd),
+			hm(d.Start), hm(d.End), strconv.Itoa(d.BreakMinutes), strconv.Itoa(d.WorkMinutes),
+			fmt.Sprintf("%d:%02d", d.WorkMinutes/60, d.WorkMinutes%60), place, strings.Join(flags, sep)}); err != nil {
 			return 0, err
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := cw.Flush(); err != nil {
 		return 0, err
 	}
-	s.record(ctx, actor, "admin.telework_exported", q.Department, "from", q.From, "to", q.To, "rows", strconv.Itoa(len(rows)))
+	s.record(ctx, actor, "admin.telework_exported", q.Department, "from", q.From, "to", q.To, "rows", strconv.Itoa(len(rows)), "csv", o.String())
 	return len(rows), nil
-}
-
-// cell defuses formula injection: a cell Excel would read as a formula
-// starts with '.
-func cell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }

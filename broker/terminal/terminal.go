@@ -43,6 +43,12 @@ type Store interface {
 	DeleteTerminal(ctx context.Context, id string) error
 	SetTerminalState(ctx context.Context, id, state string, at time.Time) error
 	PoolTerminals(ctx context.Context) ([]api.Terminal, error)
+
+	// Satellite offices (segment.go). PutSatelliteOffice creates or
+	// replaces one, keeping its CreatedAt, and returns it as stored.
+	ListSatelliteOffices(ctx context.Context) ([]api.SatelliteOffice, error)
+	PutSatelliteOffice(ctx context.Context, o api.SatelliteOffice) (api.SatelliteOffice, error)
+	DeleteSatelliteOffice(ctx context.Context, id string) error // ErrNotFound
 }
 
 // Service manages office PCs.
@@ -137,6 +143,9 @@ func normalize(t *api.Terminal) error {
 	case t.Pool && t.UserID != "":
 		return api.Err(api.CodeValidation, "pool: a pool PC is not paired with anyone; unpair it first")
 	}
+	if err := checkSegment(t); err != nil {
+		return err
+	}
 	if t.MAC != "" {
 		hw, err := net.ParseMAC(strings.TrimSpace(t.MAC))
 		if err != nil || len(hw) != 6 {
@@ -175,7 +184,7 @@ func (s *Service) Create(ctx context.Context, actor string, req api.CreateTermin
 	now := s.now()
 	t := api.Terminal{ID: id, Name: req.Name, Address: req.Address, RDPPort: req.RDPPort, MAC: req.MAC,
 		WakeAddr: req.WakeAddr, WakePort: req.WakePort, Department: req.Department,
-		UserID: strings.ToLower(strings.TrimSpace(req.UserID)), Pool: req.Pool, State: api.TerminalUnknown,
+		UserID: strings.ToLower(strings.TrimSpace(req.UserID)), Pool: req.Pool, Segment: req.Segment, State: api.TerminalUnknown,
 		CreatedAt: now, UpdatedAt: now}
 	if err := normalize(&t); err != nil {
 		return api.Terminal{}, err
@@ -184,11 +193,14 @@ func (s *Service) Create(ctx context.Context, actor string, req api.CreateTermin
 		d, _ := auth.DepartmentLimit(ctx)
 		return api.Terminal{}, api.Errf(api.CodeForbidden, "department: you manage %s only", d)
 	}
+	if _, limited := auth.DepartmentLimit(ctx); limited && t.Segment != api.SegmentLGWAN {
+		return api.Terminal{}, api.Errf(api.CodeForbidden, "segment: central IT puts PCs in the %s segment", t.Segment)
+	}
 	if err := s.st.CreateTerminal(ctx, t); err != nil {
 		return api.Terminal{}, storeErr(err, id, t.UserID)
 	}
 	if err := s.audit.Record(ctx, audit.Event{At: now, Actor: actor, Action: "admin.terminal_created", Target: id,
-		Fields: map[string]string{"address": t.Address, "user": t.UserID, "pool": strconv.FormatBool(t.Pool)}}); err != nil {
+		Fields: map[string]string{"address": t.Address, "user": t.UserID, "pool": strconv.FormatBool(t.Pool), "segment": t.Segment}}); err != nil {
 		return t, err
 	}
 	s.changed(ctx)
@@ -277,8 +289,13 @@ func (s *Service) Pair(ctx context.Context, actor, id, userID string) (api.Termi
 
 // Delete removes an office PC.
 func (s *Service) Delete(ctx context.Context, actor, id string) error {
-	if _, err := s.Get(ctx, id); err != nil {
+	t, err := s.Get(ctx, id)
+	if err != nil {
 		return err
+	}
+	if _, limited := auth.DepartmentLimit(ctx); limited && t.Segment == api.SegmentMyNumber {
+		// Removed and registered again, it would leave its segment.
+		return api.Errf(api.CodeForbidden, "a My Number PC is central IT's to remove")
 	}
 	if err := s.st.DeleteTerminal(ctx, id); err != nil {
 		return storeErr(err, id, "")

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) services.Stores) {
 		{"auth", authBehaviours},
 		{"oplog", oplogBehaviours},
 		{"terminals", terminalBehaviours},
+		{"segments", segmentBehaviours},
 		{"events", eventBehaviours},
 		{"slots", slotBehaviours},
 		{"releases", releaseBehaviours},

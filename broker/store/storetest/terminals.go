@@ -10,7 +10,7 @@ import (
 
 func newTerminal(id, userID string) api.Terminal {
 	return api.Terminal{ID: id, Name: "税務課 " + id, Address: "10.1.2.3", RDPPort: 3389, MAC: "00:1a:2b:3c:4d:5e",
-		WakeAddr: "10.1.2.255", WakePort: 9, Department: "税務課", UserID: userID, State: api.TerminalUnknown,
+		WakeAddr: "10.1.2.255", WakePort: 9, Department: "税務課", UserID: userID, Segment: api.SegmentLGWAN, State: api.TerminalUnknown,
 		CreatedAt: at(0), UpdatedAt: at(0)}
 }
 
