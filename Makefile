@@ -90,7 +90,8 @@ app:
 # The release artifacts into dist/ (packaging/release.sh; packaging/README.md):
 # the app for Linux and Windows, the broker for Linux amd64 and arm64, the
 # tarball, the MSI, the .debs, SHA256SUMS and minisign signatures made with
-# the key at ZAITAKU_SIGNING_KEY (ZAITAKU_UNSIGNED=1 for a try-out).
+# the key at ZAITAKU_SIGNING_KEY (ZAITAKU_UNSIGNED=1 for a try-out); the
+# apps trust the update root keys in ZAITAKU_UPDATE_ROOTS.
 release:
 	@VERSION=$(VERSION) bash packaging/release.sh
 

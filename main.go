@@ -7,12 +7,17 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -23,6 +28,7 @@ import (
 	"github.com/zaitaku/zaitaku/app/launcher"
 	"github.com/zaitaku/zaitaku/app/oplog"
 	"github.com/zaitaku/zaitaku/app/ui"
+	"github.com/zaitaku/zaitaku/app/update"
 	"github.com/zaitaku/zaitaku/platform/autostart"
 	"github.com/zaitaku/zaitaku/platform/font"
 	"github.com/zaitaku/zaitaku/platform/keyring"
@@ -33,6 +39,15 @@ const appID = "jp.lg.zaitaku"
 
 // version is set by the build (-ldflags "-X main.version=...").
 var version = "0.1.0"
+
+// updateRoots are the self-update's root public keys (minisign "RW..."
+// lines, comma-separated), set by the release build from
+// ZAITAKU_UPDATE_ROOTS (-ldflags "-X main.updateRoots=..."). A build
+// without them does not update itself.
+var updateRoots = ""
+
+// updateEvery is the time between update checks after the first.
+const updateEvery = 4 * time.Hour
 
 type flags struct {
 	broker, pins, fingerprint, device, lang, data string
@@ -56,7 +71,21 @@ func parseFlags() flags {
 }
 
 func main() {
-	f := parseFlags()
+	if exe := run(parseFlags()); exe != "" {
+		// A restart into a new version, or back into the old one after a
+		// failed start: the journal and the second-launch socket are
+		// closed by now, so the new process can take them.
+		cmd := exec.Command(exe, os.Args[1:]...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "Zaitaku could not restart itself; start it again. / 在宅を再起動できませんでした。もう一度起動してください。", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// run is the app's life; it returns the binary to start after it, if any.
+func run(f flags) (restart string) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	dataDir := f.data
@@ -86,7 +115,7 @@ func main() {
 	switch {
 	case errors.Is(err, oplog.ErrLocked):
 		if instance.AskToShow(dataDir) {
-			return // the running app brought its window forward
+			return "" // the running app brought its window forward
 		}
 		fmt.Fprintln(os.Stderr, "Zaitaku is already running (see the system tray). / 在宅は既に起動しています（タスクトレイを確認してください）。")
 		os.Exit(1)
@@ -107,9 +136,26 @@ func main() {
 		}
 	}
 
+	// Self-update: first thing after the journal (which records it) and
+	// before any window, a new version begins its trial or, having failed
+	// to reach its sign-in window last time, is rolled back.
+	upd, updSource := startUpdater(dataDir, exe, deps.Recorder, log)
+	if upd != nil {
+		switch s, err := upd.Updater().Startup(); {
+		case err != nil:
+			log.Error("update startup", "err", err)
+		case s == update.StartRolledBack:
+			log.Warn("the new version failed to start last time; the previous version is back and starts now")
+			return exe
+		case s == update.StartTrial:
+			log.Info("update trial: this version must reach its sign-in window within a minute")
+		}
+	}
+	var restartExe string
+
 	a := app.NewWithID(appID)
 	var u *ui.UI // NewClient runs only once u is set: from u.Start
-	u = ui.New(a, ui.Options{
+	opts := ui.Options{
 		LogStatus:   logStatus,
 		BoldFont:    font.JapaneseBold,
 		Version:     version,
@@ -119,6 +165,7 @@ func main() {
 		Autostart:   autostart.Entry{ID: appID, Name: "Zaitaku", Exec: exe, Args: []string{"-hidden"}},
 		Logger:      log,
 		Chat:        chats,
+		Restart:     func() { restartExe = exe },
 		NewClient: func(p ui.Profile) (ui.Client, error) {
 			d := deps
 			d.PinLearned = func(pin string) { u.PinLearned(p.BrokerURL, pin) }
@@ -132,9 +179,22 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
+			if upd != nil {
+				// Update checks are anonymous, over the client's pinned TLS;
+				// the laptop's key places it in staged rollouts.
+				updSource.set(c)
+				upd.Kick()
+			}
 			return c, nil
 		},
-	})
+	}
+	if upd != nil {
+		opts.Updates = upd
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go upd.Run(ctx)
+	}
+	u = ui.New(a, opts)
 	u.Start()
 	if l, err := instance.Listen(dataDir, func() { fyne.Do(u.Show) }, log); err != nil {
 		log.Warn("second-launch socket unavailable", "err", err)
@@ -148,12 +208,69 @@ func main() {
 			fyne.Do(func() { fmt.Println("ZAITAKU_READY") })
 		}
 		u.Started()
+		if upd != nil {
+			// The sign-in window is up: a new version on trial stays.
+			if err := upd.Updater().Confirm(); err != nil {
+				log.Error("update confirm", "err", err)
+			} else {
+				log.Info("reached sign-in window", "version", version)
+			}
+		}
 	})
 	if f.hidden {
 		a.Run()
-		return
+	} else {
+		u.ShowAndRun()
 	}
-	u.ShowAndRun()
+	return restartExe
+}
+
+// startUpdater builds the self-update, or nil (with the reason logged)
+// when this build trusts no root key.
+func startUpdater(dataDir, exe string, rec update.Recorder, log *slog.Logger) (*update.Agent, *updateBroker) {
+	var roots []string
+	for _, r := range strings.Split(updateRoots, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			roots = append(roots, r)
+		}
+	}
+	if len(roots) == 0 {
+		log.Info("self-update off: this build trusts no update root key (release builds set ZAITAKU_UPDATE_ROOTS)")
+		return nil, nil
+	}
+	src := &updateBroker{}
+	u, err := update.New(update.Config{Source: src, Roots: roots, StateDir: dataDir, Exe: exe, Version: version,
+		Device: src.device, Recorder: rec})
+	if err != nil {
+		log.Error("self-update off", "err", err)
+		return nil, nil
+	}
+	return update.NewAgent(u, updateEvery), src
+}
+
+// updateBroker is the broker of the client in use, for the updater.
+type updateBroker struct {
+	update.Switch
+	mu sync.Mutex
+	c  *core.Client
+}
+
+func (b *updateBroker) set(c *core.Client) {
+	b.mu.Lock()
+	b.c = c
+	b.mu.Unlock()
+	b.Switch.Set(c.API())
+}
+
+// device is the laptop's place in staged rollouts: its device key,
+// which stays across sign-ins and sign-outs.
+func (b *updateBroker) device() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.c == nil {
+		return ""
+	}
+	return hex.EncodeToString(b.c.DeviceKey())
 }
 
 // presetProfile is what first run starts from: the installer's preset file

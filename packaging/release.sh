@@ -4,12 +4,14 @@
 #   VERSION              the version (default: FyneApp.toml's), e.g. 1.4.0 or 1.5.0-rc1
 #   DIST                 the output directory (default: dist/ in the checkout); emptied first
 #   ZAITAKU_SIGNING_KEY  path of the minisign secret key that signs every file; never in the repository
+#   ZAITAKU_UPDATE_ROOTS file of the self-update's root public key(s) (minisign .pub files, concatenated),
+#                        built into the app; required for a signed release
 #   ZAITAKU_UNSIGNED=1   build without signatures (a local try-out, not a release)
 #   ZAITAKU_PRESET       IT's zaitaku-app.json (broker address and key pins) to put in the MSI and tarball
 #   GO_WINRES            the go-winres module that makes the Windows resources
 set -euo pipefail
 # Paths given are the caller's: make them absolute before moving to the checkout.
-for v in ZAITAKU_SIGNING_KEY ZAITAKU_PRESET DIST; do
+for v in ZAITAKU_SIGNING_KEY ZAITAKU_PRESET ZAITAKU_UPDATE_ROOTS DIST; do
   if [[ -n ${!v:-} ]]; then export "$v=$(realpath -m -- "${!v}")"; fi
 done
 cd "$(dirname "$0")/.."
@@ -28,7 +30,16 @@ if [[ -z ${ZAITAKU_UNSIGNED:-} ]]; then
   [[ -n ${ZAITAKU_SIGNING_KEY:-} ]] || die "set ZAITAKU_SIGNING_KEY to the minisign secret key (minisign -G), or ZAITAKU_UNSIGNED=1 for an unsigned try-out"
   [[ -r $ZAITAKU_SIGNING_KEY ]] || die "ZAITAKU_SIGNING_KEY $ZAITAKU_SIGNING_KEY is not readable"
   case $(realpath "$ZAITAKU_SIGNING_KEY") in "$root"/*) die "the signing key must live outside the checkout";; esac
+  [[ -n ${ZAITAKU_UPDATE_ROOTS:-} ]] || die "set ZAITAKU_UPDATE_ROOTS to the update root key's public half (minisign -G -p root.pub ...): without it the app cannot update itself"
 fi
+# The self-update's root keys: the "RW..." lines of minisign public key files.
+roots=
+if [[ -n ${ZAITAKU_UPDATE_ROOTS:-} ]]; then
+  [[ -r $ZAITAKU_UPDATE_ROOTS ]] || die "ZAITAKU_UPDATE_ROOTS $ZAITAKU_UPDATE_ROOTS is not readable"
+  roots=$(grep -E '^RW[A-Za-z0-9+/]{54}$' "$ZAITAKU_UPDATE_ROOTS" | paste -sd, -) || true
+  [[ -n $roots ]] || die "ZAITAKU_UPDATE_ROOTS $ZAITAKU_UPDATE_ROOTS holds no minisign public key (a line RW... as minisign -G writes)"
+fi
+appflags="-X main.version=$version -X main.updateRoots=$roots"
 for tool in x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 x86_64-w64-mingw32-g++:g++-mingw-w64-x86-64 wixl:wixl \
   dpkg-deb:dpkg xz:xz-utils sha256sum:coreutils minisign:minisign; do
   command -v "${tool%%:*}" >/dev/null || die "${tool%%:*} is missing: apt-get install ${tool#*:} (make deps)"
@@ -60,7 +71,7 @@ done
 step "broker linux/amd64, linux/arm64"
 
 # --- The app for Linux (cgo: Fyne's GL and X11).
-CGO_ENABLED=1 GOOS=linux GOARCH=amd64 "$GO" build -ldflags "-s -w -X main.version=$version" -o "$dist/zaitaku-$version-linux-amd64" .
+CGO_ENABLED=1 GOOS=linux GOARCH=amd64 "$GO" build -ldflags "-s -w $appflags" -o "$dist/zaitaku-$version-linux-amd64" .
 step "app linux/amd64"
 
 # --- The app for Windows: mingw-w64, GUI subsystem, icon, version and
@@ -72,7 +83,7 @@ step "app linux/amd64"
   --copyright "Zaitaku project"
 mv "$work/rsrc_windows_amd64.syso" "$syso"
 CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
-  "$GO" build -ldflags "-s -w -H=windowsgui -X main.version=$version" -o "$dist/zaitaku-$version-windows-amd64.exe" .
+  "$GO" build -ldflags "-s -w -H=windowsgui $appflags" -o "$dist/zaitaku-$version-windows-amd64.exe" .
 rm -f "$syso"
 step "app windows/amd64"
 

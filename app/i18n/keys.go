@@ -228,6 +228,28 @@ const (
 	TrayChatUnread    Key = "tray.chat_unread"
 	NotifyChatDirect  Key = "notify.chat_direct"
 	NotifyChatMention Key = "notify.chat_mention"
+
+	// Self-update (app/update): the home screen's line, the tray, a notice.
+	UpdateReady             Key = "update.ready"
+	UpdateReadyAfterSession Key = "update.ready_after_session"
+	UpdateRestart           Key = "update.restart"
+	UpdateLater             Key = "update.later"
+	UpdateDownloading       Key = "update.downloading"
+	UpdateRequired          Key = "update.required"
+	UpdateRolledBack        Key = "update.rolled_back"
+	UpdateRefusedSignature  Key = "update.refused.signature"
+	UpdateRefusedRetired    Key = "update.refused.retired"
+	UpdateRefusedUntrusted  Key = "update.refused.untrusted"
+	UpdateRefusedKeyChain   Key = "update.refused.key_chain"
+	UpdateRefusedExpired    Key = "update.refused.expired"
+	UpdateRefusedOlder      Key = "update.refused.older"
+	UpdateRefusedSize       Key = "update.refused.size"
+	UpdateRefusedTruncated  Key = "update.refused.truncated"
+	UpdateRefusedChecksum   Key = "update.refused.checksum"
+	UpdateRefusedManifest   Key = "update.refused.manifest"
+	UpdateRefusedNoKeys     Key = "update.refused.no_keys"
+	TrayUpdateRestart       Key = "tray.update_restart"
+	NotifyUpdateTitle       Key = "notify.update_title"
 )
 
 // BCP mode and a revoked laptop (issue 15); their strings are in

@@ -24,6 +24,7 @@ const (
 	ActDisconnect               // end the session, or cancel a queued/waking attempt
 	ActQuit                     // leave the app
 	ActChat                     // open the chat window (on the conversation last notified, if any)
+	ActRestart                  // restart into the new version (offered outside a session only)
 )
 
 // Item is one menu line. Separator items have no label.

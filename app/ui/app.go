@@ -16,6 +16,7 @@ import (
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/app/oplog"
 	"github.com/zaitaku/zaitaku/app/tray"
+	"github.com/zaitaku/zaitaku/app/update"
 	"github.com/zaitaku/zaitaku/icons"
 )
 
@@ -34,6 +35,11 @@ type Options struct {
 	Logger      *slog.Logger
 	// Chat is the signed-in user's chat (app/chat); nil: no chat window.
 	Chat ChatClient
+	// Updates is the self-update (app/update); nil: not shown. Restart
+	// (called just before the app quits for it) tells main to start the
+	// new binary once the app has closed.
+	Updates Updates
+	Restart func()
 }
 
 type screenID int
@@ -93,6 +99,9 @@ type UI struct {
 	chatShown  bool   // the chat window is on screen
 	chatNotice string // the channel of the last chat notice: the tray's chat line opens it
 	people     *peopleLookup
+
+	upd      update.Status // the self-update's last snapshot
+	updLater string        // the version whose restart offer "Later" put away
 
 	async func(func())  // runs blocking work off the UI thread (tests run it inline)
 	every time.Duration // elapsed-time tick; 0 (tests) ticks only when told
@@ -156,6 +165,9 @@ func (u *UI) Start() {
 		u.showFirstRun("")
 	}
 	u.startChat()
+	if u.opt.Updates != nil {
+		u.opt.Updates.Subscribe(func(s update.Status) { fyne.Do(func() { u.onUpdate(s) }) })
+	}
 	u.updateTray()
 	if desk, ok := u.app.(desktop.App); ok {
 		desk.SetSystemTrayWindow(u.win)
@@ -348,6 +360,7 @@ func (u *UI) onState(st core.State) {
 		u.showHome()
 	case u.screen == scrHome && u.home != nil:
 		u.home.update(st, u.opt.Now())
+		u.home.setUpdate(u.upd, st, u.updLater == u.upd.Target)
 	}
 	u.updateTray()
 	u.updateTitle()
@@ -440,9 +453,13 @@ func (u *UI) updateTray() {
 	if u.opt.Chat != nil && u.st.Phase != core.SignedOut {
 		m = tray.WithChat(m, u.opt.Chat.Unread(), u.tr)
 	}
+	m = tray.WithUpdate(m, u.upd, u.st, u.tr)
 	key := m.Icon + "\x00" + m.Status + "\x00" + u.tr.Lang()
 	for _, it := range m.Items {
 		key += "\x00" + it.Label
+		if it.Disabled {
+			key += "\x01"
+		}
 	}
 	if key == u.trayKey {
 		return
@@ -464,6 +481,8 @@ func (u *UI) trayAction(a tray.Action) {
 		u.quit()
 	case tray.ActChat:
 		u.openChat(u.chatNotice)
+	case tray.ActRestart:
+		u.restartForUpdate()
 	}
 }
 

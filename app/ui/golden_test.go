@@ -14,7 +14,7 @@ import (
 	"github.com/zaitaku/zaitaku/app/i18n"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // assertMarkup compares the canvas, rendered as Fyne's markup, with
 // testdata/name; -update rewrites it. The markup pins layout and texts, so a
@@ -23,7 +23,7 @@ func assertMarkup(t *testing.T, name string, c fyne.Canvas) {
 	t.Helper()
 	got := test.RenderToMarkup(c)
 	path := filepath.Join("testdata", name)
-	if *update {
+	if *updateGolden {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/app/tray"
+	"github.com/zaitaku/zaitaku/app/update"
 	"github.com/zaitaku/zaitaku/broker/api"
 )
 
@@ -20,6 +21,8 @@ type homeActions struct {
 	Settings   func()
 	Help       func()
 	Chat       func() // nil: the app has no chat
+	Restart    func() // restart into the new version
+	Later      func() // put the restart offer away for this version
 }
 
 // homeScreen is the morning screen: the office PC, free slots, one large
@@ -42,6 +45,8 @@ type homeScreen struct {
 	errCode       *widget.Label
 	ended         *widget.Label
 	warning       *message
+	upd           *updateBar
+	updBlocks     bool // a required update is ready: Connect waits for the restart
 	st            core.State
 	actions       homeActions
 	onButton      func()
@@ -115,10 +120,11 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	h.ended.Importance = widget.MediumImportance // it says what happened and what to do: readable, not faint
 	h.ended.Wrapping = fyne.TextWrapWord
 	h.warning = newMessage()
+	h.upd = makeUpdateBar(tr, actions.Restart, actions.Later)
 
 	h.root = container.NewBorder(
 		container.NewVBox(container.NewPadded(top), widget.NewSeparator()), nil, nil, nil,
-		page(h.offline.Label, h.bcp.Label, pcCard, row, h.status, h.elapsed, h.warning.Label,
+		page(h.offline.Label, h.bcp.Label, h.upd.root, pcCard, row, h.status, h.elapsed, h.warning.Label,
 			tall(h.button, 72), h.errCode, h.ended),
 	)
 	h.update(st, now)
@@ -138,6 +144,17 @@ func (h *homeScreen) setUnread(n int) {
 	}
 	h.chat.SetText(text)
 	h.chat.Refresh()
+}
+
+// setUpdate shows the self-update's state; dismissed: "Later" was
+// pressed for this version.
+func (h *homeScreen) setUpdate(u update.Status, st core.State, dismissed bool) {
+	h.upd.show(h.tr, u, st, dismissed)
+	blocks := u.Phase == update.PhaseReady && u.Required
+	if blocks != h.updBlocks {
+		h.updBlocks = blocks
+		h.updateButton(h.st)
+	}
 }
 
 // stageIndex maps a phase to the stage being worked on (-1: none).
@@ -270,7 +287,7 @@ func (h *homeScreen) updateButton(st core.State) {
 		case !st.Online:
 			key = i18n.BtnOffline
 			b.Disable()
-		case st.Terminal == nil:
+		case st.Terminal == nil, h.updBlocks:
 			b.Disable()
 		}
 		b.SetText(h.tr.T(key))

@@ -204,10 +204,16 @@ func (u *UI) showHome() {
 		Settings:   u.showSettings,
 		Help:       u.showAbout,
 		Chat:       openChat,
+		Restart:    u.restartForUpdate,
+		Later: func() {
+			u.updLater = u.upd.Target
+			u.home.setUpdate(u.upd, u.st, true)
+		},
 	})
 	if u.opt.Chat != nil {
 		u.home.setUnread(u.opt.Chat.Unread())
 	}
+	u.home.setUpdate(u.upd, u.st, u.updLater == u.upd.Target)
 	u.setContent(scrHome, u.home.root)
 }
 

@@ -61,7 +61,7 @@ func (u *Updater) Check(ctx context.Context) (*Offer, error) {
 	switch {
 	case m.Pinned:
 		target = m.Target
-	case m.Target != nil && InRollout(u.cfg.DeviceID, m.Rollout):
+	case m.Target != nil && InRollout(u.deviceID(), m.Rollout):
 		target = m.Target
 	default:
 		target = m.Fallback
@@ -111,4 +111,11 @@ func (u *Updater) verifyManifest(t trusted, doc *api.SignedDoc) (api.Manifest, e
 		return m, u.refuse(ReasonKeyChain, fmt.Sprintf("manifest signed under key list %d, the app holds %d", m.KeySerial, t.list.Serial))
 	}
 	return m, nil
+}
+
+func (u *Updater) deviceID() string {
+	if u.cfg.DeviceID == "" && u.cfg.Device != nil {
+		return u.cfg.Device()
+	}
+	return u.cfg.DeviceID
 }

@@ -58,6 +58,7 @@ func (u *Updater) Startup() (Start, error) {
 	if !contains(s.Bad, p.To) {
 		s.Bad = append(s.Bad, p.To)
 	}
+	s.RolledBack = p.To
 	if err := u.saveState(s); err != nil {
 		return StartRolledBack, err
 	}
@@ -97,4 +98,21 @@ func (u *Updater) Confirm() error {
 	u.record("update.confirmed", "from", p.From,
 		"seconds_since_start", strconv.Itoa(int(u.cfg.Now().Sub(p.StartedAt).Seconds())))
 	return os.Remove(u.pendingPath())
+}
+
+// takeRolledBack returns the version last rolled back, once: the
+// restored app tells its user, then forgets.
+func (u *Updater) takeRolledBack() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	s, err := u.loadState()
+	if err != nil || s.RolledBack == "" {
+		return ""
+	}
+	v := s.RolledBack
+	s.RolledBack = ""
+	if err := u.saveState(s); err != nil {
+		return ""
+	}
+	return v
 }

@@ -23,6 +23,9 @@ type state struct {
 	Retired []string `json:"retired,omitempty"`
 	// Bad are versions rolled back after a failed start: not offered again.
 	Bad []string `json:"bad_versions,omitempty"`
+	// RolledBack is the version last rolled back, until the restored app
+	// has told its user (Agent's Status.RolledBack).
+	RolledBack string `json:"rolled_back,omitempty"`
 }
 
 // pending is the marker written before a restart into a new version and

@@ -50,6 +50,9 @@ type Config struct {
 	Version  string // the running version
 	Channel  string // default "stable"
 	DeviceID string // chooses the device's place in staged rollouts
+	// Device, when DeviceID is empty, gives it at each check: the app
+	// knows its laptop's key only once a broker client exists.
+	Device   func() string
 	OS, Arch string // default runtime.GOOS, runtime.GOARCH
 	Now      func() time.Time
 	Recorder Recorder
@@ -162,28 +165,4 @@ func (u *Updater) record(event string, kv ...string) {
 func (u *Updater) refuse(r Reason, detail string, kv ...string) error {
 	u.record("update.refused", append([]string{"reason", string(r), "detail", detail}, kv...)...)
 	return &Refused{Reason: r, Detail: detail}
-}
-
-// Run checks at once and then every `every`; an offer is downloaded,
-// verified and applied in the background, then handed to ready, which
-// offers the restart (the faces decide when: never during a session).
-func (u *Updater) Run(ctx context.Context, every time.Duration, progress func(done, total int64), ready func(*Offer)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	applied := "" // waiting for a restart: not fetched again
-	for {
-		if o, err := u.Check(ctx); err == nil && o != nil && o.Target.Version != applied {
-			if err := u.Apply(ctx, o, progress); err == nil {
-				applied = o.Target.Version
-				if ready != nil {
-					ready(o)
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -426,10 +427,17 @@ func TestUpdateRollbackAfterFailedStart(t *testing.T) {
 			t.Errorf("journal lacks %s: %v", want, types)
 		}
 	}
-	// 1.0.0 runs again and is not offered the failed version a second time.
+	// 1.0.0 runs again, tells its user once, and is not offered the
+	// failed version a second time.
 	u1 = f.updater(t, d, "1.0.0")
 	if s, err := u1.Startup(); err != nil || s != update.StartNormal {
 		t.Fatalf("1.0.0 start: %v %v", s, err)
+	}
+	if got := update.NewAgent(u1, time.Hour).Status().RolledBack; got != "2.0.0" {
+		t.Fatalf("the restored app's status names %q as rolled back, want 2.0.0", got)
+	}
+	if got := update.NewAgent(f.updater(t, d, "1.0.0"), time.Hour).Status().RolledBack; got != "" {
+		t.Fatalf("the rollback is told twice (%q)", got)
 	}
 	if o := check(t, u1); o != nil {
 		t.Fatalf("the rolled-back version is offered again: %+v", o)
@@ -459,48 +467,95 @@ func TestUpdateRollbackAfterFailedStart(t *testing.T) {
 	})
 }
 
-// TestUpdateRun: the background loop checks at once, applies what it
-// finds, hands it to the restart offer once, and does not fetch it again
-// on the next checks.
-func TestUpdateRun(t *testing.T) {
+// TestUpdateAgent: the app's background loop checks when kicked,
+// downloads with progress, applies, publishes Ready once, and does not
+// fetch the release again on the next checks; a refusal is a status
+// with its reason.
+func TestUpdateAgent(t *testing.T) {
 	f := newFixture(t)
 	f.publish(t, "2.0.0", 100, f.release)
 	d := newDevice(t, "dev-run", "1.0.0")
-	u := f.updater(t, d, "1.0.0")
+	a := update.NewAgent(f.updater(t, d, "1.0.0"), 20*time.Millisecond)
+	var mu sync.Mutex
+	var seen []update.Status
+	a.Subscribe(func(s update.Status) {
+		mu.Lock()
+		seen = append(seen, s)
+		mu.Unlock()
+	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	ready := make(chan *update.Offer, 4)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		u.Run(ctx, 20*time.Millisecond, nil, func(o *update.Offer) { ready <- o })
+		a.Run(ctx)
 	}()
-	select {
-	case o := <-ready:
-		if o.Target.Version != "2.0.0" {
-			t.Fatalf("offer %+v", o)
+	a.Kick()
+	deadline := time.Now().Add(20 * time.Second)
+	for a.Status().Phase != update.PhaseReady {
+		if time.Now().After(deadline) {
+			t.Fatalf("no Ready: %+v", a.Status())
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no restart offer")
+		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // a few more checks
+	time.Sleep(100 * time.Millisecond) // a few more ticks
 	cancel()
 	<-done
-	if len(ready) != 0 {
-		t.Fatalf("offered the restart %d more times", len(ready))
+	if st := a.Status(); st.Target != "2.0.0" || st.Phase != update.PhaseReady {
+		t.Fatalf("status %+v", st)
+	}
+	mu.Lock()
+	var phases []string
+	readies, progress := 0, false
+	for _, s := range seen {
+		if len(phases) == 0 || phases[len(phases)-1] != s.Phase.String() {
+			phases = append(phases, s.Phase.String())
+		}
+		if s.Phase == update.PhaseReady {
+			readies++
+		}
+		if s.Phase == update.PhaseDownloading && s.Done == s.Total && s.Total > 0 {
+			progress = true
+		}
+	}
+	mu.Unlock()
+	if got := strings.Join(phases, " "); got != "idle checking downloading ready" {
+		t.Errorf("phases %q", got)
+	}
+	if readies != 1 || !progress {
+		t.Errorf("%d Ready snapshots, progress to the end %v", readies, progress)
 	}
 	if got := runs(t, d.exe); got != "2.0.0" {
 		t.Fatalf("binary reports %q", got)
 	}
 	d.ev.mu.Lock()
-	defer d.ev.mu.Unlock()
 	downloads := 0
 	for _, e := range d.ev.got {
 		if strings.HasPrefix(e, "update.download ") {
 			downloads++
 		}
 	}
+	d.ev.mu.Unlock()
 	if downloads != 1 {
 		t.Fatalf("%d downloads, want 1", downloads)
 	}
+
+	t.Run("a refusal is a status with its reason", func(t *testing.T) {
+		d := newDevice(t, "dev-refused", "1.0.0")
+		u := f.updater(t, d, "1.0.0", withSource(&network{Source: f.b.Client(t), cutAt: 5}))
+		a := update.NewAgent(u, time.Hour)
+		a.Once(t.Context())
+		if st := a.Status(); st.Phase != update.PhaseRefused || st.Reason != update.ReasonTruncated || st.Target != "2.0.0" {
+			t.Fatalf("status %+v", st)
+		}
+	})
+
+	t.Run("no broker yet is a quiet failure", func(t *testing.T) {
+		d := newDevice(t, "dev-nobroker", "1.0.0")
+		a := update.NewAgent(f.updater(t, d, "1.0.0", withSource(&update.Switch{})), time.Hour)
+		a.Once(t.Context())
+		if st := a.Status(); st.Phase != update.PhaseFailed {
+			t.Fatalf("status %+v", st)
+		}
+	})
 }

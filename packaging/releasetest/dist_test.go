@@ -21,7 +21,10 @@ import (
 // in the packages.
 type Release struct {
 	Dist, Version, PubKey string
-	Preset                presetFile
+	// RootKey is the self-update root public key ("RW...") built into
+	// the apps ("" for a reused dist/ without ZAITAKU_TEST_ROOTKEY).
+	RootKey string
+	Preset  presetFile
 }
 
 type presetFile struct {
@@ -79,7 +82,7 @@ func buildRelease(root string) (*Release, error) {
 	r := &Release{Dist: filepath.Join(root, "dist"), Version: testVersion,
 		Preset: presetFile{Broker: "https://zaitaku.example.lg.jp:8443", Pins: []string{"sha256/" + base64.StdEncoding.EncodeToString(pin[:])}}}
 	if d := os.Getenv("ZAITAKU_TEST_DIST"); d != "" {
-		r.Dist, r.PubKey = d, os.Getenv("ZAITAKU_TEST_PUBKEY")
+		r.Dist, r.PubKey, r.RootKey = d, os.Getenv("ZAITAKU_TEST_PUBKEY"), os.Getenv("ZAITAKU_TEST_ROOTKEY")
 		b, err := os.ReadFile(filepath.Join(d, "SHA256SUMS"))
 		if err != nil {
 			return nil, err
@@ -102,6 +105,17 @@ func buildRelease(root string) (*Release, error) {
 		return nil, fmt.Errorf("minisign -G: %v\n%s", err, out)
 	}
 	r.PubKey = pub
+	// The self-update's root: its public half goes into the apps.
+	rootPub := filepath.Join(keys, "root.pub")
+	if out, err := exec.Command("minisign", "-G", "-W", "-f", "-p", rootPub, "-s", filepath.Join(keys, "root.key")).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("minisign -G (root): %v\n%s", err, out)
+	}
+	rb, err := os.ReadFile(rootPub)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(rb)), "\n")
+	r.RootKey = lines[len(lines)-1]
 	preset := filepath.Join(keys, "zaitaku-app.json")
 	b, _ := json.Marshal(r.Preset)
 	if err := os.WriteFile(preset, b, 0o644); err != nil {
@@ -109,7 +123,7 @@ func buildRelease(root string) (*Release, error) {
 	}
 	cmd := exec.Command("make", "release", "VERSION="+r.Version)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "ZAITAKU_SIGNING_KEY="+sec, "ZAITAKU_PRESET="+preset, "ZAITAKU_UNSIGNED=")
+	cmd.Env = append(os.Environ(), "ZAITAKU_SIGNING_KEY="+sec, "ZAITAKU_PRESET="+preset, "ZAITAKU_UPDATE_ROOTS="+rootPub, "ZAITAKU_UNSIGNED=")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	_ = os.WriteFile(filepath.Join(artifacts(), "release.log"), out, 0o644)

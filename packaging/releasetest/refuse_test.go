@@ -24,8 +24,8 @@ func releaseScript(t *testing.T, env ...string) (string, error) {
 }
 
 // TestReleaseRefuses: the recipe stops before building anything without a
-// signing key, with one inside the checkout, or with a version the update
-// cannot order.
+// signing key, with one inside the checkout, with a version the update
+// cannot order, or without the self-update's root key for the apps.
 func TestReleaseRefuses(t *testing.T) {
 	outside := filepath.Join(t.TempDir(), "release.key")
 	if err := os.WriteFile(outside, []byte("not a key"), 0o600); err != nil {
@@ -40,6 +40,8 @@ func TestReleaseRefuses(t *testing.T) {
 		{"key in the checkout", []string{"ZAITAKU_SIGNING_KEY=" + filepath.Join("..", "..", "go.mod")}, "must live outside the checkout"},
 		{"unreadable key", []string{"ZAITAKU_SIGNING_KEY=" + outside + ".missing"}, "is not readable"},
 		{"bad version", []string{"VERSION=1.4", "ZAITAKU_SIGNING_KEY=" + outside}, "use MAJOR.MINOR.PATCH"},
+		{"no update root", []string{"ZAITAKU_SIGNING_KEY=" + outside}, "set ZAITAKU_UPDATE_ROOTS"},
+		{"update root file without a key", []string{"ZAITAKU_SIGNING_KEY=" + outside, "ZAITAKU_UPDATE_ROOTS=" + outside}, "holds no minisign public key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := releaseScript(t, tc.env...)

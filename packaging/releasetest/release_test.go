@@ -2,6 +2,7 @@ package releasetest
 
 import (
 	"bufio"
+	"bytes"
 	"debug/elf"
 	"os"
 	"os/exec"
@@ -150,7 +151,7 @@ func TestE2ERelease(t *testing.T) {
 		_ = os.WriteFile(bad, []byte(`{"broker": "https://zaitaku.example.lg.jp:8443"}`), 0o644)
 		key := filepath.Join(t.TempDir(), "release.key")
 		_ = os.WriteFile(key, []byte("unused"), 0o600)
-		out, err := releaseScript(t, "ZAITAKU_SIGNING_KEY="+key, "ZAITAKU_PRESET="+bad, "VERSION="+r.Version)
+		out, err := releaseScript(t, "ZAITAKU_SIGNING_KEY="+key, "ZAITAKU_UPDATE_ROOTS="+key, "ZAITAKU_PRESET="+bad, "VERSION="+r.Version)
 		if err == nil || !strings.Contains(out, `no "pins"`) || strings.Contains(out, "release: broker") {
 			t.Errorf("release.sh with a preset without pins: %v\n%s", err, out)
 		}
@@ -170,6 +171,23 @@ func TestE2ERelease(t *testing.T) {
 		out, _ := exec.Command(r.path("zaitaku-{v}-linux-amd64"), "-h").CombinedOutput()
 		if !strings.Contains(string(out), "-broker") {
 			t.Errorf("zaitaku -h:\n%s", out)
+		}
+	})
+
+	// The self-update trusts the root key the release was built with
+	// (ZAITAKU_UPDATE_ROOTS, linked in as main.updateRoots).
+	t.Run("update root built in", func(t *testing.T) {
+		if r.RootKey == "" {
+			t.Fatal("no root key to look for (ZAITAKU_TEST_ROOTKEY)")
+		}
+		for _, app := range []string{"zaitaku-{v}-linux-amd64", "zaitaku-{v}-windows-amd64.exe"} {
+			b, err := os.ReadFile(r.path(app))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, []byte(r.RootKey)) {
+				t.Errorf("%s does not carry the update root key %s", filepath.Base(r.path(app)), r.RootKey)
+			}
 		}
 	})
 }
