@@ -146,6 +146,8 @@ type Client struct {
 	recent        []api.Code // recent error codes for "copy diagnostics"
 
 	flow flowState // the connect flow and the event socket (own lock)
+	// twKick asks the session's telework reader to read again (an event).
+	twKick chan struct{}
 
 	// Timing of the background jobs. New sets the production values;
 	// tests in this package shorten them before signing in.
@@ -185,7 +187,8 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, api: ac, subs: map[int]*subscriber{},
-		eventsBackoff: [2]time.Duration{eventsMinBackoff, eventsMaxBackoff}, refreshKick: make(chan struct{}, 1), statusKick: make(chan struct{}, 1)}
+		eventsBackoff: [2]time.Duration{eventsMinBackoff, eventsMaxBackoff}, refreshKick: make(chan struct{}, 1), statusKick: make(chan struct{}, 1),
+		twKick: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	// Until the first sign-in, the session context is already over.
 	dead, kill := context.WithCancel(c.ctx)

@@ -128,17 +128,20 @@ func (c *Client) readEvents(ctx context.Context, s *api.EventStream) error {
 			}
 			continue
 		}
-		if ev.Seq == 0 { // a latest-value event: not numbered
-			c.dispatch(ctx, ev)
+		if ev.Seq != 0 {
+			f.mu.Lock()
+			if ev.Seq <= f.lastSeq {
+				f.mu.Unlock()
+				continue // already handled before a reconnect
+			}
+			f.lastSeq = ev.Seq
+			f.mu.Unlock()
+		} // else a latest-value event: not numbered
+		if isTeleworkEvent(ev.Type) {
+			// Telework is the faces' (a notice, a new view), not the flow's.
+			c.teleworkEvent(ev, c.twKick)
 			continue
 		}
-		f.mu.Lock()
-		if ev.Seq <= f.lastSeq {
-			f.mu.Unlock()
-			continue // already handled before a reconnect
-		}
-		f.lastSeq = ev.Seq
-		f.mu.Unlock()
 		c.dispatch(ctx, ev)
 	}
 }

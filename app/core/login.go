@@ -170,9 +170,10 @@ func (c *Client) startSession(resp *api.LoginResponse) {
 	})
 	// The session's background jobs, each ending with ctx (sign-out).
 	ttl := c.accessTTL(resp)
-	c.goBackground(func() { c.keepFresh(ctx, ttl) }) // token refresh
-	c.goBackground(func() { c.runEvents(ctx) })      // the event socket
-	c.goBackground(func() { c.keepStatus(ctx) })     // free slots and the terminal's state
+	c.goBackground(func() { c.keepFresh(ctx, ttl) })         // token refresh
+	c.goBackground(func() { c.runEvents(ctx) })              // the event socket
+	c.goBackground(func() { c.keepStatus(ctx) })             // free slots and the terminal's state
+	c.goBackground(func() { c.keepTelework(ctx, c.twKick) }) // the telework view
 	if c.deps.OnSession != nil {
 		c.mu.Lock()
 		devID := c.deviceID

@@ -149,7 +149,8 @@ type State struct {
 	// Revoked is set when IT revoked this laptop (lost or stolen): the
 	// app has uploaded its operation log, wiped its sign-in and shows
 	// the revoked screen instead of the login.
-	Revoked *Revocation
+	Revoked  *Revocation
+	Telework *Telework // the telework view; nil until first read (and signed out)
 }
 
 // BCP is the broker's business-continuity mode as the app shows it: IT's
