@@ -29,9 +29,11 @@ type Telework struct {
 	Err *api.Error
 }
 
-// Started reports whether work was started today and not yet ended.
+// Started reports whether "start work" was pressed today: the place of
+// work is set only by it (a connect alone starts the record, not the
+// day's declared work, and leaves the place unchosen).
 func (t *Telework) Started() bool {
-	return t != nil && t.Today != nil && !t.Today.Day.Start.IsZero() && t.Today.Day.End.IsZero()
+	return t != nil && t.Today != nil && t.Today.Day.Place != ""
 }
 
 // teleworkEvery is how often the telework view is re-read: the section's

@@ -25,6 +25,10 @@ const (
 	ActQuit                     // leave the app
 	ActChat                     // open the chat window (on the conversation last notified, if any)
 	ActRestart                  // restart into the new version (offered outside a session only)
+	ActEndWork                  // end today's work (telework record)
+	ActStartHome                // start work at home; the next two follow api.Place* in Places' order
+	ActStartSatellite
+	ActStartOther
 )
 
 // Item is one menu line. Separator items have no label.

@@ -54,6 +54,7 @@ const (
 	scrSettings
 	scrAbout
 	scrRevoked // this laptop was revoked (revoked.go)
+	scrTelework
 )
 
 // callTimeout bounds every broker call made from a screen, so a dead network
@@ -87,6 +88,7 @@ type UI struct {
 	settings  *settingsScreen
 	about     *aboutScreen
 	revoked   *revokedScreen
+	telework  *teleworkScreen
 	pendingPw string // typed at login; kept in memory only until a forced step completes
 	errs      []recentError
 	trayKey   string
@@ -332,6 +334,9 @@ func (u *UI) onState(st core.State) {
 		for _, n := range tray.Notices(prev, st, u.tr) {
 			u.app.SendNotification(n)
 		}
+		for _, n := range tray.TeleworkNotices(prev, st, u.tr) {
+			u.app.SendNotification(n)
+		}
 	}
 	if st.Revoked != nil {
 		if u.screen != scrAbout && u.screen != scrSettings {
@@ -347,7 +352,8 @@ func (u *UI) onState(st core.State) {
 		u.chatCur, u.chatNotice = "", ""
 	}
 	switch {
-	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || u.screen == scrRevoked || (u.screen == scrPassword && u.pendingPw == "")):
+	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || u.screen == scrRevoked || u.screen == scrTelework ||
+		(u.screen == scrPassword && u.pendingPw == "")):
 		u.showLogin()
 		if st.Err != nil {
 			// Signed out by the broker (device revoked, sign-in expired):
@@ -361,6 +367,10 @@ func (u *UI) onState(st core.State) {
 	case u.screen == scrHome && u.home != nil:
 		u.home.update(st, u.opt.Now())
 		u.home.setUpdate(u.upd, st, u.updLater == u.upd.Target)
+	case u.screen == scrTelework && u.telework != nil:
+		if prev.Telework != st.Telework || prev.Online != st.Online {
+			u.telework.update(st.Telework, st.Online)
+		}
 	}
 	u.updateTray()
 	u.updateTitle()
@@ -453,6 +463,9 @@ func (u *UI) updateTray() {
 	if u.opt.Chat != nil && u.st.Phase != core.SignedOut {
 		m = tray.WithChat(m, u.opt.Chat.Unread(), u.tr)
 	}
+	if _, ok := u.client.(Teleworker); ok {
+		m = tray.WithWork(m, u.st, u.tr)
+	}
 	m = tray.WithUpdate(m, u.upd, u.st, u.tr)
 	key := m.Icon + "\x00" + m.Status + "\x00" + u.tr.Lang()
 	for _, it := range m.Items {
@@ -483,6 +496,10 @@ func (u *UI) trayAction(a tray.Action) {
 		u.openChat(u.chatNotice)
 	case tray.ActRestart:
 		u.restartForUpdate()
+	case tray.ActEndWork:
+		u.endWork()
+	case tray.ActStartHome, tray.ActStartSatellite, tray.ActStartOther:
+		u.startWork(tray.PlaceOf(a))
 	}
 }
 

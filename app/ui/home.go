@@ -23,6 +23,9 @@ type homeActions struct {
 	Chat       func() // nil: the app has no chat
 	Restart    func() // restart into the new version
 	Later      func() // put the restart offer away for this version
+	Telework   func() // nil: the client has no telework
+	StartWork  func(place string)
+	EndWork    func()
 }
 
 // homeScreen is the morning screen: the office PC, free slots, one large
@@ -32,6 +35,8 @@ type homeScreen struct {
 	tr            *i18n.Tr
 	user          *widget.Label
 	chat          *widget.Button // nil without chat
+	telework      *widget.Button // nil without telework
+	work          *workLine
 	offline       *message
 	bcp           *message // BCP mode's line, while it is on
 	terminalName  *widget.Label
@@ -74,6 +79,10 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 		h.chat = widget.NewButtonWithIcon(tr.T(i18n.ChatOpen), theme.MailComposeIcon(), actions.Chat)
 		buttons.Objects = append([]fyne.CanvasObject{h.chat}, buttons.Objects...)
 	}
+	if actions.Telework != nil {
+		h.telework = widget.NewButtonWithIcon(tr.T(i18n.TwOpen), theme.CalendarIcon(), actions.Telework)
+	}
+	h.work = makeWorkLine(tr, h.telework, actions.StartWork, actions.EndWork)
 	top := container.NewBorder(nil, nil, nil, buttons, h.user)
 
 	h.offline = newMessage()
@@ -124,7 +133,7 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 
 	h.root = container.NewBorder(
 		container.NewVBox(container.NewPadded(top), widget.NewSeparator()), nil, nil, nil,
-		page(h.offline.Label, h.bcp.Label, h.upd.root, pcCard, row, h.status, h.elapsed, h.warning.Label,
+		page(h.offline.Label, h.bcp.Label, h.upd.root, pcCard, h.work.root, row, h.status, h.elapsed, h.warning.Label,
 			tall(h.button, 72), h.errCode, h.ended),
 	)
 	h.update(st, now)
@@ -252,6 +261,18 @@ func (h *homeScreen) update(st core.State, now time.Time) {
 		h.warning.clear()
 	}
 	h.updateButton(st)
+	h.work.update(tr, st)
+	if h.telework != nil {
+		text, imp := tr.T(i18n.TwOpen), widget.MediumImportance
+		if tw := st.Telework; tw != nil && len(tw.Approvals) > 0 {
+			text, imp = tr.T(i18n.TwOpenPending, len(tw.Approvals)), widget.HighImportance
+		}
+		if h.telework.Text != text || h.telework.Importance != imp {
+			h.telework.SetText(text)
+			h.telework.Importance = imp
+			h.telework.Refresh()
+		}
+	}
 	h.tick(now)
 }
 

@@ -198,13 +198,20 @@ func (u *UI) showHome() {
 	if u.opt.Chat != nil {
 		openChat = func() { u.openChat("") }
 	}
+	var openTelework func()
+	if _, ok := u.client.(Teleworker); ok {
+		openTelework = u.showTelework
+	}
 	u.home = makeHome(u.tr, u.st, u.opt.Now(), homeActions{
+		Telework:   openTelework,
 		Connect:    u.connect,
 		Disconnect: u.disconnect,
 		Settings:   u.showSettings,
 		Help:       u.showAbout,
 		Chat:       openChat,
 		Restart:    u.restartForUpdate,
+		StartWork:  u.startWork,
+		EndWork:    u.endWork,
 		Later: func() {
 			u.updLater = u.upd.Target
 			u.home.setUpdate(u.upd, u.st, true)
