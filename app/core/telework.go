@@ -3,7 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
-		"strings"
+	"strings"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
