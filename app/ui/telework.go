@@ -167,7 +167,7 @@ func makeTelework(tr *i18n.Tr, tw *core.Telework, online bool, actions teleworkA
 	s.stale = newMessage()
 	s.policy = para("")
 	s.hours = widget.NewLabel("")
-	s.hours.Importance = widget.LowImportance
+	s.hours.TextStyle.Bold = true
 	s.kind = widget.NewRadioGroup([]string{tr.T(i18n.TwKindDates), tr.T(i18n.TwKindPeriod)}, func(string) { s.showKind() })
 	s.kind.Horizontal = true
 	s.kind.Required = true
@@ -207,8 +207,14 @@ func makeTelework(tr *i18n.Tr, tw *core.Telework, online bool, actions teleworkA
 	mineTitle := widget.NewLabel(tr.T(i18n.TwMine))
 	mineTitle.TextStyle.Bold = true
 	mineTitle.SizeName = theme.SizeNameSubHeadingText
+	// The form on the left, what was asked before on the right: both in
+	// sight, so a request just sent shows up beside the form.
+	rule := container.NewVBox(s.stale.Label, s.policy, s.hours)
+	columnsOf := container.NewGridWithColumns(2,
+		container.NewVScroll(container.NewPadded(container.NewVBox(form))),
+		container.NewVScroll(container.NewPadded(container.NewVBox(mineTitle, s.mine))))
 	s.reqTab = container.NewTabItem(tr.T(i18n.TwTabRequest),
-		page(s.stale.Label, s.policy, s.hours, form, mineTitle, s.mine))
+		container.NewBorder(container.NewPadded(rule), nil, nil, nil, columnsOf))
 
 	// Approvals and the section, shown to approvers only.
 	s.approve = container.NewVBox()
@@ -485,7 +491,7 @@ func (s *teleworkScreen) myRow(r api.TeleworkRequest) fyne.CanvasObject {
 		}
 		cl := widget.NewLabel(c)
 		cl.Wrapping = fyne.TextWrapWord
-		cl.Importance = widget.LowImportance
+		cl.TextStyle.Italic = true
 		lines = append(lines, cl)
 	}
 	if withdrawable(r, s.today()) {
@@ -560,7 +566,10 @@ func (s *teleworkScreen) showApprovals(tw *core.Telework) {
 
 // sectionCols are the section table's column widths (name, plan, now,
 // work, place, flags): fixed, so the rows line up.
-var sectionCols = []float32{130, 110, 80, 120, 120, 110}
+var sectionCols = []float32{100, 120, 70, 110, 140, 160}
+
+// teleworkWidth is the window width the telework screen asks for.
+const teleworkWidth = 780
 
 func (s *teleworkScreen) showSection(tw *core.Telework) {
 	tr := s.tr
@@ -611,7 +620,7 @@ func sectionRow(tr *i18n.Tr, d api.WorkDay) []fyne.CanvasObject {
 			plan += "・" + halfText(tr, d.Half)
 		}
 	}
-	now, nowImp := tr.T(i18n.TwNotConnected), widget.LowImportance
+	now, nowImp := tr.T(i18n.TwNotConnected), widget.MediumImportance
 	if d.Connected {
 		now, nowImp = tr.T(i18n.TwConnected), widget.SuccessImportance
 	}
@@ -729,6 +738,10 @@ func (u *UI) showTelework() {
 	})
 	u.telework = s
 	u.setContent(scrTelework, s.root)
+	// The section's table wants more width than the home screen's form.
+	if sz := u.win.Canvas().Size(); sz.Width < teleworkWidth {
+		u.win.Resize(fyne.NewSize(teleworkWidth, max(sz.Height, 720)))
+	}
 	u.async(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		defer cancel()
@@ -757,9 +770,14 @@ func (u *UI) workCall(fn func(context.Context, Teleworker) error) {
 		defer cancel()
 		err := fn(ctx, tw)
 		fyne.Do(func() {
-			if u.client != c || err == nil {
+			if u.client != c {
 				return
 			}
+			if err == nil {
+				u.log.Info("work recorded")
+				return
+			}
+			u.log.Info("work refused", "code", errorCode(err))
 			u.recordErr(err)
 			if u.screen == scrHome && u.home != nil {
 				u.home.work.msg.set(errorText(u.tr, err), widget.DangerImportance)
