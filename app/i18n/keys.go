@@ -318,7 +318,6 @@ const (
 	TwColTime           Key = "tw.col_time"
 	TwColPlace          Key = "tw.col_place"
 	TwColFlags          Key = "tw.col_flags"
-	TwPlanTelework      Key = "tw.plan_telework"
 	TwConnected         Key = "tw.connected"
 	TwNotConnected      Key = "tw.not_connected"
 	TwFlagOvertime      Key = "tw.flag_overtime"

@@ -615,10 +615,7 @@ func sectionRow(tr *i18n.Tr, d api.WorkDay) []fyne.CanvasObject {
 	}
 	plan := "—"
 	if d.Planned {
-		plan = tr.T(i18n.TwPlanTelework)
-		if d.Half != "" {
-			plan += "・" + halfText(tr, d.Half)
-		}
+		plan = halfText(tr, d.Half)
 	}
 	now, nowImp := tr.T(i18n.TwNotConnected), widget.MediumImportance
 	if d.Connected {
