@@ -81,6 +81,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "Zaitaku could not restart itself; start it again. / 在宅を再起動できませんでした。もう一度起動してください。", err)
 			os.Exit(1)
 		}
+		fmt.Fprintf(os.Stderr, "zaitaku: restarted as %s, pid %d\n", exe, cmd.Process.Pid)
 	}
 }
 

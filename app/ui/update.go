@@ -25,7 +25,7 @@ var _ Updates = (*update.Agent)(nil)
 // download's progress, the restart offer (never during a session: it
 // would end it), a refusal in words, or a rollback at this start.
 type updateBar struct {
-	root    *fyne.Container
+	root    *widget.Card
 	text    *widget.Label
 	restart *widget.Button
 	later   *widget.Button
@@ -37,7 +37,7 @@ func makeUpdateBar(tr *i18n.Tr, restart, later func()) *updateBar {
 	b.restart = widget.NewButtonWithIcon(tr.T(i18n.UpdateRestart), theme.ViewRefreshIcon(), restart)
 	b.restart.Importance = widget.HighImportance
 	b.later = widget.NewButton(tr.T(i18n.UpdateLater), later)
-	b.root = container.NewVBox(b.text, container.NewHBox(b.restart, b.later))
+	b.root = widget.NewCard("", "", container.NewVBox(b.text, container.NewHBox(b.restart, b.later)))
 	b.root.Hide()
 	return b
 }

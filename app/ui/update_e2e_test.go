@@ -90,7 +90,7 @@ func TestE2EUpdateOffer(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if want := "新しいバージョン 2.0.0 の準備ができました"; !strings.Contains(u.home.upd.text.Text, want) {
+	if want := "新しいバージョン（2.0.0）の準備ができました"; !strings.Contains(u.home.upd.text.Text, want) {
 		t.Fatalf("home says %q, want %q", u.home.upd.text.Text, want)
 	}
 	test.Tap(u.home.upd.restart)

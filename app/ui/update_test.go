@@ -80,7 +80,7 @@ func TestUpdateStates(t *testing.T) {
 		{"downloading", "ja", update.Status{Phase: update.PhaseDownloading, Target: "1.5.0", Done: 420, Total: 1000}, readyState(),
 			"更新をダウンロードしています（42%）", false, false, true},
 		{"ready", "ja", update.Status{Phase: update.PhaseReady, Target: "1.5.0"}, readyState(),
-			"新しいバージョン 1.5.0 の準備ができました。アプリを再起動すると切り替わります。", true, true, true},
+			"新しいバージョン（1.5.0）の準備ができました。アプリを再起動すると切り替わります。", true, true, true},
 		{"ready in English", "en", update.Status{Phase: update.PhaseReady, Target: "1.5.0"}, readyState(),
 			"Version 1.5.0 is ready. Restart the app to switch to it.", true, true, true},
 		{"ready during a session", "ja", update.Status{Phase: update.PhaseReady, Target: "1.5.0"}, connected,
@@ -98,7 +98,7 @@ func TestUpdateStates(t *testing.T) {
 		{"refused: untrusted", "en", update.Status{Phase: update.PhaseRefused, Reason: update.ReasonUntrusted}, readyState(),
 			"a key the app does not trust", false, false, true},
 		{"rolled back", "ja", update.Status{RolledBack: "1.5.0"}, readyState(),
-			"新しいバージョン 1.5.0 が起動できなかったため、元のバージョンに戻しました", false, false, true},
+			"新しいバージョン（1.5.0）が起動できなかったため、元のバージョンに戻しました", false, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fu := &fakeUpdates{}
