@@ -90,18 +90,7 @@ func TestE2EAppSelfUpdate(t *testing.T) {
 	// 再起動, the first button of the update line above the office PC.
 	uitest.Click(t, display, app.win, restartX, restartY)
 	app.waitLog(t, "restarting into the new version", 10*time.Second)
-	m := regexp.MustCompile(`restarted as .*, pid (\d+)`)
-	deadline := time.Now().Add(20 * time.Second)
-	var pid int
-	for pid == 0 {
-		if s := m.FindStringSubmatch(app.logs.String()); s != nil {
-			pid, _ = strconv.Atoi(s[1])
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the app did not restart; log:\n%s", app.logs.String())
-		} else {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	pid := restartedPID(t, app)
 	t.Cleanup(func() {
 		// The new process is this test's through the old one.
 		_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -157,4 +146,116 @@ func sha256Of(t *testing.T, path string) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestE2EAppRollback: a new version that started once and never reached
+// its sign-in window (its trial began five minutes ago) is rolled back
+// at its next start, before any window: main puts 1.0.0 back, starts it,
+// and 1.0.0 tells its user once signed in
+// ($ARTIFACTS_DIR/app-update-rolled-back-ja.png); the failed version is
+// remembered and not offered again.
+func TestE2EAppRollback(t *testing.T) {
+	needDisplayTools(t)
+	art := brokertest.ArtifactsDir(t)
+	rootPub, rootPriv, err := minisign.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relPub, relPriv, err := minisign.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := filepath.Join(t.TempDir(), "install")
+	exe := filepath.Join(install, "zaitaku")
+	buildAppVersion(t, exe, "2.0.0", rootPub.String())
+	v1 := buildAppVersion(t, exe+update.PreviousSuffix, "1.0.0", rootPub.String())
+	v1sum := sha256Of(t, v1)
+
+	// The broker still offers 2.0.0, as it would the morning after.
+	b := demoBroker(t)
+	ctx := t.Context()
+	rel := b.Services.Releases
+	online, err := rel.InitOnlineKey(ctx, "cli:it")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl, _ := json.Marshal(api.KeyList{Serial: 1, Issued: b.Now(), Roots: []string{rootPub.String()},
+		Release: []string{relPub.String()}, Online: []string{online}})
+	if _, err := rel.AddKeyList(ctx, "cli:it", kl, string(minisign.Sign(rootPriv, kl))); err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rel.Publish(ctx, "cli:it", release.PublishRequest{Version: "2.0.0", OS: runtime.GOOS, Arch: runtime.GOARCH,
+		Channel: "stable", Rollout: 100, Signature: string(minisign.Sign(relPriv, body))}, body); err != nil {
+		t.Fatal(err)
+	}
+
+	home := t.TempDir()
+	data := filepath.Join(home, "data")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The marker 1.0.0 wrote when it applied 2.0.0, and 2.0.0's first start.
+	pending, _ := json.Marshal(map[string]any{"from": "1.0.0", "to": "2.0.0", "previous": exe + update.PreviousSuffix,
+		"applied_at": time.Now().Add(-10 * time.Minute), "started_at": time.Now().Add(-5 * time.Minute)})
+	if err := os.WriteFile(filepath.Join(data, "update-pending.json"), pending, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	kr := keyringtest.Start(t)
+	display := uitest.StartXvfb(t, 1024, 800)
+	logs := &brokertest.SyncBuffer{}
+	cmd := exec.Command(exe, "-broker", b.URL, "-pin", b.Pin, "-lang", "ja", "-device", "e2e-rollback", "-data", data)
+	cmd.Env, cmd.Stdout, cmd.Stderr = appEnv(kr, display, home), logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// 2.0.0 rolls itself back and exits without a window. (Not
+	// cmd.Wait: the restored process holds the log pipe.)
+	if ps, err := cmd.Process.Wait(); err != nil || !ps.Success() {
+		t.Fatalf("2.0.0: %v %v\n%s", ps, err, logs.String())
+	}
+	app := &appProc{cmd: cmd, logs: logs}
+	app.waitLog(t, "the new version failed to start last time", 10*time.Second)
+	pid := restartedPID(t, app)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	app.win = uitest.WaitWindow(t, display, pid, 30*time.Second)
+	app.waitLog(t, `reached sign-in window" version=1.0.0`, 20*time.Second)
+	if got := sha256Of(t, exe); got != v1sum {
+		t.Fatal("the installed binary is not 1.0.0 after the rollback")
+	}
+	app.waitLog(t, "phase=signed_out", 20*time.Second)
+	time.Sleep(time.Second)
+	signIn(t, display, app, "suzuki", nil)
+	app.waitLog(t, "phase=ready", 20*time.Second)
+	app.waitLog(t, "update phase=idle", 30*time.Second) // 2.0.0 is offered and skipped
+	time.Sleep(time.Second)
+	uitest.Screenshot(t, display, app.win, filepath.Join(art, "app-update-rolled-back-ja.png"))
+	st, err := os.ReadFile(filepath.Join(data, "update-state.json"))
+	if err != nil || !strings.Contains(string(st), `"2.0.0"`) {
+		t.Fatalf("update state does not remember the failed version: %s %v", st, err)
+	}
+	if strings.Contains(logs.String(), "update phase=downloading") {
+		t.Fatal("the failed version was downloaded again")
+	}
+}
+
+// restartedPID waits for main's line naming the process it started.
+func restartedPID(t *testing.T, app *appProc) int {
+	t.Helper()
+	m := regexp.MustCompile(`restarted as .*, pid (\d+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if s := m.FindStringSubmatch(app.logs.String()); s != nil {
+			pid, _ := strconv.Atoi(s[1])
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app did not restart; log:\n%s", app.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -22,6 +22,8 @@ type loginActions struct {
 	ChangeBroker func()
 	Settings     func()
 	Help         func()
+	Restart      func() // restart into a new version (no session runs before sign-in)
+	Later        func()
 }
 
 // loginScreen asks for staff ID and password, then the one-time code when
@@ -37,6 +39,7 @@ type loginScreen struct {
 	submit   *widget.Button
 	msg      *message
 	code     *widget.Label
+	upd      *updateBar
 	actions  loginActions
 }
 
@@ -71,7 +74,9 @@ func makeLogin(tr *i18n.Tr, v loginView, actions loginActions) *loginScreen {
 		}
 	})
 	change.Importance = widget.LowImportance
+	s.upd = makeUpdateBar(tr, actions.Restart, actions.Later)
 	s.root = container.NewBorder(brandBar(tr, actions.Settings, actions.Help), nil, nil, nil, page(
+		s.upd.root,
 		heading(tr.T(i18n.LoginTitle)),
 		caption(tr.T(i18n.LoginStaffID)), s.staffID,
 		caption(tr.T(i18n.LoginPassword)), s.password,

@@ -65,7 +65,10 @@ func (u *UI) showLogin() {
 		ChangeBroker: func() { u.showFirstRun("") },
 		Settings:     u.showSettings,
 		Help:         u.showAbout,
+		Restart:      u.restartForUpdate,
+		Later:        u.updateLater,
 	})
+	u.login.upd.show(u.tr, u.upd, u.st, u.updLater == u.upd.Target)
 	u.setContent(scrLogin, u.login.root)
 	if u.login.staffID.Text == "" {
 		u.win.Canvas().Focus(u.login.staffID)
@@ -212,10 +215,7 @@ func (u *UI) showHome() {
 		Restart:    u.restartForUpdate,
 		StartWork:  u.startWork,
 		EndWork:    u.endWork,
-		Later: func() {
-			u.updLater = u.upd.Target
-			u.home.setUpdate(u.upd, u.st, true)
-		},
+		Later:      u.updateLater,
 	})
 	if u.opt.Chat != nil {
 		u.home.setUnread(u.opt.Chat.Unread())

@@ -84,10 +84,24 @@ func (u *UI) onUpdate(s update.Status) {
 		u.app.SendNotification(tray.UpdateNotice(s, u.st, u.tr))
 	}
 	u.log.Info("update", "phase", s.Phase.String(), "target", s.Target, "reason", string(s.Reason))
-	if u.screen == scrHome && u.home != nil {
-		u.home.setUpdate(s, u.st, u.updLater == s.Target)
-	}
+	u.showUpdate()
 	u.updateTray()
+}
+
+// showUpdate draws the update line on the screen that has one.
+func (u *UI) showUpdate() {
+	switch later := u.updLater == u.upd.Target; {
+	case u.screen == scrHome && u.home != nil:
+		u.home.setUpdate(u.upd, u.st, later)
+	case u.screen == scrLogin && u.login != nil:
+		u.login.upd.show(u.tr, u.upd, u.st, later)
+	}
+}
+
+// updateLater puts the restart offer away until another version comes.
+func (u *UI) updateLater() {
+	u.updLater = u.upd.Target
+	u.showUpdate()
 }
 
 // restartForUpdate ends the app so that main starts the new binary. It

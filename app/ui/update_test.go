@@ -173,3 +173,31 @@ func TestUpdateNeverRestartsDuringSession(t *testing.T) {
 		t.Fatal("no offer for the next version")
 	}
 }
+
+// TestUpdateOfferedAtLogin: before sign-in no session can be cut short,
+// so the login screen offers the restart too.
+func TestUpdateOfferedAtLogin(t *testing.T) {
+	fu := &fakeUpdates{}
+	restarts := 0
+	fc := &fakeClient{st: core.State{Phase: core.SignedOut, Online: true}}
+	a := &trayApp{App: test.NewTempApp(t)}
+	u := New(a, Options{Lang: "ja", Preset: profile, Updates: fu, Restart: func() { restarts++ },
+		NewClient: func(Profile) (Client, error) { return fc, nil },
+		Now:       func() time.Time { return testNow }})
+	u.async, u.every = func(f func()) { f() }, 0
+	u.Start()
+	if u.screen != scrLogin {
+		t.Fatalf("screen %v, want login", u.screen)
+	}
+	if u.login.upd.root.Visible() {
+		t.Fatal("update line before any update")
+	}
+	fu.push(update.Status{Phase: update.PhaseReady, Target: "1.5.0"})
+	if !u.login.upd.root.Visible() || !strings.Contains(u.login.upd.text.Text, "1.5.0") {
+		t.Fatalf("login screen: %q", u.login.upd.text.Text)
+	}
+	test.Tap(u.login.upd.restart)
+	if restarts != 1 {
+		t.Fatalf("restarts %d", restarts)
+	}
+}
