@@ -204,3 +204,13 @@ func isCode(err error, code api.Code) bool {
 	e := api.AsError(err)
 	return e != nil && e.Code == code
 }
+
+// SetStandIn names a colleague who decides the section's requests in
+// the caller's place between two dates (代理承認).
+func (c *Client) SetStandIn(ctx context.Context, standIn, from, to string) error {
+	if _, err := c.api.SetTeleworkStandIn(ctx, api.TeleworkStandIn{StandIn: standIn, From: from, To: to}); err != nil {
+		return c.fail(err)
+	}
+	c.record("telework.stand_in", "stand_in", standIn, "from", from, "to", to)
+	return nil
+}

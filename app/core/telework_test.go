@@ -16,7 +16,8 @@ import (
 // the view read again), approves it with a comment, and the requester's
 // client gets the decision as a notice with the comment and the request
 // approved; the start of work reaches the supervisor's section view and
-// notice. Staff cannot decide, and core says so with the broker's code.
+// notice. Staff cannot decide, and core says so with the broker's code;
+// a stand-in the supervisor names gets the approver's view.
 func TestTeleworkApprovalThroughCore(t *testing.T) {
 	wed := time.Date(2026, 6, 3, 9, 0, 0, 0, time.FixedZone("JST", 9*3600))
 	b := brokertest.Start(t, brokertest.WithClock(brokertest.NewClock(wed)))
@@ -105,5 +106,18 @@ func TestTeleworkApprovalThroughCore(t *testing.T) {
 	}
 	if d := staff.State().Telework.Today.Day; d.End.IsZero() || d.End.Before(d.Start) {
 		t.Fatalf("after the end: %+v", d)
+	}
+
+	// The supervisor names aoki to stand in today: aoki's view becomes an
+	// approver's (代理承認).
+	if err := staff.SetStandIn(ctx, "boss", "2026-06-03", "2026-06-03"); api.AsError(err) == nil {
+		t.Fatalf("staff named a stand-in: %v", err)
+	}
+	if err := boss.SetStandIn(ctx, "aoki", "2026-06-03", "2026-06-04"); err != nil {
+		t.Fatal(err)
+	}
+	staff.RefreshTelework(ctx)
+	if tw := staff.State().Telework; !tw.Approver || tw.Section == nil {
+		t.Fatalf("the stand-in's view: approver %v", tw.Approver)
 	}
 }

@@ -333,4 +333,13 @@ var en = map[Key]string{
 	NotifyTwWorkEnd:     "%s ended work",
 	NotifyTwOvertime:    "%s worked past the plan",
 	NotifyTwWithdrawn:   "A telework request was withdrawn",
+
+	TwStandInTitle: "A stand-in while you are away",
+	TwStandInIntro: "Between these dates, the colleague decides your section's requests in your place.",
+	TwStandInWho:   "Stand-in",
+	TwStandInFrom:  "From",
+	TwStandInTo:    "To",
+	TwStandInSet:   "Name stand-in",
+	TwStandInDone:  "%s stands in for you from %s to %s.",
+	TwErrStandIn:   "Choose the stand-in and write the dates as 2026-06-03.",
 }

@@ -335,4 +335,13 @@ var ja = map[Key]string{
 	NotifyTwWorkEnd:     "%sさんが勤務を終了しました",
 	NotifyTwOvertime:    "%sさんが予定を超えて勤務しました",
 	NotifyTwWithdrawn:   "テレワーク申請が取り下げられました",
+
+	TwStandInTitle: "不在時の代理承認者",
+	TwStandInIntro: "指名した期間は、その職員があなたに代わって所属の申請を承認・却下できます。",
+	TwStandInWho:   "代理承認者",
+	TwStandInFrom:  "開始日",
+	TwStandInTo:    "終了日",
+	TwStandInSet:   "指名する",
+	TwStandInDone:  "%sさんを%s〜%sの代理承認者にしました。",
+	TwErrStandIn:   "代理承認者を選び、期間を 2026-06-03 の形で入力してください。",
 }

@@ -346,6 +346,15 @@ const (
 	NotifyTwWorkEnd     Key = "notify.tw_work_end"
 	NotifyTwOvertime    Key = "notify.tw_overtime"
 	NotifyTwWithdrawn   Key = "notify.tw_withdrawn"
+
+	TwStandInTitle Key = "tw.stand_in_title"
+	TwStandInIntro Key = "tw.stand_in_intro"
+	TwStandInWho   Key = "tw.stand_in_who"
+	TwStandInFrom  Key = "tw.stand_in_from"
+	TwStandInTo    Key = "tw.stand_in_to"
+	TwStandInSet   Key = "tw.stand_in_set"
+	TwStandInDone  Key = "tw.stand_in_done"
+	TwErrStandIn   Key = "tw.err_stand_in"
 )
 
 // BCP mode and a revoked laptop (issue 15); their strings are in

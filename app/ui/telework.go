@@ -25,6 +25,7 @@ type Teleworker interface {
 	DecideTelework(ctx context.Context, id string, approve bool, comment string) error
 	StartWork(ctx context.Context, place string) error
 	EndWork(ctx context.Context) error
+	SetStandIn(ctx context.Context, standIn, from, to string) error
 }
 
 var _ Teleworker = (*core.Client)(nil)
@@ -36,6 +37,7 @@ type teleworkActions struct {
 	Request  func(req api.TeleworkRequestCreate)
 	Withdraw func(id string)
 	Decide   func(id string, approve bool, comment string)
+	StandIn  func(standIn, from, to string)
 }
 
 // teleworkScreen is the telework window content: a tab for one's own
@@ -74,6 +76,13 @@ type teleworkScreen struct {
 	section  *fyne.Container
 	secHead  *widget.Label
 	secNote  *widget.Label
+	me       string // the caller, never their own stand-in
+	siWho    *widget.Select
+	siIDs    []string // the staff IDs behind siWho's options
+	siFrom   *widget.Entry
+	siTo     *widget.Entry
+	siSet    *widget.Button
+	siMsg    *message
 }
 
 // reasons are the reason codes in the order the form offers them.
@@ -157,8 +166,8 @@ func fiscalYear(date string) int {
 	return d.Year()
 }
 
-func makeTelework(tr *i18n.Tr, tw *core.Telework, online bool, actions teleworkActions) *teleworkScreen {
-	s := &teleworkScreen{tr: tr, actions: actions, comments: map[string]*widget.Entry{}}
+func makeTelework(tr *i18n.Tr, me string, tw *core.Telework, online bool, actions teleworkActions) *teleworkScreen {
+	s := &teleworkScreen{tr: tr, me: me, actions: actions, comments: map[string]*widget.Entry{}}
 	back := widget.NewButtonWithIcon(tr.T(i18n.Back), theme.NavigateBackIcon(), actions.Back)
 	title := heading(tr.T(i18n.TwTitle))
 	top := container.NewVBox(container.NewPadded(container.NewBorder(nil, nil, back, nil, title)), widget.NewSeparator())
@@ -219,7 +228,19 @@ func makeTelework(tr *i18n.Tr, tw *core.Telework, online bool, actions teleworkA
 	// Approvals and the section, shown to approvers only.
 	s.approve = container.NewVBox()
 	s.apprMsg = newMessage()
-	s.apprTab = container.NewTabItem(tr.T(i18n.TwTabApprovals), page(s.apprMsg.Label, s.approve))
+	s.siWho = widget.NewSelect(nil, nil)
+	s.siWho.PlaceHolder = tr.T(i18n.TwStandInWho)
+	s.siFrom, s.siTo = widget.NewEntry(), widget.NewEntry()
+	s.siFrom.SetPlaceHolder(tr.T(i18n.TwStandInFrom))
+	s.siTo.SetPlaceHolder(tr.T(i18n.TwStandInTo))
+	s.siMsg = newMessage()
+	s.siSet = widget.NewButtonWithIcon(tr.T(i18n.TwStandInSet), theme.AccountIcon(), s.onStandIn)
+	standIn := widget.NewCard(tr.T(i18n.TwStandInTitle), "", container.NewVBox(para(tr.T(i18n.TwStandInIntro)),
+		caption(tr.T(i18n.TwStandInWho)), s.siWho,
+		container.NewGridWithColumns(2, container.NewVBox(caption(tr.T(i18n.TwStandInFrom)), s.siFrom),
+			container.NewVBox(caption(tr.T(i18n.TwStandInTo)), s.siTo)),
+		s.siMsg.Label, container.NewHBox(s.siSet)))
+	s.apprTab = container.NewTabItem(tr.T(i18n.TwTabApprovals), page(s.apprMsg.Label, s.approve, standIn))
 	s.secHead = widget.NewLabel("")
 	s.secHead.TextStyle.Bold = true
 	s.secHead.SizeName = theme.SizeNameSubHeadingText
@@ -363,6 +384,28 @@ func (s *teleworkScreen) failed(decision bool, err error) {
 	s.formMsg.set(errorText(s.tr, err), widget.DangerImportance)
 }
 
+func (s *teleworkScreen) onStandIn() {
+	from, to := strings.TrimSpace(s.siFrom.Text), strings.TrimSpace(s.siTo.Text)
+	_, ef := time.Parse(time.DateOnly, from)
+	_, et := time.Parse(time.DateOnly, to)
+	i := s.siWho.SelectedIndex()
+	if i < 0 || ef != nil || et != nil {
+		s.siMsg.set(s.tr.T(i18n.TwErrStandIn), widget.DangerImportance)
+		return
+	}
+	s.siMsg.clear()
+	s.actions.StandIn(s.siIDs[i], from, to)
+}
+
+// stoodIn is the answer to StandIn.
+func (s *teleworkScreen) stoodIn(name, from, to string, err error) {
+	if err != nil {
+		s.siMsg.set(errorText(s.tr, err), widget.DangerImportance)
+		return
+	}
+	s.siMsg.set(s.tr.T(i18n.TwStandInDone, name, twDay(s.tr, from), twDay(s.tr, to)), widget.SuccessImportance)
+}
+
 // update shows tw (UI thread only).
 func (s *teleworkScreen) update(tw *core.Telework, online bool) {
 	s.tw, s.online = tw, online
@@ -427,6 +470,7 @@ func (s *teleworkScreen) update(tw *core.Telework, online bool) {
 
 	s.showApprovals(tw)
 	s.showSection(tw)
+	s.showStandIns(tw)
 	want := []*container.TabItem{s.reqTab}
 	if tw.Approver {
 		want = append(want, s.apprTab, s.secTab)
@@ -503,6 +547,57 @@ func (s *teleworkScreen) myRow(r api.TeleworkRequest) fyne.CanvasObject {
 		lines = append(lines, container.NewHBox(w))
 	}
 	return widget.NewCard("", "", container.NewVBox(lines...))
+}
+
+// nameOf is a section member's name (their ID if the view has none).
+func (s *teleworkScreen) nameOf(id string) string {
+	if s.tw != nil && s.tw.Section != nil {
+		for _, d := range s.tw.Section.Staff {
+			if d.UserID == id && d.UserName != "" {
+				return d.UserName
+			}
+		}
+	}
+	return id
+}
+
+// showStandIns offers the section's colleagues as stand-ins.
+func (s *teleworkScreen) showStandIns(tw *core.Telework) {
+	if s.siFrom.Text == "" {
+		s.siFrom.SetText(s.today())
+	}
+	if s.siTo.Text == "" {
+		s.siTo.SetText(s.today())
+	}
+	if tw.Section == nil {
+		return
+	}
+	var names, ids []string
+	for _, d := range tw.Section.Staff {
+		if d.UserID == s.me {
+			continue
+		}
+		name := d.UserName
+		if name == "" {
+			name = d.UserID
+		}
+		names = append(names, s.tr.T(i18n.TwRequester, name, d.UserID))
+		ids = append(ids, d.UserID)
+	}
+	if strings.Join(ids, ",") == strings.Join(s.siIDs, ",") {
+		return
+	}
+	sel := ""
+	if i := s.siWho.SelectedIndex(); i >= 0 && i < len(s.siIDs) {
+		sel = s.siIDs[i]
+	}
+	s.siIDs = ids
+	s.siWho.SetOptions(names)
+	for i, id := range ids {
+		if id == sel {
+			s.siWho.SetSelectedIndex(i)
+		}
+	}
 }
 
 func (s *teleworkScreen) showApprovals(tw *core.Telework) {
@@ -704,7 +799,11 @@ func (u *UI) showTelework() {
 			})
 		})
 	}
-	s = makeTelework(u.tr, u.st.Telework, u.st.Online, teleworkActions{
+	me := ""
+	if u.st.User != nil {
+		me = u.st.User.ID
+	}
+	s = makeTelework(u.tr, me, u.st.Telework, u.st.Online, teleworkActions{
 		Back: u.showHome,
 		Request: func(req api.TeleworkRequestCreate) {
 			c := u.client
@@ -726,6 +825,23 @@ func (u *UI) showTelework() {
 		Withdraw: func(id string) {
 			u.confirm(u.tr.T(i18n.TwWithdraw), u.tr.T(i18n.TwWithdrawAsk), func() {
 				call(false, func(ctx context.Context) error { return tw.WithdrawTelework(ctx, id) })
+			})
+		},
+		StandIn: func(standIn, from, to string) {
+			c, name := u.client, s.nameOf(standIn)
+			u.async(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+				defer cancel()
+				err := tw.SetStandIn(ctx, standIn, from, to)
+				fyne.Do(func() {
+					if u.client != c {
+						return
+					}
+					if err != nil {
+						u.recordErr(err)
+					}
+					s.stoodIn(name, from, to, err)
+				})
 			})
 		},
 		Decide: func(id string, approve bool, comment string) {

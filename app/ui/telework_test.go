@@ -60,6 +60,11 @@ func (f *fakeTelework) StartWork(_ context.Context, place string) error {
 	return f.err
 }
 
+func (f *fakeTelework) SetStandIn(_ context.Context, standIn, from, to string) error {
+	f.record("standin " + standIn + " " + from + " " + to)
+	return f.err
+}
+
 func (f *fakeTelework) EndWork(context.Context) error {
 	f.record("end")
 	return f.err
@@ -354,6 +359,25 @@ func TestTeleworkApprovalScreen(t *testing.T) {
 	wantTexts(t, "section", s.secTab.Content, "財政課　本日 6月3日（水）", "承認待ちの申請: 2件（「承認」タブ）",
 		"氏名", "テレワーク予定", "佐藤 花子", "終日", "接続中", "00:02〜", "在宅", "終了未記録",
 		"田中 次郎", "午前", "未接続", "23:31〜03:40", "サテライトオフィス", "予定超過", "鈴木 一郎")
+
+	// A stand-in while away: a colleague of the section (not oneself),
+	// two dates.
+	if got := strings.Join(s.siWho.Options, ","); got != "佐藤 花子（k2001）,田中 次郎（k2003）,鈴木 一郎（k2002）" {
+		t.Errorf("stand-in choices %q", got)
+	}
+	test.Tap(s.siSet)
+	if !strings.Contains(s.siMsg.Text, "代理承認者を選び") {
+		t.Fatalf("no stand-in chosen: %q", s.siMsg.Text)
+	}
+	s.siWho.SetSelected("田中 次郎（k2003）")
+	s.siTo.SetText("2026-06-05")
+	test.Tap(s.siSet)
+	if calls := strings.Join(fc.Calls(), ","); !strings.Contains(calls, "standin k2003 2026-06-03 2026-06-05") {
+		t.Fatalf("calls %s", calls)
+	}
+	if s.siMsg.Text != "田中 次郎さんを6月3日（水）〜6月5日（金）の代理承認者にしました。" {
+		t.Errorf("after naming: %q", s.siMsg.Text)
+	}
 
 	test.Tap(findButton(t, s.root, "戻る"))
 	if got := u.home.telework.Text; got != "テレワーク申請（承認待ち 2）" {
