@@ -151,7 +151,9 @@ func TestE2ERelease(t *testing.T) {
 		_ = os.WriteFile(bad, []byte(`{"broker": "https://zaitaku.example.lg.jp:8443"}`), 0o644)
 		key := filepath.Join(t.TempDir(), "release.key")
 		_ = os.WriteFile(key, []byte("unused"), 0o600)
-		out, err := releaseScript(t, "ZAITAKU_SIGNING_KEY="+key, "ZAITAKU_UPDATE_ROOTS="+key, "ZAITAKU_PRESET="+bad, "VERSION="+r.Version)
+		roots := filepath.Join(t.TempDir(), "root.pub")
+		_ = os.WriteFile(roots, []byte("untrusted comment: minisign public key\nRW"+strings.Repeat("A", 54)+"\n"), 0o644)
+		out, err := releaseScript(t, "ZAITAKU_SIGNING_KEY="+key, "ZAITAKU_UPDATE_ROOTS="+roots, "ZAITAKU_PRESET="+bad, "VERSION="+r.Version)
 		if err == nil || !strings.Contains(out, `no "pins"`) || strings.Contains(out, "release: broker") {
 			t.Errorf("release.sh with a preset without pins: %v\n%s", err, out)
 		}
