@@ -24,7 +24,9 @@ import (
 	"github.com/zaitaku/zaitaku/broker/chat"
 	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/release"
+	"github.com/zaitaku/zaitaku/broker/report"
 	"github.com/zaitaku/zaitaku/broker/services"
+	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/telework"
 	"github.com/zaitaku/zaitaku/broker/terminal"
 )
@@ -52,6 +54,7 @@ type Env struct {
 	Roster    rosterAdmin
 	Telework  *telework.Service
 	Segments  segmentAdmin
+	Reports   *report.Service
 }
 
 func (e *Env) in() io.Reader {
@@ -81,6 +84,7 @@ const (
 	needRoster   // with auth, which it needs
 	needTelework // telework also builds auth: approvers and the export read the roster
 	needSegments // network segments and satellite offices (segments.go)
+	needReports  // the usage reports, with the stored cap
 )
 
 // needNothing marks the commands about the admin session itself.
@@ -368,6 +372,16 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 			st.Close()
 			return nil, err
 		}
+	}
+	if n&needReports != 0 {
+		slotStore := st.Slots()
+		env.Reports = services.NewReports(scfg, func() int {
+			c, err := slotStore.LoadConfig(context.Background())
+			if err != nil {
+				return slots.DefaultPolicy.Cap // IT never set one
+			}
+			return c.Cap
+		})
 	}
 	return func() { st.Close() }, nil
 }

@@ -85,6 +85,11 @@ var commands = []command{
 	{"chat", "export", "--reason TEXT [--lang ja|en] [--tz JST|UTC] [--out FILE] CHANNEL_ID",
 		"a channel's whole record as CSV for an inquiry (Japanese headers and JST unless --lang en, --tz UTC; UTF-8 with BOM); recorded with the reason", needChat, chatExport},
 
+	{"report", "usage", "[--period day|week|month] [--from 2027-04-01] [--to 2027-05-01] [--department D] [--csv] [--out FILE] [--json]",
+		"peak concurrency, hours connected, queued requests and waits, sessions per person, per period and department (CSV: Japanese headers, UTF-8 with BOM)", needReports, reportUsage},
+	{"report", "what-if", "--cap N [--from D] [--to D] [--department D] [--csv] [--out FILE] [--json]",
+		"replay the recorded demand against another cap: how many would have queued, and for how long", needReports, reportWhatIf},
+
 	{"telework", "export", "--from YYYY-MM-DD --to YYYY-MM-DD [--department D] [--lang ja|en] [--tz JST|UTC] [--out FILE]",
 		"HR's working-time record per person per day as CSV (Japanese headers and JST unless --lang en, --tz UTC; UTF-8 with BOM); recorded", needTelework, teleworkExport},
 	{"telework", "policies", "[--json]", "each department's telework policy (departments not listed are free)", needTelework, teleworkPolicies},

@@ -16,6 +16,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/events"
 	"github.com/zaitaku/zaitaku/broker/meet"
 	"github.com/zaitaku/zaitaku/broker/oplog"
+	"github.com/zaitaku/zaitaku/broker/report"
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
@@ -39,6 +40,8 @@ type Domains struct {
 	// Meet is web meetings (broker/meet); nil when the broker runs
 	// without a media port, and the meeting routes answer meet_unavailable.
 	Meet Meetings
+	// Reports are the usage reports (broker/report).
+	Reports Reports
 }
 
 // Accounts is sign-in, sessions and account administration (broker/auth).
@@ -222,10 +225,17 @@ type Meetings interface {
 	Serve(ctx context.Context, conn *websocket.Conn, t meet.Ticket, host string) error
 }
 
+// Reports are the usage reports and the what-if replay (broker/report).
+type Reports interface {
+	Usage(ctx context.Context, q report.Query) (api.UsageReport, error)
+	WhatIf(ctx context.Context, q report.Query, capN int) (api.WhatIfReport, error)
+}
+
 func (d Domains) missing() string {
 	for name, v := range map[string]any{"Audit": d.Audit, "Auth": d.Auth, "Oplog": d.Oplog,
 		"Terminals": d.Terminals, "Events": d.Events, "Relay": d.Relay, "Slots": d.Slots,
-		"Releases": d.Releases, "Chat": d.Chat, "Roster": d.Roster, "Telework": d.Telework} {
+		"Releases": d.Releases, "Chat": d.Chat, "Roster": d.Roster, "Telework": d.Telework,
+		"Reports": d.Reports} {
 		if v == nil {
 			return name
 		}

@@ -104,6 +104,7 @@ func (s *Server) routeTable() []route {
 		s.teleworkRoutes(),
 		s.meetRoutes(),
 		s.officeRoutes(),
+		s.reportRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

@@ -61,6 +61,7 @@ type Server struct {
 	tw     Telework
 	segs   Segments
 	meet   Meetings
+	reps   Reports
 
 	sockets    sync.WaitGroup     // live event sockets
 	socketsCtx context.Context    // ends every socket at shutdown
@@ -90,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 	d := cfg.Domains
 	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now,
 		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots,
-		rel: d.Releases, chat: d.Chat, roster: d.Roster, tw: d.Telework, segs: d.Segments, meet: d.Meet}
+		rel: d.Releases, chat: d.Chat, roster: d.Roster, tw: d.Telework, segs: d.Segments, meet: d.Meet, reps: d.Reports}
 	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
 	s.limits = newLimits(cfg.Limits, cfg.Now)

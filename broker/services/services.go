@@ -24,6 +24,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/relay"
 	"github.com/zaitaku/zaitaku/broker/release"
+	"github.com/zaitaku/zaitaku/broker/report"
 	rosterimport "github.com/zaitaku/zaitaku/broker/roster"
 	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/telework"
@@ -44,6 +45,7 @@ type Stores interface {
 	Chat() chat.Store
 	Roster() rosterimport.Store
 	Telework() telework.Store
+	Reports() report.Store
 }
 
 // Config is what the services are built from.
@@ -103,6 +105,7 @@ type Services struct {
 	Roster    *rosterimport.Service
 	Telework  *telework.Service
 	Meet      *meet.Service // nil without a media port
+	Reports   *report.Service
 
 	jobs []Job
 }
@@ -204,6 +207,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	}
 	s.Telework.SetLive(connected{s.Slots})
 	s.Slots.SetGate(gate{s.Telework})
+	s.Reports = NewReports(cfg, func() int { return s.Slots.Policy().Cap })
 
 	s.jobs = []Job{
 		// Retention is counted in days and a purge walks the table: four
@@ -582,4 +586,10 @@ func (d deviceDirectory) DeviceInfo(ctx context.Context, id string) (oplog.Devic
 	}
 	return oplog.DeviceInfo{PublicKey: dev.PublicKey, UserID: dev.UserID, Department: u.Department,
 		Status: dev.Status, RevokedAt: dev.RevokedAt}, nil
+}
+
+// NewReports builds the usage reports on the store; capNow is the cap in
+// force (the running slots' policy, or the stored one for the CLI).
+func NewReports(cfg Config, capNow func() int) *report.Service {
+	return report.New(cfg.Stores.Reports(), capNow, cfg.Now)
 }

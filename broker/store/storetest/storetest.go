@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) services.Stores) {
 		{"chat", chatBehaviours},
 		{"roster", rosterBehaviours},
 		{"telework", teleworkBehaviours},
+		{"reports", reportBehaviours},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
