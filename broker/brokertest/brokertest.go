@@ -83,6 +83,7 @@ type options struct {
 	dataDir    string
 	clock      *Clock
 	config     []func(*daemon.Config)
+	console    string
 }
 
 // WithRealClock uses time.Now (for tests of real timing such as the tunnel).
@@ -111,6 +112,10 @@ func WithSetup(fn func(*daemon.Broker)) Option { return func(o *options) { o.set
 // broker and start another on its directory to test a restart.
 func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir } }
 
+// WithConsoleAllow sets the admin console's address ranges
+// (-console-allow); without it the console answers loopback only.
+func WithConsoleAllow(cidrs string) Option { return func(o *options) { o.console = cidrs } }
+
 // WithClock uses c (a restarted broker goes on with its predecessor's time).
 func WithClock(c *Clock) Option { return func(o *options) { o.clock = c } }
 
@@ -136,6 +141,11 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	cfg.LoginRate, cfg.RefreshRate = "off", "off"
 	// Meeting media on a free loopback port, like the HTTPS listener.
 	cfg.MeetUDP, cfg.MeetTURNTCP = "127.0.0.1:0", "127.0.0.1:0"
+	// The console answers loopback, where the tests' browser is.
+	cfg.ConsoleAllow = "127.0.0.0/8,::1/128"
+	if o.console != "" {
+		cfg.ConsoleAllow = o.console
+	}
 	if o.limits != nil {
 		cfg.LoginRate, cfg.RefreshRate, cfg.TrustedProxies = o.limits[0], o.limits[1], o.limits[2]
 	}

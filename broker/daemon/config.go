@@ -13,8 +13,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/console"
 	"github.com/zaitaku/zaitaku/broker/directory"
 	"github.com/zaitaku/zaitaku/broker/server"
 	"github.com/zaitaku/zaitaku/broker/services"
@@ -53,6 +55,10 @@ type Config struct {
 	// LDAP, in the config file only, signs staff in against the city's
 	// directory instead of local passwords (broker/directory).
 	LDAP *directory.Config `json:"ldap,omitempty"`
+	// The admin console in the browser: who may reach it, and its idle
+	// sign-out.
+	ConsoleAllow string `json:"console_allow"` // ZAITAKU_CONSOLE_ALLOW: comma-separated CIDRs (default the private ranges)
+	ConsoleIdle  string `json:"console_idle"`  // ZAITAKU_CONSOLE_IDLE: e.g. 15m
 }
 
 // DefaultConfig is the configuration with nothing set.
@@ -68,7 +74,8 @@ func defaults() Config {
 		LoginRate: "20/1m", RefreshRate: "300/1m",
 		// The media port has the HTTPS port's number, so that a firewall
 		// rule names one port for both (TCP and UDP).
-		MeetUDP: ":8443", MeetTURNTCP: ":3478"}
+		MeetUDP: ":8443", MeetTURNTCP: ":3478",
+		ConsoleAllow: console.DefaultAllow, ConsoleIdle: "15m"}
 }
 
 // ParseServe reads `broker serve` arguments, the environment and -config.
@@ -97,6 +104,8 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.MeetUDP, "meet-udp", cfg.MeetUDP, "UDP `addr`ess for all web meeting media, or off (env ZAITAKU_MEET_UDP)")
 	fs.StringVar(&cfg.MeetPublicIPs, "meet-public-ips", "", "`IPs` (comma-separated) to announce for meeting media when the broker is behind 1:1 NAT (env ZAITAKU_MEET_PUBLIC_IPS)")
 	fs.StringVar(&cfg.MeetTURNTCP, "meet-turn-tcp", cfg.MeetTURNTCP, "TCP `addr`ess of the embedded TURN server for browsers that cannot send UDP, or off (env ZAITAKU_MEET_TURN_TCP)")
+	fs.StringVar(&cfg.ConsoleAllow, "console-allow", cfg.ConsoleAllow, "comma-separated `CIDRs` the admin console answers (the office network; default the private ranges) (env ZAITAKU_CONSOLE_ALLOW)")
+	fs.StringVar(&cfg.ConsoleIdle, "console-idle", cfg.ConsoleIdle, "sign the admin console out after this `duration` without use (env ZAITAKU_CONSOLE_IDLE)")
 	// Find -config first so that flags given on the command line win over it.
 	for i, a := range args {
 		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "config="); ok {
@@ -116,7 +125,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dec := json.NewDecoder(strings.NewReader(stripComments(string(b))))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp, ldap)", file, err)
+			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp, ldap, console_allow, console_idle)", file, err)
 		}
 	}
 	env := map[string]*string{
@@ -127,6 +136,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_LOGIN_RATE": &cfg.LoginRate, "ZAITAKU_REFRESH_RATE": &cfg.RefreshRate, "ZAITAKU_TRUSTED_PROXIES": &cfg.TrustedProxies,
 		"ZAITAKU_MEET_UDP": &cfg.MeetUDP, "ZAITAKU_MEET_PUBLIC_IPS": &cfg.MeetPublicIPs,
 		"ZAITAKU_MEET_TURN_TCP": &cfg.MeetTURNTCP,
+		"ZAITAKU_CONSOLE_ALLOW": &cfg.ConsoleAllow, "ZAITAKU_CONSOLE_IDLE": &cfg.ConsoleIdle,
 	}
 	for k, p := range env {
 		if v := getenv(k); v != "" {
@@ -183,12 +193,29 @@ func (c Config) validate() error {
 			return fmt.Errorf("-meet-turn-tcp %q: use HOST:PORT, :PORT or off, e.g. :3478", c.MeetTURNTCP)
 		}
 	}
+	if _, err := c.Console(nil); err != nil {
+		return err
+	}
 	for _, ip := range splitList(c.MeetPublicIPs) {
 		if net.ParseIP(ip) == nil {
 			return fmt.Errorf("-meet-public-ips: %q is not an IP address", ip)
 		}
 	}
 	return nil
+}
+
+// Console is the admin console's configuration; seed (the data
+// directory's secret key) keeps its device key the same across restarts.
+func (c Config) Console(seed []byte) (console.Config, error) {
+	allow, err := console.ParseAllow(c.ConsoleAllow)
+	if err != nil {
+		return console.Config{}, fmt.Errorf("-console-allow: %w", err)
+	}
+	idle, err := time.ParseDuration(c.ConsoleIdle)
+	if err != nil || idle < time.Minute || idle > 8*time.Hour {
+		return console.Config{}, fmt.Errorf("-console-idle %q: a duration from 1m to 8h, e.g. 15m", c.ConsoleIdle)
+	}
+	return console.Config{Allow: allow, Idle: idle, Seed: seed}, nil
 }
 
 // Meet is the meetings' media configuration for broker/services.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/auth"
+	"github.com/zaitaku/zaitaku/broker/console"
 	"github.com/zaitaku/zaitaku/broker/directory"
 	"github.com/zaitaku/zaitaku/broker/server"
 	"github.com/zaitaku/zaitaku/broker/services"
@@ -128,8 +129,20 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		lock.release()
 		return nil, err
 	}
+	ccfg, err := cfg.Console(key)
+	var cons *console.Service
+	if err == nil {
+		ccfg.Now = opt.Now
+		cons, err = console.New(ccfg)
+	}
+	if err != nil {
+		svc.Close()
+		st.Close()
+		lock.release()
+		return nil, err
+	}
 	srv, err := server.New(server.Config{Domains: Domains(svc), Ready: st.CheckWritable, Log: log, Now: opt.Now,
-		Version: Version, PublicURL: cfg.PublicURL, BodyTimeout: opt.BodyTimeout, Limits: limits})
+		Version: Version, PublicURL: cfg.PublicURL, BodyTimeout: opt.BodyTimeout, Limits: limits, Console: cons})
 	if err != nil {
 		svc.Close()
 		st.Close()

@@ -140,6 +140,13 @@ func (s *Server) authorize(c *call) error {
 		return nil
 	}
 	if !hasTok {
+		// The admin console's cookie stands for its sign-in's token.
+		var err error
+		if tok, hasTok, err = s.authorizeConsole(c); err != nil {
+			return err
+		}
+	}
+	if !hasTok {
 		if !c.r.queryToken && c.R.URL.Query().Has("access_token") {
 			return api.Err(api.CodeUnauthenticated, "send the token in the Authorization header, never in the address")
 		}

@@ -105,6 +105,7 @@ func (s *Server) routeTable() []route {
 		s.meetRoutes(),
 		s.officeRoutes(),
 		s.reportRoutes(),
+		s.consoleRoutes(),
 	} {
 		rs = append(rs, part...)
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	BodyTimeout time.Duration
 	// Limits are the per-source limits on sign-in and refresh (zero: none).
 	Limits RateLimits
+	// Console is the admin console's reach and sessions (nil: the
+	// console's routes refuse every caller).
+	Console Console
 }
 
 // Server serves the broker's API. It constructs no domain: each arrives
@@ -48,20 +51,21 @@ type Server struct {
 	handler         http.Handler
 	openAPIDocument openAPICache
 
-	auth   Accounts
-	audit  audit.Recorder
-	oplog  OperationLog
-	terms  Terminals
-	events EventHub
-	relay  Tunnels
-	slots  Slots
-	rel    Releases
-	chat   Chat
-	roster Roster
-	tw     Telework
-	segs   Segments
-	meet   Meetings
-	reps   Reports
+	auth    Accounts
+	audit   audit.Recorder
+	oplog   OperationLog
+	terms   Terminals
+	events  EventHub
+	relay   Tunnels
+	slots   Slots
+	rel     Releases
+	chat    Chat
+	roster  Roster
+	tw      Telework
+	segs    Segments
+	meet    Meetings
+	reps    Reports
+	console Console
 
 	sockets    sync.WaitGroup     // live event sockets
 	socketsCtx context.Context    // ends every socket at shutdown
@@ -91,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	d := cfg.Domains
 	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now,
 		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots,
-		rel: d.Releases, chat: d.Chat, roster: d.Roster, tw: d.Telework, segs: d.Segments, meet: d.Meet, reps: d.Reports}
+		rel: d.Releases, chat: d.Chat, roster: d.Roster, tw: d.Telework, segs: d.Segments, meet: d.Meet, reps: d.Reports, console: cfg.Console}
 	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
 	s.limits = newLimits(cfg.Limits, cfg.Now)
