@@ -92,6 +92,7 @@ let users = [];
 let pcs = [];
 let rosterFile = null; // the file the last dry run read: apply sends exactly it
 let oplogNext = "";
+let currentTab = "live";
 
 const $ = (id) => document.getElementById(id);
 function t(key, vars) {
@@ -217,6 +218,7 @@ async function signOut(msg) {
 
 function showTab(name) {
   if (!$("tab-" + name)) name = "live";
+  currentTab = name;
   for (const s of document.querySelectorAll(".tab")) s.hidden = s.id !== "tab-" + name;
   for (const b of document.querySelectorAll("nav button")) b.classList.toggle("active", b.dataset.tab === name);
   history.replaceState(null, "", "#" + name);
@@ -401,14 +403,14 @@ function renderRoster(rep) {
   const box = $("roster-report");
   const probs = (rep.problems || []).map((p) => el("li", { class: "problem", text: (p.line ? t("roster.line") + " " + p.line + (p.header ? " [" + p.header + "]" : "") + ": " : "") + p.message }));
   const lines = (rep.lines || []).filter((l) => l.kind !== "unchanged");
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("p", { class: "counts", id: "roster-counts", text: t("roster.counts", rep.counts) }),
     probs.length ? el("ul", {}, ...probs) : null,
     lines.length ? el("table", {}, el("thead", {}, el("tr", {}, el("th", { text: t("roster.line") }), el("th", { text: t("col.user") }),
       el("th", { text: t("col.name") }), el("th", { text: t("roster.kind") }), el("th", { text: t("roster.changes") }))),
     el("tbody", {}, ...lines.slice(0, 500).map((l) => el("tr", {}, el("td", { text: l.line ? String(l.line) : "" }), el("td", { text: l.staff_id }),
       el("td", { text: l.name }), el("td", { class: "kind-" + l.kind, text: t("kind." + l.kind) }),
-      el("td", { text: (l.changes || []).join(" / ") + (l.note ? " " + l.note : "") }))))) : null);
+      el("td", { text: (l.changes || []).join(" / ") + (l.note ? " " + l.note : "") }))))) : null].filter((e) => e));
 }
 
 async function rosterApply() {
@@ -481,7 +483,7 @@ async function loadReports() {
   const dept = $("report-dept").value.trim();
   const total = rep.rows.filter((r) => r.department === dept);
   barChart($("chart-peak"), total.map((r) => r.label), total.map((r) => r.peak_concurrent), { line: rep.cap, lineLabel: t("report.cap") + " " + rep.cap, color: "#1f5fa8" });
-  barChart($("chart-hours"), total.map((r) => r.label), total.map((r) => r.hours_connected), { color: "#2e8b57", decimals: 1 });
+  barChart($("chart-hours"), total.map((r) => r.label), total.map((r) => r.hours_connected), { color: "#2e8b57" });
   $("report-body").replaceChildren(...rep.rows.map((r) => el("tr", {}, el("td", { text: r.label }), el("td", { text: r.department || t("report.all") }),
     el("td", { class: "num", text: String(r.peak_concurrent) }), el("td", { class: "num", text: r.hours_connected.toFixed(1) }),
     el("td", { class: "num", text: String(r.sessions) }), el("td", { class: "num", text: String(r.people) }),
@@ -505,6 +507,13 @@ async function runWhatIf() {
   barChart($("chart-whatif"), w.days.map((d) => d.label), w.days.map((d) => d.queued), { color: "#b3261e", title: t("whatif.bars") });
 }
 
+// niceStep rounds a grid step up to 1, 2 or 5 times a power of ten.
+function niceStep(raw) {
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return Math.max(m * p, 1);
+  return 10 * p;
+}
+
 // barChart draws labelled bars, with an optional horizontal line (the cap).
 function barChart(cv, labels, values, o) {
   const g = cv.getContext("2d");
@@ -514,14 +523,14 @@ function barChart(cv, labels, values, o) {
   g.fillStyle = "#1d2733";
   if (o.title) g.fillText(o.title, L, 14);
   if (!values.length) { g.fillStyle = "#5b6775"; g.fillText(t("report.nodata"), L, H / 2); cv.dataset.bars = "0"; return; }
-  const top = Math.max(1, o.line || 0, ...values) * 1.1;
+  const step = niceStep(Math.max(1, o.line || 0, ...values) * 1.05 / 4);
+  const top = step * Math.ceil(Math.max(1, o.line || 0, ...values) * 1.05 / step);
   const y = (v) => TOP + (H - TOP - B) * (1 - v / top);
   g.strokeStyle = "#d5dbe2";
   g.fillStyle = "#5b6775";
-  for (let i = 0; i <= 4; i++) {
-    const v = top * i / 4;
+  for (let v = 0; v <= top + step / 2; v += step) {
     g.beginPath(); g.moveTo(L, y(v)); g.lineTo(W - R, y(v)); g.stroke();
-    g.fillText(o.decimals ? v.toFixed(o.decimals) : String(Math.round(v)), 4, y(v) + 4);
+    g.fillText(String(Math.round(v * 100) / 100), 4, y(v) + 4);
   }
   const bw = (W - L - R) / values.length;
   const every = Math.ceil(values.length / 16);
@@ -557,6 +566,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     lang = lang === "ja" ? "en" : "ja";
     localStorage.setItem("zaitaku.lang", lang);
     applyLang();
+    if (session) showTab(currentTab); // what was drawn in the other language
   });
   $("signin-btn").addEventListener("click", signIn);
   $("otp").addEventListener("keydown", (e) => { if (e.key === "Enter") signIn(); });
