@@ -209,6 +209,39 @@ func TestE2EAdminConsole(t *testing.T) {
 	}
 	p.shot("console-03-live-ended.png")
 
+	// Staff and laptops: search, a temporary password shown once, a
+	// laptop revoked.
+	p.do("open staff", chromedp.Click(chromedp.CSS(`nav button[data-tab="staff"]`)), chromedp.WaitVisible(chromedp.ID("tab-staff")))
+	p.until("the staff list", `!!document.querySelector('tr[data-user="k1024"]')`)
+	p.do("search", chromedp.SendKeys(chromedp.ID("staff-search"), "山田"))
+	p.until("only 山田", `document.getElementById("staff-body").children.length === 1`)
+	p.do("reset the password (two presses)", chromedp.Click(chromedp.CSS(`tr[data-user="k1024"] button.danger`)),
+		chromedp.Click(chromedp.CSS(`tr[data-user="k1024"] button.danger`)))
+	p.until("the temporary password", `document.querySelector("#staff-secret code") && document.querySelector("#staff-secret code").textContent.length >= 8`)
+	if u, _ := b.Services.Auth.GetUser(ctx, "k1024"); u == nil || !u.MustChangePassword {
+		t.Errorf("after the reset k1024 must change the password: %+v", u)
+	}
+	p.do("show the laptops", chromedp.Click(chromedp.CSS(`tr[data-user="k1024"] button`)), chromedp.WaitVisible(chromedp.ID("devices")))
+	p.until("the laptop", `!!document.querySelector("#devices-body tr[data-device] button")`)
+	p.shot("console-04-staff.png")
+	p.do("revoke the laptop (two presses)", chromedp.Click(chromedp.CSS(`#devices-body tr[data-device] button`)),
+		chromedp.Click(chromedp.CSS(`#devices-body tr[data-device] button`)))
+	p.until("the laptop is revoked", `!document.querySelector("#devices-body tr[data-device] button")`)
+	if ds, _ := b.Services.Auth.ListDevices(ctx, "k1024"); len(ds) != 1 || ds[0].Status != api.DeviceRevoked {
+		t.Errorf("k1024's laptop after revoke: %+v", ds)
+	}
+	// Office PCs, and the operation log holding what the console did.
+	p.do("open PCs", chromedp.Click(chromedp.CSS(`nav button[data-tab="pcs"]`)), chromedp.WaitVisible(chromedp.ID("tab-pcs")))
+	p.until("the office PC", `!!document.querySelector('tr[data-pc="pc-k1024"]')`)
+	p.do("open the log", chromedp.Click(chromedp.CSS(`nav button[data-tab="oplog"]`)), chromedp.WaitVisible(chromedp.ID("tab-oplog")),
+		chromedp.SendKeys(chromedp.ID("oplog-type"), "console.signed_in"), chromedp.Click(chromedp.ID("oplog-search")))
+	p.until("the console's sign-in in the log", `document.getElementById("oplog-body").textContent.includes("console.signed_in")`)
+	if href, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.getElementById("oplog-export").href`)); err != nil ||
+		!strings.Contains(href, "/admin/v1/oplogs/export?type=console.signed_in&format=csv") {
+		t.Errorf("export link %q %v", href, err)
+	}
+	p.shot("console-05-oplog.png")
+
 	// Roster: the dry run shows what would change and changes nothing.
 	csv := "職員番号,氏名,カナ,所属\r\nk1024,山田 花子,ヤマダ ハナコ,税務課\r\nk2001,田中 一郎,タナカ イチロウ,福祉課\r\n"
 	file := filepath.Join(t.TempDir(), "名簿-2026-04.csv")
@@ -227,7 +260,7 @@ func TestE2EAdminConsole(t *testing.T) {
 	if _, err := b.Services.Auth.GetUser(ctx, "k2001"); err == nil {
 		t.Fatal("the dry run created k2001")
 	}
-	p.shot("console-04-roster-dry-run.png")
+	p.shot("console-06-roster-dry-run.png")
 	p.do("apply", chromedp.Click(chromedp.ID("roster-apply")), chromedp.WaitVisible(chromedp.ID("roster-result")))
 	if got := p.text("#roster-result"); !strings.Contains(got, "反映しました") {
 		t.Errorf("apply result %q", got)
@@ -239,7 +272,7 @@ func TestE2EAdminConsole(t *testing.T) {
 		t.Errorf("after apply, k1024 moved: %+v", u)
 	}
 	p.until("the import is listed", `document.getElementById("roster-imports").children.length === 1`)
-	p.shot("console-05-roster-applied.png")
+	p.shot("console-07-roster-applied.png")
 
 	// Reports: charts drawn from the JSON, and a what-if replay.
 	p.do("open the reports", chromedp.Click(chromedp.CSS(`nav button[data-tab="reports"]`)), chromedp.WaitVisible(chromedp.ID("tab-reports")))
@@ -257,13 +290,13 @@ func TestE2EAdminConsole(t *testing.T) {
 	if err != nil || painted < 500 {
 		t.Errorf("peak chart: %d blue pixels (%v)", painted, err)
 	}
-	p.shot("console-06-reports.png")
+	p.shot("console-08-reports.png")
 	p.do("English", chromedp.Click(chromedp.ID("lang")))
 	if got := p.text(`nav button[data-tab="reports"]`); got != "Usage reports" {
 		t.Errorf("English tab %q", got)
 	}
 	p.do("replay in English", chromedp.Click(chromedp.ID("whatif-run")))
 	p.until("the English answer", `document.getElementById("whatif-summary").textContent.startsWith("With a cap of 6")`)
-	p.shot("console-07-reports-en.png")
+	p.shot("console-09-reports-en.png")
 	t.Logf("screenshots in %s; what-if: %s", art, summary)
 }

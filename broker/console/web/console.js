@@ -14,7 +14,7 @@ const T = {
     "tab.live": "接続状況", "tab.staff": "職員と端末", "tab.pcs": "庁内PC", "tab.roster": "名簿取込", "tab.oplog": "操作ログ", "tab.reports": "利用レポート",
     "live.used": "接続中", "live.queued": "待機中", "live.cap": "同時接続の上限", "live.capset": "変更", "live.updated": "更新",
     "live.sessions": "接続中のセッション", "live.queue": "待機列", "live.none": "ありません",
-    "end": "終了", "end.confirm": "もう一度押すと終了", "remove": "列から外す", "end.reason": "管理者が終了しました",
+    "end": "終了", "end.confirm": "もう一度押すと終了", "confirm": "もう一度押すと実行", "remove": "列から外す", "end.reason": "管理者が終了しました",
     "col.user": "職員", "col.name": "氏名", "col.dept": "所属", "col.pc": "庁内PC", "col.since": "開始", "col.requested": "要求",
     "col.roles": "役割", "col.state": "状態", "col.device": "端末", "col.os": "OS", "col.lastseen": "最終利用", "col.address": "アドレス",
     "col.when": "日時", "col.status": "状態", "col.file": "ファイル", "col.actor": "実施者", "col.type": "種類", "col.target": "対象",
@@ -52,7 +52,7 @@ const T = {
     "tab.live": "Live", "tab.staff": "Staff and laptops", "tab.pcs": "Office PCs", "tab.roster": "Roster import", "tab.oplog": "Operation log", "tab.reports": "Usage reports",
     "live.used": "Connected", "live.queued": "Waiting", "live.cap": "Concurrency cap", "live.capset": "Set", "live.updated": "Updated",
     "live.sessions": "Live sessions", "live.queue": "Queue", "live.none": "None",
-    "end": "End", "end.confirm": "Press again to end", "remove": "Remove", "end.reason": "Ended by IT",
+    "end": "End", "end.confirm": "Press again to end", "confirm": "Press again to confirm", "remove": "Remove", "end.reason": "Ended by IT",
     "col.user": "Staff", "col.name": "Name", "col.dept": "Department", "col.pc": "Office PC", "col.since": "Since", "col.requested": "Requested",
     "col.roles": "Roles", "col.state": "State", "col.device": "Laptop", "col.os": "OS", "col.lastseen": "Last seen", "col.address": "Address",
     "col.when": "When", "col.status": "Status", "col.file": "File", "col.actor": "By", "col.type": "Type", "col.target": "Target",
@@ -258,19 +258,22 @@ async function refreshLive() {
 
 // armed makes a destructive button ask for a second press (no dialogs:
 // they block the page and cannot be styled).
-function armed(label, run) {
+function armed(label, run, confirmKey) {
   const b = el("button", { type: "button", class: "danger change", text: t(label) });
   let timer = null;
+  const disarm = () => { b.classList.remove("armed"); b.textContent = t(label); };
   b.addEventListener("click", async () => {
     if (!b.classList.contains("armed")) {
       b.classList.add("armed");
-      b.textContent = t("end.confirm");
-      timer = setTimeout(() => { b.classList.remove("armed"); b.textContent = t(label); }, 5000);
+      b.textContent = t(confirmKey || "confirm");
+      timer = setTimeout(disarm, 5000);
       return;
     }
     clearTimeout(timer);
     b.disabled = true;
-    try { await run(); } catch (e) { fail(e); b.disabled = false; }
+    try { await run(); } catch (e) { fail(e); }
+    b.disabled = false;
+    disarm();
   });
   return b;
 }
@@ -279,7 +282,7 @@ function endButton(id, label) {
   return armed(label, async () => {
     await api("POST", "/admin/v1/sessions/" + encodeURIComponent(id) + "/end", { reason: t("end.reason") });
     refreshLive();
-  });
+  }, "end.confirm");
 }
 
 async function setCap() {
