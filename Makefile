@@ -12,7 +12,7 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxran
   postgresql slapd ldap-utils minisign procps iproute2 coreutils xdotool fontconfig \
   gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 msitools wixl systemd desktop-file-utils xz-utils \
   dpkg-dev adduser util-linux sqlite3
-# The meeting end-to-end tests drive Debian's chromium (never a downloaded browser).
+# The meeting and admin console end-to-end tests drive Debian's chromium (never a downloaded browser).
 DEB_PACKAGES += chromium
 # Node.js runs Redocly's CLI, which lints the served OpenAPI document.
 DEB_PACKAGES += nodejs
@@ -51,7 +51,7 @@ check: ## static checks: formatting, vet, dependency rules, cross-compiles
 	  if [ -n "$$bad" ]; then echo "the tunnel is standard TLS; no package of it seals bytes itself: $$bad"; exit 1; fi
 	@bad=$$($(GO) list -deps ./broker/server | grep -E 'zaitaku/broker/store/' || true); \
 	  if [ -n "$$bad" ]; then echo "broker/server imports a store engine (take the domains as interfaces): $$bad"; exit 1; fi
-	@bad=$$(grep -nE '\b(auth|oplog|relay|events|slots|terminal|services|release|chat|telework|meet)\.(New|Build)[A-Za-z]*\(' $$(ls broker/server/*.go | grep -v _test.go) || true); \
+	@bad=$$(grep -nE '\b(auth|oplog|relay|events|slots|terminal|services|release|chat|telework|meet|report|console)\.(New|Build)[A-Za-z]*\(' $$(ls broker/server/*.go | grep -v _test.go) || true); \
 	  if [ -n "$$bad" ]; then echo "broker/server constructs a domain (broker/services does): $$bad"; exit 1; fi
 	@missing=$$(for d in $$($(GO) list -f '{{.Dir}}' ./app/... ./broker/... ./platform/... | sed "s|^$(CURDIR)/||"); do \
 	  grep -q "\`$$d/\?\`" docs/ARCHITECTURE.md || echo $$d; done); \
