@@ -176,35 +176,52 @@ func random() string {
 func hashOf(cookie string) [32]byte { return sha256.Sum256([]byte(cookie)) }
 
 // Open starts a session for a completed sign-in and returns its cookie
-// value; only its hash is kept.
-func (s *Service) Open(resp *api.LoginResponse) (string, Session) {
+// value (only its hash is kept) and the sessions that timed out
+// meanwhile, whose sign-ins the caller ends.
+func (s *Service) Open(resp *api.LoginResponse) (string, Session, []Session) {
 	now := s.cfg.Now()
 	cookie := random()
 	se := Session{User: resp.User, CSRF: random(), Access: resp.AccessToken, AccessExpires: resp.AccessExpiresAt,
 		Refresh: resp.RefreshToken, DeviceID: resp.Device.ID, Created: now, LastActive: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweep(now)
+	gone := s.sweep(now)
 	if len(s.sessions) >= maxSessions {
-		var oldest [32]byte
-		first := true
+		var oldest *entry
+		var key [32]byte
 		for k, e := range s.sessions {
-			if first || e.s.Created.Before(s.sessions[oldest].s.Created) {
-				oldest, first = k, false
+			if !e.mu.TryLock() {
+				continue // in use this instant: not the one to drop
 			}
+			if oldest == nil || e.s.Created.Before(oldest.s.Created) {
+				oldest, key = e, k
+			}
+			e.mu.Unlock()
 		}
-		delete(s.sessions, oldest)
+		if oldest != nil {
+			gone = append(gone, oldest.s)
+			delete(s.sessions, key)
+		}
 	}
 	s.sessions[hashOf(cookie)] = &entry{s: se}
-	return cookie, se
+	return cookie, se, gone
 }
 
-func (s *Service) sweep(now time.Time) {
+// sweep removes the sessions past their time; call with s.mu held. An
+// entry in use this instant is left for the next sweep (Use holds its
+// lock and then takes s.mu, so waiting for it here could deadlock).
+func (s *Service) sweep(now time.Time) []Session {
+	var gone []Session
 	for k, e := range s.sessions {
-		if s.expired(e.s, now) {
-			delete(s.sessions, k)
+		if e.mu.TryLock() {
+			if s.expired(e.s, now) {
+				gone = append(gone, e.s)
+				delete(s.sessions, k)
+			}
+			e.mu.Unlock()
 		}
 	}
+	return gone
 }
 
 func (s *Service) expired(se Session, now time.Time) bool {

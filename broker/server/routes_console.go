@@ -21,7 +21,7 @@ type Console interface {
 	Allowed(a netip.Addr) bool
 	Idle() time.Duration
 	DeviceKey() ed25519.PrivateKey
-	Open(resp *api.LoginResponse) (string, console.Session)
+	Open(resp *api.LoginResponse) (string, console.Session, []console.Session)
 	Use(cookie string, touch bool, refresh console.Refresher) (console.Session, error)
 	Close(cookie string) (console.Session, bool)
 }
@@ -142,7 +142,10 @@ func (s *Server) consoleLogin(c *call) (any, error) {
 		s.recordConsole(c, resp.User.ID, "console.sign_in_refused", "reason", string(refuse.Code))
 		return nil, refuse
 	}
-	cookie, se := s.console.Open(resp)
+	cookie, se, gone := s.console.Open(resp)
+	for _, g := range gone {
+		s.endTimedOut(c, g) // closed browsers leave no sign-in behind
+	}
 	http.SetCookie(c.W, &http.Cookie{Name: console.CookieName, Value: cookie, Path: "/",
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 	s.recordConsole(c, se.User.ID, "console.signed_in", "device", se.DeviceID)
