@@ -186,7 +186,13 @@ async function signIn() {
 function started(s) {
   session = s;
   lastActivity = Date.now();
+  const roles = s.user.roles || [];
+  const central = roles.includes("admin") || roles.includes("auditor");
   document.body.classList.toggle("readonly", !canChange());
+  // What the admin API keeps to central IT (the cap, the log, the
+  // reports) is not offered to a department's IT contact.
+  document.body.classList.toggle("not-admin", !roles.includes("admin"));
+  for (const tab of ["oplog", "reports"]) document.querySelector(`nav button[data-tab="${tab}"]`).hidden = !central;
   $("signin").hidden = true;
   $("tabs").hidden = false;
   $("signout").hidden = false;
