@@ -1,7 +1,6 @@
 package report
 
 import (
-	"container/heap"
 	"sort"
 	"time"
 
@@ -32,46 +31,71 @@ func Replay(d []Demand, capN int) Replayed {
 	if capN < 1 {
 		capN = 1
 	}
-	ends := &timeHeap{}
-	var last time.Time
-	var queued, conn []interval
+	var ends endHeap // when each busy slot frees, Unix nanoseconds
+	var last int64
+	queued, conn := make([]interval, 0, len(d)/4), make([]interval, 0, len(d))
 	for i, r := range d {
-		g := r.At
-		if g.Before(last) {
-			g = last // first come, first served
+		at := r.At.UnixNano()
+		g := max(at, last) // first come, first served
+		for len(ends) > 0 && ends[0] <= g {
+			ends.pop()
 		}
-		for ends.Len() > 0 && !(*ends)[0].After(g) {
-			heap.Pop(ends)
+		if len(ends) >= capN {
+			g = max(g, ends.pop())
 		}
-		if ends.Len() >= capN {
-			if e := heap.Pop(ends).(time.Time); e.After(g) {
-				g = e
-			}
-		}
-		heap.Push(ends, g.Add(r.Length))
+		end := g + int64(r.Length)
+		ends.push(end)
 		last = g
-		out.Waits[i] = g.Sub(r.At)
-		if g.After(r.At) {
-			queued = append(queued, interval{r.At, g})
+		out.Waits[i] = time.Duration(g - at)
+		if g > at {
+			queued = append(queued, interval{at, g})
 		}
-		conn = append(conn, interval{g, g.Add(r.Length)})
+		conn = append(conn, interval{g, end})
 	}
 	out.PeakQueue, _ = peak(queued)
 	out.PeakConcurrent, _ = peak(conn)
 	return out
 }
 
-type timeHeap []time.Time
+// endHeap is a min-heap of slot end times (no interface boxing: a
+// year's replay pushes half a million).
+type endHeap []int64
 
-func (h timeHeap) Len() int           { return len(h) }
-func (h timeHeap) Less(i, j int) bool { return h[i].Before(h[j]) }
-func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timeHeap) Push(x any)        { *h = append(*h, x.(time.Time)) }
-func (h *timeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h *endHeap) push(v int64) {
+	*h = append(*h, v)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if a[p] <= a[i] {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *endHeap) pop() int64 {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a = a[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && a[l] < a[m] {
+			m = l
+		}
+		if l+1 < n && a[l+1] < a[m] {
+			m = l + 1
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
 }
 
 // WhatIf replays the granted requests asked for in [q.From, q.To) against
@@ -110,15 +134,17 @@ func WhatIf(ss []Session, q Query, capN int, now time.Time) api.WhatIfReport {
 	}
 	r := Replay(sorted, capN)
 	rep.Replayed, rep.PeakQueue, rep.PeakConcurrent = len(sorted), r.PeakQueue, r.PeakConcurrent
-	days := map[string]*api.WhatIfDay{}
-	var order []string
+	// sorted is in request order, so each day's requests are together.
+	var day *api.WhatIfDay
+	var dayEnd time.Time
 	for i, dm := range sorted {
-		label := dayStart(dm.At).Format(time.DateOnly)
-		day := days[label]
-		if day == nil {
-			day = &api.WhatIfDay{Label: label}
-			days[label] = day
-			order = append(order, label)
+		if day == nil || !dm.At.Before(dayEnd) {
+			if day != nil {
+				finish(day)
+				rep.Days = append(rep.Days, *day)
+			}
+			start := dayStart(dm.At)
+			day, dayEnd = &api.WhatIfDay{Label: start.Format(time.DateOnly)}, start.AddDate(0, 0, 1)
 		}
 		day.Requests++
 		rec := kept[idx[i]].Granted.Sub(kept[idx[i]].Requested)
@@ -135,11 +161,11 @@ func WhatIf(ss []Session, q Query, capN int, now time.Time) api.WhatIfReport {
 	if rep.Queued > 0 {
 		rep.WaitMeanSeconds = float64(rep.WaitTotalSeconds) / float64(rep.Queued)
 	}
-	finish(&rep.Recorded)
-	for _, l := range order {
-		finish(days[l])
-		rep.Days = append(rep.Days, *days[l])
+	if day != nil {
+		finish(day)
+		rep.Days = append(rep.Days, *day)
 	}
+	finish(&rep.Recorded)
 	return rep
 }
 

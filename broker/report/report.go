@@ -7,8 +7,10 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -185,8 +187,11 @@ func (s *Service) WhatIf(ctx context.Context, q Query, capN int) (api.WhatIfRepo
 	return WhatIf(ss, q, capN, s.now()), nil
 }
 
-// interval is connected time [from, to).
-type interval struct{ from, to time.Time }
+// interval is connected time [from, to), in Unix nanoseconds: a third
+// of time.Time's size, and compared by one instruction.
+type interval struct{ from, to int64 }
+
+func span(from, to time.Time) interval { return interval{from.UnixNano(), to.UnixNano()} }
 
 // acc gathers one period of one department.
 type acc struct {
@@ -208,9 +213,13 @@ func Usage(ss []Session, q Query, now time.Time) []api.UsageRow {
 		}
 		return sort.Search(len(starts), func(i int) bool { return starts[i].After(t) }) - 1
 	}
-	accs := map[[2]string]*acc{}
+	type key struct {
+		bucket int
+		dept   string
+	}
+	accs := map[key]*acc{}
 	get := func(b int, dept string) *acc {
-		k := [2]string{starts[b].Format(time.RFC3339), dept}
+		k := key{b, dept}
 		a := accs[k]
 		if a == nil {
 			a = &acc{row: api.UsageRow{Start: starts[b], Label: periodLabel(q.Period, starts[b]), Department: dept},
@@ -219,13 +228,15 @@ func Usage(ss []Session, q Query, now time.Time) []api.UsageRow {
 		}
 		return a
 	}
+	both := make([]string, 2)
 	for _, s := range ss {
-		depts := []string{"", s.Department}
+		both[1] = s.Department
+		depts := both
 		if q.Department != "" {
 			if s.Department != q.Department {
 				continue
 			}
-			depts = depts[1:]
+			depts = both[1:]
 		}
 		if b := find(s.Requested); b >= 0 {
 			for _, d := range depts {
@@ -260,8 +271,8 @@ func Usage(ss []Session, q Query, now time.Time) []api.UsageRow {
 		}
 		for b := find(from); b >= 0 && b < len(starts) && starts[b].Before(to); b++ {
 			bEnd := minTime(periodNext(q.Period, starts[b]), q.To)
-			iv := interval{maxTime(from, starts[b]), minTime(to, bEnd)}
-			if !iv.from.Before(iv.to) {
+			iv := span(maxTime(from, starts[b]), minTime(to, bEnd))
+			if iv.from >= iv.to {
 				continue
 			}
 			for _, d := range depts {
@@ -274,7 +285,7 @@ func Usage(ss []Session, q Query, now time.Time) []api.UsageRow {
 	for _, a := range accs {
 		r := a.row
 		for _, iv := range a.conn {
-			r.SecondsConnected += int64(iv.to.Sub(iv.from) / time.Second)
+			r.SecondsConnected += (iv.to - iv.from) / int64(time.Second)
 		}
 		r.HoursConnected = float64(r.SecondsConnected) / 3600
 		r.PeakConcurrent, r.PeakAt = peak(a.conn)
@@ -300,28 +311,31 @@ func Usage(ss []Session, q Query, now time.Time) []api.UsageRow {
 // reached; an interval ending at t is over before one starting at t.
 func peak(ivs []interval) (int, time.Time) {
 	type edge struct {
-		at time.Time
+		at int64
 		d  int
 	}
 	es := make([]edge, 0, 2*len(ivs))
 	for _, iv := range ivs {
 		es = append(es, edge{iv.from, 1}, edge{iv.to, -1})
 	}
-	sort.Slice(es, func(i, j int) bool {
-		if !es[i].at.Equal(es[j].at) {
-			return es[i].at.Before(es[j].at)
+	slices.SortFunc(es, func(a, b edge) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
 		}
-		return es[i].d < es[j].d
+		return cmp.Compare(a.d, b.d)
 	})
 	n, best := 0, 0
-	var at time.Time
+	var at int64
 	for _, e := range es {
 		n += e.d
 		if n > best {
 			best, at = n, e.at
 		}
 	}
-	return best, at
+	if best == 0 {
+		return 0, time.Time{}
+	}
+	return best, time.Unix(0, at).UTC()
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -283,3 +283,48 @@ func TestParseQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayAgainstNaive: the heap replay agrees with a plain
+// simulation (count who is connected at the candidate time, move to the
+// next end while the cap is full) on random demand.
+func TestReplayAgainstNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	t0 := time.Date(2027, 4, 1, 8, 0, 0, 0, JST)
+	for round := 0; round < 50; round++ {
+		var d []Demand
+		at := t0
+		for i := 0; i < 200; i++ {
+			at = at.Add(time.Duration(rng.IntN(6)) * time.Minute) // often together
+			d = append(d, Demand{At: at, Length: time.Duration(1+rng.IntN(120)) * time.Minute})
+		}
+		capN := 1 + rng.IntN(12)
+		got := Replay(d, capN)
+		var grants, ends []time.Time
+		for i, r := range d {
+			g := r.At
+			if i > 0 && g.Before(grants[i-1]) {
+				g = grants[i-1]
+			}
+			for {
+				busy := 0
+				var next time.Time
+				for j := range grants {
+					if !grants[j].After(g) && ends[j].After(g) {
+						busy++
+						if next.IsZero() || ends[j].Before(next) {
+							next = ends[j]
+						}
+					}
+				}
+				if busy < capN {
+					break
+				}
+				g = next
+			}
+			grants, ends = append(grants, g), append(ends, g.Add(r.Length))
+			if w := g.Sub(r.At); got.Waits[i] != w {
+				t.Fatalf("round %d (cap %d), request %d: wait %v, the plain simulation %v", round, capN, i, got.Waits[i], w)
+			}
+		}
+	}
+}
