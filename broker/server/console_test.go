@@ -291,3 +291,39 @@ func TestConsoleIdleSignOut(t *testing.T) {
 		401, api.CodeConsoleSignedOut)
 	wantCode(t, "and for good", br.do("GET", "/console/v1/session", nil, false), 401, api.CodeConsoleSignedOut)
 }
+
+// TestConsoleDeptAdmin: a department's IT contact signs in and the admin
+// API limits them as it does by token: their department's staff only,
+// no cap, no reports.
+func TestConsoleDeptAdmin(t *testing.T) {
+	b := brokertest.Start(t)
+	ctx := context.Background()
+	contact := b.CreateUser(t, "zeimu-it", api.RoleDeptAdmin)
+	b.CreateUser(t, "zeimu-1")
+	b.CreateUser(t, "somu-1") // stays in 総務課
+	dept := "税務課"
+	for _, id := range []string{contact.ID, "zeimu-1"} {
+		if _, err := b.Services.Auth.UpdateUser(ctx, "test", id, api.UpdateUserRequest{Department: &dept}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	br := newBrowser(t, b)
+	if a := br.signIn(contact); a.status != 200 {
+		t.Fatalf("department IT sign-in: %d %s", a.status, a.body)
+	}
+	a := br.do("GET", "/admin/v1/users", nil, false)
+	var l api.UserList
+	if err := json.Unmarshal(a.body, &l); err != nil || a.status != 200 {
+		t.Fatalf("users: %d %s", a.status, a.body)
+	}
+	for _, u := range l.Users {
+		if u.Department != dept {
+			t.Errorf("department IT sees %s of %s", u.ID, u.Department)
+		}
+	}
+	wantCode(t, "another department's user", br.do("POST", "/admin/v1/users/somu-1/unlock", nil, true), 404, api.CodeNotFound)
+	wantCode(t, "own department's user", br.do("POST", "/admin/v1/users/zeimu-1/unlock", nil, true), 204, "")
+	ten := 10
+	wantCode(t, "the cap", br.do("PATCH", "/admin/v1/slots/config", api.SlotConfigUpdate{Cap: &ten}, true), 403, api.CodeForbidden)
+	wantCode(t, "the reports", br.do("GET", "/admin/v1/reports/usage", nil, false), 403, api.CodeForbidden)
+}
