@@ -11,7 +11,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-bin/broker serve -demo -data "$DATA" -listen "$LISTEN" >"$LOG" 2>&1 &
+# The admin console answers this machine only in the demo.
+bin/broker serve -demo -data "$DATA" -listen "$LISTEN" -console-allow 127.0.0.0/8,::1/128 >"$LOG" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   grep -q 'fingerprint:' "$LOG" && break
@@ -50,6 +51,7 @@ else
 fi
 
 echo "One-time code for yamada: $(bin/broker admin users otp-code yamada -data "$DATA")  (new one: bin/broker admin users otp-code yamada -data $DATA)"
+echo "Admin console: $URL/console (admin; code: bin/broker admin users otp-code admin -data $DATA)"
 lang_flag=()
 [ -n "${ZAITAKU_LANG:-}" ] && lang_flag=(-lang "$ZAITAKU_LANG")
 app=(bin/zaitaku -broker "$URL" -pin "$PIN" -data "$DATA/app" "${lang_flag[@]}")
