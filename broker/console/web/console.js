@@ -588,7 +588,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("pc-reload").addEventListener("click", loadPCs);
   $("roster-dryrun").addEventListener("click", rosterDryRun);
   $("roster-apply").addEventListener("click", rosterApply);
-  $("roster-file").addEventListener("change", () => { $("roster-apply").disabled = true; rosterFile = null; });
+  // Apply sends what the dry run showed: any change of file or option
+  // asks for a new dry run first.
+  for (const id of ["roster-file", "roster-effective", "roster-missing"]) {
+    $(id).addEventListener("change", () => { $("roster-apply").disabled = true; rosterFile = null; });
+  }
   $("oplog-search").addEventListener("click", () => searchOplog(false));
   $("oplog-more").addEventListener("click", () => searchOplog(true));
   $("report-load").addEventListener("click", loadReports);
