@@ -24,9 +24,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/chat"
 	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/release"
-	"github.com/zaitaku/zaitaku/broker/report"
 	"github.com/zaitaku/zaitaku/broker/services"
-	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/telework"
 	"github.com/zaitaku/zaitaku/broker/terminal"
 )
@@ -54,7 +52,7 @@ type Env struct {
 	Roster    rosterAdmin
 	Telework  *telework.Service
 	Segments  segmentAdmin
-	Reports   *report.Service
+	Reports   usageReports
 }
 
 func (e *Env) in() io.Reader {
@@ -92,7 +90,7 @@ const needNothing needs = 0
 
 // overREST are the needs a running broker's REST API serves: a command
 // that needs no more runs there when IT is logged in (remote.go).
-const overREST = needAuth | needOplog | needSlotStore | needRoster | needSegments
+const overREST = needAuth | needOplog | needSlotStore | needRoster | needSegments | needReports
 
 // runFunc runs a command on its positional arguments.
 type runFunc func(ctx context.Context, env *Env, args []string) error
@@ -307,6 +305,7 @@ func prepareEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n need
 			env.Actor = s.StaffID
 			env.Auth, env.Oplog, env.Roster, env.Sessions = remoteAccounts{c}, remoteOplog{c}, remoteRoster{c}, remoteSessions{c}
 			env.Segments = remoteSegments{c}
+			env.Reports = remoteReports{c}
 			return func() {}, nil
 		}
 	}
@@ -374,14 +373,7 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 		}
 	}
 	if n&needReports != 0 {
-		slotStore := st.Slots()
-		env.Reports = services.NewReports(scfg, func() int {
-			c, err := slotStore.LoadConfig(context.Background())
-			if err != nil {
-				return slots.DefaultPolicy.Cap // IT never set one
-			}
-			return c.Cap
-		})
+		env.Reports = localReports(scfg, st.Slots())
 	}
 	return func() { st.Close() }, nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/report"
+	"github.com/zaitaku/zaitaku/broker/services"
+	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
 type reportFlags struct {
@@ -31,18 +33,69 @@ func defineReportFlags(fs *flag.FlagSet, withPeriod bool) reportFlags {
 	return f
 }
 
-func (f reportFlags) query() (report.Query, error) {
-	return report.ParseQuery(*f.period, *f.from, *f.to, *f.dept, time.Now())
+func (f reportFlags) query() api.ReportQuery {
+	return api.ReportQuery{Period: *f.period, From: *f.from, To: *f.to, Department: *f.dept}
+}
+
+// usageReports are the usage reports, on the data directory or from the
+// running broker IT is logged in to; the range is read by the side that
+// has the data (the broker's clock decides "today").
+type usageReports interface {
+	Usage(ctx context.Context, q api.ReportQuery) (api.UsageReport, error)
+	WhatIf(ctx context.Context, q api.ReportQuery, capN int) (api.WhatIfReport, error)
+}
+
+// localReports reads the store; the cap is the stored one.
+func localReports(cfg services.Config, st slots.Store) usageReports {
+	return localReportService{services.NewReports(cfg, func() int {
+		c, err := st.LoadConfig(context.Background())
+		if err != nil {
+			return slots.DefaultPolicy.Cap // IT never set one
+		}
+		return c.Cap
+	})}
+}
+
+type localReportService struct{ s *report.Service }
+
+func (l localReportService) Usage(ctx context.Context, q api.ReportQuery) (api.UsageReport, error) {
+	rq, err := report.ParseQuery(q.Period, q.From, q.To, q.Department, time.Now())
+	if err != nil {
+		return api.UsageReport{}, err
+	}
+	return l.s.Usage(ctx, rq)
+}
+
+func (l localReportService) WhatIf(ctx context.Context, q api.ReportQuery, capN int) (api.WhatIfReport, error) {
+	rq, err := report.ParseQuery(q.Period, q.From, q.To, q.Department, time.Now())
+	if err != nil {
+		return api.WhatIfReport{}, err
+	}
+	return l.s.WhatIf(ctx, rq, capN)
+}
+
+type remoteReports struct{ c *api.Client }
+
+func (r remoteReports) Usage(ctx context.Context, q api.ReportQuery) (api.UsageReport, error) {
+	rep, err := r.c.UsageReport(ctx, q)
+	if err != nil {
+		return api.UsageReport{}, err
+	}
+	return *rep, nil
+}
+
+func (r remoteReports) WhatIf(ctx context.Context, q api.ReportQuery, capN int) (api.WhatIfReport, error) {
+	rep, err := r.c.WhatIf(ctx, q, capN)
+	if err != nil {
+		return api.WhatIfReport{}, err
+	}
+	return *rep, nil
 }
 
 func reportUsage(fs *flag.FlagSet) runFunc {
 	f := defineReportFlags(fs, true)
 	return func(ctx context.Context, env *Env, args []string) error {
-		q, err := f.query()
-		if err != nil {
-			return err
-		}
-		rep, err := env.Reports.Usage(ctx, q)
+		rep, err := env.Reports.Usage(ctx, f.query())
 		if err != nil {
 			return err
 		}
@@ -77,11 +130,7 @@ func reportWhatIf(fs *flag.FlagSet) runFunc {
 		if *capN < 1 {
 			return fmt.Errorf("--cap: the number of sessions to replay against, e.g. --cap 200")
 		}
-		q, err := f.query()
-		if err != nil {
-			return err
-		}
-		rep, err := env.Reports.WhatIf(ctx, q, *capN)
+		rep, err := env.Reports.WhatIf(ctx, f.query(), *capN)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +66,25 @@ func TestReportCLI(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Logged in to the broker, the same commands ask its REST API (as
+	// an auditor: reports are theirs to read) and print the same.
+	r := newRemoteCLI(t, b)
+	if _, errs, code := r.login(b.CreateUser(t, "kansa", api.RoleAuditor)); code != 0 {
+		t.Fatalf("auditor login: %s", errs)
+	}
+	out, errs, code := r.run("", append([]string{"report", "what-if", "--cap", "1", "--csv"}, rng...)...)
+	if code != 0 || !strings.Contains(out, "1,2026-03-02,3,2,270.00,135.00,150.00") {
+		t.Errorf("what-if over REST: %d %q %q", code, out, errs)
+	}
+	out, errs, code = r.run("", append([]string{"report", "usage", "--period", "month"}, rng...)...)
+	if code != 0 || !strings.Contains(out, "2026-03  (all)       3     6.5    3") {
+		t.Errorf("usage over REST: %d %q %q", code, out, errs)
+	}
+	if _, errs, code = r.run("", "report", "usage", "--period", "year"); code != 1 || !strings.Contains(errs, "day, week or month") {
+		t.Errorf("bad period over REST: %d %q", code, errs)
+	}
+	if _, err := os.Stat(r.data); err == nil {
+		t.Error("a report over REST opened the local data directory")
 	}
 }
