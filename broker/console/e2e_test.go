@@ -78,11 +78,27 @@ func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// until waits for a JavaScript condition on the page.
+// until waits for a JavaScript condition on the page, across a reload
+// (a poll in a page that navigates away is cut and started again).
 func (p *page) until(what, expr string) {
 	p.t.Helper()
-	p.do(what, chromedp.Action[chromedp.Void](chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond),
-		chromedp.WithPollingTimeout(30*time.Second))))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, time.Until(deadline))
+		err := chromedp.Do(ctx, chromedp.Action[chromedp.Void](chromedp.Poll[chromedp.Void](expr,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline)))))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().Before(deadline) && (strings.Contains(err.Error(), "navigated") || strings.Contains(err.Error(), "Not attached") ||
+			strings.Contains(err.Error(), "context was destroyed")) {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		p.shot("console-failed-" + strings.ReplaceAll(what, " ", "-") + ".png")
+		p.t.Fatalf("%s: %v", what, err)
+	}
 }
 
 func (p *page) text(sel string) string {
@@ -299,5 +315,45 @@ func TestE2EAdminConsole(t *testing.T) {
 	p.do("replay in English", chromedp.Click(chromedp.ID("whatif-run")))
 	p.until("the English answer", `document.getElementById("whatif-summary").textContent.startsWith("With a cap of 6")`)
 	p.shot("console-09-reports-en.png")
+
+	// Signed out, an auditor signs in: the same views, nothing to press.
+	auditor := b.CreateUser(t, "kansa-01", api.RoleAuditor)
+	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`window.signedInPage = true`)); err != nil {
+		t.Fatal(err)
+	}
+	p.do("sign out", chromedp.Click(chromedp.ID("signout")))
+	// The page reloads: nothing of the session is left in it.
+	p.until("a fresh page", `!window.signedInPage && document.readyState === "complete" && !document.getElementById("signin").hidden &&
+		document.getElementById("notice").textContent === "You are signed out."`)
+	if got := p.text("#tab-reports"); strings.Contains(got, "With a cap") || strings.Contains(got, "2026-03") {
+		t.Errorf("the reports of the signed-out session are still in the page: %.80q", got)
+	}
+	b.Clock.Advance(30 * time.Second)
+	p.do("the auditor signs in", chromedp.Click(chromedp.ID("lang")), // back to Japanese
+		chromedp.SendKeys(chromedp.ID("staff-id"), auditor.ID), chromedp.SendKeys(chromedp.ID("password"), auditor.Password),
+		chromedp.SendKeys(chromedp.ID("otp"), b.Code(t, auditor)), chromedp.Click(chromedp.ID("signin-btn")),
+		chromedp.WaitVisible(chromedp.ID("tab-live")))
+	if _, err := yamada.RequestSlot(ctx, api.SlotRequest{}); err == nil {
+		t.Fatal("a revoked laptop got a slot")
+	}
+	sato := b.Signin(t, "k1100")
+	if _, err := b.Services.Terminals.Create(ctx, "test", api.CreateTerminalRequest{ID: "pc-k1100", Name: "総務-020", Address: "127.0.0.1",
+		RDPPort: port, MAC: "02:00:00:00:00:20", WakeAddr: "127.0.0.1", UserID: "k1100"}); err != nil {
+		t.Fatal(err)
+	}
+	sl2, err := sato.RequestSlot(ctx, api.SlotRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row2 := fmt.Sprintf(`tr[data-slot=%q]`, sl2.ID)
+	p.until("the auditor sees the session", fmt.Sprintf(`!!document.querySelector(%q)`, row2))
+	visible, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`[...document.querySelectorAll(".change")].filter(e => e.offsetParent !== null).length`))
+	if err != nil || visible != 0 {
+		t.Errorf("the auditor's page shows %d change controls (%v)", visible, err)
+	}
+	if got := p.text("#who"); !strings.Contains(got, "閲覧のみ") {
+		t.Errorf("the auditor's header %q", got)
+	}
+	p.shot("console-10-auditor.png")
 	t.Logf("screenshots in %s; what-if: %s", art, summary)
 }

@@ -205,8 +205,22 @@ function showWho() {
   $("who").textContent = session.user.name + " (" + session.user.id + ")" + (canChange() ? "" : " " + t("readonly"));
 }
 
+// signedOut leaves nothing of the session in the page: a signed-in page
+// is reloaded (the DOM held its users, logs and reports), with the
+// message carried over in sessionStorage.
 function signedOut(msg) {
+  if (session) {
+    session = null;
+    sessionStorage.setItem("zaitaku.notice", msg || "");
+    location.replace("/console");
+    return;
+  }
+  showSignin(msg);
+}
+
+function showSignin(msg) {
   session = null;
+  for (const id of ["staff-id", "password", "otp"]) $(id).value = ""; // a shared PC keeps nothing
   if (liveTimer) clearInterval(liveTimer);
   liveTimer = null;
   for (const s of document.querySelectorAll(".tab")) s.hidden = true;
@@ -599,9 +613,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("whatif-run").addEventListener("click", runWhatIf);
   $("whatif-cap").addEventListener("input", () => { $("whatif-cap").dataset.touched = "1"; });
   applyLang();
+  const carried = sessionStorage.getItem("zaitaku.notice") || "";
+  sessionStorage.removeItem("zaitaku.notice");
   try {
     const r = await fetch("/console/v1/session", { credentials: "same-origin" });
     if (r.ok) return started(await r.json());
   } catch (e) { /* not signed in */ }
-  signedOut("");
+  showSignin(carried);
 });
