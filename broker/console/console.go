@@ -50,7 +50,7 @@ const BackgroundHeader = "X-Zaitaku-Background"
 // CSP is the Content-Security-Policy of every console response: the
 // page's own scripts and styles only (no inline script or style, no
 // eval), requests to this origin only, never in a frame.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 // DefaultAllow is who may reach the console when IT names no ranges: the
