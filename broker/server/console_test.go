@@ -126,8 +126,8 @@ func TestConsoleCSRF(t *testing.T) {
 		t.Fatalf("a refused change changed the cap: %d → %d", capBefore, got)
 	}
 	wantCode(t, "read without the token", br.do("GET", "/admin/v1/sessions", nil, false), 200, "")
-	if a := br.do("PATCH", "/admin/v1/slots/config", api.SlotConfigUpdate{Cap: &five}, true); a.status != 200 || b.Services.Slots.Policy().Cap != 5 {
-		t.Fatalf("change with the token: %d %s", a.status, a.body)
+	if a := br.do("PATCH", "/admin/v1/slots/config", api.SlotConfigUpdate{Cap: &five}, true, "Origin", b.URL, "Sec-Fetch-Site", "same-origin"); a.status != 200 || b.Services.Slots.Policy().Cap != 5 {
+		t.Fatalf("change with the token from the page's origin: %d %s", a.status, a.body)
 	}
 	// Another admin's session token is not this session's.
 	other := newBrowser(t, b)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -101,7 +102,7 @@ func (s *Server) consoleLogin(c *call) (any, error) {
 	if err := s.consoleReach(c); err != nil {
 		return nil, err
 	}
-	if !sameOrigin(c.R) {
+	if !s.sameOrigin(c.R) {
 		// A sign-in posted from another site would sign this browser in
 		// as someone else (login CSRF).
 		return nil, api.Err(api.CodeConsoleCSRF)
@@ -222,9 +223,11 @@ func (s *Server) endTimedOut(c *call, se console.Session) {
 }
 
 // sameOrigin checks what a browser says about where a change comes from;
-// the CSRF token is the check, this is a second one.
-func sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" && o != "https://"+r.Host {
+// the CSRF token is the check, this is a second one. The page's origin
+// is the host it asked for, or -public-url's (behind a proxy that
+// rewrites Host).
+func (s *Server) sameOrigin(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != "https://"+r.Host && o != s.publicOrigin() {
 		return false
 	}
 	if f := r.Header.Get("Sec-Fetch-Site"); f != "" && f != "same-origin" {
@@ -233,14 +236,22 @@ func sameOrigin(r *http.Request) bool {
 	return true
 }
 
+func (s *Server) publicOrigin() string {
+	u, err := url.Parse(s.cfg.PublicURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead }
 
 // checkCSRF refuses a change without the session's token.
-func checkCSRF(c *call, se console.Session) error {
+func (s *Server) checkCSRF(c *call, se console.Session) error {
 	if safeMethod(c.R.Method) {
 		return nil
 	}
-	if !console.CSRFOK(se, c.R.Header.Get(console.CSRFHeader)) || !sameOrigin(c.R) {
+	if !console.CSRFOK(se, c.R.Header.Get(console.CSRFHeader)) || !s.sameOrigin(c.R) {
 		return api.Err(api.CodeConsoleCSRF)
 	}
 	return nil
@@ -265,7 +276,7 @@ func (s *Server) consoleLogout(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCSRF(c, se); err != nil {
+	if err := s.checkCSRF(c, se); err != nil {
 		return nil, err
 	}
 	s.console.Close(cookie)
@@ -294,7 +305,7 @@ func (s *Server) authorizeConsole(c *call) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	if err := checkCSRF(c, se); err != nil {
+	if err := s.checkCSRF(c, se); err != nil {
 		return "", false, err
 	}
 	return se.Access, true, nil
