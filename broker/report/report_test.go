@@ -234,6 +234,27 @@ func TestUsageMonth(t *testing.T) {
 		}
 		t.Logf("%s: %d rows, %.1f hours connected in all", period, len(rows), float64(totalSec)/3600)
 	}
+	// One department's report is that department's rows of the whole.
+	all := Usage(ss, Query{Period: api.PeriodWeek, From: from, To: to}, to)
+	one := Usage(ss, Query{Period: api.PeriodWeek, From: from, To: to, Department: "税務課"}, to)
+	var want []api.UsageRow
+	for _, r := range all {
+		if r.Department == "税務課" {
+			want = append(want, r)
+		}
+	}
+	if len(one) == 0 || len(one) != len(want) {
+		t.Fatalf("税務課 alone: %d rows, want %d", len(one), len(want))
+	}
+	for i := range want {
+		if one[i] != want[i] {
+			t.Errorf("税務課 alone, row %d = %+v, want %+v", i, one[i], want[i])
+		}
+	}
+	w1 := WhatIf(ss, Query{From: from, To: to, Department: "税務課"}, 3, to)
+	if w1.Replayed == 0 || w1.Replayed >= WhatIf(ss, Query{From: from, To: to}, 3, to).Replayed {
+		t.Errorf("what-if of one department replayed %d", w1.Replayed)
+	}
 	check(api.PeriodDay, func(l string) string { return l })
 	check(api.PeriodMonth, func(l string) string { return l[:7] })
 	check(api.PeriodWeek, func(l string) string {
