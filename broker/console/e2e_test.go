@@ -70,6 +70,7 @@ func open(t *testing.T, art string) *page {
 
 func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
+	p.t.Logf("%s %s", time.Now().Format("15:04:05.000"), what)
 	ctx, cancel := context.WithTimeout(p.ctx, 45*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
@@ -225,6 +226,29 @@ func TestE2EAdminConsole(t *testing.T) {
 		t.Error("the session ended in the console is still live")
 	}
 	p.shot("console-03-live-ended.png")
+
+	// BCP mode from the live view: configured beforehand, switched with a
+	// reason (two presses), and back.
+	bcpCap, crisis := 300, []string{"危機管理課"}
+	if _, err := b.Services.Slots.ConfigureBCP(ctx, "test", api.BCPConfigUpdate{Cap: &bcpCap, Departments: &crisis}); err != nil {
+		t.Fatal(err)
+	}
+	p.until("BCP mode is shown off", `document.getElementById("bcp-state").textContent === "通常" &&
+		document.getElementById("bcp-detail").textContent.includes("危機管理課")`)
+	p.do("switch BCP mode on", chromedp.SendKeys(chromedp.ID("bcp-reason"), "震度6強の地震のため"),
+		chromedp.Click(chromedp.CSS("#bcp-button button")), chromedp.Click(chromedp.CSS("#bcp-button button")))
+	p.until("BCP mode is on", `document.getElementById("bcp-state").textContent === "実施中" && document.getElementById("cap-value").textContent === "300"`)
+	if bcp := b.Services.Slots.BCP(); !bcp.Active || bcp.Reason != "震度6強の地震のため" || bcp.UpdatedBy != admin.ID {
+		t.Errorf("BCP after the console's switch: %+v", bcp)
+	}
+	p.until("the cap field keeps the normal cap", `document.getElementById("cap-input").value === "140"`)
+	p.shot("console-03b-bcp-on.png")
+	p.do("switch it off", chromedp.SendKeys(chromedp.ID("bcp-reason"), "通常業務に復帰"),
+		chromedp.Click(chromedp.CSS("#bcp-button button")), chromedp.Click(chromedp.CSS("#bcp-button button")))
+	p.until("BCP mode is off", `document.getElementById("bcp-state").textContent === "通常" && document.getElementById("cap-value").textContent === "140"`)
+	if b.Services.Slots.BCP().Active {
+		t.Error("BCP mode still on")
+	}
 
 	// Staff and laptops: search, a temporary password shown once, a
 	// laptop revoked.

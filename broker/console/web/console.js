@@ -43,6 +43,10 @@ const T = {
     "whatif.notreplayed": "待機中に取りやめた {n} 件は、接続時間が分からないため再現に含めていません。",
     "whatif.bars": "待機する要求数(日ごと)", "minutes": "分", "seconds": "秒",
     "readonly": "(閲覧のみ)", "done": "完了しました",
+    "bcp.title": "BCPモード(災害時)", "bcp.on": "実施中", "bcp.off": "通常", "bcp.reason": "理由(職員に表示されます)",
+    "bcp.start": "BCPモードを開始", "bcp.stop": "BCPモードを終了", "bcp.needreason": "BCPモードの切り替えには理由を入力してください(職員のアプリに表示されます)。",
+    "bcp.detail": "上限 {cap}・優先: {who}", "bcp.unset": "未設定(broker admin bcp config で上限と優先する役割・所属を設定)",
+    "bcp.since": "{when} から: {reason}", "bcp.confirm": "もう一度押すと切り替え",
   },
   en: {
     "title": "Zaitaku admin console", "signout": "Sign out",
@@ -81,6 +85,10 @@ const T = {
     "whatif.notreplayed": "{n} requests that gave up in the queue are not replayed (their session length is unknown).",
     "whatif.bars": "Requests that would queue, per day", "minutes": "min", "seconds": "s",
     "readonly": "(read only)", "done": "Done",
+    "bcp.title": "BCP mode (disaster)", "bcp.on": "ON", "bcp.off": "Normal", "bcp.reason": "Reason (shown to staff)",
+    "bcp.start": "Start BCP mode", "bcp.stop": "End BCP mode", "bcp.needreason": "Switching BCP mode needs a reason (the staff's apps show it).",
+    "bcp.detail": "cap {cap} · first: {who}", "bcp.unset": "not configured (broker admin bcp config: the cap and the roles and departments served first)",
+    "bcp.since": "since {when}: {reason}", "bcp.confirm": "Press again to switch",
   },
 };
 
@@ -262,8 +270,11 @@ async function refreshLive() {
   $("used-value").textContent = l.used;
   $("queued-value").textContent = l.queue.length;
   $("cap-value").textContent = l.cap;
-  if (document.activeElement !== $("cap-input")) $("cap-input").value = l.cap;
+  // While BCP mode is on the cap in force is its own; the field edits
+  // the normal cap, which renderBCP reads.
+  if (document.activeElement !== $("cap-input") && !(l.bcp && l.bcp.active)) $("cap-input").value = l.cap;
   $("live-updated").textContent = new Date().toLocaleTimeString(lang === "ja" ? "ja-JP" : "en-GB");
+  renderBCP(l.bcp);
   const body = $("sessions-body");
   body.replaceChildren(...(l.sessions.length ? l.sessions.map((s) => el("tr", { "data-slot": s.id },
     el("td", { text: s.user_id }), el("td", { text: s.user_name || "" }), el("td", { text: s.department || "" }),
@@ -274,6 +285,32 @@ async function refreshLive() {
     el("td", { text: String(s.position || i + 1) }), el("td", { text: s.user_id }), el("td", { text: s.user_name || "" }),
     el("td", { text: s.department || "" }), el("td", { text: fmtTime(s.requested_at) }),
     el("td", {}, endButton(s.id, "remove")))) : [el("tr", {}, el("td", { colspan: "6", class: "hint", text: t("live.none") }))]));
+}
+
+// renderBCP shows BCP mode's state with the live view (the sessions
+// answer carries it) and, for IT, the switch, which needs a reason.
+let bcpActive = null;
+function renderBCP(b) {
+  if (!b) return;
+  const card = $("bcp-card");
+  card.classList.toggle("on", b.active);
+  $("bcp-state").textContent = b.active ? t("bcp.on") : t("bcp.off");
+  const who = [...(b.roles || []), ...(b.departments || [])].join(", ") || "-";
+  $("bcp-detail").textContent = (b.cap ? t("bcp.detail", { cap: b.cap, who }) : t("bcp.unset")) +
+    (b.active && b.since ? " — " + t("bcp.since", { when: fmtTime(b.since), reason: b.reason || "" }) : "");
+  if (bcpActive === b.active) return; // keep a pressed (armed) button as it is
+  bcpActive = b.active;
+  if (b.active) {
+    api("GET", "/admin/v1/slots/config", undefined, true).then((c) => { $("cap-input").value = c.cap; }).catch(fail);
+  }
+  $("bcp-button").replaceChildren(armed(b.active ? "bcp.stop" : "bcp.start", async () => {
+    const reason = $("bcp-reason").value.trim();
+    if (!reason) return notice(t("bcp.needreason"));
+    await api("POST", "/admin/v1/bcp/" + (b.active ? "off" : "on"), { reason });
+    $("bcp-reason").value = "";
+    notice(t("done"), true);
+    refreshLive();
+  }, "bcp.confirm"));
 }
 
 // armed makes a destructive button ask for a second press (no dialogs:
@@ -589,6 +626,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     lang = lang === "ja" ? "en" : "ja";
     localStorage.setItem("zaitaku.lang", lang);
     applyLang();
+    bcpActive = null; // the switch is drawn again in the new language
     if (session) showTab(currentTab); // what was drawn in the other language
   });
   $("signin-btn").addEventListener("click", signIn);
