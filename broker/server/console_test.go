@@ -159,7 +159,7 @@ func TestConsoleCSRF(t *testing.T) {
 func TestConsoleHeaders(t *testing.T) {
 	b := brokertest.Start(t)
 	br := newBrowser(t, b)
-	for _, p := range []string{"/console", "/console/console.js", "/console/console.css"} {
+	for _, p := range []string{"/console", "/console/assets/console.js", "/console/assets/console.css"} {
 		a := br.do("GET", p, nil, false)
 		if a.status != 200 || a.header.Get("Content-Security-Policy") != console.CSP || a.header.Get("X-Frame-Options") != "DENY" {
 			t.Errorf("GET %s: %d, CSP %q, frames %q", p, a.status, a.header.Get("Content-Security-Policy"), a.header.Get("X-Frame-Options"))
@@ -168,7 +168,7 @@ func TestConsoleHeaders(t *testing.T) {
 	if !strings.Contains(console.CSP, "script-src 'self';") || strings.Contains(console.CSP, "unsafe") {
 		t.Errorf("CSP %q", console.CSP)
 	}
-	wantCode(t, "an unknown file", br.do("GET", "/console/secret.txt", nil, false), 404, api.CodeNotFound)
+	wantCode(t, "an unknown file", br.do("GET", "/console/assets/secret.txt", nil, false), 404, api.CodeNotFound)
 	inline := regexp.MustCompile(`(?i)<script>|<script[^>]*>[^<]+</script>|<style|\sstyle=|\son[a-z]+=|https?://|eval\(|new Function|innerHTML`)
 	err := fs.WalkDir(console.Files(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -249,7 +249,7 @@ func TestConsoleAddressRefused(t *testing.T) {
 	b := brokertest.Start(t, brokertest.WithConsoleAllow("10.20.0.0/16"))
 	admin := b.CreateUser(t, "it-kato", api.RoleAdmin)
 	br := newBrowser(t, b)
-	for _, p := range []string{"/console", "/console/console.js", "/console/v1/session"} {
+	for _, p := range []string{"/console", "/console/assets/console.js", "/console/v1/session"} {
 		wantCode(t, "GET "+p+" from 127.0.0.1", br.do("GET", p, nil, false), 403, api.CodeConsoleAddress)
 	}
 	wantCode(t, "sign-in from 127.0.0.1", br.signIn(admin), 403, api.CodeConsoleAddress)

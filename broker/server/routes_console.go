@@ -3,11 +3,9 @@ package server
 import (
 	"crypto/ed25519"
 	"errors"
-	"io/fs"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -36,7 +34,7 @@ func (s *Server) consoleRoutes() []route {
 	return []route{
 		{method: "GET", path: "/console", role: N, handle: s.consolePage,
 			summary: "The admin console (HTML), from the configured address ranges only."},
-		{method: "GET", path: "/console/{file}", role: N, handle: s.consoleAsset,
+		{method: "GET", path: "/console/assets/{file}", role: N, handle: s.consoleAsset,
 			summary: "The console's script and style sheet (embedded; nothing from elsewhere)."},
 		{method: "POST", path: "/console/v1/login", role: N, handle: s.consoleLogin, in: api.ConsoleLoginRequest{}, out: api.ConsoleSession{},
 			summary: "Sign in to the console with password and one-time code (admins, auditors, department IT); sets the session cookie."},
@@ -65,37 +63,22 @@ func (s *Server) consoleReach(c *call) error {
 	return nil
 }
 
+// consolePage is the console's embedded page; it uses no device.
+var consolePage = staticPage{files: console.Files(), csp: console.CSP,
+	permissions: "camera=(), microphone=(), geolocation=(), display-capture=()"}
+
 func (s *Server) consolePage(c *call) (any, error) {
 	if err := s.consoleReach(c); err != nil {
 		return nil, err
 	}
-	return s.consoleFile(c, "index.html")
+	return consolePage.index(c)
 }
 
 func (s *Server) consoleAsset(c *call) (any, error) {
 	if err := s.consoleReach(c); err != nil {
 		return nil, err
 	}
-	name := c.R.PathValue("file")
-	if name == "index.html" || strings.HasPrefix(name, ".") {
-		return nil, api.Errf(api.CodeNotFound, "%s", c.R.URL.Path)
-	}
-	return s.consoleFile(c, name)
-}
-
-var consoleTypes = map[string]string{".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-	".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
-
-func (s *Server) consoleFile(c *call, name string) (any, error) {
-	ctype, ok := consoleTypes[path.Ext(name)]
-	b, err := fs.ReadFile(console.Files(), name)
-	if !ok || err != nil {
-		return nil, api.Errf(api.CodeNotFound, "%s", c.R.URL.Path)
-	}
-	c.W.Header().Set("Content-Type", ctype)
-	c.W.WriteHeader(http.StatusOK)
-	_, _ = c.W.Write(b)
-	return nil, nil
+	return consolePage.asset(c)
 }
 
 func (s *Server) consoleLogin(c *call) (any, error) {
