@@ -83,6 +83,9 @@ const (
 	needTelework // telework also builds auth: approvers and the export read the roster
 	needSegments // network segments and satellite offices (segments.go)
 	needReports  // the usage reports, with the stored cap
+	// needDataDir keeps a command on the data directory even when IT is
+	// logged in: what the REST API does not serve (a demo account's code).
+	needDataDir
 )
 
 // needNothing marks the commands about the admin session itself.

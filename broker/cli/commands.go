@@ -17,7 +17,7 @@ var commands = []command{
 	{"users", "unlock", "ID", "clear a lockout after failed sign-ins", needAuth, byID("unlock", usersUnlock)},
 	{"users", "disable", "ID", "disable an account and end its sessions", needAuth, byID("disable", usersDisable)},
 	{"users", "enable", "ID", "enable a disabled account", needAuth, byID("enable", usersEnable)},
-	{"users", "otp-code", "ID", "current one-time code of a DEMO account (refused for real ones)", needAuth, usersOTPCode},
+	{"users", "otp-code", "ID", "current one-time code of a DEMO account (refused for real ones); always on the data directory", needAuth | needDataDir, usersOTPCode},
 
 	{"devices", "list", "[--user ID] [--json]", "enrolled laptops", needAuth, devicesList},
 	{"devices", "revoke", "ID", "block a lost laptop; its tokens stop working at once", needAuth, byID("revoke", devicesRevoke)},
