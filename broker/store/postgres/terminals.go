@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/terminal"
+)
+
+// Terminals adapts the store to terminal.Store.
+type Terminals struct{ s *Store }
+
+// Terminals returns the office PC store.
+func (s *Store) Terminals() terminal.Store { return &Terminals{s: s} }
+
+var _ terminal.Store = (*Terminals)(nil)
+
+const termCols = `id, name, address, rdp_port, mac, wake_addr, wake_port, department, user_id, pool, state, created_at, updated_at`
+
+func scanTerminal(row scanner) (api.Terminal, error) {
+	var t api.Terminal
+	var user sql.NullString
+	var created, updated int64
+	err := row.Scan(&t.ID, &t.Name, &t.Address, &t.RDPPort, &t.MAC, &t.WakeAddr, &t.WakePort, &t.Department,
+		&user, &t.Pool, &t.State, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, terminal.ErrNotFound
+	}
+	t.UserID = user.String
+	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
+	return t, err
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// termWriteErr maps constraint failures to the package's sentinels.
+func termWriteErr(err error, t api.Terminal) error {
+	switch {
+	case err == nil:
+		return nil
+	case isUnique(err) && constraint(err) == "terminals_user_id_key":
+		return fmt.Errorf("user %s: %w", t.UserID, terminal.ErrUserPaired)
+	case isUnique(err):
+		return fmt.Errorf("terminal %s: %w", t.ID, terminal.ErrConflict)
+	case isForeignKey(err):
+		return fmt.Errorf("user %s: %w", t.UserID, terminal.ErrNoUser)
+	}
+	return err
+}
+
+// CreateTerminal implements terminal.Store.
+func (st *Terminals) CreateTerminal(ctx context.Context, t api.Terminal) error {
+	_, err := st.s.db.ExecContext(ctx, `INSERT INTO terminals (`+termCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		t.ID, t.Name, t.Address, t.RDPPort, t.MAC, t.WakeAddr, t.WakePort, t.Department, nullable(t.UserID), t.Pool,
+		t.State, ms(t.CreatedAt), ms(t.UpdatedAt))
+	return termWriteErr(err, t)
+}
+
+// GetTerminal implements terminal.Store.
+func (st *Terminals) GetTerminal(ctx context.Context, id string) (api.Terminal, error) {
+	return scanTerminal(st.s.db.QueryRowContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id = ?`, id))
+}
+
+// TerminalForUser implements terminal.Store.
+func (st *Terminals) TerminalForUser(ctx context.Context, userID string) (api.Terminal, error) {
+	return scanTerminal(st.s.db.QueryRowContext(ctx, `SELECT `+termCols+` FROM terminals WHERE user_id = ?`, userID))
+}
+
+func (st *Terminals) list(ctx context.Context, where string) ([]api.Terminal, error) {
+	rows, err := st.s.db.QueryContext(ctx, `SELECT `+termCols+` FROM terminals `+where+` ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []api.Terminal
+	for rows.Next() {
+		t, err := scanTerminal(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ListTerminals implements terminal.Store.
+func (st *Terminals) ListTerminals(ctx context.Context) ([]api.Terminal, error) {
+	return st.list(ctx, "")
+}
+
+// PoolTerminals implements terminal.Store.
+func (st *Terminals) PoolTerminals(ctx context.Context) ([]api.Terminal, error) {
+	return st.list(ctx, "WHERE pool = 1 AND user_id IS NULL")
+}
+
+// UpdateTerminal implements terminal.Store.
+func (st *Terminals) UpdateTerminal(ctx context.Context, id string, fn func(*api.Terminal) error) (api.Terminal, error) {
+	var t api.Terminal
+	err := st.s.Tx(ctx, func(tx *Tx) error {
+		var err error
+		t, err = scanTerminal(tx.QueryRowContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id = ? FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(&t); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE terminals SET name=?, address=?, rdp_port=?, mac=?, wake_addr=?, wake_port=?,
+			department=?, user_id=?, pool=?, updated_at=? WHERE id=?`,
+			t.Name, t.Address, t.RDPPort, t.MAC, t.WakeAddr, t.WakePort, t.Department, nullable(t.UserID), t.Pool, ms(t.UpdatedAt), id)
+		return termWriteErr(err, t)
+	})
+	return t, err
+}
+
+// DeleteTerminal implements terminal.Store.
+func (st *Terminals) DeleteTerminal(ctx context.Context, id string) error {
+	res, err := st.s.db.ExecContext(ctx, `DELETE FROM terminals WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return terminal.ErrNotFound
+	}
+	return nil
+}
+
+// SetTerminalState implements terminal.Store.
+func (st *Terminals) SetTerminalState(ctx context.Context, id, state string, at time.Time) error {
+	_, err := st.s.db.ExecContext(ctx, `UPDATE terminals SET state = ?, updated_at = ? WHERE id = ?`, state, ms(at), id)
+	return err
+}
