@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/console"
 	"github.com/zaitaku/zaitaku/broker/directory"
@@ -236,11 +238,14 @@ func (c Config) Meet() services.MeetConfig {
 // validateDB checks -db before anything is created for it, for serve and
 // for one-shot commands alike.
 func (c Config) validateDB() error {
-	if c.DB != "" && !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "file:") && !strings.HasSuffix(c.DB, ".db") {
-		if strings.HasPrefix(c.DB, "postgres") {
-			return errors.New("PostgreSQL is not supported by this build yet; leave -db empty to use the embedded SQLite database")
+	if IsPostgres(c.DB) {
+		if _, err := pgconn.ParseConfig(c.DB); err != nil {
+			return fmt.Errorf("PostgreSQL URL: %v (use postgres://USER:PASSWORD@HOST:5432/DBNAME)", err)
 		}
-		return fmt.Errorf("database URL %q: use a SQLite file path (or leave empty)", c.DB)
+		return nil
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "file:") && !strings.HasSuffix(c.DB, ".db") {
+		return fmt.Errorf("database URL %q: use a SQLite file path, postgres://USER:PASSWORD@HOST:5432/DBNAME, or leave it empty", c.DB)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/directory"
 	"github.com/zaitaku/zaitaku/broker/server"
 	"github.com/zaitaku/zaitaku/broker/services"
+	"github.com/zaitaku/zaitaku/broker/store/postgres"
 	"github.com/zaitaku/zaitaku/broker/store/sqlite"
 	"github.com/zaitaku/zaitaku/broker/tunnel"
 )
@@ -32,7 +33,8 @@ var Version = "dev"
 type Broker struct {
 	Cfg      Config
 	Log      *slog.Logger
-	Store    *sqlite.Store
+	DB       Store         // the database, whichever engine
+	Store    *sqlite.Store // the SQLite engine (tests reach its tables); nil on PostgreSQL
 	Services *services.Services
 	Server   *server.Server
 
@@ -59,11 +61,45 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, ho))
 }
 
+// Store is an opened database: the domains' stores, and what the daemon
+// asks of the engine around them. broker/store/sqlite (the default) and
+// broker/store/postgres (-db postgres://...) implement it.
+type Store interface {
+	services.Stores
+	CheckWritable(ctx context.Context) error
+	Path() string // the file, or the URL without its password
+	Close() error
+}
+
+// IsPostgres tells whether a -db value names a PostgreSQL database.
+func IsPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
 // OpenStore prepares the data directory and opens its database and
 // secret key: what a one-shot `broker admin` command needs.
-func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (*sqlite.Store, []byte, error) {
+func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (Store, []byte, error) {
 	if err := cfg.validateDB(); err != nil {
 		return nil, nil, err
+	}
+	if IsPostgres(cfg.DB) {
+		// The database first: a wrong URL creates nothing. Every broker on
+		// one database needs the same secret.key in its data directory
+		// (it seals what the database keeps secret).
+		st, err := postgres.Open(ctx, cfg.DB, log, postgres.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+			st.Close()
+			return nil, nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
+		}
+		key, err := loadOrCreateSecretKey(cfg.Data)
+		if err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		return st, key, nil
 	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
@@ -113,6 +149,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 	if err := st.CheckWritable(ctx); err != nil {
 		st.Close()
 		lock.release()
+		if IsPostgres(cfg.DB) {
+			return nil, fmt.Errorf("database %s takes no writes: %w (check that the URL names the primary, not a standby, and that its user may write)", st.Path(), err)
+		}
 		return nil, fmt.Errorf("database %s takes no writes: %w (check the volume is mounted read-write and the file's owner and mode)", st.Path(), err)
 	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Log: log, Now: opt.Now,
@@ -152,12 +191,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 	if opt.HeaderTimeout == 0 {
 		opt.HeaderTimeout = 10 * time.Second
 	}
-	return &Broker{Cfg: cfg, Log: log, Store: st, Services: svc, Server: srv, lock: lock, headerTimeout: opt.HeaderTimeout}, nil
+	sq, _ := st.(*sqlite.Store)
+	return &Broker{Cfg: cfg, Log: log, DB: st, Store: sq, Services: svc, Server: srv, lock: lock, headerTimeout: opt.HeaderTimeout}, nil
 }
 
 // Close closes the database and releases the data directory.
 func (b *Broker) Close() error {
-	err := b.Store.Close()
+	err := b.DB.Close()
 	b.lock.release()
 	return err
 }

@@ -86,7 +86,8 @@ func TestReadOnlyDatabaseNotReady(t *testing.T) {
 }
 
 // TestStartupRefusesBadFlags: mistakes in -db and -listen are named as
-// what they are, and nothing is created for them.
+// what they are, and nothing is created for them (a PostgreSQL URL whose
+// server does not answer included).
 func TestStartupRefusesBadFlags(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "never")

@@ -53,6 +53,9 @@ func Open(ctx context.Context, url string, log *slog.Logger, opt Options) (*Stor
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %w (use postgres://USER@HOST:PORT/DBNAME)", err)
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second // a dead host is reported, not waited on
+	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
 	}
