@@ -53,6 +53,7 @@ type Env struct {
 	Telework  *telework.Service
 	Segments  segmentAdmin
 	Reports   usageReports
+	Store     daemon.Store // the database itself (db migrate)
 }
 
 func (e *Env) in() io.Reader {
@@ -83,6 +84,7 @@ const (
 	needTelework // telework also builds auth: approvers and the export read the roster
 	needSegments // network segments and satellite offices (segments.go)
 	needReports  // the usage reports, with the stored cap
+	needStore    // the database itself (db migrate)
 	// needDataDir keeps a command on the data directory even when IT is
 	// logged in: what the REST API does not serve (a demo account's code).
 	needDataDir
@@ -322,6 +324,7 @@ func openEnv(ctx context.Context, cfg daemon.Config, log *slog.Logger, n needs, 
 	if err != nil {
 		return nil, err
 	}
+	env.Store = st
 	scfg := services.Config{Stores: st, Log: log, SecretKey: key}
 	op, err := services.NewOplog(scfg)
 	if err != nil {

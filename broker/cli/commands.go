@@ -98,4 +98,8 @@ var commands = []command{
 	{"telework", "holidays", "[--from D] [--to D] [--json]", "the holiday calendar", needTelework, teleworkHolidays},
 	{"telework", "holiday", "[--municipal] [--remove] DATE [NAME]", "add, rename or (--remove) remove a day off", needTelework, teleworkHoliday},
 	{"telework", "approvers", "DEPARTMENT [STAFF_ID...]", "show or name a department's approvers beside its supervisors", needTelework, teleworkApprovers},
+
+	{"db", "migrate", "", "apply this broker's schema migrations to the database (-db, or the data dir's SQLite) and list them", needStore, dbMigrate},
+	{"db", "copy", "--from sqlite:PATH --to postgres://USER@HOST/DB",
+		"move everything into a new PostgreSQL database; every table's row count and checksum are compared before it commits", needNothing, dbCopy},
 }

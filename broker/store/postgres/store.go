@@ -88,6 +88,9 @@ func Redact(url string) string {
 	if err != nil {
 		return "the database URL"
 	}
+	if strings.HasPrefix(cfg.Host, "/") { // a unix socket's directory
+		return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d", cfg.User, cfg.Database, cfg.Host, cfg.Port)
+	}
 	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }
 
@@ -384,4 +387,27 @@ func isForeignKey(err error) bool {
 func constraint(err error) string {
 	_, c := pgCode(err)
 	return c
+}
+
+// Pool is the connection pool, for bulk work that database/sql cannot do
+// (COPY, in `broker admin db copy`).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// AppliedMigrations names the applied schema migrations (their file
+// names, which are the same on both engines), oldest first.
+func (s *Store) AppliedMigrations(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }

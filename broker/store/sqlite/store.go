@@ -253,6 +253,25 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// AppliedMigrations names the applied schema migrations, oldest first
+// (`broker admin db migrate` prints them).
+func (s *Store) AppliedMigrations(ctx context.Context) ([]string, error) {
+	rows, err := s.R.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
 // Time columns are stored as Unix milliseconds (INTEGER): compact, indexable
 // and the same in SQLite and PostgreSQL.
 
