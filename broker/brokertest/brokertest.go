@@ -116,6 +116,10 @@ func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir 
 // (-console-allow); without it the console answers loopback only.
 func WithConsoleAllow(cidrs string) Option { return func(o *options) { o.console = cidrs } }
 
+// WithDB runs the broker on the database at url (-db), e.g. a
+// PostgreSQL database from pgtest, instead of SQLite in the data dir.
+func WithDB(url string) Option { return WithConfig(func(c *daemon.Config) { c.DB = url }) }
+
 // WithClock uses c (a restarted broker goes on with its predecessor's time).
 func WithClock(c *Clock) Option { return func(o *options) { o.clock = c } }
 
