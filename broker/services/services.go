@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/chat"
 	"github.com/zaitaku/zaitaku/broker/events"
+	"github.com/zaitaku/zaitaku/broker/jobs"
 	"github.com/zaitaku/zaitaku/broker/meet"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/relay"
@@ -46,6 +48,7 @@ type Stores interface {
 	Roster() rosterimport.Store
 	Telework() telework.Store
 	Reports() report.Store
+	Jobs() jobs.Store
 }
 
 // Config is what the services are built from.
@@ -209,26 +212,32 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	s.Slots.SetGate(gate{s.Telework})
 	s.Reports = NewReports(cfg, func() int { return s.Slots.Policy().Cap })
 
+	// Database-wide work runs on one broker per period however many
+	// share the database (broker/jobs); the rest is each broker's own.
+	by := brokerName()
+	once := func(name string, every time.Duration, fn func(context.Context)) Job {
+		return Job{name, periodic(every, jobs.Once(cfg.Stores.Jobs(), name, by, every, time.Now, log, fn))}
+	}
 	s.jobs = []Job{
 		// Retention is counted in days and a purge walks the table: four
 		// times a day is plenty.
-		{"oplog.purge", periodic(6*time.Hour, func(ctx context.Context) {
+		once("oplog.purge", 6*time.Hour, func(ctx context.Context) {
 			if n, err := s.Oplog.Purge(ctx); err != nil {
 				log.Warn("purge operation logs", "err", err)
 			} else if n > 0 {
 				log.Info("purged operation logs past retention", "events", n)
 			}
-		})},
-		{"auth.purge", periodic(time.Hour, func(ctx context.Context) {
+		}),
+		once("auth.purge", time.Hour, func(ctx context.Context) {
 			if err := s.Auth.Purge(ctx); err != nil {
 				log.Warn("purge expired sessions", "err", err)
 			}
-		})},
-		{"events.purge", periodic(time.Hour, func(ctx context.Context) {
+		}),
+		once("events.purge", time.Hour, func(ctx context.Context) {
 			if _, err := s.Events.Purge(ctx); err != nil {
 				log.Warn("purge events", "err", err)
 			}
-		})},
+		}),
 		// Presence follows sockets and slots, which tell chat nothing: a
 		// sweep finds who changed and tells their department.
 		{"chat.presence", periodic(10*time.Second, func(ctx context.Context) {
@@ -236,13 +245,13 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 				log.Warn("chat: presence sweep", "err", err)
 			}
 		})},
-		{"chat.purge", periodic(6*time.Hour, func(ctx context.Context) {
+		once("chat.purge", 6*time.Hour, func(ctx context.Context) {
 			if n, err := s.Chat.Purge(ctx); err != nil {
 				log.Warn("purge chat", "err", err)
 			} else if n > 0 {
 				log.Info("purged chat past retention", "entries", n)
 			}
-		})},
+		}),
 		// Bytes reach the slots every few seconds, so that IT sees live
 		// traffic and a slot that ends before its tunnel loses little of
 		// its count.
@@ -254,13 +263,13 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		}},
 		// Pending rosters take effect at midnight JST of their day; a
 		// minute late is on time for the morning.
-		{"roster.apply-due", periodic(time.Minute, func(ctx context.Context) {
+		once("roster.apply-due", time.Minute, func(ctx context.Context) {
 			if n, err := s.Roster.ApplyDue(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("roster: apply due imports", "err", err)
 			} else if n > 0 {
 				log.Info("applied roster imports on their effective date", "imports", n)
 			}
-		})},
+		}),
 		{"slots.sweep", periodic(sweepEvery, func(ctx context.Context) {
 			if err := s.Slots.Sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("slots: sweep", "err", err)
@@ -268,13 +277,13 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		})},
 		// Manifests live a few days and are re-signed past half their
 		// life; checking hourly keeps every one far from expiry.
-		{"release.sign", periodic(time.Hour, func(ctx context.Context) {
+		once("release.sign", time.Hour, func(ctx context.Context) {
 			if n, err := s.Releases.Resign(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("release: re-sign manifests", "err", err)
 			} else if n > 0 {
 				log.Info("release: re-signed manifests", "manifests", n)
 			}
-		})},
+		}),
 	}
 	if s.Meet != nil {
 		// Empty rooms are kept for hours; checking every ten minutes is plenty.
@@ -524,6 +533,12 @@ func (s *Services) Close() {
 	s.Slots.Close()
 	s.Relay.Close()
 	s.Events.Close()
+}
+
+// brokerName tells brokers apart in job claims: host and process.
+func brokerName() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", h, os.Getpid())
 }
 
 // periodic returns a job that runs fn every d until ctx ends.

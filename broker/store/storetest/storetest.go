@@ -1,7 +1,7 @@
 // Package storetest is the store contract: what the domains rely on from
 // a database engine, written against the interfaces they declare
 // (auth.Store, oplog.Store, terminal.Store, events.Store, slots.Store,
-// release.Store, chat.Store, roster.Store, telework.Store) so that every
+// release.Store, chat.Store, roster.Store, telework.Store, jobs.Store) so that every
 // engine (SQLite, PostgreSQL) is held to the same behaviour.
 // An engine's test calls Run with a function that opens a fresh one.
 //
@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) services.Stores) {
 		{"roster", rosterBehaviours},
 		{"telework", teleworkBehaviours},
 		{"reports", reportBehaviours},
+		{"jobs", jobBehaviours},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

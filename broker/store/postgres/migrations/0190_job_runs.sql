@@ -1,0 +1,7 @@
+-- The last start of each database-wide background job (broker/jobs), so
+-- that of several brokers on one database one runs it per period.
+CREATE TABLE job_runs (
+	name       TEXT PRIMARY KEY,
+	started_at BIGINT NOT NULL,
+	started_by TEXT NOT NULL
+);
