@@ -37,9 +37,9 @@ func TestPackagedConfig(t *testing.T) {
 	if n := len(key.FindAllString(string(src), -1)); n < 10 {
 		t.Errorf("only %d commented keys documented", n)
 	}
-	// Every key the broker reads is explained in the file, but the two
-	// that are not for a packaged server.
-	notPackaged := map[string]bool{"db": true, "demo": true}
+	// Every key the broker reads is explained in the file, but the one
+	// that is not for a packaged server.
+	notPackaged := map[string]bool{"demo": true}
 	ct := reflect.TypeOf(daemon.Config{})
 	for i := range ct.NumField() {
 		k, _, _ := strings.Cut(ct.Field(i).Tag.Get("json"), ",")
