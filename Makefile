@@ -12,6 +12,8 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxran
   postgresql slapd ldap-utils minisign procps iproute2 coreutils xdotool fontconfig \
   gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 msitools wixl systemd desktop-file-utils xz-utils \
   dpkg-dev adduser util-linux sqlite3
+# postgresql: the PostgreSQL store's end-to-end tests start their own server
+# (pg_trgm is part of Debian 12's postgresql-15; no -contrib package).
 # The meeting and admin console end-to-end tests drive Debian's chromium (never a downloaded browser).
 DEB_PACKAGES += chromium
 # Node.js runs Redocly's CLI, which lints the served OpenAPI document.

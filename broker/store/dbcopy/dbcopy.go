@@ -393,6 +393,7 @@ type sourceRows struct {
 	rows *sql.Rows
 	t    table
 	raw  []any
+	ptrs []any // &raw[i], for Scan
 	vals []any
 	err  error
 }
@@ -401,11 +402,7 @@ func (s *sourceRows) Next() bool {
 	if s.err != nil || !s.rows.Next() {
 		return false
 	}
-	ptrs := make([]any, len(s.raw))
-	for i := range s.raw {
-		ptrs[i] = &s.raw[i]
-	}
-	if s.err = s.rows.Scan(ptrs...); s.err != nil {
+	if s.err = s.rows.Scan(s.ptrs...); s.err != nil {
 		return false
 	}
 	for i, c := range s.t.cols {
@@ -426,7 +423,11 @@ func readSource(ctx context.Context, stx *sql.Tx, t table) (*sourceRows, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &sourceRows{rows: rows, t: t, raw: make([]any, len(t.cols)), vals: make([]any, len(t.cols))}, nil
+	s := &sourceRows{rows: rows, t: t, raw: make([]any, len(t.cols)), ptrs: make([]any, len(t.cols)), vals: make([]any, len(t.cols))}
+	for i := range s.raw {
+		s.ptrs[i] = &s.raw[i]
+	}
+	return s, nil
 }
 
 func copyTable(ctx context.Context, stx *sql.Tx, ttx pgx.Tx, t table) (int64, error) {
