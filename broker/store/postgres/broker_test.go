@@ -2,11 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/store/postgres/pgtest"
 )
 
@@ -70,5 +74,31 @@ func TestE2EBrokerOnPostgres(t *testing.T) {
 	h, err := yamada2.ChatAfter(ctx, dm.ID, 0, 10)
 	if err != nil || len(h.Messages) != 1 || h.Messages[0].Text != "午後は窓口をお願いします" {
 		t.Errorf("chat after the restart: %+v %v", h, err)
+	}
+}
+
+// TestE2EOneBrokerPerPostgres: until the cap is decided in the database,
+// a second broker on a database another serves is refused at start,
+// naming the one that serves it, and starts once that one has stopped
+// (or been killed: the lock goes with its connection).
+func TestE2EOneBrokerPerPostgres(t *testing.T) {
+	srv := pgtest.Shared(t)
+	url := srv.NewDatabase(t)
+	ctx := context.Background()
+	first := brokertest.Start(t, brokertest.WithDB(url))
+	cfg := daemon.DefaultConfig()
+	cfg.Data, cfg.Listen, cfg.DB = t.TempDir(), "127.0.0.1:0", url
+	_, err := daemon.Open(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{Argon2: auth.TestArgon2})
+	if err == nil || !strings.Contains(err.Error(), "already serves") || !strings.Contains(err.Error(), "zaitaku-broker") {
+		t.Fatalf("a second broker on the database: %v", err)
+	}
+	t.Logf("the second broker is told: %v", err)
+	first.Stop()
+	second, err := daemon.Open(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{Argon2: auth.TestArgon2})
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
