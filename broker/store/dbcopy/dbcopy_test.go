@@ -96,7 +96,8 @@ func populate(t *testing.T, path string) {
 	live := slots.Record{ID: "slot_live", UserID: "yamada", State: api.SlotQueued, QueueSeq: 2, RequestedAt: t0, LeaseUntil: t0.Add(time.Minute), LastActiveAt: t0}
 	done := slots.Record{ID: "slot_done", UserID: "sato", State: api.SlotGranted, QueueSeq: 1, TerminalID: "pc-sato", RequestedAt: t0, GrantedAt: t0, LeaseUntil: t0.Add(time.Minute), LastActiveAt: t0}
 	cfg := api.SlotConfig{Cap: 300, IdleMinutes: 30, MaxMinutes: 600, WarnMinutes: 5, UpdatedAt: t0, UpdatedBy: "it"}
-	must(t, st.Slots().ApplySlots(ctx, []slots.Op{{Config: &cfg}, {Put: &live}, {Put: &done},
+	bcp := api.BCP{Active: true, Cap: 500, Roles: []api.Role{api.RoleSupervisor}, Departments: []string{"福祉課"}, Reason: "台風", Since: t0, UpdatedAt: t0, UpdatedBy: "it"}
+	must(t, st.Slots().ApplySlots(ctx, []slots.Op{{Config: &cfg}, {BCP: &bcp}, {Put: &live}, {Put: &done},
 		{End: &slots.Ended{Record: done, EndedAt: t0.Add(time.Hour), Reason: "user"}}}))
 	must(t, st.Slots().AddEndRequest(ctx, slots.EndRequest{SlotID: "slot_live", Actor: "it", Reason: "端末紛失", At: t0}))
 

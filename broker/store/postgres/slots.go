@@ -120,6 +120,10 @@ func (st *Slots) ApplySlots(ctx context.Context, ops []slots.Op) error {
 					op.Terminal.State, ms(op.Terminal.At), op.Terminal.TerminalID); err != nil {
 					return fmt.Errorf("office pc state %s: %w", op.Terminal.TerminalID, err)
 				}
+			case op.BCP != nil:
+				if err := putBCP(ctx, tx, op.BCP); err != nil {
+					return err
+				}
 			case op.Config != nil:
 				c := op.Config
 				r := c.RDP
