@@ -137,6 +137,8 @@ func populate(t *testing.T, path string) {
 	must(t, tw.PutHoliday(ctx, api.Holiday{Date: "2026-05-05", Name: "こどもの日", Kind: "national"}))
 	must(t, tw.SetApprovers(ctx, "総務課", []string{"tanaka"}))
 	must(t, tw.PutStandIn(ctx, telework.StandIn{Approver: "tanaka", StandIn: "admin", From: "2026-04-01", To: "2026-04-30"}))
+	_, err = st.Terminals().PutSatelliteOffice(ctx, api.SatelliteOffice{ID: "kita", Name: "北サテライト", Ranges: []string{"192.0.2.0/28"}, CreatedAt: t0, UpdatedAt: t0})
+	must(t, err)
 	_, err = st.Jobs().ClaimRun(ctx, "oplog.purge", "broker-1", t0, t0.Add(-6*time.Hour))
 	must(t, err)
 	must(t, tw.PutDay(ctx, telework.Day{UserID: "yamada", Date: "2026-04-01", Place: "自宅", Start: t0, End: t0.Add(8 * time.Hour)}))

@@ -107,17 +107,17 @@ func (t rosterTx) UpdateUser(ctx context.Context, u auth.UserRecord) error {
 }
 
 func (t rosterTx) CreateTerminal(ctx context.Context, pc api.Terminal) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO terminals (`+termCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO terminals (`+termCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		pc.ID, pc.Name, pc.Address, pc.RDPPort, pc.MAC, pc.WakeAddr, pc.WakePort, pc.Department, nullable(pc.UserID), pc.Pool,
-		pc.State, ms(pc.CreatedAt), ms(pc.UpdatedAt))
+		pc.State, ms(pc.CreatedAt), ms(pc.UpdatedAt), segmentOr(pc.Segment))
 	return termWriteErr(err, pc)
 }
 
 func (t rosterTx) UpdateTerminal(ctx context.Context, pc api.Terminal) error {
 	res, err := t.tx.ExecContext(ctx, `UPDATE terminals SET name=?, address=?, rdp_port=?, mac=?, wake_addr=?, wake_port=?,
-		department=?, user_id=?, pool=?, updated_at=? WHERE id=?`,
+		department=?, user_id=?, pool=?, updated_at=?, segment=? WHERE id=?`,
 		pc.Name, pc.Address, pc.RDPPort, pc.MAC, pc.WakeAddr, pc.WakePort, pc.Department, nullable(pc.UserID), pc.Pool,
-		ms(pc.UpdatedAt), pc.ID)
+		ms(pc.UpdatedAt), segmentOr(pc.Segment), pc.ID)
 	if err != nil {
 		return termWriteErr(err, pc)
 	}

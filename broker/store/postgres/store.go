@@ -447,5 +447,13 @@ func (s *Store) LockServing(ctx context.Context, by string) (release func(), err
 		conn.Close(ctx)
 		return nil, fmt.Errorf("%s already serves database %s: several brokers on one database are not supported yet (each would count the concurrency cap on its own); stop it, or give this broker its own database", holder, s.Path())
 	}
-	return func() { conn.Close(context.Background()) }, nil
+	return func() {
+		// Unlocked before the connection closes: the server ends a closed
+		// connection's session (and its locks) a moment later, and a
+		// broker started right after this one must find it free.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(serveLock))
+		conn.Close(ctx)
+	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -19,14 +20,14 @@ func (s *Store) Terminals() terminal.Store { return &Terminals{s: s} }
 
 var _ terminal.Store = (*Terminals)(nil)
 
-const termCols = `id, name, address, rdp_port, mac, wake_addr, wake_port, department, user_id, pool, state, created_at, updated_at`
+const termCols = `id, name, address, rdp_port, mac, wake_addr, wake_port, department, user_id, pool, state, created_at, updated_at, segment`
 
 func scanTerminal(row scanner) (api.Terminal, error) {
 	var t api.Terminal
 	var user sql.NullString
 	var created, updated int64
 	err := row.Scan(&t.ID, &t.Name, &t.Address, &t.RDPPort, &t.MAC, &t.WakeAddr, &t.WakePort, &t.Department,
-		&user, &t.Pool, &t.State, &created, &updated)
+		&user, &t.Pool, &t.State, &created, &updated, &t.Segment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, terminal.ErrNotFound
 	}
@@ -59,9 +60,9 @@ func termWriteErr(err error, t api.Terminal) error {
 
 // CreateTerminal implements terminal.Store.
 func (st *Terminals) CreateTerminal(ctx context.Context, t api.Terminal) error {
-	_, err := st.s.db.ExecContext(ctx, `INSERT INTO terminals (`+termCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := st.s.db.ExecContext(ctx, `INSERT INTO terminals (`+termCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		t.ID, t.Name, t.Address, t.RDPPort, t.MAC, t.WakeAddr, t.WakePort, t.Department, nullable(t.UserID), t.Pool,
-		t.State, ms(t.CreatedAt), ms(t.UpdatedAt))
+		t.State, ms(t.CreatedAt), ms(t.UpdatedAt), segmentOr(t.Segment))
 	return termWriteErr(err, t)
 }
 
@@ -115,8 +116,9 @@ func (st *Terminals) UpdateTerminal(ctx context.Context, id string, fn func(*api
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE terminals SET name=?, address=?, rdp_port=?, mac=?, wake_addr=?, wake_port=?,
-			department=?, user_id=?, pool=?, updated_at=? WHERE id=?`,
-			t.Name, t.Address, t.RDPPort, t.MAC, t.WakeAddr, t.WakePort, t.Department, nullable(t.UserID), t.Pool, ms(t.UpdatedAt), id)
+			department=?, user_id=?, pool=?, updated_at=?, segment=? WHERE id=?`,
+			t.Name, t.Address, t.RDPPort, t.MAC, t.WakeAddr, t.WakePort, t.Department, nullable(t.UserID), t.Pool, ms(t.UpdatedAt),
+			segmentOr(t.Segment), id)
 		return termWriteErr(err, t)
 	})
 	return t, err
@@ -138,4 +140,61 @@ func (st *Terminals) DeleteTerminal(ctx context.Context, id string) error {
 func (st *Terminals) SetTerminalState(ctx context.Context, id, state string, at time.Time) error {
 	_, err := st.s.db.ExecContext(ctx, `UPDATE terminals SET state = ?, updated_at = ? WHERE id = ?`, state, ms(at), id)
 	return err
+}
+
+// segmentOr is a PC's segment as stored: LGWAN when none was given (a
+// roster or an older client that knows no segments).
+func segmentOr(seg string) string {
+	if seg == "" {
+		return api.SegmentLGWAN
+	}
+	return seg
+}
+
+// ListSatelliteOffices implements terminal.Store.
+func (st *Terminals) ListSatelliteOffices(ctx context.Context) ([]api.SatelliteOffice, error) {
+	rows, err := st.s.db.QueryContext(ctx, `SELECT id, name, ranges, created_at, updated_at FROM satellite_offices ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []api.SatelliteOffice
+	for rows.Next() {
+		var o api.SatelliteOffice
+		var ranges string
+		var created, updated int64
+		if err := rows.Scan(&o.ID, &o.Name, &ranges, &created, &updated); err != nil {
+			return nil, err
+		}
+		o.Ranges = strings.Split(ranges, ",")
+		o.CreatedAt, o.UpdatedAt = fromMS(created), fromMS(updated)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// PutSatelliteOffice implements terminal.Store: an existing office keeps
+// its creation time.
+func (st *Terminals) PutSatelliteOffice(ctx context.Context, o api.SatelliteOffice) (api.SatelliteOffice, error) {
+	var created int64
+	err := st.s.db.QueryRowContext(ctx, `INSERT INTO satellite_offices (id, name, ranges, created_at, updated_at) VALUES (?,?,?,?,?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, ranges = excluded.ranges, updated_at = excluded.updated_at
+		RETURNING created_at`, o.ID, o.Name, strings.Join(o.Ranges, ","), ms(o.CreatedAt), ms(o.UpdatedAt)).Scan(&created)
+	if err != nil {
+		return api.SatelliteOffice{}, err
+	}
+	o.CreatedAt, o.UpdatedAt = fromMS(created), fromMS(ms(o.UpdatedAt))
+	return o, nil
+}
+
+// DeleteSatelliteOffice implements terminal.Store.
+func (st *Terminals) DeleteSatelliteOffice(ctx context.Context, id string) error {
+	res, err := st.s.db.ExecContext(ctx, `DELETE FROM satellite_offices WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return terminal.ErrNotFound
+	}
+	return nil
 }
