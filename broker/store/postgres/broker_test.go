@@ -88,6 +88,7 @@ func TestE2EOneBrokerPerPostgres(t *testing.T) {
 	first := brokertest.Start(t, brokertest.WithDB(url))
 	cfg := daemon.DefaultConfig()
 	cfg.Data, cfg.Listen, cfg.DB = t.TempDir(), "127.0.0.1:0", url
+	cfg.MeetUDP, cfg.MeetTURNTCP = "127.0.0.1:0", "127.0.0.1:0" // free ports, as brokertest gives
 	_, err := daemon.Open(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{Argon2: auth.TestArgon2})
 	if err == nil || !strings.Contains(err.Error(), "already serves") || !strings.Contains(err.Error(), "zaitaku-broker") {
 		t.Fatalf("a second broker on the database: %v", err)
