@@ -559,7 +559,22 @@ func TestE2EOfficeChatPageSupervisor(t *testing.T) {
 	page.until("the care request", careSel+" .req-head", func(s string) bool {
 		return s == "小林 健2026年6月4日（木）、2026年6月5日（金）午後介護"
 	})
-	page.run("comment", chromedp.SendKeys(chromedp.CSS(sickSel+" textarea"), "お大事にしてください"))
+	page.run("comment", chromedp.SendKeys(chromedp.CSS(sickSel+" textarea"), "お大事にしてください"),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).dataset.drawn = "before"`, sickSel+" textarea")))
+	// The view is drawn again while the comment is being typed (田中 ends
+	// work: telework.work reaches the page): the comment stays.
+	if _, err := b.Services.Telework.EndWork(ctx, *tanakaUser); err != nil {
+		t.Fatal(err)
+	}
+	redrawn := fmt.Sprintf(`(() => { const c = document.querySelector(%q); return !!c && c.dataset.drawn !== "before" && c.value === "お大事にしてください"; })()`, sickSel+" textarea")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if ok, err := eval[bool](page, redrawn); err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pending request was not drawn again with its comment kept: %s", page.text(sickSel+" textarea"))
+		}
+	}
 	page.screenshot("office-supervisor-ja.png")
 
 	page.run("approve", chromedp.Click(chromedp.CSS(sickSel+" button.approve")))

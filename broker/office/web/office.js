@@ -683,8 +683,14 @@
     $("super-dept").textContent = sec.department;
     renderSectionRows();
     const ul = $("pending");
+    // The view is drawn again on every presence or telework change: a
+    // comment being typed (and the caret in it) must survive that.
+    const drafts = st.commentDrafts || (st.commentDrafts = new Map());
+    const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#pending .request");
+    const focusID = focused ? focused.dataset.id : "";
     ul.replaceChildren();
     $("pending-none").hidden = sec.pending.length > 0;
+    for (const id of [...drafts.keys()]) if (!sec.pending.some((r) => r.id === id)) drafts.delete(id);
     for (const r of sec.pending) {
       const li = el("li", "request");
       li.dataset.id = r.id;
@@ -696,6 +702,8 @@
       li.append(head);
       if (r.note) li.append(el("p", "note", r.note));
       const c = el("textarea", "comment"); c.maxLength = 500; c.rows = 2; c.placeholder = t("comment");
+      c.value = drafts.get(r.id) || "";
+      c.addEventListener("input", () => drafts.set(r.id, c.value));
       const ok = el("button", "approve", t("approve")); ok.type = "button";
       const no = el("button", "decline", t("decline")); no.type = "button";
       const msg = el("span", "req-msg");
@@ -704,6 +712,7 @@
         try {
           await session.api("POST", "/v1/telework/requests/" + encodeURIComponent(r.id) + "/decision", { approve, comment: c.value.trim() || undefined });
           msg.textContent = t(approve ? "approved" : "declined");
+          drafts.delete(r.id);
           await refreshSuper();
         } catch (e) {
           msg.textContent = e instanceof session.ApiError ? i18n.error(e.body) : String(e);
@@ -715,6 +724,7 @@
       const row = el("div", "req-actions"); row.append(c, ok, no, msg);
       li.append(row);
       ul.append(li);
+      if (r.id === focusID) { const end = c.value.length; c.focus(); c.setSelectionRange(end, end); }
     }
   }
 
