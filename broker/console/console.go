@@ -17,11 +17,11 @@ import (
 	"errors"
 	"io/fs"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/netaddr"
 )
 
 //go:embed web
@@ -60,21 +60,9 @@ const DefaultAllow = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 
 // ParseAllow reads a comma-separated list of CIDRs or addresses.
 func ParseAllow(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(f)
-		if err != nil {
-			return nil, errors.New("console ranges: " + f + " is neither an address nor a CIDR (e.g. 10.20.0.0/16)")
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	out, err := netaddr.ParsePrefixes(s)
+	if err != nil {
+		return nil, errors.New("console ranges: " + err.Error())
 	}
 	if len(out) == 0 {
 		return nil, errors.New("console ranges: name at least one range (e.g. 10.20.0.0/16), or the console is unreachable")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/netaddr"
 )
 
 // Per-source rate limits on sign-in and refresh. A probe made 818 sign-in
@@ -60,22 +61,9 @@ func ParseRate(s string) (Rate, error) {
 // ParseProxies reads a comma-separated list of addresses and CIDR
 // prefixes ("10.0.0.5, 192.0.2.0/24").
 func ParseProxies(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(f)
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %q: want an IP address or a CIDR prefix", f)
-		}
-		a = a.Unmap()
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	out, err := netaddr.ParsePrefixes(s)
+	if err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	return out, nil
 }
