@@ -142,6 +142,12 @@ func (c *Client) runFlow(ctx context.Context, sub <-chan api.Event) {
 	var ended *errEnded
 	var clientEnded *errClientEnded
 	switch {
+	case ctx.Err() != nil:
+		// The user stopped or the app quit: whatever the flow saw last
+		// (the heartbeat stopping with it, say), the slot is given back.
+		c.releaseSlot(r.slot.ID)
+		c.record("slot.released", "slot", r.slot.ID, "reason", api.EndUser)
+		c.flowEnded(EndUser, "")
 	case errors.As(err, &ended):
 		c.record("slot.released", "slot", r.slot.ID, "reason", string(ended.reason))
 		c.flowEnded(ended.reason, ended.message)
@@ -149,7 +155,7 @@ func (c *Client) runFlow(ctx context.Context, sub <-chan api.Event) {
 		c.releaseSlot(r.slot.ID)
 		c.record("slot.released", "slot", r.slot.ID, "reason", string(clientEnded.reason))
 		c.flowEnded(clientEnded.reason, "")
-	case err == nil || ctx.Err() != nil:
+	case err == nil:
 		c.releaseSlot(r.slot.ID)
 		c.record("slot.released", "slot", r.slot.ID, "reason", api.EndUser)
 		c.flowEnded(EndUser, "")

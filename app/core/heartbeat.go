@@ -27,7 +27,9 @@ func (c *Client) heartbeat(ctx context.Context, slotID string, every time.Durati
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			// Not nil: the flow reads nil as the broker having dropped
+			// the slot, and would not give it back.
+			return ctx.Err()
 		case <-t.C:
 		}
 		var up, down int64
@@ -43,7 +45,7 @@ func (c *Client) heartbeat(ctx context.Context, slotID string, every time.Durati
 			continue
 		}
 		if ctx.Err() != nil {
-			return nil
+			return ctx.Err()
 		}
 		if e := api.AsError(err); e != nil && (e.Code == api.CodeSlotEnded || e.Code == api.CodeSlotNotFound) {
 			return e
