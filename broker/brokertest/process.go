@@ -66,6 +66,9 @@ func StartProcess(t testing.TB, seed func(b *daemon.Broker), args ...string) *Pr
 	if seed != nil {
 		cfg := daemon.DefaultConfig()
 		cfg.Data = dir
+		// Seeding needs no meeting media: the default ports (:8443,
+		// :3478) may be another test's or a running broker's.
+		cfg.MeetUDP, cfg.MeetTURNTCP = "off", "off"
 		b, err := daemon.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), daemon.Options{Argon2: auth.TestArgon2})
 		if err != nil {
 			t.Fatal(err)
