@@ -25,7 +25,11 @@ type Stored struct {
 
 // Store is what the hub needs from the database.
 type Store interface {
-	// AppendEvents stores events and raises each user's counter, in one transaction.
+	// AppendEvents stores events and raises each user's counter, in one
+	// transaction. A store that several brokers share numbers the events
+	// itself (each user's counter is in the database, not in one hub's
+	// memory) and writes the numbers it gave back into evs, keeping their
+	// order; a store of one broker keeps the hub's.
 	AppendEvents(ctx context.Context, evs []Stored) error
 	// EventSeqs returns every user's last sequence number.
 	EventSeqs(ctx context.Context) (map[string]int64, error)
@@ -56,6 +60,9 @@ type Hub struct {
 
 	kick chan struct{}
 	done chan struct{}
+
+	// Across brokers (nil bus: one broker, nothing of this is used).
+	x *across
 }
 
 // Sub is one socket's subscription.
@@ -91,8 +98,12 @@ var ErrTooManySockets = errors.New("too many event sockets for one user")
 // Lost is closed when the subscriber fell too far behind.
 func (s *Sub) Lost() <-chan struct{} { return s.lost }
 
-// New loads the counters and starts the writer.
-func New(ctx context.Context, st Store, log *slog.Logger, now func() time.Time) (*Hub, error) {
+// Option configures New.
+type Option func(*Hub)
+
+// New loads the counters and starts the writer. With WithBus, it also
+// listens to the other brokers and returns once listening.
+func New(ctx context.Context, st Store, log *slog.Logger, now func() time.Time, opts ...Option) (*Hub, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -109,6 +120,14 @@ func New(ctx context.Context, st Store, log *slog.Logger, now func() time.Time) 
 	}
 	h := &Hub{st: st, log: log, now: now, seqs: seqs, committed: committed, subs: map[string]map[*Sub]struct{}{},
 		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.x != nil {
+		if err := h.startAcross(ctx); err != nil {
+			return nil, err
+		}
+	}
 	go h.run()
 	return h, nil
 }
@@ -145,15 +164,11 @@ func (h *Hub) PublishLatest(userID, typ string, data any) {
 		return
 	}
 	ev := api.Event{Type: typ, At: h.now(), Data: b}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs[userID] {
-		select {
-		case s.C <- ev:
-		default:
-			h.dropLocked(s, dropBehind)
-		}
+	if h.x != nil {
+		h.x.send(wire{K: kindLive, Users: []string{userID}, Event: &ev})
+		return
 	}
+	h.pushLocal([]string{userID}, ev)
 }
 
 // PushLive sends an unstored frame (Seq 0) to the open sockets of the
@@ -168,6 +183,35 @@ func (h *Hub) PushLive(userIDs []string, typ string, data any) {
 		return
 	}
 	ev := api.Event{Type: typ, At: h.now(), Data: b}
+	if h.x != nil {
+		h.x.send(wire{K: kindLive, Users: userIDs, Event: &ev})
+		return
+	}
+	h.pushLocal(userIDs, ev)
+}
+
+// PushSeq is PushLive for a frame that is entry seq of an ordered stream
+// (a chat channel's messages). On one broker it is PushLive: the caller
+// pushes a stream in order. Across brokers two brokers' frames of one
+// stream may cross on the bus, so each hub passes a stream's frames on in
+// sequence: a repeat is dropped, and a frame past a gap is preceded by
+// the missing entries, read from the store through the Filler.
+func (h *Hub) PushSeq(userIDs []string, typ, stream string, seq int64, data any) {
+	if h.x == nil {
+		h.PushLive(userIDs, typ, data)
+		return
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		h.log.Error("events: encode", "type", typ, "err", err)
+		return
+	}
+	ev := api.Event{Type: typ, At: h.now(), Data: b}
+	h.x.send(wire{K: kindLive, Users: userIDs, Event: &ev, Stream: stream, SSeq: seq})
+}
+
+// pushLocal sends a live frame to this broker's sockets of the users.
+func (h *Hub) pushLocal(userIDs []string, ev api.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, u := range userIDs {
@@ -212,8 +256,26 @@ func (h *Hub) run() {
 				continue
 			}
 			backoff = 100 * time.Millisecond
+			if h.x != nil {
+				// Every broker's sockets, this one's included, get the
+				// events from the bus, in the database's commit order.
+				h.noteStored(batch)
+				h.x.sendEvents(batch)
+				continue
+			}
 			h.deliver(batch)
 		}
+	}
+}
+
+// noteStored raises the counters to what the store gave (it may have
+// renumbered: another broker published to the same user).
+func (h *Hub) noteStored(batch []Stored) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ev := range batch {
+		h.committed[ev.UserID] = max(h.committed[ev.UserID], ev.Seq)
+		h.seqs[ev.UserID] = max(h.seqs[ev.UserID], ev.Seq)
 	}
 }
 
@@ -221,7 +283,7 @@ func (h *Hub) deliver(batch []Stored) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, ev := range batch {
-		h.committed[ev.UserID] = ev.Seq
+		h.committed[ev.UserID] = max(h.committed[ev.UserID], ev.Seq)
 		for s := range h.subs[ev.UserID] {
 			select {
 			case s.C <- ev.Event:
@@ -260,14 +322,28 @@ func (h *Hub) SubscribeClient(c Client) (*Sub, error) {
 	if m == nil {
 		m = map[*Sub]struct{}{}
 		h.subs[c.UserID] = m
+		if h.x != nil {
+			h.x.send(wire{K: kindOn, Users: []string{c.UserID}})
+		}
 	}
 	m[s] = struct{}{}
+	if h.x != nil && c.DeviceID != "" {
+		// The laptop's old socket may be on another broker.
+		h.x.send(wire{K: kindReplace, Client: &Client{UserID: c.UserID, DeviceID: c.DeviceID}})
+	}
 	return s, nil
 }
 
 // CloseSignIns drops the sockets of sign-ins that ended: every one of the
 // user, of one laptop, or one session; sockets on exceptDevice stay.
 func (h *Hub) CloseSignIns(userID, deviceID, sessionID, exceptDevice string) {
+	if h.x != nil {
+		h.x.send(wire{K: kindClose, Client: &Client{UserID: userID, DeviceID: deviceID, SessionID: sessionID}, Except: exceptDevice})
+	}
+	h.closeSignIns(userID, deviceID, sessionID, exceptDevice)
+}
+
+func (h *Hub) closeSignIns(userID, deviceID, sessionID, exceptDevice string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[userID] {
@@ -285,10 +361,22 @@ func (h *Hub) Unsubscribe(s *Sub) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if m := h.subs[s.userID]; m != nil {
+		if _, ok := m[s]; !ok {
+			return
+		}
 		delete(m, s)
 		if len(m) == 0 {
 			delete(h.subs, s.userID)
+			h.wentOffLocked(s.userID)
 		}
+	}
+}
+
+// wentOffLocked tells the other brokers that the user has no socket here
+// any more.
+func (h *Hub) wentOffLocked(userID string) {
+	if h.x != nil {
+		h.x.send(wire{K: kindOff, Users: []string{userID}})
 	}
 }
 
@@ -300,6 +388,7 @@ func (h *Hub) dropLocked(s *Sub, why string) {
 		delete(m, s)
 		if len(m) == 0 {
 			delete(h.subs, s.userID)
+			h.wentOffLocked(s.userID)
 		}
 	}
 	s.why = why
@@ -309,19 +398,20 @@ func (h *Hub) dropLocked(s *Sub, why string) {
 // CloseUser cuts every socket of the user (a revoked laptop, a disabled
 // account): the app reconnects, and its token is checked again.
 func (h *Hub) CloseUser(userID string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs[userID] {
-		h.dropLocked(s, dropEnded)
+	if h.x != nil {
+		h.x.send(wire{K: kindClose, Client: &Client{UserID: userID}})
 	}
+	h.closeSignIns(userID, "", "", "")
 }
 
 // Online reports whether the user has an event socket open (the app, or
-// later the office page): chat's presence.
+// the office page) on this broker or, across brokers, on another: chat's
+// presence.
 func (h *Hub) Online(userID string) bool {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs[userID]) > 0
+	local := len(h.subs[userID]) > 0
+	h.mu.Unlock()
+	return local || (h.x != nil && h.x.onlineElsewhere(userID))
 }
 
 // LastSeq is the user's last stored sequence number.
@@ -377,6 +467,9 @@ func (h *Hub) Close() {
 	close(h.kick)
 	h.mu.Unlock()
 	<-h.done
+	if h.x != nil {
+		h.x.stop()
+	}
 }
 
 // Broadcast sends an unstored frame (Seq 0) to every open socket: an
@@ -389,6 +482,14 @@ func (h *Hub) Broadcast(typ string, data any) {
 		return
 	}
 	ev := api.Event{Type: typ, At: h.now(), Data: b}
+	if h.x != nil {
+		h.x.send(wire{K: kindAll, Event: &ev})
+		return
+	}
+	h.broadcastLocal(ev)
+}
+
+func (h *Hub) broadcastLocal(ev api.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, m := range h.subs {

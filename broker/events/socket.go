@@ -88,6 +88,14 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID 
 	w := &writer{conn: conn}
 
 	last := h.LastSeq(userID)
+	if after > last && h.x != nil {
+		// Another broker may have stored what the app saw, its
+		// notification still on the way: ask the database.
+		if err := h.refreshSeqs(ctx); err != nil {
+			return fmt.Errorf("event counters: %w", err)
+		}
+		last = h.LastSeq(userID)
+	}
 	if err := w.send(ctx, api.Event{Type: api.EventHello, At: h.now(), Data: mustJSON(api.Hello{LastSeq: last})}); err != nil {
 		return err
 	}
@@ -153,6 +161,15 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID 
 			if ev.Seq != 0 && ev.Seq <= sent {
 				continue // already sent from the backlog
 			}
+			if ev.Seq > sent+1 && h.x != nil {
+				// Across brokers, two brokers' events for one user may
+				// cross on the bus; whatever is numbered below a stored
+				// event is stored too, so the gap is read from the store.
+				var err error
+				if sent, err = h.sendBetween(ctx, w, userID, sent, ev.Seq); err != nil {
+					return err
+				}
+			}
 			if err := w.send(ctx, ev); err != nil {
 				return err
 			}
@@ -167,6 +184,29 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID 
 			}
 		}
 	}
+}
+
+// sendBetween sends the stored events after sent and before upto.
+func (h *Hub) sendBetween(ctx context.Context, w *writer, userID string, sent, upto int64) (int64, error) {
+	for sent < upto-1 {
+		evs, err := h.Backlog(ctx, userID, sent, int(min(upto-1-sent, backlogPage)))
+		if err != nil {
+			return sent, fmt.Errorf("event backlog of %s: %w", userID, err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			if ev.Seq >= upto {
+				return sent, nil
+			}
+			if err := w.send(ctx, ev); err != nil {
+				return sent, err
+			}
+			sent = ev.Seq
+		}
+	}
+	return sent, nil
 }
 
 type writer struct{ conn *websocket.Conn }

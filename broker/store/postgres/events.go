@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -16,25 +17,48 @@ func (s *Store) Events() events.Store { return &Events{s} }
 
 var _ events.Store = (*Events)(nil)
 
-// AppendEvents implements events.Store.
+// AppendEvents implements events.Store. Several brokers publish to the
+// same user, so the numbers are the database's: each user's counter is
+// raised by the batch's count for that user in one upsert, whose row lock
+// holds another broker's batch for the user until this one commits (so a
+// stored number implies every lower one is stored). Users are taken in
+// sorted order, so that two batches never wait on each other.
 func (st *Events) AppendEvents(ctx context.Context, evs []events.Stored) error {
-	return st.s.Tx(ctx, func(tx *Tx) error {
-		last := map[string]int64{}
-		for _, e := range evs {
+	count := map[string]int64{}
+	for _, e := range evs {
+		count[e.UserID]++
+	}
+	users := make([]string, 0, len(count))
+	for u := range count {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	numbered := make([]events.Stored, len(evs))
+	err := st.s.Tx(ctx, func(tx *Tx) error {
+		next := make(map[string]int64, len(users))
+		for _, u := range users {
+			var last int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO event_seqs (user_id, seq) VALUES (?,?)
+				ON CONFLICT(user_id) DO UPDATE SET seq = event_seqs.seq + excluded.seq RETURNING seq`, u, count[u]).Scan(&last); err != nil {
+				return err
+			}
+			next[u] = last - count[u] + 1
+		}
+		for i, e := range evs {
+			e.Seq = next[e.UserID]
+			next[e.UserID]++
 			if _, err := tx.ExecContext(ctx, `INSERT INTO events (user_id, seq, type, at, data) VALUES (?,?,?,?,?)`,
 				e.UserID, e.Seq, e.Type, ms(e.At), string(e.Data)); err != nil {
 				return err
 			}
-			last[e.UserID] = e.Seq
-		}
-		for u, s := range last {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO event_seqs (user_id, seq) VALUES (?,?)
-				ON CONFLICT(user_id) DO UPDATE SET seq = excluded.seq`, u, s); err != nil {
-				return err
-			}
+			numbered[i] = e
 		}
 		return nil
 	})
+	if err == nil {
+		copy(evs, numbered)
+	}
+	return err
 }
 
 // EventSeqs implements events.Store.
@@ -85,6 +109,9 @@ func (st *Events) EventsAfter(ctx context.Context, userID string, after int64, l
 func (st *Events) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
 	res, err := st.s.db.ExecContext(ctx, `DELETE FROM events WHERE at < ?`, ms(before))
 	if err != nil {
+		return 0, err
+	}
+	if err := st.purgeBusPayloads(ctx); err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()

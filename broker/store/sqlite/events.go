@@ -17,34 +17,53 @@ func (s *Store) Events() events.Store { return &Events{s} }
 
 var _ events.Store = (*Events)(nil)
 
-// AppendEvents implements events.Store.
+// AppendEvents implements events.Store. The numbers are the database's
+// counter's, as on PostgreSQL where several brokers share it; with one
+// broker they are the hub's own.
 func (st *Events) AppendEvents(ctx context.Context, evs []events.Stored) error {
-	return st.s.Tx(ctx, func(tx *sql.Tx) error {
+	count := map[string]int64{}
+	var users []string
+	for _, e := range evs {
+		if count[e.UserID] == 0 {
+			users = append(users, e.UserID)
+		}
+		count[e.UserID]++
+	}
+	numbered := make([]events.Stored, len(evs))
+	err := st.s.Tx(ctx, func(tx *sql.Tx) error {
+		up, err := tx.PrepareContext(ctx, `INSERT INTO event_seqs (user_id, seq) VALUES (?,?)
+			ON CONFLICT(user_id) DO UPDATE SET seq = event_seqs.seq + excluded.seq RETURNING seq`)
+		if err != nil {
+			return err
+		}
+		defer up.Close()
+		next := make(map[string]int64, len(users))
+		for _, u := range users {
+			var last int64
+			if err := up.QueryRowContext(ctx, u, count[u]).Scan(&last); err != nil {
+				return err
+			}
+			next[u] = last - count[u] + 1
+		}
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (user_id, seq, type, at, data) VALUES (?,?,?,?,?)`)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
-		last := map[string]int64{}
-		for _, e := range evs {
+		for i, e := range evs {
+			e.Seq = next[e.UserID]
+			next[e.UserID]++
 			if _, err := ins.ExecContext(ctx, e.UserID, e.Seq, e.Type, ms(e.At), string(e.Data)); err != nil {
 				return err
 			}
-			last[e.UserID] = e.Seq
-		}
-		up, err := tx.PrepareContext(ctx, `INSERT INTO event_seqs (user_id, seq) VALUES (?,?)
-			ON CONFLICT(user_id) DO UPDATE SET seq = excluded.seq`)
-		if err != nil {
-			return err
-		}
-		defer up.Close()
-		for u, s := range last {
-			if _, err := up.ExecContext(ctx, u, s); err != nil {
-				return err
-			}
+			numbered[i] = e
 		}
 		return nil
 	})
+	if err == nil {
+		copy(evs, numbered)
+	}
+	return err
 }
 
 // EventSeqs implements events.Store.

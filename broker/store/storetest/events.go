@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -90,15 +91,45 @@ var eventBehaviours = []behaviour{
 		wantSeqs(t, "k2", seqs(eventsAfter(t, st, "k2", 0, 100)), nil)
 		wantEventSeqs(t, st, map[string]int64{"k1": 3, "k2": 1})
 	}},
-	{"a batch holding a stored sequence fails whole", func(t *testing.T, st services.Stores) {
+	{"a batch is numbered after each user's counter, in order, and the numbers are written back", func(t *testing.T, st services.Stores) {
+		// Several brokers publish to one user: the counter is the
+		// database's, whatever numbers a hub guessed.
 		must(t, st.Events().AppendEvents(t.Context(), []events.Stored{ev("k1", 1, 0)}))
-		err := st.Events().AppendEvents(t.Context(), []events.Stored{ev("k2", 1, 1), ev("k1", 2, 1), ev("k1", 1, 1)})
-		if err == nil {
-			t.Fatal("AppendEvents of a stored (user, seq) succeeded")
+		in := []events.Stored{ev("k2", 7, 1), ev("k1", 1, 1), ev("k1", 1, 2)}
+		must(t, st.Events().AppendEvents(t.Context(), in))
+		wantSeqs(t, "written back", []int64{in[0].Seq, in[1].Seq, in[2].Seq}, []int64{1, 2, 3})
+		got := eventsAfter(t, st, "k1", 0, 100)
+		wantSeqs(t, "k1", seqs(got), []int64{1, 2, 3})
+		if len(got) == 3 && (string(got[1].Data) != `{"n":1}` || !got[2].At.Equal(at(2))) {
+			t.Errorf("k1's events out of order: %+v", got)
 		}
-		wantSeqs(t, "k1", seqs(eventsAfter(t, st, "k1", 0, 100)), []int64{1})
-		wantSeqs(t, "k2", seqs(eventsAfter(t, st, "k2", 0, 100)), nil)
-		wantEventSeqs(t, st, map[string]int64{"k1": 1})
+		wantSeqs(t, "k2", seqs(eventsAfter(t, st, "k2", 0, 100)), []int64{1})
+		wantEventSeqs(t, st, map[string]int64{"k1": 3, "k2": 1})
+	}},
+	{"concurrent batches for one user never share a number", func(t *testing.T, st services.Stores) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				for range 10 {
+					if err := st.Events().AppendEvents(t.Context(), []events.Stored{ev("k1", 1, 0), ev("k2", 1, 0), ev("k1", 2, 0)}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		want := make([]int64, 160)
+		for i := range want {
+			want[i] = int64(i + 1)
+		}
+		wantSeqs(t, "k1", seqs(eventsAfter(t, st, "k1", 0, 1000)), want)
+		wantEventSeqs(t, st, map[string]int64{"k1": 160, "k2": 80})
 	}},
 	{"event type, data and time round-trip; empty data stays empty", func(t *testing.T, st services.Stores) {
 		in := []events.Stored{
