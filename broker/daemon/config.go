@@ -61,7 +61,20 @@ type Config struct {
 	// sign-out.
 	ConsoleAllow string `json:"console_allow"` // ZAITAKU_CONSOLE_ALLOW: comma-separated CIDRs (default the private ranges)
 	ConsoleIdle  string `json:"console_idle"`  // ZAITAKU_CONSOLE_IDLE: e.g. 15m
+	// ZAITAKU_ADVERTISE: this broker's own address (host:port) as
+	// browsers and apps reach it past the load balancer, where several
+	// brokers share one database: a meeting is hosted by one broker and
+	// the others send its participants here. Default: the listen address.
+	Advertise string `json:"advertise"`
+	// SharedDBUnsafeSlots (the hidden flag -allow-shared-db-unsafe-slots,
+	// tests only) lets a second broker serve a PostgreSQL database that
+	// another serves although the slot cap is still counted per broker:
+	// for tests of what crosses brokers other than the cap.
+	SharedDBUnsafeSlots bool `json:"-"`
 }
+
+// unsafeSharedFlag is the hidden test-only flag of SharedDBUnsafeSlots.
+const unsafeSharedFlag = "allow-shared-db-unsafe-slots"
 
 // DefaultConfig is the configuration with nothing set.
 func DefaultConfig() Config { return defaults() }
@@ -108,6 +121,18 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.MeetTURNTCP, "meet-turn-tcp", cfg.MeetTURNTCP, "TCP `addr`ess of the embedded TURN server for browsers that cannot send UDP, or off (env ZAITAKU_MEET_TURN_TCP)")
 	fs.StringVar(&cfg.ConsoleAllow, "console-allow", cfg.ConsoleAllow, "comma-separated `CIDRs` the admin console answers (the office network; default the private ranges) (env ZAITAKU_CONSOLE_ALLOW)")
 	fs.StringVar(&cfg.ConsoleIdle, "console-idle", cfg.ConsoleIdle, "sign the admin console out after this `duration` without use (env ZAITAKU_CONSOLE_IDLE)")
+	fs.StringVar(&cfg.Advertise, "advertise", "", "this broker's own `host:port` as clients reach it, where several brokers share one database (meetings are sent to the broker hosting them); default the listen address (env ZAITAKU_ADVERTISE)")
+	// The hidden test-only flag is taken out before parsing, so that
+	// -h does not offer it.
+	kept := args[:0:0]
+	for _, a := range args {
+		if strings.TrimLeft(a, "-") == unsafeSharedFlag {
+			cfg.SharedDBUnsafeSlots = true
+			continue
+		}
+		kept = append(kept, a)
+	}
+	args = kept
 	// Find -config first so that flags given on the command line win over it.
 	for i, a := range args {
 		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "config="); ok {
@@ -127,7 +152,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dec := json.NewDecoder(strings.NewReader(stripComments(string(b))))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp, ldap, console_allow, console_idle)", file, err)
+			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp, ldap, console_allow, console_idle, advertise)", file, err)
 		}
 	}
 	env := map[string]*string{
@@ -139,6 +164,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_MEET_UDP": &cfg.MeetUDP, "ZAITAKU_MEET_PUBLIC_IPS": &cfg.MeetPublicIPs,
 		"ZAITAKU_MEET_TURN_TCP": &cfg.MeetTURNTCP,
 		"ZAITAKU_CONSOLE_ALLOW": &cfg.ConsoleAllow, "ZAITAKU_CONSOLE_IDLE": &cfg.ConsoleIdle,
+		"ZAITAKU_ADVERTISE": &cfg.Advertise,
 	}
 	for k, p := range env {
 		if v := getenv(k); v != "" {

@@ -57,6 +57,9 @@ type Config struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	Argon2 auth.Argon2Params
+	// Bus joins the event hub to the other brokers on the same database
+	// (PostgreSQL); nil for one broker.
+	Bus events.Bus
 	// SecretKey (32 bytes) seals secrets at rest; kept in the data dir.
 	SecretKey []byte
 	// UnboundTunnels lets tunnels that reach the broker without TLS (it
@@ -119,6 +122,17 @@ type Job struct {
 	Run  func(ctx context.Context)
 }
 
+// presenceJob is chat's presence sweep. Across brokers presence is
+// merged (every hub knows the others' sockets), so each broker's sweep
+// would see the same change and its department would be told once per
+// broker: the sweep is then claimed in the database, one broker a period.
+func presenceJob(across bool, once func(string, time.Duration, func(context.Context)) Job, fn func(context.Context)) Job {
+	if across {
+		return once("chat.presence", 10*time.Second, fn)
+	}
+	return Job{"chat.presence", periodic(10*time.Second, fn)}
+}
+
 // sweepEvery is how often slot leases, idle and maximum-length ends are checked.
 const sweepEvery = 5 * time.Second
 
@@ -141,7 +155,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	s.Terminals = NewTerminals(cfg, s.Audit)
 	ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if s.Events, err = events.New(ectx, cfg.Stores.Events(), log.With("domain", "events"), cfg.Now); err != nil {
+	if s.Events, err = events.New(ectx, cfg.Stores.Events(), log.With("domain", "events"), cfg.Now, events.WithBus(cfg.Bus)); err != nil {
 		return nil, err
 	}
 	// Each tunnel is bound to its TLS connection by the device key of
@@ -188,6 +202,8 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		s.Events.Close()
 		return nil, err
 	}
+	// A gap in a channel's messages on the bus is read from the history.
+	s.Events.SetFiller(s.Chat.Fill)
 	// A roster import writes PCs in its own transaction; the pool is read again after.
 	s.Roster = NewRoster(cfg, s.Audit, s.Auth, func(ctx context.Context) {
 		if err := s.Slots.RefreshPool(ctx); err != nil {
@@ -240,11 +256,11 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		}),
 		// Presence follows sockets and slots, which tell chat nothing: a
 		// sweep finds who changed and tells their department.
-		{"chat.presence", periodic(10*time.Second, func(ctx context.Context) {
+		presenceJob(cfg.Bus != nil, once, func(ctx context.Context) {
 			if err := s.Chat.SweepPresence(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("chat: presence sweep", "err", err)
 			}
-		})},
+		}),
 		once("chat.purge", 6*time.Hour, func(ctx context.Context) {
 			if n, err := s.Chat.Purge(ctx); err != nil {
 				log.Warn("purge chat", "err", err)

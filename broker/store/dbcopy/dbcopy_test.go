@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -142,6 +143,12 @@ func populate(t *testing.T, path string) {
 	_, err = st.Jobs().ClaimRun(ctx, "oplog.purge", "broker-1", t0, t0.Add(-6*time.Hour))
 	must(t, err)
 	must(t, tw.PutDay(ctx, telework.Day{UserID: "yamada", Date: "2026-04-01", Place: "自宅", Start: t0, End: t0.Add(8 * time.Hour)}))
+	// One broker serves SQLite and writes no bus payloads; a row by hand
+	// so that the table's copy is tested all the same.
+	must(t, st.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO bus_payloads (at, data) VALUES (?, ?)`, t0.UnixMilli(), `[{"k":"snap","b":"x"}]`)
+		return err
+	}))
 }
 
 // TestE2ECopySQLiteToPostgres moves a populated SQLite installation into
