@@ -50,6 +50,9 @@ type Options struct {
 // Open connects to the database at url (postgres://...), applies pending
 // migrations and returns the store.
 func Open(ctx context.Context, url string, log *slog.Logger, opt Options) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %w (use postgres://USER@HOST:PORT/DBNAME)", err)

@@ -1,0 +1,266 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/events"
+	"github.com/zaitaku/zaitaku/broker/store/postgres"
+	"github.com/zaitaku/zaitaku/broker/store/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// broker is one broker's hub on the shared database, with an HTTP server
+// for its event sockets (?user=...&after=...).
+type broker struct {
+	st  *postgres.Store
+	hub *events.Hub
+	url string
+}
+
+func startBroker(t *testing.T, url string) *broker {
+	t.Helper()
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, url, nil, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := events.New(ctx, st.Events(), nil, nil, events.WithBus(st.Bus()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+		_ = h.Serve(r.Context(), conn, events.Client{UserID: r.URL.Query().Get("user"), DeviceID: r.URL.Query().Get("device")}, after)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		h.Close()
+		st.Close()
+	})
+	return &broker{st: st, hub: h, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+}
+
+type socket struct {
+	conn *websocket.Conn
+}
+
+// dial opens a socket and reads its hello.
+func (b *broker) dial(t *testing.T, user, device string, after int64) *socket {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, fmt.Sprintf("%s/?user=%s&device=%s&after=%d", b.url, user, device, after), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadLimit(1 << 20)
+	s := &socket{conn}
+	if ev, err := s.next(ctx); err != nil || ev.Type != api.EventHello {
+		t.Fatalf("first frame %+v %v, want hello", ev, err)
+	}
+	return s
+}
+
+func (s *socket) next(ctx context.Context) (api.Event, error) {
+	var ev api.Event
+	_, b, err := s.conn.Read(ctx)
+	if err != nil {
+		return ev, err
+	}
+	return ev, json.Unmarshal(b, &ev)
+}
+
+// waitFor polls cond until it holds or the test's minute is up (presence
+// travels asynchronously; no time is asserted).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(time.Minute); !cond(); {
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within a minute", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestE2EHubsAcrossBrokers: two hubs on one real PostgreSQL, joined by
+// the LISTEN/NOTIFY bus. Stored events published to one user on both at
+// once reach a socket on one of them exactly once and in order; a frame
+// longer than NOTIFY takes arrives through bus_payloads; a user with a
+// socket on one broker is online on the other; an ordered stream's
+// frames are passed on in sequence (repeats dropped, gaps filled); a
+// revoked sign-in closes its socket on the other broker; and when the
+// listener's connection is cut, the sockets are cut too and resume from
+// the store with nothing lost.
+func TestE2EHubsAcrossBrokers(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	a, b := startBroker(t, url), startBroker(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	t.Run("stored events from both brokers, exactly once in order", func(t *testing.T) {
+		s := b.dial(t, "yamada", "d1", 0)
+		defer s.conn.CloseNow()
+		const each = 300
+		var wg sync.WaitGroup
+		for _, x := range []*broker{a, b} {
+			wg.Go(func() {
+				for i := range each {
+					x.hub.Publish("yamada", "test", map[string]int{"i": i})
+				}
+			})
+		}
+		wg.Wait()
+		for want := int64(1); want <= 2*each; want++ {
+			ev, err := s.next(ctx)
+			if err != nil {
+				t.Fatalf("after %d: %v", want-1, err)
+			}
+			if ev.Seq != want {
+				t.Fatalf("event %d: got seq %d (%s)", want, ev.Seq, ev.Type)
+			}
+		}
+		if a.hub.LastSeq("yamada") != 2*each || b.hub.LastSeq("yamada") != 2*each {
+			waitFor(t, "both hubs count 600", func() bool {
+				return a.hub.LastSeq("yamada") == 2*each && b.hub.LastSeq("yamada") == 2*each
+			})
+		}
+	})
+
+	t.Run("a frame over NOTIFY's 8000 bytes goes through the table", func(t *testing.T) {
+		s := b.dial(t, "sato", "d2", 0)
+		defer s.conn.CloseNow()
+		long := strings.Repeat("在宅勤務", 3000) // 36,000 bytes
+		a.hub.PushLive([]string{"sato"}, "test.long", map[string]string{"text": long})
+		ev, err := s.next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]string
+		if err := json.Unmarshal(ev.Data, &got); err != nil || ev.Type != "test.long" || got["text"] != long {
+			t.Fatalf("got %s of %d bytes: %v", ev.Type, len(ev.Data), err)
+		}
+		var rows int
+		if err := a.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM bus_payloads`).Scan(&rows); err != nil || rows == 0 {
+			t.Fatalf("bus_payloads rows %d, %v", rows, err)
+		}
+	})
+
+	t.Run("presence is merged", func(t *testing.T) {
+		if a.hub.Online("tanaka") {
+			t.Fatal("tanaka online before any socket")
+		}
+		s := b.dial(t, "tanaka", "d3", 0)
+		waitFor(t, "tanaka online on A", func() bool { return a.hub.Online("tanaka") })
+		s.conn.Close(websocket.StatusNormalClosure, "")
+		waitFor(t, "tanaka offline on A", func() bool { return !a.hub.Online("tanaka") })
+	})
+
+	t.Run("an ordered stream drops repeats and fills gaps", func(t *testing.T) {
+		b.hub.SetFiller(func(_ context.Context, stream string, after, before int64) ([]any, error) {
+			var out []any
+			for q := after + 1; q < before; q++ {
+				out = append(out, map[string]any{"s": stream, "q": q, "filled": true})
+			}
+			return out, nil
+		})
+		s := b.dial(t, "suzuki", "d4", 0)
+		defer s.conn.CloseNow()
+		push := func(x *broker, q int64) {
+			x.hub.PushSeq([]string{"suzuki"}, "test.seq", "chat/c1", q, map[string]any{"s": "chat/c1", "q": q})
+		}
+		// The first frame a hub sees of a stream starts it there (the app
+		// pages in anything before it that it lacks).
+		push(a, 1)
+		first, err := s.next(ctx)
+		if err != nil || !strings.Contains(string(first.Data), `"q":1`) {
+			t.Fatalf("first frame %s %v", first.Data, err)
+		}
+		expect := func(from, to int64, filled ...int64) {
+			t.Helper()
+			for want := from; want <= to; want++ {
+				ev, err := s.next(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m struct {
+					Q      int64 `json:"q"`
+					Filled bool  `json:"filled"`
+				}
+				if err := json.Unmarshal(ev.Data, &m); err != nil || m.Q != want || m.Filled != slices.Contains(filled, want) {
+					t.Fatalf("frame %d: %s (%v)", want, ev.Data, err)
+				}
+			}
+		}
+		push(a, 2)
+		push(b, 2) // a repeat, from the other broker
+		expect(2, 2)
+		push(a, 5) // past a gap: 3 and 4 are read from the store first
+		expect(3, 5, 3, 4)
+		push(b, 4) // a repeat
+		push(b, 6)
+		expect(6, 6)
+	})
+
+	t.Run("a sign-in ended on one broker closes its socket on the other", func(t *testing.T) {
+		s := b.dial(t, "ito", "d5", 0)
+		a.hub.CloseSignIns("ito", "d5", "", "")
+		_, err := s.next(ctx)
+		if websocket.CloseStatus(err) != events.StatusSignedOut {
+			t.Fatalf("socket on B: %v, want close %d", err, events.StatusSignedOut)
+		}
+	})
+
+	t.Run("the listener's connection cut: sockets resume from the store", func(t *testing.T) {
+		s := b.dial(t, "kato", "d6", 0)
+		a.hub.Publish("kato", "test", nil)
+		if ev, err := s.next(ctx); err != nil || ev.Seq != 1 {
+			t.Fatalf("first event: %+v %v", ev, err)
+		}
+		var n int
+		if err := a.st.DB().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = 'zaitaku-broker events'`).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("terminated %d listeners, %v", n, err)
+		}
+		// Published while the listeners reconnect: some may be lost to
+		// the bus, none to the socket.
+		for range 50 {
+			a.hub.Publish("kato", "test", nil)
+		}
+		last, cut := int64(1), false
+		for last < 52 {
+			ev, err := s.next(ctx)
+			if err != nil {
+				if cut || websocket.CloseStatus(err) != events.StatusFellBehind {
+					t.Fatalf("socket ended with %v, want one close %d (fell behind) after the cut", err, events.StatusFellBehind)
+				}
+				cut = true
+				s = b.dial(t, "kato", "d6", last)
+				a.hub.Publish("kato", "test", nil) // one more once B listens again
+				continue
+			}
+			if ev.Seq != last+1 {
+				t.Fatalf("after %d: seq %d", last, ev.Seq)
+			}
+			last = ev.Seq
+		}
+		s.conn.CloseNow()
+	})
+}
