@@ -26,6 +26,10 @@ type MeetJoin struct {
 	Token     string    `json:"token"`
 	URL       string    `json:"url"` // the meeting page, with the token in the fragment
 	ExpiresAt time.Time `json:"expires_at"`
+	// Broker is the base URL of the broker that hosts the room, when it
+	// is not the one asked (several brokers on one database): URL and
+	// the signalling socket are there, and the token is good there only.
+	Broker string `json:"broker,omitempty"`
 }
 
 // MeetSignal is one message on a room's signalling socket, in both

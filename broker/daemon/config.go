@@ -197,6 +197,11 @@ func (c Config) validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("give both -tls-cert and -tls-key, or neither (a self-signed certificate is made)")
 	}
+	if a := c.Advertise; a != "" && !strings.Contains(a, "://") {
+		if h, p, err := net.SplitHostPort(a); err != nil || h == "" || p == "" {
+			return fmt.Errorf("-advertise %q: give this broker's own host:port as clients reach it (e.g. broker2.city.local:8443)", a)
+		}
+	}
 	switch c.LogFormat {
 	case "json", "text":
 	default:
@@ -259,6 +264,21 @@ func (c Config) Meet() services.MeetConfig {
 		mc.TURNTCP = c.MeetTURNTCP
 	}
 	return mc
+}
+
+// advertiseURL is this broker's own base URL: -advertise (host:port, or
+// a URL), or else the address it listens on (served as served).
+func (c Config) advertiseURL(listening string) string {
+	a := strings.TrimRight(c.Advertise, "/")
+	switch {
+	case a == "":
+		return listening
+	case strings.Contains(a, "://"):
+		return a
+	case c.Insecure:
+		return "http://" + a
+	}
+	return "https://" + a
 }
 
 // validateDB checks -db before anything is created for it, for serve and

@@ -286,6 +286,10 @@ func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 		r = Ready{URL: "https://" + displayAddr(ln.Addr()), Fingerprint: fp, Pin: pin}
 		hs.Handler = announcePins(hs.Handler, append([]string{pin}, splitList(b.Cfg.NextKeyPins)...))
 	}
+	if b.Services.Meet != nil {
+		// Where other brokers on the database send this one's meetings.
+		b.Services.Meet.SetSelf(b.Cfg.advertiseURL(r.URL))
+	}
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})
 	go func() { b.Services.Run(jobsCtx); close(jobsDone) }()

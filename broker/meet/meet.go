@@ -69,9 +69,16 @@ type Config struct {
 	TURNPort int
 	// RelayIP is where TURN relays send from (default: see relayIP).
 	RelayIP net.IP
-	Audit   audit.Recorder
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Across brokers on one database: Hosts records which broker hosts
+	// each room (under this broker's own base URL, SetSelf), and
+	// TokenKey (TokenKey of the shared secret key) signs the join tokens
+	// this broker issues for rooms another hosts. Nil Hosts: one
+	// broker, rooms are only here.
+	Hosts    Hosts
+	TokenKey []byte
+	Audit    audit.Recorder
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Service holds the rooms and the join tokens, in memory: a meeting
@@ -85,7 +92,11 @@ type Service struct {
 	mu   sync.Mutex
 	room map[string]*room
 	tok  map[[32]byte]Ticket // by SHA-256 of the token
-	done bool
+	// spent holds the nonces of remote join tokens used here, until
+	// they expire.
+	spent map[string]time.Time
+	self  string // this broker's own base URL (across brokers)
+	done  bool
 
 	turn      *turn.Server
 	turnUsers map[string]string // TURN username → password, while its participant is in
@@ -153,7 +164,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, mux: mux,
 		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
-		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, turnUsers: map[string]string{}}
+		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, spent: map[string]time.Time{}, turnUsers: map[string]string{}}
 	if cfg.TURN != nil {
 		if err := s.startTURN(); err != nil {
 			_ = mux.Close()
@@ -186,7 +197,9 @@ func (s *Service) Create(ctx context.Context, host api.User, title string) (api.
 	s.mu.Unlock()
 	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: host.ID, Action: "meet.room_created", Target: r.id,
 		Fields: map[string]string{"title": title}})
-	return r.info(), nil
+	info := r.info()
+	s.recordHost(ctx, info)
+	return info, nil
 }
 
 // Room returns a running room.
@@ -200,7 +213,17 @@ func (s *Service) Room(id string) (api.Room, error) {
 	return r.info(), nil
 }
 
-// Issue makes a one-time join token for u into the room.
+// Join makes a one-time way in for u into the room: here, or, across
+// brokers, at the broker that hosts it (Join.Broker).
+func (s *Service) Join(ctx context.Context, roomID string, u api.User) (Join, error) {
+	tok, room, exp, err := s.Issue(ctx, roomID, u)
+	if errors.Is(err, ErrNotFound) && s.cfg.Hosts != nil {
+		return s.issueRemote(ctx, roomID, u)
+	}
+	return Join{Token: tok, Room: room, Expires: exp}, err
+}
+
+// Issue makes a one-time join token for u into a room of this broker.
 func (s *Service) Issue(ctx context.Context, roomID string, u api.User) (string, api.Room, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,6 +251,9 @@ func (s *Service) Issue(ctx context.Context, roomID string, u api.User) (string,
 func (s *Service) Redeem(ctx context.Context, roomID, token string) (Ticket, error) {
 	if token == "" {
 		return Ticket{}, ErrRefused
+	}
+	if strings.HasPrefix(token, remotePrefix) {
+		return s.redeemRemote(roomID, token)
 	}
 	h := sha256.Sum256([]byte(token))
 	s.mu.Lock()
@@ -261,6 +287,7 @@ func (s *Service) Sweep(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	for _, id := range gone {
+		s.forgetHost(id)
 		_ = s.cfg.Audit.Record(ctx, audit.Event{At: now, Actor: "system", Action: "meet.room_closed", Target: id})
 	}
 }
@@ -277,6 +304,7 @@ func (s *Service) Close() {
 	s.mu.Unlock()
 	for _, r := range rooms {
 		r.closeAll()
+		s.forgetHost(r.id)
 	}
 	if s.turn != nil {
 		_ = s.turn.Close()
@@ -292,6 +320,7 @@ func (s *Service) end(r *room, actor string) {
 		delete(s.room, r.id)
 	}
 	s.mu.Unlock()
+	s.forgetHost(r.id)
 	_ = s.cfg.Audit.Record(context.Background(), audit.Event{At: s.now(), Actor: actor, Action: "meet.room_ended", Target: r.id})
 }
 

@@ -218,6 +218,9 @@ type Telework interface {
 type Meetings interface {
 	Create(ctx context.Context, host api.User, title string) (api.Room, error)
 	Issue(ctx context.Context, roomID string, u api.User) (token string, room api.Room, expires time.Time, err error)
+	// Join is Issue for a room that may be hosted by another broker on
+	// the same database: then the token is good there, and Broker names it.
+	Join(ctx context.Context, roomID string, u api.User) (meet.Join, error)
 	// Redeem spends a join token: once, for its room, before it expires.
 	Redeem(ctx context.Context, roomID, token string) (meet.Ticket, error)
 	// Serve runs the signalling socket; host is the name the browser

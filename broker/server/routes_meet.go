@@ -64,7 +64,18 @@ func (s *Server) joinRoom(c *call) (any, error) {
 	if s.meet == nil {
 		return nil, api.Err(api.CodeMeetUnavailable)
 	}
-	return s.issueJoin(c, c.R.PathValue("id"))
+	j, err := s.meet.Join(c.R.Context(), c.R.PathValue("id"), c.P.User)
+	if err != nil {
+		return nil, err
+	}
+	if j.Broker != "" {
+		// Another broker hosts the room (its media and peers are in that
+		// broker's memory): the page goes to that broker's own address.
+		return api.MeetJoin{Room: j.Room, Token: j.Token, ExpiresAt: j.Expires, Broker: j.Broker,
+			URL: strings.TrimRight(j.Broker, "/") + "/meet/" + j.Room.ID + "#join=" + j.Token}, nil
+	}
+	return api.MeetJoin{Room: j.Room, Token: j.Token, ExpiresAt: j.Expires,
+		URL: s.baseURL(c.R) + "/meet/" + j.Room.ID + "#join=" + j.Token}, nil
 }
 
 func (s *Server) issueJoin(c *call, roomID string) (api.MeetJoin, error) {

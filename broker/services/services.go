@@ -49,6 +49,9 @@ type Stores interface {
 	Telework() telework.Store
 	Reports() report.Store
 	Jobs() jobs.Store
+	// Meet records which broker hosts each meeting room (used across
+	// brokers only).
+	Meet() meet.Hosts
 }
 
 // Config is what the services are built from.
@@ -304,6 +307,11 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	if s.Meet != nil {
 		// Empty rooms are kept for hours; checking every ten minutes is plenty.
 		s.jobs = append(s.jobs, Job{"meet.sweep", periodic(10*time.Minute, s.Meet.Sweep)})
+		if cfg.Bus != nil {
+			// This broker's rooms are still its own (its part of the
+			// database's record, so not claimed once for all).
+			s.jobs = append(s.jobs, Job{"meet.hosts", periodic(meet.HostsEvery, s.Meet.TouchHosts)})
+		}
 	}
 	return s, nil
 }
@@ -500,6 +508,11 @@ func NewMeet(cfg Config, rec audit.Recorder) (*meet.Service, error) {
 	}
 	mc := meet.Config{UDP: conn, PublicIPs: cfg.Meet.PublicIPs, Interfaces: cfg.Meet.Interfaces,
 		Loopback: cfg.Meet.Loopback, Audit: rec, Log: cfg.Log.With("domain", "meet"), Now: cfg.Now}
+	if cfg.Bus != nil {
+		// Several brokers on one database: each room is recorded with its
+		// broker, and joins asked elsewhere are sent there.
+		mc.Hosts, mc.TokenKey = cfg.Stores.Meet(), meet.TokenKey(cfg.SecretKey)
+	}
 	if cfg.Meet.TURNTCP != "" {
 		if mc.TURN, err = net.Listen("tcp4", cfg.Meet.TURNTCP); err != nil {
 			conn.Close()

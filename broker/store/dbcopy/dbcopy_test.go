@@ -17,6 +17,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/cli"
 	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/events"
+	"github.com/zaitaku/zaitaku/broker/meet"
 	"github.com/zaitaku/zaitaku/broker/oplog"
 	"github.com/zaitaku/zaitaku/broker/release"
 	"github.com/zaitaku/zaitaku/broker/roster"
@@ -143,6 +144,7 @@ func populate(t *testing.T, path string) {
 	_, err = st.Jobs().ClaimRun(ctx, "oplog.purge", "broker-1", t0, t0.Add(-6*time.Hour))
 	must(t, err)
 	must(t, tw.PutDay(ctx, telework.Day{UserID: "yamada", Date: "2026-04-01", Place: "自宅", Start: t0, End: t0.Add(8 * time.Hour)}))
+	must(t, st.Meet().PutRoomHost(ctx, meet.RoomHost{ID: "room1", Broker: "https://broker1:8443", Title: "定例会議", CreatedBy: "yamada", CreatedAt: t0, SeenAt: t0}))
 	// One broker serves SQLite and writes no bus payloads; a row by hand
 	// so that the table's copy is tested all the same.
 	must(t, st.Tx(ctx, func(tx *sql.Tx) error {

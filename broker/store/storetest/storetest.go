@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) services.Stores) {
 		{"telework", teleworkBehaviours},
 		{"reports", reportBehaviours},
 		{"jobs", jobBehaviours},
+		{"meet", meetBehaviours},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

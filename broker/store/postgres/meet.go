@@ -1,0 +1,60 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/meet"
+)
+
+// Meet adapts the store to meet.Hosts.
+type Meet struct{ s *Store }
+
+// Meet returns the record of which broker hosts each meeting room.
+func (s *Store) Meet() meet.Hosts { return &Meet{s} }
+
+var _ meet.Hosts = (*Meet)(nil)
+
+// PutRoomHost implements meet.Hosts.
+func (m *Meet) PutRoomHost(ctx context.Context, h meet.RoomHost) error {
+	_, err := m.s.db.ExecContext(ctx, `INSERT INTO meet_rooms (id, broker, title, created_by, created_at, seen_at) VALUES (?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET broker = excluded.broker, title = excluded.title, created_by = excluded.created_by,
+		created_at = excluded.created_at, seen_at = excluded.seen_at`, h.ID, h.Broker, h.Title, h.CreatedBy, ms(h.CreatedAt), ms(h.SeenAt))
+	return err
+}
+
+// RoomHost implements meet.Hosts.
+func (m *Meet) RoomHost(ctx context.Context, id string) (meet.RoomHost, error) {
+	h := meet.RoomHost{ID: id}
+	var created, seen int64
+	err := m.s.db.QueryRowContext(ctx, `SELECT broker, title, created_by, created_at, seen_at FROM meet_rooms WHERE id = ?`, id).
+		Scan(&h.Broker, &h.Title, &h.CreatedBy, &created, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, meet.ErrNoHost
+	}
+	h.CreatedAt, h.SeenAt = fromMS(created), fromMS(seen)
+	return h, err
+}
+
+// TouchRoomHosts implements meet.Hosts.
+func (m *Meet) TouchRoomHosts(ctx context.Context, ids []string, at time.Time) error {
+	_, err := m.s.db.ExecContext(ctx, `UPDATE meet_rooms SET seen_at = ? WHERE id = ANY(?)`, ms(at), ids)
+	return err
+}
+
+// DeleteRoomHost implements meet.Hosts.
+func (m *Meet) DeleteRoomHost(ctx context.Context, id string) error {
+	_, err := m.s.db.ExecContext(ctx, `DELETE FROM meet_rooms WHERE id = ?`, id)
+	return err
+}
+
+// PurgeRoomHosts implements meet.Hosts.
+func (m *Meet) PurgeRoomHosts(ctx context.Context, before time.Time) (int64, error) {
+	res, err := m.s.db.ExecContext(ctx, `DELETE FROM meet_rooms WHERE seen_at < ?`, ms(before))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
