@@ -251,10 +251,20 @@ func pgArgs(args []any) []any {
 }
 
 type migration struct {
-	version int
-	name    string
-	sql     string
+	version  int
+	name     string
+	sql      string
+	additive bool // marked AdditiveMarker: brokers that do not know it run on beside it
 }
+
+// AdditiveMarker marks a migration that only adds (tables, indexes,
+// columns that are nullable or have a default) and changes nothing an
+// older broker reads or writes: an older broker starts against a
+// database that has it (a rolling upgrade, with brokers of two versions
+// side by side). A database with an applied migration that this broker
+// does not know and that is not marked so is refused: stop every broker
+// for that upgrade.
+const AdditiveMarker = "-- zaitaku: additive"
 
 func loadMigrations() ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFS, "migrations")
@@ -278,7 +288,7 @@ func loadMigrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{v, name, string(b)})
+		ms = append(ms, migration{v, name, string(b), strings.Contains(string(b), "\n"+AdditiveMarker+"\n") || strings.HasPrefix(string(b), AdditiveMarker+"\n")})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms, nil
@@ -306,23 +316,41 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock)) //nolint:errcheck // released with the connection anyway
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+		ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS additive BIGINT NOT NULL DEFAULT 0`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
 	applied := map[int]bool{}
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
+	var newer []string
+	rows, err := conn.QueryContext(ctx, "SELECT version, name, additive FROM schema_migrations ORDER BY version")
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var v int
-		if err := rows.Scan(&v); err != nil {
+		var name string
+		var additive int64
+		if err := rows.Scan(&v, &name, &additive); err != nil {
 			rows.Close()
 			return err
 		}
 		applied[v] = true
+		if !known[v] {
+			if additive == 0 {
+				rows.Close()
+				return fmt.Errorf("database %s has migration %s, which this broker does not know and which is not additive: a newer broker changed the schema in a way this one cannot run beside; run the newer broker version here too (see packaging/README.md, rolling upgrades)", s.Path(), name)
+			}
+			newer = append(newer, name)
+		}
 	}
 	rows.Close()
+	if len(newer) > 0 {
+		s.log.Warn("the database has additive migrations of a newer broker; running beside it", "migrations", strings.Join(newer, ", "))
+	}
 	for _, m := range ms {
 		if applied[m.version] {
 			continue
@@ -335,8 +363,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			tx.Rollback() //nolint:errcheck // the error that matters is err
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, name, applied_at) VALUES($1,$2,$3)",
-			m.version, m.name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, name, applied_at, additive) VALUES($1,$2,$3,$4)",
+			m.version, m.name, time.Now().UTC().Format(time.RFC3339), pgArgs([]any{m.additive})[0]); err != nil {
 			tx.Rollback() //nolint:errcheck // the error that matters is err
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}

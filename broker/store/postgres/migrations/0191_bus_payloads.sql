@@ -1,3 +1,4 @@
+-- zaitaku: additive
 -- Frames between the event hubs of brokers sharing the database that are
 -- too long for one NOTIFY (under 8000 bytes): the notification names the
 -- row. Read within moments by every listener; events.purge deletes rows

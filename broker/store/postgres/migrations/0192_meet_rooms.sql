@@ -1,3 +1,4 @@
+-- zaitaku: additive
 -- Running meeting rooms and the broker that hosts each, where several
 -- brokers share the database: a room lives in its broker's memory, and a
 -- join asked of another broker is sent to this one's own address. The

@@ -1,3 +1,4 @@
+-- zaitaku: additive
 -- Frames between the event hubs of brokers sharing a PostgreSQL database
 -- that are too long for one NOTIFY. One broker serves a SQLite database,
 -- so nothing writes here: the table exists so that both engines keep the
