@@ -31,14 +31,23 @@ type broker struct {
 	url string
 }
 
-func startBroker(t *testing.T, url string) *broker {
+func startBroker(t testing.TB, url string) *broker {
 	t.Helper()
-	ctx := context.Background()
-	st, err := postgres.Open(ctx, url, nil, postgres.Options{})
+	st, err := postgres.Open(context.Background(), url, nil, postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := events.New(ctx, st.Events(), nil, nil, events.WithBus(st.Bus()))
+	b := serveHub(t, st.Events(), st.Bus())
+	t.Cleanup(func() { st.Close() })
+	b.st = st
+	return b
+}
+
+// serveHub starts a hub on the store (with the bus, if not nil) and an
+// HTTP server for its sockets.
+func serveHub(t testing.TB, es events.Store, bus events.Bus) *broker {
+	t.Helper()
+	h, err := events.New(context.Background(), es, nil, nil, events.WithBus(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,9 +62,8 @@ func startBroker(t *testing.T, url string) *broker {
 	t.Cleanup(func() {
 		srv.Close()
 		h.Close()
-		st.Close()
 	})
-	return &broker{st: st, hub: h, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	return &broker{hub: h, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
 }
 
 type socket struct {
@@ -63,7 +71,7 @@ type socket struct {
 }
 
 // dial opens a socket and reads its hello.
-func (b *broker) dial(t *testing.T, user, device string, after int64) *socket {
+func (b *broker) dial(t testing.TB, user, device string, after int64) *socket {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

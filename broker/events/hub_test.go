@@ -11,7 +11,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/store/sqlite"
 )
 
-func openStore(t *testing.T, path string) *sqlite.Store {
+func openStore(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path, nil, sqlite.Options{})
 	if err != nil {
