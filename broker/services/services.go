@@ -475,14 +475,16 @@ func (r roster) User(ctx context.Context, id string) (api.User, error) {
 	return *u, nil
 }
 
+// Department and Everyone leave out the lock state (auth.Service.Staff):
+// chat asks at every message and needs only who is in the department.
 func (r roster) Department(ctx context.Context, dept string) ([]api.User, error) {
 	if dept == "" {
 		return nil, nil
 	}
-	return r.a.ListUsers(ctx, dept)
+	return r.a.Staff(ctx, dept)
 }
 
-func (r roster) Everyone(ctx context.Context) ([]api.User, error) { return r.a.ListUsers(ctx, "") }
+func (r roster) Everyone(ctx context.Context) ([]api.User, error) { return r.a.Staff(ctx, "") }
 
 // NewRoster builds the roster import. changed (may be nil) runs after an
 // import changed office PCs.
