@@ -1,9 +1,13 @@
 package events
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -30,9 +34,117 @@ const (
 	StatusSignedOut websocket.StatusCode = 4002
 )
 
+// Socket is an accepted event socket.
+type Socket struct {
+	WS    *websocket.Conn
+	batch *batchConn // nil: every frame leaves in a write of its own
+}
+
+// Accept upgrades the request to an event socket whose frames Serve
+// gathers: when several are waiting, they leave in one TLS write (a
+// syscall and a record per 16 KiB instead of one per frame), which is
+// what a broadcast to thousands of sockets costs most.
+func Accept(w http.ResponseWriter, r *http.Request) (*Socket, error) {
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Socket{WS: ws, batch: hw.batch}, nil
+}
+
+// hijackWriter hands the WebSocket library the connection wrapped in a
+// batchConn.
+type hijackWriter struct {
+	http.ResponseWriter
+	batch *batchConn
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil { // the 101 answer, if still held
+		conn.Close()
+		return nil, nil, err
+	}
+	w.batch = &batchConn{Conn: conn}
+	return w.batch, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(w.batch)), nil
+}
+
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// batchConn gathers writes while corked and sends them in one write at
+// uncork. Outside a burst it writes through, so what the library sends on
+// its own (pongs, the close) is held back at most until the burst ends.
+type batchConn struct {
+	net.Conn
+	mu       sync.Mutex // guards corked, buf, deadline; held across the write to keep order
+	corked   bool
+	buf      []byte
+	deadline time.Time // the connection's write deadline
+}
+
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	c.extendLocked()
+	return c.Conn.Write(p)
+}
+
+// extendLocked keeps a write deadline between half of writeTimeout and
+// writeTimeout ahead: a peer that stops reading is cut within it, and the
+// deadline is moved about once per writeTimeout/2, not at every write
+// (setting it at every write was a tenth of a broadcast's CPU).
+func (c *batchConn) extendLocked() {
+	now := time.Now()
+	if c.deadline.Sub(now) > writeTimeout/2 {
+		return
+	}
+	c.deadline = now.Add(writeTimeout)
+	_ = c.Conn.SetWriteDeadline(c.deadline)
+}
+
+func (c *batchConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+func (c *batchConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	c.extendLocked()
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > 256<<10 {
+		c.buf = nil // an unusual burst: do not keep it
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return err
+}
+
+// maxBurst bounds the frames gathered into one write.
+const maxBurst = 64
+
 // Serve runs one event socket until the peer leaves or ctx ends. This
 // goroutine is the socket's only writer.
 func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, c Client, after int64) error {
+	return h.ServeSocket(ctx, &Socket{WS: conn}, c, after)
+}
+
+// ServeSocket is Serve for a socket from Accept.
+func (h *Hub) ServeSocket(ctx context.Context, sock *Socket, c Client, after int64) error {
+	conn := sock.WS
 	userID := c.UserID
 	sub, err := h.SubscribeClient(c)
 	if err != nil {
@@ -41,7 +153,7 @@ func (h *Hub) Serve(ctx context.Context, conn *websocket.Conn, c Client, after i
 	}
 	defer h.Unsubscribe(sub)
 	ctx, bad := readClient(ctx, conn)
-	err = h.serve(ctx, conn, sub, userID, after, bad)
+	err = h.serve(ctx, &writer{conn: conn, batch: sock.batch}, sub, userID, after, bad)
 	if ctx.Err() != nil {
 		return nil // the app left or the broker is stopping
 	}
@@ -84,8 +196,8 @@ func readClient(ctx context.Context, conn *websocket.Conn) (context.Context, <-c
 	return ctx, bad
 }
 
-func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID string, after int64, bad <-chan struct{}) error {
-	w := &writer{conn: conn}
+func (h *Hub) serve(ctx context.Context, w *writer, sub *Sub, userID string, after int64, bad <-chan struct{}) error {
+	conn := w.conn
 
 	last := h.LastSeq(userID)
 	if after > last && h.x != nil {
@@ -157,23 +269,10 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, sub *Sub, userID 
 				conn.Close(StatusFellBehind, "fell behind; reconnect with after=")
 			}
 			return nil
-		case ev := <-sub.C:
-			if ev.Seq != 0 && ev.Seq <= sent {
-				continue // already sent from the backlog
-			}
-			if ev.Seq > sent+1 && h.x != nil {
-				// Across brokers, two brokers' events for one user may
-				// cross on the bus; whatever is numbered below a stored
-				// event is stored too, so the gap is read from the store.
-				var err error
-				if sent, err = h.sendBetween(ctx, w, userID, sent, ev.Seq); err != nil {
-					return err
-				}
-			}
-			if err := w.send(ctx, ev); err != nil {
+		case f := <-sub.C:
+			if err := h.burst(ctx, w, sub, userID, f, &sent); err != nil {
 				return err
 			}
-			sent = max(sent, ev.Seq)
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
 			err := conn.Ping(pctx)
@@ -209,12 +308,77 @@ func (h *Hub) sendBetween(ctx context.Context, w *writer, userID string, sent, u
 	return sent, nil
 }
 
-type writer struct{ conn *websocket.Conn }
+type writer struct {
+	conn   *websocket.Conn
+	batch  *batchConn
+	corked bool
+}
+
+// burst sends first and whatever else is waiting (up to maxBurst frames)
+// in one write; sent is the last stored sequence sent.
+func (h *Hub) burst(ctx context.Context, w *writer, sub *Sub, userID string, first Frame, sent *int64) error {
+	if w.batch != nil {
+		w.batch.cork()
+		w.corked = true
+	}
+	f, err := first, error(nil)
+	for i := 1; err == nil; i++ {
+		switch {
+		case f.Seq != 0 && f.Seq <= *sent:
+			// Sent from the backlog already.
+		case f.Seq > *sent+1 && h.x != nil:
+			// Across brokers, two brokers' events for one user may
+			// cross on the bus; whatever is numbered below a stored
+			// event is stored too, so the gap is read from the store.
+			if *sent, err = h.sendBetween(ctx, w, userID, *sent, f.Seq); err == nil {
+				err = w.sendFrame(ctx, f)
+			}
+			if err == nil {
+				*sent = f.Seq
+			}
+		default:
+			if err = w.sendFrame(ctx, f); err == nil {
+				*sent = max(*sent, f.Seq)
+			}
+		}
+		if w.batch == nil || i == maxBurst {
+			break
+		}
+		select {
+		case f = <-sub.C:
+			continue
+		default:
+		}
+		break
+	}
+	if w.corked {
+		w.corked = false
+		if ferr := w.batch.uncork(); err == nil && ferr != nil {
+			err = fmt.Errorf("event socket write: %w", ferr)
+		}
+	}
+	return err
+}
 
 func (w *writer) send(ctx context.Context, ev api.Event) error {
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
+	return w.sendFrame(ctx, Frame{Event: ev})
+}
+
+func (w *writer) sendFrame(ctx context.Context, f Frame) error {
+	b := f.raw
+	if b == nil {
+		var err error
+		if b, err = json.Marshal(f.Event); err != nil {
+			return err
+		}
+	}
+	if w.corked {
+		// Into the batch's buffer: it cannot block, and the connection
+		// has its deadline; a context here would cost a timer per frame.
+		if err := w.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+			return fmt.Errorf("event socket write: %w", err)
+		}
+		return nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()

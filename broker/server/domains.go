@@ -113,7 +113,7 @@ type Terminals interface {
 
 // EventHub pushes events to each user's app over its socket (broker/events).
 type EventHub interface {
-	Serve(ctx context.Context, conn *websocket.Conn, c events.Client, after int64) error
+	ServeSocket(ctx context.Context, s *events.Socket, c events.Client, after int64) error
 	Publish(userID, typ string, data any)
 	CloseUser(userID string)
 }

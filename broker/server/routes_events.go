@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/coder/websocket"
-
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/events"
 )
@@ -33,7 +31,7 @@ func (s *Server) eventSocket(c *call) (any, error) {
 	if !strings.EqualFold(c.R.Header.Get("Upgrade"), "websocket") {
 		return nil, api.Err(api.CodeBadRequest, "connect with a WebSocket (Upgrade: websocket)")
 	}
-	conn, err := websocket.Accept(c.W, c.R, nil)
+	sock, err := events.Accept(c.W, c.R)
 	if err != nil {
 		return nil, nil // Accept answered the client
 	}
@@ -41,7 +39,7 @@ func (s *Server) eventSocket(c *call) (any, error) {
 	defer s.sockets.Done()
 	ctx, cancel := context.WithCancel(s.socketsCtx)
 	defer cancel()
-	if err := s.events.Serve(ctx, conn, events.Client{UserID: c.P.User.ID, DeviceID: c.P.DeviceID, SessionID: c.P.SessionID}, after); err != nil {
+	if err := s.events.ServeSocket(ctx, sock, events.Client{UserID: c.P.User.ID, DeviceID: c.P.DeviceID, SessionID: c.P.SessionID}, after); err != nil {
 		s.log.Warn("event socket", "user", c.P.User.ID, "err", err)
 	}
 	return nil, nil
