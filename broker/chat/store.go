@@ -81,6 +81,9 @@ type Store interface {
 	// member of, and the department's channel if it exists, by ID, each
 	// with the user's marker.
 	ChannelsOf(ctx context.Context, userID, department string) ([]ChannelState, error)
+	// ChannelIDsOf is ChannelsOf without the markers and unread counts,
+	// by ID: what search needs, without counting every channel's unread.
+	ChannelIDsOf(ctx context.Context, userID, department string) ([]string, error)
 	// Members lists a group's or direct channel's members, sorted.
 	Members(ctx context.Context, channelID string) ([]string, error)
 	IsMember(ctx context.Context, channelID, userID string) (bool, error)

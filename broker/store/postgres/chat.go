@@ -123,6 +123,26 @@ func (st *Chat) ChannelsOf(ctx context.Context, userID, department string) ([]ch
 	return out, rows.Err()
 }
 
+// ChannelIDsOf implements chat.Store.
+func (st *Chat) ChannelIDsOf(ctx context.Context, userID, department string) ([]string, error) {
+	rows, err := st.s.db.QueryContext(ctx, `SELECT channel_id FROM chat_members WHERE user_id = ?1
+		UNION SELECT id FROM chat_channels WHERE ?2 != '' AND department = ?2
+		ORDER BY 1`, userID, department)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // Members implements chat.Store.
 func (st *Chat) Members(ctx context.Context, channelID string) ([]string, error) {
 	rows, err := st.s.db.QueryContext(ctx, `SELECT user_id FROM chat_members WHERE channel_id = ? ORDER BY user_id`, channelID)

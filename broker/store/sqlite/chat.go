@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -123,6 +124,26 @@ func (st *Chat) ChannelsOf(ctx context.Context, userID, department string) ([]ch
 		}
 		cs.Channel = c
 		out = append(out, cs)
+	}
+	return out, rows.Err()
+}
+
+// ChannelIDsOf implements chat.Store.
+func (st *Chat) ChannelIDsOf(ctx context.Context, userID, department string) ([]string, error) {
+	rows, err := st.s.R.QueryContext(ctx, `SELECT channel_id FROM chat_members WHERE user_id = ?1
+		UNION SELECT id FROM chat_channels WHERE ?2 != '' AND department = ?2
+		ORDER BY 1`, userID, department)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }
@@ -425,9 +446,12 @@ func (st *Chat) Search(ctx context.Context, q chat.SearchQuery) ([]api.ChatMessa
 	cols := "m." + strings.ReplaceAll(msgCols, ", ", ", m.")
 	if utf8.RuneCountInString(q.Text) >= 3 {
 		phrase := `"` + strings.ReplaceAll(q.Text, `"`, `""`) + `"`
-		rows, err := st.s.R.QueryContext(ctx, `SELECT `+cols+` FROM chat_fts f JOIN chat_messages m ON m.n = f.rowid
+		// The index is read newest first (CROSS JOIN keeps it the outer
+		// loop, ORDER BY its rowid needs no sort), so a common phrase
+		// stops at the limit instead of sorting every match.
+		rows, err := st.s.R.QueryContext(ctx, `SELECT `+cols+` FROM chat_fts f CROSS JOIN chat_messages m ON m.n = f.rowid
 			WHERE chat_fts MATCH ? AND m.channel_id IN (`+in+`) AND m.deleted_at = 0
-			ORDER BY m.n DESC LIMIT ?`, append(append([]any{phrase}, args...), q.Limit)...)
+			ORDER BY f.rowid DESC LIMIT ?`, append(append([]any{phrase}, args...), q.Limit)...)
 		if err != nil {
 			return nil, false, err
 		}
@@ -438,9 +462,17 @@ func (st *Chat) Search(ctx context.Context, q chat.SearchQuery) ([]api.ChatMessa
 	if scan <= 0 {
 		scan = 100_000
 	}
+	// Newest first by rowid (+channel_id keeps SQLite from reading the
+	// channels' index and sorting all their messages first), stopping at
+	// the limit; lower() only for a query with ASCII letters, as the
+	// index folds only those.
+	match := `instr(m.text, ?) > 0`
+	if strings.ContainsFunc(q.Text, func(r rune) bool { return r < utf8.RuneSelf && unicode.IsLetter(r) }) {
+		match = `instr(lower(m.text), lower(?)) > 0`
+	}
 	rows, err := st.s.R.QueryContext(ctx, `SELECT `+cols+` FROM (SELECT * FROM chat_messages
-			WHERE channel_id IN (`+in+`) AND kind = 'message' ORDER BY n DESC LIMIT ?) m
-		WHERE m.deleted_at = 0 AND instr(lower(m.text), lower(?)) > 0 ORDER BY m.n DESC LIMIT ?`,
+			WHERE +channel_id IN (`+in+`) AND kind = 'message' ORDER BY n DESC LIMIT ?) m
+		WHERE m.deleted_at = 0 AND `+match+` ORDER BY m.n DESC LIMIT ?`,
 		append(args, scan, q.Text, q.Limit)...)
 	if err != nil {
 		return nil, false, err
@@ -448,6 +480,9 @@ func (st *Chat) Search(ctx context.Context, q chat.SearchQuery) ([]api.ChatMessa
 	out, err := scanMessages(rows)
 	if err != nil {
 		return nil, false, err
+	}
+	if len(out) >= q.Limit {
+		return out, false, nil // the bound did not cut a full page: no need to count
 	}
 	var n int
 	if err := st.s.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM chat_messages

@@ -252,6 +252,16 @@ var chatDeliveryBehaviours = []behaviour{
 		if len(cs) != 2 {
 			t.Errorf("without a department: %d channels, want g1 and g2", len(cs))
 		}
+		ids, err := st.Chat().ChannelIDsOf(t.Context(), "k1", "税務課")
+		must(t, err)
+		if !slices.Equal(ids, []string{"d1", "g1", "g2"}) {
+			t.Errorf("channel IDs of k1: %q, want d1 g1 g2", ids)
+		}
+		ids, err = st.Chat().ChannelIDsOf(t.Context(), "k1", "")
+		must(t, err)
+		if !slices.Equal(ids, []string{"g1", "g2"}) {
+			t.Errorf("channel IDs of k1 without a department: %q, want g1 g2", ids)
+		}
 	}},
 	{"read markers never move back", func(t *testing.T, st services.Stores) {
 		chatChannel(t, st, "ca", api.ChatGroup, "k1", "k2")
