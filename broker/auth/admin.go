@@ -294,9 +294,10 @@ func (s *Service) ListUsers(ctx context.Context, department string) ([]api.User,
 	return out, nil
 }
 
-// Staff is ListUsers without each account's lock state, in one query:
-// chat reads a department's members at every message it sends, and one
-// lookup of attempts and devices per member would be most of its cost.
+// Staff is ListUsers without each account's lock state, in one query,
+// and of a department only the fields DepartmentStaff reads: chat reads
+// a department's members at every message it sends, and a lookup of
+// attempts and devices per member was most of its cost.
 func (s *Service) Staff(ctx context.Context, department string) ([]api.User, error) {
 	if d, limited := DepartmentLimit(ctx); limited {
 		if department != "" && department != d {
@@ -304,7 +305,13 @@ func (s *Service) Staff(ctx context.Context, department string) ([]api.User, err
 		}
 		department = d
 	}
-	rs, err := s.st.ListUsers(ctx, department)
+	var rs []UserRecord
+	var err error
+	if department != "" {
+		rs, err = s.st.DepartmentStaff(ctx, department)
+	} else {
+		rs, err = s.st.ListUsers(ctx, "")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -102,6 +102,10 @@ type Store interface {
 	// UpdateUser reads, lets fn change, and writes the user in one transaction.
 	UpdateUser(ctx context.Context, id string, fn func(*UserRecord) error) (UserRecord, error)
 	ListUsers(ctx context.Context, department string) ([]UserRecord, error)
+	// DepartmentStaff lists one department's accounts in ID order with
+	// only ID, name, kana, department, roles and disabled read: chat's
+	// member lists, read at every message, and presence need no more.
+	DepartmentStaff(ctx context.Context, department string) ([]UserRecord, error)
 
 	GetAttempts(ctx context.Context, staffID string) (Attempts, error) // zero value when none
 	PutAttempts(ctx context.Context, a Attempts) error

@@ -122,6 +122,27 @@ func (a *Auth) ListUsers(ctx context.Context, dept string) ([]auth.UserRecord, e
 	return out, rows.Err()
 }
 
+// DepartmentStaff implements auth.Store.
+func (a *Auth) DepartmentStaff(ctx context.Context, dept string) ([]auth.UserRecord, error) {
+	rows, err := a.s.db.QueryContext(ctx, `SELECT id, name, kana, roles, disabled FROM users WHERE department = ? ORDER BY id`, dept)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auth.UserRecord
+	for rows.Next() {
+		u := auth.UserRecord{}
+		u.Department = dept
+		var roles string
+		if err := rows.Scan(&u.ID, &u.Name, &u.Kana, &roles, &u.Disabled); err != nil {
+			return nil, err
+		}
+		u.Roles = parseRoles(roles)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
 // GetAttempts implements auth.Store.
 func (a *Auth) GetAttempts(ctx context.Context, id string) (auth.Attempts, error) {
 	var at auth.Attempts

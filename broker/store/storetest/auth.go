@@ -161,6 +161,26 @@ var authBehaviours = []behaviour{
 		must(t, err)
 		wantIDs(t, "unknown department", userIDs(none), nil)
 	}},
+	{"department staff: the accounts of one department, in id order, with name, roles and disabled", func(t *testing.T, st services.Stores) {
+		addUser(t, st, "k3", "税務課")
+		addUser(t, st, "k1", "市民課")
+		addUser(t, st, "k2", "税務課")
+		_, err := st.Auth().UpdateUser(t.Context(), "k3", func(u *auth.UserRecord) error {
+			u.Disabled, u.Roles = true, []api.Role{api.RoleStaff, api.RoleSupervisor}
+			return nil
+		})
+		must(t, err)
+		got, err := st.Auth().DepartmentStaff(t.Context(), "税務課")
+		must(t, err)
+		wantIDs(t, "税務課", userIDs(got), []string{"k2", "k3"})
+		if len(got) == 2 && (!got[1].Disabled || got[0].Disabled || got[1].Department != "税務課" || got[1].Name == "" ||
+			!slices.Equal(got[1].Roles, []api.Role{api.RoleStaff, api.RoleSupervisor})) {
+			t.Errorf("department staff %+v", got)
+		}
+		none, err := st.Auth().DepartmentStaff(t.Context(), "存在しない課")
+		must(t, err)
+		wantIDs(t, "unknown department", userIDs(none), nil)
+	}},
 	{"attempts of an unknown id are the zero value", func(t *testing.T, st services.Stores) {
 		a, err := st.Auth().GetAttempts(t.Context(), "nobody")
 		must(t, err)
