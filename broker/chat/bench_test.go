@@ -131,6 +131,23 @@ type readers struct {
 	hist      latHist
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
+
+	mu    sync.Mutex // guards conns
+	conns map[*websocket.Conn]struct{}
+}
+
+// track registers a socket so that close can end its read.
+func (r *readers) track(c *websocket.Conn, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conns == nil {
+		r.conns = map[*websocket.Conn]struct{}{}
+	}
+	if on {
+		r.conns[c] = struct{}{}
+	} else {
+		delete(r.conns, c)
+	}
 }
 
 func (r *readers) run(ctx context.Context, dial func(ctx context.Context) (*websocket.Conn, error)) error {
@@ -144,8 +161,13 @@ func (r *readers) run(ctx context.Context, dial func(ctx context.Context) (*webs
 		buf := make([]byte, 0, 4096)
 		for {
 			r.connected.Add(1)
+			r.track(conn, true)
 			for {
-				_, rd, err := conn.Reader(ctx)
+				// No context on the read: one with a Done channel costs a
+				// timer per frame, in a process that must stay light (its
+				// CPU is not the broker's, but the machine has two cores).
+				// close ends the reads by closing the sockets.
+				_, rd, err := conn.Reader(context.Background())
 				if err != nil {
 					break
 				}
@@ -171,6 +193,7 @@ func (r *readers) run(ctx context.Context, dial func(ctx context.Context) (*webs
 				}
 			}
 			r.connected.Add(-1)
+			r.track(conn, false)
 			conn.CloseNow()
 			if ctx.Err() != nil {
 				return
@@ -192,6 +215,11 @@ func (r *readers) run(ctx context.Context, dial func(ctx context.Context) (*webs
 
 func (r *readers) close() {
 	r.stop()
+	r.mu.Lock()
+	for c := range r.conns {
+		c.CloseNow()
+	}
+	r.mu.Unlock()
 	r.wg.Wait()
 }
 
