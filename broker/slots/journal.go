@@ -20,6 +20,7 @@ type journal struct {
 	pending []Op
 	after   []func() // run after the commit, in order (events, hooks)
 	waiters []chan error
+	sync    bool // a shared ledger's state is to be read again (resync)
 	closed  bool
 	kick    chan struct{}
 	done    chan struct{}
@@ -70,14 +71,14 @@ func (j *journal) run() {
 	for range j.kick {
 		for {
 			j.mu.Lock()
-			ops, after, waiters := j.pending, j.after, j.waiters
-			j.pending, j.after, j.waiters = nil, nil, nil
+			ops, after, waiters, sync := j.pending, j.after, j.waiters, j.sync
+			j.pending, j.after, j.waiters, j.sync = nil, nil, nil, false
 			j.mu.Unlock()
-			if len(waiters) == 0 {
+			if len(waiters) == 0 && !sync {
 				break
 			}
 			var err error
-			if len(ops) > 0 {
+			if len(ops) > 0 || sync {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				err = j.apply(ctx, ops)
 				cancel()
@@ -93,6 +94,22 @@ func (j *journal) run() {
 				w <- err
 			}
 		}
+	}
+}
+
+// resync asks for a batch even without ops: on a shared ledger it reads
+// what other brokers decided (and grants what they freed). Many resyncs
+// before the flusher gets to them are one.
+func (j *journal) resync() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return
+	}
+	j.sync = true
+	select {
+	case j.kick <- struct{}{}:
+	default:
 	}
 }
 
