@@ -155,13 +155,20 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		}
 		return nil, fmt.Errorf("database %s takes no writes: %w (check the volume is mounted read-write and the file's owner and mode)", st.Path(), err)
 	}
+	lease, err := cfg.Lease()
+	if err != nil {
+		st.Close()
+		lock.release()
+		return nil, err
+	}
 	// Brokers on one PostgreSQL database share the event hub's bus.
 	var bus events.Bus
 	if b, ok := st.(interface{ Bus() events.Bus }); ok {
 		bus = b.Bus()
 	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Bus: bus, Log: log, Now: opt.Now,
-		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet(), Directory: dir})
+		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet(), Directory: dir,
+		SlotLease: lease})
 	if err != nil {
 		st.Close()
 		lock.release()
