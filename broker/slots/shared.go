@@ -51,7 +51,10 @@ type Ledger interface {
 
 // Decision is what Decide needs beyond the ops.
 type Decision struct {
-	Now        time.Time
+	// Now is the manager's clock, read once the ledger's lock is held: a
+	// grant is then later than every end committed before it, so the
+	// history never shows more slots at once than the cap allowed.
+	Now        func() time.Time
 	Lease      time.Duration // a grant's first lease
 	DefaultCap int
 	Broker     string
@@ -90,9 +93,7 @@ func (m *Manager) listen(ctx context.Context) {
 // decide is the journal's apply on a shared ledger: the batch goes to
 // the ledger, and its answer becomes the manager's state.
 func (m *Manager) decide(ctx context.Context, ops []Op) error {
-	m.mu.Lock()
-	d := Decision{Now: m.now(), Lease: m.cfg.Lease, DefaultCap: m.cfg.Default.Cap, Broker: m.cfg.Broker}
-	m.mu.Unlock()
+	d := Decision{Now: m.now, Lease: m.cfg.Lease, DefaultCap: m.cfg.Default.Cap, Broker: m.cfg.Broker}
 	out, err := m.ledger.Decide(ctx, ops, d)
 	if err != nil {
 		return err

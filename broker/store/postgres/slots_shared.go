@@ -230,6 +230,7 @@ func grantHeads(ctx context.Context, tx *Tx, d slots.Decision, capN int, prio st
 	}
 	var pool []string // free pool PCs, read when a pool user is met
 	poolRead := false
+	at := d.Now()
 	for offset := 0; free > 0; {
 		page := free + 32
 		// The page's placeholders follow the priority's (?1, ?2) if any.
@@ -274,9 +275,8 @@ func grantHeads(ctx context.Context, tx *Tx, d slots.Decision, capN int, prio st
 				}
 				term, pool = pool[0], pool[1:]
 			}
-			now := ms(d.Now)
 			if _, err := tx.ExecContext(ctx, `UPDATE slots SET state = 'granted', granted_at = ?, last_active_at = ?,
-				lease_until = ?, terminal_id = ? WHERE id = ?`, now, now, ms(d.Now.Add(d.Lease)), term, c.id); err != nil {
+				lease_until = ?, terminal_id = ? WHERE id = ?`, ms(at), ms(at), ms(at.Add(d.Lease)), term, c.id); err != nil {
 				return fmt.Errorf("grant slot %s: %w", c.id, err)
 			}
 			out.Granted = append(out.Granted, c.id)
