@@ -316,5 +316,9 @@ func (m *Manager) RefreshPool(ctx context.Context) error {
 	m.promote(c, m.now())
 	t := m.commit(c)
 	m.mu.Unlock()
+	if m.shared() {
+		// The database grants; a batch of its own lets it see the PC.
+		m.j.resync()
+	}
 	return t.wait(ctx)
 }

@@ -43,11 +43,36 @@ func startThreeBrokers(tb testing.TB, n int, lease string) *threeBrokers {
 	tr := &threeBrokers{url: srv.NewDatabase(tb)}
 	ctx := context.Background()
 	seed := brokertest.Start(tb, brokertest.WithDB(tr.url), brokertest.WithRealClock(), brokertest.WithLog(io.Discard))
+	tr.sessions = seedStaff(tb, seed, n)
+	key, err := os.ReadFile(filepath.Join(seed.DataDir, "secret.key"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	seed.Stop()
+	for i := range tr.procs {
+		// Every broker on one database has the same secret.key.
+		dir := tb.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "secret.key"), key, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		tr.procs[i] = brokertest.StartProcessOn(tb, dir, "-db", tr.url, "-slot-lease", lease, "-log-level", "warn")
+	}
+	if tr.db, err = pgxpool.New(ctx, tr.url); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(tr.db.Close)
+	return tr
+}
+
+// seedStaff signs n users in on seed (st0000, st0001, ...; st0000 is IT
+// as well), each with an office PC answering on a loopback port. Through the services, not
+// HTTP: thousands of sign-ins over TLS would take most of a test's time.
+func seedStaff(tb testing.TB, seed *brokertest.Broker, n int) []*brokertest.Session {
+	tb.Helper()
+	ctx := context.Background()
 	port := brokertest.OfficePC(tb, func(net.Conn) {})
-	tr.sessions = make([]*brokertest.Session, n)
+	sessions := make([]*brokertest.Session, n)
 	t0 := time.Now()
-	// Through the services, not HTTP: thousands of sign-ins over TLS
-	// would take most of the test's time.
 	a := seed.Services.Auth
 	users := make(chan int)
 	var wg sync.WaitGroup
@@ -62,8 +87,12 @@ func startThreeBrokers(tb testing.TB, n int, lease string) *threeBrokers {
 				_, key, _ := ed25519.GenerateKey(rand.Reader)
 				var resp *api.LoginResponse
 				err := func() error {
+					roles := []api.Role{api.RoleStaff}
+					if i == 0 {
+						roles = append(roles, api.RoleAdmin) // IT, for the admin views
+					}
 					if _, err := a.CreateUser(ctx, "test", api.CreateUserRequest{ID: id, Name: id, Department: "総務課",
-						Roles: []api.Role{api.RoleStaff}}); err != nil {
+						Roles: roles}); err != nil {
 						return err
 					}
 					if err := a.SetUserPassword(ctx, "test", id, brokertest.Password, false); err != nil {
@@ -88,7 +117,7 @@ func startThreeBrokers(tb testing.TB, n int, lease string) *threeBrokers {
 					setupErr.Store(fmt.Errorf("user %s: %w", id, err))
 					continue
 				}
-				tr.sessions[i] = &brokertest.Session{User: brokertest.User{ID: id, Password: brokertest.Password, TOTPSecret: secret},
+				sessions[i] = &brokertest.Session{User: brokertest.User{ID: id, Password: brokertest.Password, TOTPSecret: secret},
 					Key: key, Login: resp}
 			}
 		}()
@@ -102,30 +131,18 @@ func startThreeBrokers(tb testing.TB, n int, lease string) *threeBrokers {
 		tb.Fatal(err)
 	}
 	tb.Logf("%d staff signed in in %.1fs", n, time.Since(t0).Seconds())
-	key, err := os.ReadFile(filepath.Join(seed.DataDir, "secret.key"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	seed.Stop()
-	for i := range tr.procs {
-		// Every broker on one database has the same secret.key.
-		dir := tb.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "secret.key"), key, 0o600); err != nil {
-			tb.Fatal(err)
-		}
-		tr.procs[i] = brokertest.StartProcessOn(tb, dir, "-db", tr.url, "-slot-lease", lease, "-log-level", "warn")
-	}
-	if tr.db, err = pgxpool.New(ctx, tr.url); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(tr.db.Close)
-	return tr
+	return sessions
 }
 
 // client is session s talking to broker process i.
 func (tr *threeBrokers) client(tb testing.TB, i int, s *brokertest.Session) *api.Client {
 	tb.Helper()
-	p := tr.procs[i]
+	return procClient(tb, tr.procs[i], s)
+}
+
+// procClient is session s talking to broker process p.
+func procClient(tb testing.TB, p *brokertest.Process, s *brokertest.Session) *api.Client {
+	tb.Helper()
 	c, err := api.NewClient(p.URL, api.ClientOptions{Fingerprint: p.Fingerprint, Timeout: 60 * time.Second})
 	if err != nil {
 		tb.Fatal(err)
@@ -190,11 +207,7 @@ func TestE2EThreeBrokersKeepTheCap(t *testing.T) {
 	ctx := context.Background()
 	admins := [3]*api.Client{}
 	{
-		seedAdmin := tr.sessions[0] // st0000 becomes IT for the views
-		if _, err := tr.db.Exec(ctx, `UPDATE users SET roles = 'staff,admin' WHERE id = $1`, seedAdmin.User.ID); err != nil {
-			t.Fatal(err)
-		}
-		// Roles are read with the token, so the next request carries them.
+		seedAdmin := tr.sessions[0] // st0000 is IT too (seedStaff)
 		for i := range admins {
 			admins[i] = tr.client(t, i, seedAdmin)
 		}

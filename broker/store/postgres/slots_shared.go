@@ -56,7 +56,8 @@ func (st *Slots) Decide(ctx context.Context, ops []slots.Op, d slots.Decision) (
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+prefixed("s.", slotCols)+`, s.broker FROM slots s
 			LEFT JOIN users u ON u.id = s.user_id
-			ORDER BY (s.state = 'granted') DESC, `+prio+`s.queue_seq`, args...)
+			ORDER BY (s.state = 'granted') DESC, CASE WHEN s.state = 'granted' THEN s.queue_seq ELSE 0 END,
+			`+prio+`s.queue_seq`, args...)
 		if err != nil {
 			return err
 		}
