@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"sync"
 	"testing"
@@ -35,12 +34,9 @@ func BenchmarkSlotsAcquire3000PG(b *testing.B) {
 		p.Kill() // the machine to the baseline
 	}
 
-	dir := b.TempDir()
-	seed := brokertest.Start(b, brokertest.WithDataDir(dir), brokertest.WithRealClock(), brokertest.WithLog(io.Discard))
-	sessions := seedStaff(b, seed, clients)
-	seed.Stop()
-	sq := brokertest.StartProcessOn(b, dir, "-log-level", "warn")
-	base := acquireBurst(b, []*brokertest.Process{sq}, sessions, capN)
+	// The same staff, sessions and PCs, as they were before the copy.
+	sq := brokertest.StartProcessOn(b, tr.sqliteDir, "-log-level", "warn")
+	base := acquireBurst(b, []*brokertest.Process{sq}, tr.sessions, capN)
 
 	b.StopTimer()
 	fmt.Printf("BENCH %s %.3g %s %s\n", "slots.acquire3000_p99_pg", pg.p99, "s", "target<=1.0")
