@@ -55,6 +55,7 @@ type Manager struct {
 	wakes   map[string]context.CancelFunc // slot ID → running wake
 	gate    Gate                          // nil: the cap alone decides
 	bcp     api.BCP                       // BCP mode (bcp.go)
+	filling bool                          // fillTerminals runs (shared.go)
 	closed  bool
 }
 
@@ -286,6 +287,10 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 		if !m.takeOver(s, h) {
 			m.mu.Unlock()
 			return api.Slot{}, api.Err(api.CodeSlotHeldElsewhere)
+		}
+		if s.term == nil && !pool && s.rec.TerminalID == term.ID {
+			// Adopted from another broker before its PC was read here.
+			s.term, s.pool = &term, false
 		}
 		v := m.view(s)
 		var after []func()

@@ -226,6 +226,7 @@ func (m *Manager) adopt(ctx context.Context, out Outcome) {
 	}
 	m.queue = append(m.queue, fresh...)
 	m.publishPositions(c)
+	m.fillTerminals()
 	after := c.after
 	m.mu.Unlock()
 	for _, fn := range after {
@@ -243,8 +244,10 @@ func (m *Manager) endReason(id string, out Outcome, reasons map[string]string) s
 	return api.EndLease
 }
 
-// resolveTerminals reads the PCs of live slots this manager has not seen
-// yet (another broker's requests), outside the lock.
+// resolveTerminals reads, outside the lock, the PCs of this broker's
+// holders' slots it does not know yet (a pool PC granted elsewhere is in
+// the pool list). Other brokers' PCs are read later, off the journal's
+// path (fillTerminals): only IT's list shows them.
 func (m *Manager) resolveTerminals(ctx context.Context, live []Record) map[string]api.Terminal {
 	m.mu.Lock()
 	out := map[string]api.Terminal{}
@@ -253,7 +256,7 @@ func (m *Manager) resolveTerminals(ctx context.Context, live []Record) map[strin
 		out[t.ID] = t
 	}
 	for _, r := range live {
-		if r.TerminalID == "" {
+		if r.TerminalID == "" || r.Broker != m.cfg.Broker {
 			continue
 		}
 		if _, ok := out[r.TerminalID]; ok {
@@ -272,6 +275,52 @@ func (m *Manager) resolveTerminals(ctx context.Context, live []Record) map[strin
 		}
 	}
 	return out
+}
+
+// fillTerminals reads the PCs of other brokers' slots in the background,
+// one goroutine at a time; call with m.mu held.
+func (m *Manager) fillTerminals() {
+	if m.filling || m.closed {
+		return
+	}
+	m.filling = true
+	go func() {
+		for {
+			m.mu.Lock()
+			var ids []string
+			seen := map[string]bool{}
+			for _, s := range m.byID {
+				if s.term == nil && s.rec.TerminalID != "" && !seen[s.rec.TerminalID] && len(ids) < 256 {
+					seen[s.rec.TerminalID] = true
+					ids = append(ids, s.rec.TerminalID)
+				}
+			}
+			if len(ids) == 0 || m.closed {
+				m.filling = false
+				m.mu.Unlock()
+				return
+			}
+			m.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			got := map[string]api.Terminal{}
+			for _, id := range ids {
+				if t, err := m.cfg.Terminals.Get(ctx, id); err == nil {
+					got[id] = t
+				} else {
+					got[id] = api.Terminal{ID: id} // gone or unreadable: shown by ID
+				}
+			}
+			cancel()
+			m.mu.Lock()
+			for _, s := range m.byID {
+				if t, ok := got[s.rec.TerminalID]; ok && s.term == nil {
+					s.term = &t
+					s.pool = t.Pool
+				}
+			}
+			m.mu.Unlock()
+		}
+	}()
 }
 
 // sawGrant takes a grant the ledger made: the holder is told if this

@@ -74,7 +74,14 @@ func startThreeBrokers(tb testing.TB, n int, lease string) *threeBrokers {
 		if err := os.WriteFile(filepath.Join(dir, "secret.key"), key, 0o600); err != nil {
 			tb.Fatal(err)
 		}
-		tr.procs[i] = brokertest.StartProcessOn(tb, dir, "-db", tr.url, "-slot-lease", lease, "-log-level", "warn")
+		p := brokertest.StartProcessOn(tb, dir, "-db", tr.url, "-slot-lease", lease, "-log-level", "warn")
+		tr.procs[i] = p
+		tb.Cleanup(func() {
+			if tb.Failed() {
+				l := p.Log.String()
+				tb.Logf("broker %d's log (its end):\n%s", i, l[max(0, len(l)-4000):])
+			}
+		})
 	}
 	if tr.db, err = pgxpool.New(ctx, tr.url); err != nil {
 		tb.Fatal(err)
@@ -222,7 +229,10 @@ func (tr *threeBrokers) sampleGranted(tb testing.TB, stop <-chan struct{}) func(
 // operation-log events acknowledged by the killed broker are all there.
 func TestE2EThreeBrokersKeepTheCap(t *testing.T) {
 	const clients, capN = 3000, 140
-	tr := startThreeBrokers(t, clients, "8s")
+	// A short lease, so that the killed broker's slots come back soon;
+	// long enough that the burst's queued requests (which do not beat)
+	// outlive the burst on a loaded machine.
+	tr := startThreeBrokers(t, clients, lease.String())
 	ctx := context.Background()
 	admins := [3]*api.Client{}
 	{
@@ -463,7 +473,7 @@ func (tr *threeBrokers) killOne(t *testing.T, admins [3]*api.Client) {
 			t.Errorf("%s's slot on the killed broker: ended %q %v", u.s.User.ID, reason, err)
 		}
 	}
-	t.Logf("the killed broker's slots went to its queued users %.1fs after the kill (lease 8s)", freed.Seconds())
+	t.Logf("the killed broker's slots went to its queued users %.1fs after the kill (lease %v, swept every %v)", freed.Seconds(), lease, lease/4)
 	for _, u := range qs[:3] {
 		sl, err := u.c.MySlot(ctx)
 		if err != nil || sl.State != api.SlotGranted {
@@ -493,6 +503,9 @@ func (tr *threeBrokers) killOne(t *testing.T, admins [3]*api.Client) {
 		t.Errorf("history overlaps %d: %v", m, err)
 	}
 }
+
+// lease is the slot lease of TestE2EThreeBrokersKeepTheCap's brokers.
+const lease = 20 * time.Second
 
 // waitList reads IT's session list until ok holds (other brokers'
 // commits arrive by notification) or a minute passes.

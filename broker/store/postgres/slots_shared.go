@@ -36,12 +36,35 @@ func (st *Slots) Decide(ctx context.Context, ops []slots.Op, d slots.Decision) (
 			return err
 		}
 		changed := false
+		// Runs of new requests go in as one statement (a nine o'clock
+		// batch holds hundreds), in order; the ops around them keep
+		// their place.
+		var fresh []*slots.Record
+		flush := func() error {
+			if len(fresh) == 0 {
+				return nil
+			}
+			c, err := st.request(ctx, tx, fresh, &out)
+			fresh = nil
+			changed = changed || c
+			return err
+		}
 		for _, op := range ops {
+			if op.Put != nil && op.Put.QueueSeq == 0 {
+				fresh = append(fresh, op.Put)
+				continue
+			}
+			if err := flush(); err != nil {
+				return err
+			}
 			c, err := st.decideOp(ctx, tx, op, &out)
 			if err != nil {
 				return err
 			}
 			changed = changed || c
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		prio, args, err := priorityOrder(ctx, tx)
 		if err != nil {
@@ -73,6 +96,65 @@ func (st *Slots) Decide(ctx context.Context, ops []slots.Op, d slots.Decision) (
 		return nil
 	})
 	return out, err
+}
+
+// request inserts new requests numbered in their order from the queue
+// sequence; one put again before its batch committed (the same ID) goes
+// in once, with its latest figures. A request not inserted is either in
+// already (updated as a heartbeat) or refused: the user has a slot.
+func (st *Slots) request(ctx context.Context, tx *Tx, recs []*slots.Record, out *slots.Outcome) (bool, error) {
+	last := map[string]int{}
+	for i, r := range recs {
+		last[r.ID] = i
+	}
+	var ids, users, terms, devices, warned, sessions, deviceIDs, brokers []string
+	var req, lease, active, up, down []int64
+	for i, r := range recs {
+		if last[r.ID] != i {
+			continue
+		}
+		ids, users, terms, devices = append(ids, r.ID), append(users, r.UserID), append(terms, r.TerminalID), append(devices, r.Device)
+		req, lease, active = append(req, ms(r.RequestedAt)), append(lease, ms(r.LeaseUntil)), append(active, ms(r.LastActiveAt))
+		warned, up, down = append(warned, r.Warned), append(up, r.BytesUp), append(down, r.BytesDown)
+		sessions, deviceIDs, brokers = append(sessions, r.SessionID), append(deviceIDs, r.DeviceID), append(brokers, r.Broker)
+	}
+	// OFFSET 0 keeps the ordered subquery apart, so that nextval is
+	// taken in the requests' order.
+	rows, err := tx.QueryContext(ctx, `INSERT INTO slots (`+slotCols+`, broker)
+		SELECT id, user_id, 'queued', nextval('slot_queue_seq'), terminal_id, device, requested_at, 0, lease_until,
+			last_active_at, warned, bytes_up, bytes_down, session_id, device_id, broker
+		FROM (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[],
+			?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY
+			AS x(id, user_id, terminal_id, device, requested_at, lease_until, last_active_at, warned, bytes_up, bytes_down,
+				session_id, device_id, broker, ord)
+			ORDER BY ord OFFSET 0) x
+		ON CONFLICT DO NOTHING RETURNING id`,
+		ids, users, terms, devices, req, lease, active, warned, up, down, sessions, deviceIDs, brokers)
+	if err != nil {
+		return false, fmt.Errorf("requests: %w", err)
+	}
+	in := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return false, err
+		}
+		in[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	for i, r := range recs {
+		if last[r.ID] != i || in[r.ID] {
+			continue
+		}
+		if _, err := st.decideOp(ctx, tx, slots.Op{Put: r}, out); err != nil {
+			return false, err
+		}
+	}
+	return len(in) > 0, nil
 }
 
 // decideOp applies one op the shared way (see slots.Ledger.Decide) and
@@ -258,30 +340,42 @@ func grantHeads(ctx context.Context, tx *Tx, d slots.Decision, capN int, prio st
 			return err
 		}
 		skipped := 0
+		var own []string // granted to their own PC: one statement below
 		for _, c := range cs {
 			if free == 0 {
 				break
 			}
 			term := c.term
-			if term == "" {
-				if !poolRead {
-					if pool, err = freePool(ctx, tx); err != nil {
-						return err
-					}
-					poolRead = true
-				}
-				if len(pool) == 0 {
-					skipped++
-					continue
-				}
-				term, pool = pool[0], pool[1:]
+			if term != "" {
+				own = append(own, c.id)
+				out.Granted = append(out.Granted, c.id)
+				free--
+				continue
 			}
+			// A pool user: the first free pool PC, or wait.
+			if !poolRead {
+				if pool, err = freePool(ctx, tx); err != nil {
+					return err
+				}
+				poolRead = true
+			}
+			if len(pool) == 0 {
+				skipped++
+				continue
+			}
+			term, pool = pool[0], pool[1:]
 			if _, err := tx.ExecContext(ctx, `UPDATE slots SET state = 'granted', granted_at = ?, last_active_at = ?,
 				lease_until = ?, terminal_id = ? WHERE id = ?`, ms(at), ms(at), ms(at.Add(d.Lease)), term, c.id); err != nil {
 				return fmt.Errorf("grant slot %s: %w", c.id, err)
 			}
 			out.Granted = append(out.Granted, c.id)
 			free--
+		}
+		if len(own) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE slots SET state = 'granted', granted_at = ?, last_active_at = ?,
+				lease_until = ? WHERE id = ANY(?::text[])`, ms(at), ms(at), ms(at.Add(d.Lease)), own); err != nil {
+				return fmt.Errorf("grant slots: %w", err)
+			}
 		}
 		if len(cs) < page {
 			break
