@@ -93,4 +93,23 @@ func TestE2ELedgerDecides(t *testing.T) {
 	if err != nil || reasons["s0"] != api.EndUser || reasons["s3"] != api.EndLease {
 		t.Fatalf("reasons %v %v", reasons, err)
 	}
+
+	// Pool users (no PC of their own) wait for a free pool PC; those
+	// behind them with their own PC are not held up.
+	b.Active = false
+	if _, err := st.DB().ExecContext(ctx, `INSERT INTO terminals (id, name, address, rdp_port, pool, created_at, updated_at)
+		VALUES ('pool-1', 'pool', '127.0.0.1', 3389, 1, 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	p0, p1, own := req(0), req(1), req(3)
+	p0.Put.ID, p1.Put.ID, own.Put.ID = "p0", "p1", "p3"
+	p0.Put.TerminalID, p1.Put.TerminalID = "", ""
+	out, err = l.Decide(ctx, []slots.Op{{BCP: &b}, p0, p1, own}, d) // cap 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, q := ids(out, api.SlotGranted), ids(out, api.SlotQueued)
+	if !slices.Equal(g, []string{"p0", "p3"}) || !slices.Equal(q, []string{"p1"}) || out.Live[0].TerminalID != "pool-1" {
+		t.Fatalf("pool: granted %v, queued %v, live %+v", g, q, out.Live)
+	}
 }
