@@ -72,6 +72,11 @@ type Outcome struct {
 	// Refused are new requests refused because the user already had a
 	// slot (requested meanwhile through another broker).
 	Refused []string
+	// Policy (nil before IT set one) and BCP are the settings the grants
+	// were decided under: a change made through another broker is
+	// adopted at once, not on the next sweep.
+	Policy *api.SlotConfig
+	BCP    api.BCP
 }
 
 func brokerName() string {
@@ -135,6 +140,15 @@ func (m *Manager) adopt(ctx context.Context, out Outcome) {
 	m.mu.Lock()
 	now := m.now()
 	c := &change{m: m}
+	if p := out.Policy; p != nil && !samePolicy(*p, m.policy) && p.UpdatedAt.After(m.policy.UpdatedAt) {
+		m.policy = *p
+		for _, s := range m.queue {
+			s.pos = 0 // estimates change with the cap
+		}
+	}
+	if !sameBCP(out.BCP, m.bcp) && out.BCP.UpdatedAt.After(m.bcp.UpdatedAt) {
+		m.adoptBCP(c, out.BCP, now) // announced to this broker's apps
+	}
 	granted := map[string]bool{}
 	for _, id := range out.Granted {
 		granted[id] = true

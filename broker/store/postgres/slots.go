@@ -50,10 +50,14 @@ func scanSlots(rows *sql.Rows) ([]slots.Record, error) {
 
 // LoadConfig implements slots.Store.
 func (st *Slots) LoadConfig(ctx context.Context) (api.SlotConfig, error) {
+	return loadConfig(ctx, st.s.db)
+}
+
+func loadConfig(ctx context.Context, q rowQuerier) (api.SlotConfig, error) {
 	var c api.SlotConfig
 	var at int64
 	r := &c.RDP
-	err := st.s.db.QueryRowContext(ctx, `SELECT cap, idle_minutes, max_minutes, warn_minutes, updated_at, updated_by,
+	err := q.QueryRowContext(ctx, `SELECT cap, idle_minutes, max_minutes, warn_minutes, updated_at, updated_by,
 		rdp_clipboard, rdp_drives, rdp_printers, rdp_smart_cards, rdp_usb, rdp_audio
 		FROM slot_config WHERE id = 1`).Scan(&c.Cap, &c.IdleMinutes, &c.MaxMinutes, &c.WarnMinutes, &at, &c.UpdatedBy,
 		&r.Clipboard, &r.Drives, &r.Printers, &r.SmartCards, &r.USB, &r.Audio)

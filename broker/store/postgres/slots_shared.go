@@ -9,7 +9,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,13 +65,22 @@ func (st *Slots) Decide(ctx context.Context, ops []slots.Op, d slots.Decision) (
 		if err := flush(); err != nil {
 			return err
 		}
-		prio, args, err := priorityOrder(ctx, tx)
-		if err != nil {
+		pol, err := loadConfig(ctx, tx)
+		if err == nil {
+			out.Policy = &pol
+		} else if !errors.Is(err, slots.ErrNoConfig) {
 			return err
 		}
-		capN, err := capInForce(ctx, tx, d.DefaultCap)
-		if err != nil {
+		if out.BCP, err = loadBCP(ctx, tx); err != nil {
 			return err
+		}
+		prio, args := priorityOrder(out.BCP)
+		capN := d.DefaultCap
+		if out.Policy != nil {
+			capN = out.Policy.Cap
+		}
+		if out.BCP.Active && out.BCP.Cap > capN {
+			capN = out.BCP.Cap // what slots.Manager calls capLocked
 		}
 		if err := grantHeads(ctx, tx, d, capN, prio, args, &out); err != nil {
 			return err
@@ -254,49 +262,19 @@ func endHistory(ctx context.Context, tx *Tx, id, user, term, device string, req,
 	return nil
 }
 
-// capInForce is the cap as IT set it (def before that), or BCP mode's
-// while it is on and higher: what slots.Manager calls capLocked.
-func capInForce(ctx context.Context, tx *Tx, def int) (int, error) {
-	c := int64(def)
-	err := tx.QueryRowContext(ctx, `SELECT cap FROM slot_config WHERE id = 1`).Scan(&c)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
-	}
-	var active, bcpCap int64
-	err = tx.QueryRowContext(ctx, `SELECT active, cap FROM bcp_mode WHERE id = 1`).Scan(&active, &bcpCap)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
-	}
-	if active != 0 && bcpCap > c {
-		c = bcpCap
-	}
-	return int(c), nil
-}
-
 // priorityOrder is the ORDER BY term of BCP priority over slots s joined
 // with users u (priority first; empty while BCP mode is off), and its
 // arguments as ?1 and ?2: the department or a role on BCP mode's lists.
-func priorityOrder(ctx context.Context, tx *Tx) (string, []any, error) {
-	var active int64
-	var roles, depts string
-	err := tx.QueryRowContext(ctx, `SELECT active, roles, departments FROM bcp_mode WHERE id = 1`).Scan(&active, &roles, &depts)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && active == 0) {
-		return "", nil, nil
-	} else if err != nil {
-		return "", nil, err
+func priorityOrder(b api.BCP) (string, []any) {
+	if !b.Active {
+		return "", nil
 	}
-	var ds []string
-	if err := json.Unmarshal([]byte(depts), &ds); err != nil {
-		return "", nil, fmt.Errorf("bcp departments: %w", err)
+	ds, rs := []string{}, []string{}
+	ds = append(ds, b.Departments...)
+	for _, r := range b.Roles {
+		rs = append(rs, string(r))
 	}
-	rs := []string{}
-	if roles != "" {
-		rs = strings.Split(roles, ",")
-	}
-	if ds == nil {
-		ds = []string{}
-	}
-	return `COALESCE(u.department = ANY(?1::text[]) OR string_to_array(u.roles, ',') && ?2::text[], false) DESC, `, []any{ds, rs}, nil
+	return `COALESCE(u.department = ANY(?1::text[]) OR string_to_array(u.roles, ',') && ?2::text[], false) DESC, `, []any{ds, rs}
 }
 
 // grantHeads grants queued slots in service order while the granted
