@@ -13,8 +13,8 @@ import (
 // answer, so nothing is acknowledged that is not on disk; with thousands
 // of simultaneous requests the cost is a few transactions, not thousands.
 type journal struct {
-	apply   func(ctx context.Context, ops []Op) error
-	onError func(err error) // the flusher calls it after a failed batch, before failing waiters
+	apply   func(ctx context.Context, ops []Op, sync bool) error // sync: a resync was asked for
+	onError func(err error)                                      // the flusher calls it after a failed batch, before failing waiters
 
 	mu      sync.Mutex // guards pending, after, waiters, closed
 	pending []Op
@@ -26,7 +26,7 @@ type journal struct {
 	done    chan struct{}
 }
 
-func newJournal(apply func(ctx context.Context, ops []Op) error, onError func(error)) *journal {
+func newJournal(apply func(ctx context.Context, ops []Op, sync bool) error, onError func(error)) *journal {
 	j := &journal{apply: apply, onError: onError, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go j.run()
 	return j
@@ -80,7 +80,7 @@ func (j *journal) run() {
 			var err error
 			if len(ops) > 0 || sync {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				err = j.apply(ctx, ops)
+				err = j.apply(ctx, ops, sync)
 				cancel()
 			}
 			if err != nil {

@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if ls, err := cfg.Store.RecentLengths(ctx, maxLengths); err == nil {
 		m.lengths = ls
 	}
-	apply := cfg.Store.ApplySlots
+	apply := func(ctx context.Context, ops []Op, _ bool) error { return cfg.Store.ApplySlots(ctx, ops) }
 	if m.shared() {
 		apply = m.decide
 	}

@@ -58,6 +58,11 @@ type Decision struct {
 	Lease      time.Duration // a grant's first lease
 	DefaultCap int
 	Broker     string
+	// Light: the batch only renews slots the database numbered already
+	// (heartbeats, takeovers) and records PC states and late bytes,
+	// which can grant nothing and tell other brokers nothing: applied
+	// without the lock, no grant, no read-back (Outcome.Partial).
+	Light bool
 }
 
 // Outcome is what the ledger decided and holds after a Decide.
@@ -77,6 +82,8 @@ type Outcome struct {
 	// adopted at once, not on the next sweep.
 	Policy *api.SlotConfig
 	BCP    api.BCP
+	// Partial: a Light batch's outcome, nothing to adopt.
+	Partial bool
 }
 
 func brokerName() string {
@@ -97,13 +104,21 @@ func (m *Manager) listen(ctx context.Context) {
 
 // decide is the journal's apply on a shared ledger: the batch goes to
 // the ledger, and its answer becomes the manager's state.
-func (m *Manager) decide(ctx context.Context, ops []Op) error {
-	d := Decision{Now: m.now, Lease: m.cfg.Lease, DefaultCap: m.cfg.Default.Cap, Broker: m.cfg.Broker}
+func (m *Manager) decide(ctx context.Context, ops []Op, sync bool) error {
+	d := Decision{Now: m.now, Lease: m.cfg.Lease, DefaultCap: m.cfg.Default.Cap, Broker: m.cfg.Broker, Light: !sync}
+	for _, op := range ops {
+		if !(op.Put != nil && op.Put.QueueSeq > 0 || op.Terminal != nil || op.Bytes != nil) {
+			d.Light = false
+			break
+		}
+	}
 	out, err := m.ledger.Decide(ctx, ops, d)
 	if err != nil {
 		return err
 	}
-	m.adopt(ctx, out)
+	if !out.Partial {
+		m.adopt(ctx, out)
+	}
 	return nil
 }
 

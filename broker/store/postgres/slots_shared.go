@@ -27,6 +27,18 @@ const slotsChannel = "zaitaku_slots"
 // Decide implements slots.Ledger.
 func (st *Slots) Decide(ctx context.Context, ops []slots.Op, d slots.Decision) (slots.Outcome, error) {
 	var out slots.Outcome
+	if d.Light {
+		// Renewals only (row updates that never change a state): no
+		// lock, nothing granted, nothing read back.
+		return slots.Outcome{Partial: true, Ended: map[string]string{}}, st.s.Tx(ctx, func(tx *Tx) error {
+			for _, op := range ops {
+				if _, err := st.decideOp(ctx, tx, op, &out); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	err := st.s.Tx(ctx, func(tx *Tx) error {
 		out = slots.Outcome{Ended: map[string]string{}}
 		// One decider at a time across brokers: the count below and the
