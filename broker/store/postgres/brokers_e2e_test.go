@@ -258,6 +258,12 @@ func TestE2EThreeBrokersKeepTheCap(t *testing.T) {
 		}()
 	}
 	warm.Wait()
+	phase := time.Now()
+	step := func(what string) {
+		t.Logf("%s: %.1fs", what, time.Since(phase).Seconds())
+		phase = time.Now()
+	}
+	step("3,000 connections opened")
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -304,6 +310,7 @@ func TestE2EThreeBrokersKeepTheCap(t *testing.T) {
 	if n, err := tr.grantedNow(ctx); err != nil || n != capN {
 		t.Errorf("granted in the database: %d %v", n, err)
 	}
+	step("burst answered, every broker's view settled")
 	// Everyone gives the slot back (queued ones are granted meanwhile
 	// and then released): the cap holds through the churn too.
 	for i := range cs {
@@ -326,6 +333,7 @@ func TestE2EThreeBrokersKeepTheCap(t *testing.T) {
 		t.Logf("3,000 requests on 3 brokers: %d granted at most at once (history), cap %d", m, capN)
 	}
 
+	step("everyone released")
 	tr.killOne(t, admins)
 }
 
