@@ -27,6 +27,10 @@ type slot struct {
 	// fresh: a request on a shared ledger not committed yet (it has no
 	// queue number until the database gives it one).
 	fresh bool
+	// movedHere: on a shared ledger, the holder came to this broker from
+	// another (dead, or left): events this broker did not publish may
+	// have been missed.
+	movedHere bool
 }
 
 // Manager hands out slots. It is safe for concurrent use.
@@ -288,6 +292,7 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 			m.mu.Unlock()
 			return api.Slot{}, api.Err(api.CodeSlotHeldElsewhere)
 		}
+		s.movedHere = false // the answer tells the app where it stands
 		if s.term == nil && !pool && s.rec.TerminalID == term.ID {
 			// Adopted from another broker before its PC was read here.
 			s.term, s.pool = &term, false
@@ -513,10 +518,11 @@ func (m *Manager) takeOver(s *slot, h Holder) bool {
 	default:
 		return false
 	}
-	if m.shared() {
+	if m.shared() && s.rec.Broker != m.cfg.Broker {
 		// The holder is served here now (their broker died or they
 		// reconnected elsewhere): this broker tells them what happens.
 		s.rec.Broker = m.cfg.Broker
+		s.movedHere = true
 	}
 	return true
 }
@@ -596,6 +602,14 @@ func (m *Manager) Heartbeat(ctx context.Context, h Holder, slotID string, hb api
 	c := &change{m: m}
 	c.put(s)
 	v := m.view(s)
+	if s.movedHere {
+		// A grant made while the slot still named the broker the holder
+		// left was told to nobody: tell it now (the app waits for it).
+		s.movedHere = false
+		if s.rec.State == api.SlotGranted {
+			c.publish(s.rec.UserID, api.EventGranted, v)
+		}
+	}
 	t := m.commit(c)
 	m.mu.Unlock()
 	return v, t.wait(ctx)
