@@ -76,6 +76,14 @@ func StartProcess(t testing.TB, seed func(b *daemon.Broker), args ...string) *Pr
 		seed(b)
 		b.Close()
 	}
+	return StartProcessOn(t, dir, args...)
+}
+
+// StartProcessOn runs the broker binary on the data directory dir as it
+// is (e.g. one holding only the secret.key of brokers sharing a
+// PostgreSQL database). The process is killed when the test ends.
+func StartProcessOn(t testing.TB, dir string, args ...string) *Process {
+	t.Helper()
 	p := &Process{DataDir: dir, args: args, t: t, Log: &SyncBuffer{}}
 	p.start()
 	t.Cleanup(func() { p.Kill() })

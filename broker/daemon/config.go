@@ -66,15 +66,11 @@ type Config struct {
 	// brokers share one database: a meeting is hosted by one broker and
 	// the others send its participants here. Default: the listen address.
 	Advertise string `json:"advertise"`
-	// SharedDBUnsafeSlots (the hidden flag -allow-shared-db-unsafe-slots,
-	// tests only) lets a second broker serve a PostgreSQL database that
-	// another serves although the slot cap is still counted per broker:
-	// for tests of what crosses brokers other than the cap.
-	SharedDBUnsafeSlots bool `json:"-"`
+	// How long a session slot lives without the app's heartbeat (the app
+	// beats every third of it): how soon a crashed laptop's, or a dead
+	// broker's, slots go back to the queue.
+	SlotLease string `json:"slot_lease"` // ZAITAKU_SLOT_LEASE: e.g. 90s
 }
-
-// unsafeSharedFlag is the hidden test-only flag of SharedDBUnsafeSlots.
-const unsafeSharedFlag = "allow-shared-db-unsafe-slots"
 
 // DefaultConfig is the configuration with nothing set.
 func DefaultConfig() Config { return defaults() }
@@ -90,7 +86,7 @@ func defaults() Config {
 		// The media port has the HTTPS port's number, so that a firewall
 		// rule names one port for both (TCP and UDP).
 		MeetUDP: ":8443", MeetTURNTCP: ":3478",
-		ConsoleAllow: console.DefaultAllow, ConsoleIdle: "15m"}
+		ConsoleAllow: console.DefaultAllow, ConsoleIdle: "15m", SlotLease: "90s"}
 }
 
 // ParseServe reads `broker serve` arguments, the environment and -config.
@@ -122,17 +118,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.ConsoleAllow, "console-allow", cfg.ConsoleAllow, "comma-separated `CIDRs` the admin console answers (the office network; default the private ranges) (env ZAITAKU_CONSOLE_ALLOW)")
 	fs.StringVar(&cfg.ConsoleIdle, "console-idle", cfg.ConsoleIdle, "sign the admin console out after this `duration` without use (env ZAITAKU_CONSOLE_IDLE)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "this broker's own `host:port` as clients reach it, where several brokers share one database (meetings are sent to the broker hosting them); default the listen address (env ZAITAKU_ADVERTISE)")
-	// The hidden test-only flag is taken out before parsing, so that
-	// -h does not offer it.
-	kept := args[:0:0]
-	for _, a := range args {
-		if strings.TrimLeft(a, "-") == unsafeSharedFlag {
-			cfg.SharedDBUnsafeSlots = true
-			continue
-		}
-		kept = append(kept, a)
-	}
-	args = kept
+	fs.StringVar(&cfg.SlotLease, "slot-lease", cfg.SlotLease, "a session slot lives this `duration` without the app's heartbeat (3s to 1h; env ZAITAKU_SLOT_LEASE)")
 	// Find -config first so that flags given on the command line win over it.
 	for i, a := range args {
 		if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "config="); ok {
@@ -152,7 +138,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dec := json.NewDecoder(strings.NewReader(stripComments(string(b))))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp, ldap, console_allow, console_idle, advertise)", file, err)
+			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp, ldap, console_allow, console_idle, advertise, slot_lease)", file, err)
 		}
 	}
 	env := map[string]*string{
@@ -164,7 +150,8 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_MEET_UDP": &cfg.MeetUDP, "ZAITAKU_MEET_PUBLIC_IPS": &cfg.MeetPublicIPs,
 		"ZAITAKU_MEET_TURN_TCP": &cfg.MeetTURNTCP,
 		"ZAITAKU_CONSOLE_ALLOW": &cfg.ConsoleAllow, "ZAITAKU_CONSOLE_IDLE": &cfg.ConsoleIdle,
-		"ZAITAKU_ADVERTISE": &cfg.Advertise,
+		"ZAITAKU_ADVERTISE":  &cfg.Advertise,
+		"ZAITAKU_SLOT_LEASE": &cfg.SlotLease,
 	}
 	for k, p := range env {
 		if v := getenv(k); v != "" {
@@ -227,6 +214,9 @@ func (c Config) validate() error {
 		}
 	}
 	if _, err := c.Console(nil); err != nil {
+		return err
+	}
+	if _, err := c.Lease(); err != nil {
 		return err
 	}
 	for _, ip := range splitList(c.MeetPublicIPs) {
@@ -334,4 +324,16 @@ func (c Config) RateLimits() (server.RateLimits, error) {
 		return l, fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	return l, nil
+}
+
+// Lease is the slot lease SlotLease sets (0 when empty: the default).
+func (c Config) Lease() (time.Duration, error) {
+	if c.SlotLease == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(c.SlotLease)
+	if err != nil || d < 3*time.Second || d > time.Hour {
+		return 0, fmt.Errorf("-slot-lease %q: a duration from 3s to 1h, e.g. 90s", c.SlotLease)
+	}
+	return d, nil
 }

@@ -155,29 +155,20 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		}
 		return nil, fmt.Errorf("database %s takes no writes: %w (check the volume is mounted read-write and the file's owner and mode)", st.Path(), err)
 	}
+	lease, err := cfg.Lease()
+	if err != nil {
+		st.Close()
+		lock.release()
+		return nil, err
+	}
 	// Brokers on one PostgreSQL database share the event hub's bus.
 	var bus events.Bus
 	if b, ok := st.(interface{ Bus() events.Bus }); ok {
 		bus = b.Bus()
 	}
-	// One broker per database, as lockData makes it one per data
-	// directory: a second would count the cap again (broker/store/postgres).
-	// The hidden -allow-shared-db-unsafe-slots (tests of what crosses
-	// brokers other than the cap) skips it.
-	if l, ok := st.(interface {
-		LockServing(ctx context.Context, by string) (func(), error)
-	}); ok && !cfg.SharedDBUnsafeSlots {
-		host, _ := os.Hostname()
-		release, err := l.LockServing(ctx, fmt.Sprintf("%s pid %d listen %s", host, os.Getpid(), cfg.Listen))
-		if err != nil {
-			st.Close()
-			lock.release()
-			return nil, err
-		}
-		st = servingStore{st, release}
-	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Bus: bus, Log: log, Now: opt.Now,
-		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet(), Directory: dir})
+		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet(), Directory: dir,
+		SlotLease: lease})
 	if err != nil {
 		st.Close()
 		lock.release()
@@ -215,17 +206,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 	}
 	sq, _ := st.(*sqlite.Store)
 	return &Broker{Cfg: cfg, Log: log, DB: st, Store: sq, Services: svc, Server: srv, lock: lock, headerTimeout: opt.HeaderTimeout}, nil
-}
-
-// servingStore is a store this broker serves alone until Close.
-type servingStore struct {
-	Store
-	release func()
-}
-
-func (s servingStore) Close() error {
-	s.release()
-	return s.Store.Close()
 }
 
 // Close closes the database and releases the data directory.

@@ -74,6 +74,9 @@ type Config struct {
 	// Directory, when its Directory is set, signs staff in against the
 	// city's directory (broker/directory) instead of local passwords.
 	Directory auth.DirectoryConfig
+	// SlotLease is how long a slot lives without a heartbeat (default
+	// 90 s; the app beats every third of it).
+	SlotLease time.Duration
 }
 
 // MeetConfig is where meeting media flows.
@@ -139,6 +142,16 @@ func presenceJob(across bool, once func(string, time.Duration, func(context.Cont
 // sweepEvery is how often slot leases, idle and maximum-length ends are checked.
 const sweepEvery = 5 * time.Second
 
+// sweepEvery is sweepEvery, or a quarter of a shorter lease, so that a
+// lapsed lease (a dead broker's slots) frees its slot within about one
+// lease.
+func (s *Services) sweepEvery(lease time.Duration) time.Duration {
+	if lease > 0 && lease/4 < sweepEvery {
+		return max(lease/4, 250*time.Millisecond)
+	}
+	return sweepEvery
+}
+
 // Build builds every domain in dependency order. Run starts their
 // background jobs; Close ends what they hold.
 func Build(ctx context.Context, cfg Config) (*Services, error) {
@@ -169,6 +182,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		Store: cfg.Stores.Slots(), Terminals: s.Terminals, Events: s.Events, Audit: s.Audit,
 		Log: log.With("domain", "slots"), Now: cfg.Now,
 		People: slotPeople{cfg.Stores.Auth()}, Broadcast: s.Events, // BCP mode
+		Lease: cfg.SlotLease, Heartbeat: cfg.SlotLease / 3,
 	})
 	if err != nil {
 		s.Relay.Close()
@@ -289,7 +303,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 				log.Info("applied roster imports on their effective date", "imports", n)
 			}
 		}),
-		{"slots.sweep", periodic(sweepEvery, func(ctx context.Context) {
+		{"slots.sweep", periodic(s.sweepEvery(cfg.SlotLease), func(ctx context.Context) {
 			if err := s.Slots.Sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("slots: sweep", "err", err)
 			}

@@ -10,6 +10,7 @@ package slots
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -209,11 +210,20 @@ func (m *Manager) reorder() {
 		if pi != pj {
 			return pi
 		}
-		return m.queue[i].rec.QueueSeq < m.queue[j].rec.QueueSeq
+		return queueKey(m.queue[i]) < queueKey(m.queue[j])
 	})
 	for _, s := range m.queue {
 		s.pos = 0 // positions and estimates change
 	}
+}
+
+// queueKey is a slot's place in arrival order; a request the shared
+// ledger has not numbered yet came after every numbered one.
+func queueKey(s *slot) int64 {
+	if s.fresh {
+		return math.MaxInt64
+	}
+	return s.rec.QueueSeq
 }
 
 // adoptBCP makes b the state in force: the queue is reordered, grants

@@ -13,19 +13,20 @@ import (
 // answer, so nothing is acknowledged that is not on disk; with thousands
 // of simultaneous requests the cost is a few transactions, not thousands.
 type journal struct {
-	apply   func(ctx context.Context, ops []Op) error
-	onError func(err error) // the flusher calls it after a failed batch, before failing waiters
+	apply   func(ctx context.Context, ops []Op, sync bool) error // sync: a resync was asked for
+	onError func(err error)                                      // the flusher calls it after a failed batch, before failing waiters
 
 	mu      sync.Mutex // guards pending, after, waiters, closed
 	pending []Op
 	after   []func() // run after the commit, in order (events, hooks)
 	waiters []chan error
+	sync    bool // a shared ledger's state is to be read again (resync)
 	closed  bool
 	kick    chan struct{}
 	done    chan struct{}
 }
 
-func newJournal(apply func(ctx context.Context, ops []Op) error, onError func(error)) *journal {
+func newJournal(apply func(ctx context.Context, ops []Op, sync bool) error, onError func(error)) *journal {
 	j := &journal{apply: apply, onError: onError, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go j.run()
 	return j
@@ -70,16 +71,16 @@ func (j *journal) run() {
 	for range j.kick {
 		for {
 			j.mu.Lock()
-			ops, after, waiters := j.pending, j.after, j.waiters
-			j.pending, j.after, j.waiters = nil, nil, nil
+			ops, after, waiters, sync := j.pending, j.after, j.waiters, j.sync
+			j.pending, j.after, j.waiters, j.sync = nil, nil, nil, false
 			j.mu.Unlock()
-			if len(waiters) == 0 {
+			if len(waiters) == 0 && !sync {
 				break
 			}
 			var err error
-			if len(ops) > 0 {
+			if len(ops) > 0 || sync {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				err = j.apply(ctx, ops)
+				err = j.apply(ctx, ops, sync)
 				cancel()
 			}
 			if err != nil {
@@ -93,6 +94,22 @@ func (j *journal) run() {
 				w <- err
 			}
 		}
+	}
+}
+
+// resync asks for a batch even without ops: on a shared ledger it reads
+// what other brokers decided (and grants what they freed). Many resyncs
+// before the flusher gets to them are one.
+func (j *journal) resync() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return
+	}
+	j.sync = true
+	select {
+	case j.kick <- struct{}{}:
+	default:
 	}
 }
 

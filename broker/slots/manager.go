@@ -24,6 +24,13 @@ type slot struct {
 	// only: a restarted broker announces it once more).
 	hoursWarned bool
 	who         Person // for BCP priority
+	// fresh: a request on a shared ledger not committed yet (it has no
+	// queue number until the database gives it one).
+	fresh bool
+	// movedHere: on a shared ledger, the holder came to this broker from
+	// another (dead, or left): events this broker did not publish may
+	// have been missed.
+	movedHere bool
 }
 
 // Manager hands out slots. It is safe for concurrent use.
@@ -33,6 +40,8 @@ type Manager struct {
 	now    func() time.Time
 	j      *journal
 	audits chan audit.Event
+	ledger Ledger             // nil: this broker alone decides, in memory
+	stop   context.CancelFunc // ends the ledger's listener
 
 	mu      sync.Mutex // guards everything below
 	policy  api.SlotConfig
@@ -50,6 +59,7 @@ type Manager struct {
 	wakes   map[string]context.CancelFunc // slot ID → running wake
 	gate    Gate                          // nil: the cap alone decides
 	bcp     api.BCP                       // BCP mode (bcp.go)
+	filling bool                          // fillTerminals runs (shared.go)
 	closed  bool
 }
 
@@ -80,16 +90,33 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if cfg.Audit == nil {
 		cfg.Audit = audit.Slog{Log: cfg.Log}
 	}
+	if cfg.Broker == "" {
+		cfg.Broker = brokerName()
+	}
 	m := &Manager{cfg: cfg, log: cfg.Log, now: cfg.Now, audits: make(chan audit.Event, 4096),
 		wakes: map[string]context.CancelFunc{}}
+	if l, ok := cfg.Store.(Ledger); ok {
+		m.ledger = l
+	}
 	if err := m.load(ctx); err != nil {
 		return nil, err
 	}
 	if ls, err := cfg.Store.RecentLengths(ctx, maxLengths); err == nil {
 		m.lengths = ls
 	}
-	m.j = newJournal(cfg.Store.ApplySlots, m.journalFailed)
+	apply := func(ctx context.Context, ops []Op, _ bool) error { return cfg.Store.ApplySlots(ctx, ops) }
+	if m.shared() {
+		apply = m.decide
+	}
+	m.j = newJournal(apply, m.journalFailed)
 	go m.auditLoop()
+	if m.shared() {
+		lctx, stop := context.WithCancel(context.Background())
+		m.stop = stop
+		go m.listen(lctx)
+		// Whatever the other brokers did before this one listened.
+		m.j.resync()
+	}
 	return m, nil
 }
 
@@ -182,6 +209,9 @@ func (m *Manager) Close() {
 		cancel()
 	}
 	m.mu.Unlock()
+	if m.stop != nil {
+		m.stop()
+	}
 	m.j.close()
 	m.mu.Lock()
 	close(m.audits)
@@ -262,6 +292,11 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 			m.mu.Unlock()
 			return api.Slot{}, api.Err(api.CodeSlotHeldElsewhere)
 		}
+		s.movedHere = false // the answer tells the app where it stands
+		if s.term == nil && !pool && s.rec.TerminalID == term.ID {
+			// Adopted from another broker before its PC was read here.
+			s.term, s.pool = &term, false
+		}
 		v := m.view(s)
 		var after []func()
 		if s.rec.State == api.SlotGranted && s.term != nil && m.wakes[s.rec.ID] == nil {
@@ -274,7 +309,12 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 		c.put(s)                    // a takeover changed the holder
 		tk := m.j.add(c.ops, after) // answer only once its creation is durable
 		m.mu.Unlock()
-		return v, tk.wait(ctx)
+		if err := tk.wait(ctx); err != nil || !m.shared() {
+			return v, err
+		}
+		// Adopted here (a reconnect to another broker keeps the place in
+		// the queue): answer with what the database holds now.
+		return m.settled(h, s.rec.ID)
 	}
 	// The gate refuses new slots only: one already held (the app asking
 	// again after a restart) stays.
@@ -287,10 +327,16 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 		return api.Slot{}, api.Err(api.CodeSlotNoTerminal)
 	}
 	now := m.now()
-	m.seq++
-	s := &slot{pool: pool, rec: Record{ID: newID(), UserID: userID, State: api.SlotQueued, QueueSeq: m.seq,
+	s := &slot{pool: pool, rec: Record{ID: newID(), UserID: userID, State: api.SlotQueued,
 		Device: device, SessionID: h.SessionID, DeviceID: h.DeviceID, RequestedAt: now, LeaseUntil: now.Add(m.cfg.Lease), LastActiveAt: now},
 		who: h.person()}
+	if m.shared() {
+		// The database numbers the request and decides its grant.
+		s.fresh, s.rec.Broker = true, m.cfg.Broker
+	} else {
+		m.seq++
+		s.rec.QueueSeq = m.seq
+	}
 	if !pool {
 		s.term = &term
 		s.rec.TerminalID = term.ID
@@ -303,14 +349,44 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 	v := m.view(s)
 	t := m.commit(c)
 	m.mu.Unlock()
-	return v, t.wait(ctx)
+	if err := t.wait(ctx); err != nil {
+		return v, err
+	}
+	if m.shared() {
+		return m.settled(h, s.rec.ID)
+	}
+	return v, nil
+}
+
+// settled is the answer to a request on a shared ledger once its batch
+// committed: what the database decided, or, if another broker's request
+// for the same user came first, that slot if this holder may use it.
+func (m *Manager) settled(h Holder, id string) (api.Slot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.byUser[h.UserID]
+	if s == nil {
+		if e, ok := m.ended[id]; ok {
+			return api.Slot{}, api.Err(api.CodeSlotEnded, e.reason)
+		}
+		return api.Slot{}, api.Err(api.CodeSlotNotFound)
+	}
+	if s.rec.ID != id && !m.takeOver(s, h) {
+		return api.Slot{}, api.Err(api.CodeSlotHeldElsewhere)
+	}
+	return m.view(s), nil
 }
 
 // promote grants queued slots in order while under the cap, and publishes
 // the positions that changed. A pool user waits at the head only for a
 // free pool PC; those behind with their own PC are not held up by it.
-// Call with m.mu held.
+// Call with m.mu held. On a shared ledger the database grants (in the
+// batch's transaction, shared.go); here only positions are pushed.
 func (m *Manager) promote(c *change, now time.Time) {
+	if m.shared() {
+		m.publishPositions(c)
+		return
+	}
 	if limit := m.capLocked(); m.granted < limit && len(m.queue) > 0 {
 		keep := m.queue[:0:0]
 		for i, s := range m.queue {
@@ -331,15 +407,7 @@ func (m *Manager) promote(c *change, now time.Time) {
 		}
 		m.queue = keep
 	}
-	eta := m.avgLength()
-	for i, s := range m.queue {
-		pos := i + 1
-		if s.pos == pos {
-			continue
-		}
-		s.pos = pos
-		c.publishLatest(s.rec.UserID, api.EventQueue, api.QueueUpdate{SlotID: s.rec.ID, Position: pos, ETASeconds: m.etaSeconds(pos, eta)})
-	}
+	m.publishPositions(c)
 }
 
 func (m *Manager) grant(c *change, s *slot, now time.Time) {
@@ -375,17 +443,31 @@ func (m *Manager) freePoolTerminal() *api.Terminal {
 
 // end removes a slot; call with m.mu held, then promote.
 func (m *Manager) end(c *change, s *slot, reason, message string, now time.Time) {
-	delete(m.byID, s.rec.ID)
-	delete(m.byUser, s.rec.UserID)
+	m.drop(c, s, reason, message, now, true)
+	c.ops = append(c.ops, Op{End: &Ended{Record: s.rec, EndedAt: now, Reason: reason}})
+}
+
+// drop forgets an ended slot, tells its holder (if this broker serves
+// them), ends its tunnels and audits the end if this broker made it.
+// Call with m.mu held.
+func (m *Manager) drop(c *change, s *slot, reason, message string, now time.Time, audited bool) {
+	if m.byID[s.rec.ID] == s {
+		delete(m.byID, s.rec.ID)
+	}
+	if m.byUser[s.rec.UserID] == s {
+		delete(m.byUser, s.rec.UserID)
+	}
 	if s.rec.State == api.SlotGranted {
 		m.granted--
 		if m.inUse[s.rec.TerminalID] == s.rec.ID {
 			delete(m.inUse, s.rec.TerminalID)
 		}
 		m.addLength(now.Sub(s.rec.GrantedAt))
-		m.auditLater(audit.Event{At: now, Actor: s.rec.UserID, Action: "slot.ended", Target: s.rec.ID,
-			Fields: map[string]string{"reason": reason, "terminal": s.rec.TerminalID,
-				"minutes": fmt.Sprint(int(now.Sub(s.rec.GrantedAt).Minutes()))}})
+		if audited {
+			m.auditLater(audit.Event{At: now, Actor: s.rec.UserID, Action: "slot.ended", Target: s.rec.ID,
+				Fields: map[string]string{"reason": reason, "terminal": s.rec.TerminalID,
+					"minutes": fmt.Sprint(int(now.Sub(s.rec.GrantedAt).Minutes()))}})
+		}
 	} else {
 		for i, q := range m.queue {
 			if q == s {
@@ -395,8 +477,9 @@ func (m *Manager) end(c *change, s *slot, reason, message string, now time.Time)
 		}
 	}
 	m.ended[s.rec.ID] = endedInfo{userID: s.rec.UserID, reason: reason, at: now}
-	c.ops = append(c.ops, Op{End: &Ended{Record: s.rec, EndedAt: now, Reason: reason}})
-	c.publish(s.rec.UserID, api.EventEnded, api.EndedNotice{SlotID: s.rec.ID, Reason: reason, Message: message})
+	if !m.shared() || s.rec.Broker == m.cfg.Broker {
+		c.publish(s.rec.UserID, api.EventEnded, api.EndedNotice{SlotID: s.rec.ID, Reason: reason, Message: message})
+	}
 	id := s.rec.ID
 	if cancel := m.wakes[id]; cancel != nil {
 		cancel()
@@ -430,12 +513,18 @@ func (m *Manager) takeOver(s *slot, h Holder) bool {
 	case s.rec.UserID != h.UserID:
 		return false
 	case s.rec.SessionID == h.SessionID:
-		return true
 	case s.rec.DeviceID != "" && s.rec.DeviceID == h.DeviceID:
 		s.rec.SessionID = h.SessionID
-		return true
+	default:
+		return false
 	}
-	return false
+	if m.shared() && s.rec.Broker != m.cfg.Broker {
+		// The holder is served here now (their broker died or they
+		// reconnected elsewhere): this broker tells them what happens.
+		s.rec.Broker = m.cfg.Broker
+		s.movedHere = true
+	}
+	return true
 }
 
 // findFor is find for a holder: a slot held by another sign-in is
@@ -513,6 +602,14 @@ func (m *Manager) Heartbeat(ctx context.Context, h Holder, slotID string, hb api
 	c := &change{m: m}
 	c.put(s)
 	v := m.view(s)
+	if s.movedHere {
+		// A grant made while the slot still named the broker the holder
+		// left was told to nobody: tell it now (the app waits for it).
+		s.movedHere = false
+		if s.rec.State == api.SlotGranted {
+			c.publish(s.rec.UserID, api.EventGranted, v)
+		}
+	}
 	t := m.commit(c)
 	m.mu.Unlock()
 	return v, t.wait(ctx)

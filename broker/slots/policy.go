@@ -57,7 +57,14 @@ func (m *Manager) Sweep(ctx context.Context) error {
 	}
 	warn := time.Duration(m.policy.WarnMinutes) * time.Minute
 	for _, s := range m.sorted() {
-		if !now.Before(s.rec.LeaseUntil) {
+		if m.shared() {
+			// Leases lapse in the database, for every broker's slots (a
+			// dead broker's too: the Lapsed op below); idle, length and
+			// hours are enforced by the broker serving the holder.
+			if s.fresh || s.rec.Broker != m.cfg.Broker {
+				continue
+			}
+		} else if !now.Before(s.rec.LeaseUntil) {
 			m.end(c, s, api.EndLease, "", now)
 			continue
 		}
@@ -95,6 +102,10 @@ func (m *Manager) Sweep(ctx context.Context) error {
 		}
 	}
 	m.promote(c, now)
+	if m.shared() {
+		at := now
+		c.ops = append(c.ops, Op{Lapsed: &at})
+	}
 	t := m.commit(c)
 	m.mu.Unlock()
 	err := t.wait(ctx)
@@ -305,5 +316,9 @@ func (m *Manager) RefreshPool(ctx context.Context) error {
 	m.promote(c, m.now())
 	t := m.commit(c)
 	m.mu.Unlock()
+	if m.shared() {
+		// The database grants; a batch of its own lets it see the PC.
+		m.j.resync()
+	}
 	return t.wait(ctx)
 }

@@ -36,6 +36,10 @@ type Record struct {
 	Warned       string // the end reason the user was already warned about
 	BytesUp      int64
 	BytesDown    int64
+	// Broker names the broker that last served the slot's holder (its
+	// event socket is there): on a shared ledger only that broker tells
+	// the user of a grant or an end. Empty on SQLite (one broker).
+	Broker string
 }
 
 // Holder is who asks about a slot: the user, their sign-in (session) and
@@ -65,6 +69,10 @@ type Op struct {
 	Terminal *TerminalState
 	Bytes    *LateBytes
 	BCP      *api.BCP
+	// Lapsed ends, on a shared ledger (Ledger), every slot whose lease
+	// ran out by then, whichever broker served it; the in-memory
+	// manager ends its lapsed slots itself and never sends it.
+	Lapsed *time.Time
 }
 
 // LateBytes is traffic reported for a slot after it ended (a tunnel
@@ -155,6 +163,9 @@ type Config struct {
 	People People
 	// Broadcast (may be nil) announces BCP mode to every running app.
 	Broadcast Broadcaster
+	// Broker names this broker among those sharing a Ledger (default:
+	// host, process and a random part).
+	Broker string
 }
 
 // DefaultPolicy is the policy before IT sets one: the national LGWAN

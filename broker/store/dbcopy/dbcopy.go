@@ -128,6 +128,11 @@ func Copy(ctx context.Context, path string, dst *postgres.Store, progress func(T
 			}
 		}
 	}
+	// The slots' queue numbers come from a sequence (several brokers
+	// share the queue): new requests follow the copied ones.
+	if _, err := ttx.Exec(ctx, `SELECT setval('slot_queue_seq', COALESCE(MAX(queue_seq), 0) + 1, false) FROM slots`); err != nil {
+		return Report{}, fmt.Errorf("queue sequence of slots: %w", err)
+	}
 	var bad []string
 	for _, t := range tables {
 		r := Table{Name: t.name}

@@ -69,7 +69,7 @@ func TestE2EChatAcrossBrokers(t *testing.T) {
 		}
 	}
 	args := func(dir string) []string {
-		return []string{"-data", dir, "-db", url, "-meet-udp", "off", "-meet-turn-tcp", "off", "-allow-shared-db-unsafe-slots"}
+		return []string{"-data", dir, "-db", url, "-meet-udp", "off", "-meet-turn-tcp", "off"}
 	}
 	pa := brokertest.StartProcess(t, nil, args(dirA)...)
 	for _, f := range []string{"secret.key", "tls-cert.pem", "tls-key.pem"} {

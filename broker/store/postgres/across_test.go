@@ -12,21 +12,17 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
-	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/store/postgres/pgtest"
 )
 
 // sharedDB starts n brokers in process on one new PostgreSQL database,
-// with one clock (tokens and one-time codes cross brokers). The slot cap
-// is still counted per broker (the test-only flag lets them share the
-// database anyway); nothing here asks for a slot.
+// with one clock (tokens and one-time codes cross brokers).
 func sharedDB(t *testing.T, n int) []*brokertest.Broker {
 	url := pgtest.Shared(t).NewDatabase(t)
 	clock := brokertest.NewClock(time.Now())
 	var bs []*brokertest.Broker
 	for i := range n {
-		opts := []brokertest.Option{brokertest.WithDB(url), brokertest.WithClock(clock),
-			brokertest.WithConfig(func(c *daemon.Config) { c.SharedDBUnsafeSlots = true })}
+		opts := []brokertest.Option{brokertest.WithDB(url), brokertest.WithClock(clock)}
 		if i > 0 {
 			// Every broker on one database has the same secret key: it
 			// seals the secrets the database keeps.

@@ -12,11 +12,18 @@ import (
 )
 
 // LoadBCP implements slots.Store.
-func (st *Slots) LoadBCP(ctx context.Context) (api.BCP, error) {
+func (st *Slots) LoadBCP(ctx context.Context) (api.BCP, error) { return loadBCP(ctx, st.s.db) }
+
+// rowQuerier is a DB or a Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func loadBCP(ctx context.Context, q rowQuerier) (api.BCP, error) {
 	var b api.BCP
 	var roles, depts string
 	var since, at int64
-	err := st.s.db.QueryRowContext(ctx, `SELECT active, cap, roles, departments, reason, since, updated_at, updated_by
+	err := q.QueryRowContext(ctx, `SELECT active, cap, roles, departments, reason, since, updated_at, updated_by
 		FROM bcp_mode WHERE id = 1`).Scan(&b.Active, &b.Cap, &roles, &depts, &b.Reason, &since, &at, &b.UpdatedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return api.BCP{}, nil

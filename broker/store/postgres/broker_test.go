@@ -2,15 +2,14 @@ package postgres_test
 
 import (
 	"context"
-	"log/slog"
 	"net"
-	"strings"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
-	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
-	"github.com/zaitaku/zaitaku/broker/daemon"
 	"github.com/zaitaku/zaitaku/broker/store/postgres/pgtest"
 )
 
@@ -77,29 +76,116 @@ func TestE2EBrokerOnPostgres(t *testing.T) {
 	}
 }
 
-// TestE2EOneBrokerPerPostgres: until the cap is decided in the database,
-// a second broker on a database another serves is refused at start,
-// naming the one that serves it, and starts once that one has stopped
-// (or been killed: the lock goes with its connection).
-func TestE2EOneBrokerPerPostgres(t *testing.T) {
+// TestE2ETwoBrokersShareTheCap: two brokers on one database count one
+// cap and keep one queue. A slot freed on one broker goes to the user
+// queued on the other, who hears of it on their own broker's event
+// socket; both brokers' admin views agree; a user whose broker is gone
+// asks again on the other and keeps their place.
+func TestE2ETwoBrokersShareTheCap(t *testing.T) {
 	srv := pgtest.Shared(t)
 	url := srv.NewDatabase(t)
 	ctx := context.Background()
-	first := brokertest.Start(t, brokertest.WithDB(url))
-	cfg := daemon.DefaultConfig()
-	cfg.Data, cfg.Listen, cfg.DB = t.TempDir(), "127.0.0.1:0", url
-	cfg.MeetUDP, cfg.MeetTURNTCP = "127.0.0.1:0", "127.0.0.1:0" // free ports, as brokertest gives
-	_, err := daemon.Open(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{Argon2: auth.TestArgon2})
-	if err == nil || !strings.Contains(err.Error(), "already serves") || !strings.Contains(err.Error(), "zaitaku-broker") {
-		t.Fatalf("a second broker on the database: %v", err)
+	b1 := brokertest.Start(t, brokertest.WithDB(url))
+	b2 := brokertest.Start(t, brokertest.WithDB(url), brokertest.WithClock(b1.Clock), brokertest.WithDataDir(sameKey(t, b1.DataDir)))
+	it := b1.Signin(t, "it-admin", api.RoleAdmin)
+	port := brokertest.OfficePC(t, func(net.Conn) {})
+	users := map[string]brokertest.User{}
+	for _, u := range []string{"yamada", "sato", "suzuki"} {
+		users[u] = b1.CreateUser(t, u)
+		if _, err := it.CreateTerminal(ctx, api.CreateTerminalRequest{ID: "pc-" + u, Name: u + "のPC", Address: "127.0.0.1",
+			RDPPort: port, MAC: "02:00:00:00:00:01", WakeAddr: "127.0.0.1", UserID: u}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Logf("the second broker is told: %v", err)
-	first.Stop()
-	second, err := daemon.Open(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{Argon2: auth.TestArgon2})
-	if err != nil {
-		t.Fatalf("after the first stopped: %v", err)
-	}
-	if err := second.Close(); err != nil {
+	one := 1
+	if _, err := it.SetSlotConfig(ctx, api.SlotConfigUpdate{Cap: &one}); err != nil {
 		t.Fatal(err)
 	}
+	yamada, sato, suzuki := b1.Login(t, users["yamada"]), b2.Login(t, users["sato"]), b2.Login(t, users["suzuki"])
+	ys, err := yamada.RequestSlot(ctx, api.SlotRequest{})
+	if err != nil || ys.State != api.SlotGranted {
+		t.Fatalf("yamada on broker 1: %+v %v", ys, err)
+	}
+	ss, err := sato.RequestSlot(ctx, api.SlotRequest{})
+	if err != nil || ss.State != api.SlotQueued || ss.Position != 1 {
+		t.Fatalf("sato on broker 2, with the one slot held on broker 1: %+v %v", ss, err)
+	}
+	zs, err := suzuki.RequestSlot(ctx, api.SlotRequest{})
+	if err != nil || zs.State != api.SlotQueued || zs.Position != 2 {
+		t.Fatalf("suzuki on broker 2: %+v %v", zs, err)
+	}
+	ev, err := sato.DialEvents(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	if err := yamada.ReleaseSlot(ctx, ys.ID); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		e, err := ev.Next(wctx)
+		if err != nil {
+			t.Fatalf("sato's events on broker 2 after the release on broker 1: %v", err)
+		}
+		if e.Type == api.EventGranted {
+			break
+		}
+	}
+	itOn2 := b2.Signin(t, "it-admin2", api.RoleAdmin)
+	for _, c := range []*brokertest.Session{it, itOn2} {
+		l := waitSessions(t, c, func(l *api.SessionList) bool { return l.Used == 1 && l.Queued == 1 })
+		if l.Sessions[0].UserID != "sato" || l.Queue[0].UserID != "suzuki" {
+			t.Errorf("sessions %+v, queue %+v", l.Sessions, l.Queue)
+		}
+	}
+	// Broker 2 goes; suzuki asks again on broker 1 and keeps the head of
+	// the queue, then gets the slot sato gives back there.
+	b2.Stop()
+	suzuki1 := &brokertest.Session{Client: b1.Client(t), User: suzuki.User, Key: suzuki.Key, Login: suzuki.Login}
+	suzuki1.SetToken(suzuki.Login.AccessToken)
+	again, err := suzuki1.RequestSlot(ctx, api.SlotRequest{})
+	if err != nil || again.ID != zs.ID || again.State != api.SlotQueued || again.Position != 1 {
+		t.Fatalf("suzuki again on broker 1: %+v %v (first %s)", again, err, zs.ID)
+	}
+	sato1 := &brokertest.Session{Client: b1.Client(t), User: sato.User, Key: sato.Key, Login: sato.Login}
+	sato1.SetToken(sato.Login.AccessToken)
+	if err := sato1.ReleaseSlot(ctx, ss.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := suzuki1.MySlot(ctx)
+	if err != nil || got.State != api.SlotGranted {
+		t.Fatalf("suzuki after sato left: %+v %v", got, err)
+	}
+}
+
+// sameKey is a new data directory with dir's secret.key: every broker on
+// one database needs the key that seals the secrets it keeps.
+func sameKey(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "secret.key"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitSessions reads IT's session list until ok holds (the other
+// broker's commit reaches this one by notification) or 30 s pass.
+func waitSessions(t *testing.T, c *brokertest.Session, ok func(*api.SessionList) bool) *api.SessionList {
+	t.Helper()
+	var l *api.SessionList
+	var err error
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if l, err = c.Sessions(context.Background()); err == nil && ok(l) {
+			return l
+		}
+	}
+	t.Fatalf("sessions: %+v %v", l, err)
+	return nil
 }

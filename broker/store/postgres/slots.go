@@ -24,17 +24,22 @@ const slotCols = `id, user_id, state, queue_seq, terminal_id, device, requested_
 
 // LoadSlots implements slots.Store, in request order.
 func (st *Slots) LoadSlots(ctx context.Context) ([]slots.Record, error) {
-	rows, err := st.s.db.QueryContext(ctx, `SELECT `+slotCols+` FROM slots ORDER BY queue_seq`)
+	rows, err := st.s.db.QueryContext(ctx, `SELECT `+slotCols+`, broker FROM slots ORDER BY queue_seq`)
 	if err != nil {
 		return nil, err
 	}
+	return scanSlots(rows)
+}
+
+// scanSlots reads rows of slotCols and broker.
+func scanSlots(rows *sql.Rows) ([]slots.Record, error) {
 	defer rows.Close()
 	var out []slots.Record
 	for rows.Next() {
 		var r slots.Record
 		var req, granted, lease, active int64
 		if err := rows.Scan(&r.ID, &r.UserID, &r.State, &r.QueueSeq, &r.TerminalID, &r.Device, &req, &granted, &lease,
-			&active, &r.Warned, &r.BytesUp, &r.BytesDown, &r.SessionID, &r.DeviceID); err != nil {
+			&active, &r.Warned, &r.BytesUp, &r.BytesDown, &r.SessionID, &r.DeviceID, &r.Broker); err != nil {
 			return nil, err
 		}
 		r.RequestedAt, r.GrantedAt, r.LeaseUntil, r.LastActiveAt = fromMS(req), fromMS(granted), fromMS(lease), fromMS(active)
@@ -45,10 +50,14 @@ func (st *Slots) LoadSlots(ctx context.Context) ([]slots.Record, error) {
 
 // LoadConfig implements slots.Store.
 func (st *Slots) LoadConfig(ctx context.Context) (api.SlotConfig, error) {
+	return loadConfig(ctx, st.s.db)
+}
+
+func loadConfig(ctx context.Context, q rowQuerier) (api.SlotConfig, error) {
 	var c api.SlotConfig
 	var at int64
 	r := &c.RDP
-	err := st.s.db.QueryRowContext(ctx, `SELECT cap, idle_minutes, max_minutes, warn_minutes, updated_at, updated_by,
+	err := q.QueryRowContext(ctx, `SELECT cap, idle_minutes, max_minutes, warn_minutes, updated_at, updated_by,
 		rdp_clipboard, rdp_drives, rdp_printers, rdp_smart_cards, rdp_usb, rdp_audio
 		FROM slot_config WHERE id = 1`).Scan(&c.Cap, &c.IdleMinutes, &c.MaxMinutes, &c.WarnMinutes, &at, &c.UpdatedBy,
 		&r.Clipboard, &r.Drives, &r.Printers, &r.SmartCards, &r.USB, &r.Audio)
@@ -91,57 +100,65 @@ func (st *Slots) ApplySlots(ctx context.Context, ops []slots.Op) error {
 			granted_at=excluded.granted_at, lease_until=excluded.lease_until, last_active_at=excluded.last_active_at,
 			warned=excluded.warned, bytes_up=excluded.bytes_up, bytes_down=excluded.bytes_down`
 		for _, op := range ops {
-			switch {
-			case op.Put != nil:
-				r := op.Put
-				if _, err := tx.ExecContext(ctx, put, r.ID, r.UserID, r.State, r.QueueSeq, r.TerminalID, r.Device, ms(r.RequestedAt),
-					ms(r.GrantedAt), ms(r.LeaseUntil), ms(r.LastActiveAt), r.Warned, r.BytesUp, r.BytesDown,
-					r.SessionID, r.DeviceID); err != nil {
-					return fmt.Errorf("put slot %s: %w", r.ID, err)
-				}
-			case op.End != nil:
-				e := op.End
-				if _, err := tx.ExecContext(ctx, `DELETE FROM slots WHERE id = ?`, e.ID); err != nil {
-					return fmt.Errorf("end slot %s: %w", e.ID, err)
-				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO slot_history (id, user_id, terminal_id, device, requested_at,
-					granted_at, ended_at, reason, bytes_up, bytes_down) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-					e.ID, e.UserID, e.TerminalID, e.Device, ms(e.RequestedAt), ms(e.GrantedAt), ms(e.EndedAt), e.Reason,
-					e.BytesUp, e.BytesDown); err != nil {
-					return fmt.Errorf("slot history %s: %w", e.ID, err)
-				}
-			case op.Bytes != nil:
-				if _, err := tx.ExecContext(ctx, `UPDATE slot_history SET bytes_up = bytes_up + ?, bytes_down = bytes_down + ?
-					WHERE id = ?`, op.Bytes.Up, op.Bytes.Down, op.Bytes.SlotID); err != nil {
-					return fmt.Errorf("late bytes of slot %s: %w", op.Bytes.SlotID, err)
-				}
-			case op.Terminal != nil:
-				if _, err := tx.ExecContext(ctx, `UPDATE terminals SET state = ?, updated_at = ? WHERE id = ?`,
-					op.Terminal.State, ms(op.Terminal.At), op.Terminal.TerminalID); err != nil {
-					return fmt.Errorf("office pc state %s: %w", op.Terminal.TerminalID, err)
-				}
-			case op.BCP != nil:
-				if err := putBCP(ctx, tx, op.BCP); err != nil {
-					return err
-				}
-			case op.Config != nil:
-				c := op.Config
-				r := c.RDP
-				if _, err := tx.ExecContext(ctx, `INSERT INTO slot_config (id, cap, idle_minutes, max_minutes, warn_minutes,
-					updated_at, updated_by, rdp_clipboard, rdp_drives, rdp_printers, rdp_smart_cards, rdp_usb, rdp_audio)
-					VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET cap=excluded.cap,
-					idle_minutes=excluded.idle_minutes, max_minutes=excluded.max_minutes, warn_minutes=excluded.warn_minutes,
-					updated_at=excluded.updated_at, updated_by=excluded.updated_by,
-					rdp_clipboard=excluded.rdp_clipboard, rdp_drives=excluded.rdp_drives, rdp_printers=excluded.rdp_printers,
-					rdp_smart_cards=excluded.rdp_smart_cards, rdp_usb=excluded.rdp_usb, rdp_audio=excluded.rdp_audio`,
-					c.Cap, c.IdleMinutes, c.MaxMinutes, c.WarnMinutes, ms(c.UpdatedAt), c.UpdatedBy,
-					r.Clipboard, r.Drives, r.Printers, r.SmartCards, r.USB, r.Audio); err != nil {
-					return fmt.Errorf("slot config: %w", err)
-				}
+			if err := applyOp(ctx, tx, put, op); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+// applyOp writes one op as SQLite's single broker does (ApplySlots).
+func applyOp(ctx context.Context, tx *Tx, put string, op slots.Op) error {
+	switch {
+	case op.Put != nil:
+		r := op.Put
+		if _, err := tx.ExecContext(ctx, put, r.ID, r.UserID, r.State, r.QueueSeq, r.TerminalID, r.Device, ms(r.RequestedAt),
+			ms(r.GrantedAt), ms(r.LeaseUntil), ms(r.LastActiveAt), r.Warned, r.BytesUp, r.BytesDown,
+			r.SessionID, r.DeviceID); err != nil {
+			return fmt.Errorf("put slot %s: %w", r.ID, err)
+		}
+	case op.End != nil:
+		e := op.End
+		if _, err := tx.ExecContext(ctx, `DELETE FROM slots WHERE id = ?`, e.ID); err != nil {
+			return fmt.Errorf("end slot %s: %w", e.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO slot_history (id, user_id, terminal_id, device, requested_at,
+			granted_at, ended_at, reason, bytes_up, bytes_down) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+			e.ID, e.UserID, e.TerminalID, e.Device, ms(e.RequestedAt), ms(e.GrantedAt), ms(e.EndedAt), e.Reason,
+			e.BytesUp, e.BytesDown); err != nil {
+			return fmt.Errorf("slot history %s: %w", e.ID, err)
+		}
+	case op.Bytes != nil:
+		if _, err := tx.ExecContext(ctx, `UPDATE slot_history SET bytes_up = bytes_up + ?, bytes_down = bytes_down + ?
+			WHERE id = ?`, op.Bytes.Up, op.Bytes.Down, op.Bytes.SlotID); err != nil {
+			return fmt.Errorf("late bytes of slot %s: %w", op.Bytes.SlotID, err)
+		}
+	case op.Terminal != nil:
+		if _, err := tx.ExecContext(ctx, `UPDATE terminals SET state = ?, updated_at = ? WHERE id = ?`,
+			op.Terminal.State, ms(op.Terminal.At), op.Terminal.TerminalID); err != nil {
+			return fmt.Errorf("office pc state %s: %w", op.Terminal.TerminalID, err)
+		}
+	case op.BCP != nil:
+		if err := putBCP(ctx, tx, op.BCP); err != nil {
+			return err
+		}
+	case op.Config != nil:
+		c := op.Config
+		r := c.RDP
+		if _, err := tx.ExecContext(ctx, `INSERT INTO slot_config (id, cap, idle_minutes, max_minutes, warn_minutes,
+			updated_at, updated_by, rdp_clipboard, rdp_drives, rdp_printers, rdp_smart_cards, rdp_usb, rdp_audio)
+			VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET cap=excluded.cap,
+			idle_minutes=excluded.idle_minutes, max_minutes=excluded.max_minutes, warn_minutes=excluded.warn_minutes,
+			updated_at=excluded.updated_at, updated_by=excluded.updated_by,
+			rdp_clipboard=excluded.rdp_clipboard, rdp_drives=excluded.rdp_drives, rdp_printers=excluded.rdp_printers,
+			rdp_smart_cards=excluded.rdp_smart_cards, rdp_usb=excluded.rdp_usb, rdp_audio=excluded.rdp_audio`,
+			c.Cap, c.IdleMinutes, c.MaxMinutes, c.WarnMinutes, ms(c.UpdatedAt), c.UpdatedBy,
+			r.Clipboard, r.Drives, r.Printers, r.SmartCards, r.USB, r.Audio); err != nil {
+			return fmt.Errorf("slot config: %w", err)
+		}
+	}
+	return nil
 }
 
 // EndRequests implements slots.Store.

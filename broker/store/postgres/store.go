@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -442,49 +441,4 @@ func (s *Store) AppliedMigrations(ctx context.Context) ([]string, error) {
 		out = append(out, n)
 	}
 	return out, rows.Err()
-}
-
-// serveLock is the advisory lock a serving broker holds on its database.
-const serveLock = 0x7a61_6974_616b_7502 // "zaitaku" 2
-
-// LockServing makes this the one broker serving the database, until
-// release or until its connection ends (a killed broker's lock goes with
-// its connection). Several brokers on one database are not supported
-// yet: each counts the concurrency cap in its own memory, so a second
-// would grant a second cap's worth (see ARCHITECTURE.md, "The store").
-// The lock is held on a connection of its own, outside the pool.
-func (s *Store) LockServing(ctx context.Context, by string) (release func(), err error) {
-	cfg := s.pool.Config().ConnConfig.Copy()
-	cfg.RuntimeParams["application_name"] = "zaitaku-broker " + by
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", s.Path(), err)
-	}
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(serveLock)).Scan(&ok); err != nil {
-		conn.Close(ctx)
-		return nil, err
-	}
-	if !ok {
-		key := int64(serveLock) // pg_locks shows a bigint key as two halves
-		holder := "another broker"
-		var app, addr string
-		if conn.QueryRow(ctx, `SELECT a.application_name, COALESCE(host(a.client_addr), 'local')
-			FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-			WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2 LIMIT 1`,
-			key>>32, key&0xffff_ffff).Scan(&app, &addr) == nil && app != "" {
-			holder = fmt.Sprintf("%q (from %s)", app, addr)
-		}
-		conn.Close(ctx)
-		return nil, fmt.Errorf("%s already serves database %s: several brokers on one database are not supported yet (each would count the concurrency cap on its own); stop it, or give this broker its own database", holder, s.Path())
-	}
-	return func() {
-		// Unlocked before the connection closes: the server ends a closed
-		// connection's session (and its locks) a moment later, and a
-		// broker started right after this one must find it free.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(serveLock))
-		conn.Close(ctx)
-	}, nil
 }

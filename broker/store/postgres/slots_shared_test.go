@@ -1,0 +1,115 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/slots"
+	"github.com/zaitaku/zaitaku/broker/store/postgres"
+	"github.com/zaitaku/zaitaku/broker/store/postgres/pgtest"
+)
+
+// TestE2ELedgerDecides holds the database's grant (slots.Ledger) to what
+// the in-memory manager does: requests numbered in arrival order, granted
+// under the cap, a second request of the same user refused, BCP
+// priority first while BCP mode is on (with its higher cap), lapsed
+// leases ended into the history, an end applied once however many
+// brokers send it.
+func TestE2ELedgerDecides(t *testing.T) {
+	srv := pgtest.Shared(t)
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, srv.Emptied(t), nil, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	l := st.Slots().(slots.Ledger)
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	d := slots.Decision{Now: func() time.Time { return now }, Lease: 90 * time.Second, DefaultCap: 2, Broker: "b1"}
+	for i, dept := range []string{"総務課", "総務課", "危機管理課", "総務課", "危機管理課"} {
+		if _, err := st.DB().ExecContext(ctx, `INSERT INTO users (id, name, department, roles, password_hash, created_at, updated_at)
+			VALUES (?, ?, ?, 'staff', '', 0, 0)`, fmt.Sprint("u", i), fmt.Sprint("u", i), dept); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := func(i int) slots.Op {
+		return slots.Op{Put: &slots.Record{ID: fmt.Sprint("s", i), UserID: fmt.Sprint("u", i), State: api.SlotQueued,
+			TerminalID: fmt.Sprint("pc", i), RequestedAt: now, LeaseUntil: now.Add(time.Minute), LastActiveAt: now, Broker: "b1"}}
+	}
+	ids := func(out slots.Outcome, state string) []string {
+		var s []string
+		for _, r := range out.Live {
+			if r.State == state {
+				s = append(s, r.ID)
+			}
+		}
+		return s
+	}
+	out, err := l.Decide(ctx, []slots.Op{req(0), req(1), req(2), req(3)}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, q := ids(out, api.SlotGranted), ids(out, api.SlotQueued); !slices.Equal(g, []string{"s0", "s1"}) || !slices.Equal(q, []string{"s2", "s3"}) ||
+		!slices.Equal(out.Granted, g) {
+		t.Fatalf("granted %v (decided %v), queued %v", g, out.Granted, q)
+	}
+	// The same user asking through another broker is refused.
+	dup := req(9)
+	dup.Put.UserID = "u2"
+	out, err = l.Decide(ctx, []slots.Op{dup}, slots.Decision{Now: d.Now, Lease: d.Lease, DefaultCap: 2, Broker: "b2"})
+	if err != nil || !slices.Equal(out.Refused, []string{"s9"}) || len(out.Live) != 4 {
+		t.Fatalf("a second request of u2: refused %v, live %d, %v", out.Refused, len(out.Live), err)
+	}
+	// BCP mode on for 危機管理課 with a cap of 3: u4 (asked last) goes
+	// before s2 and s3, and takes the third slot.
+	b := api.BCP{Active: true, Cap: 3, Departments: []string{"危機管理課"}, Roles: []api.Role{}, Reason: "訓練", Since: now, UpdatedAt: now}
+	out, err = l.Decide(ctx, []slots.Op{{BCP: &b}, req(4)}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// u2 is of 危機管理課 too and came first: it is the third grant, u4
+	// the queue's head, u3 (総務課) behind.
+	if g, q := ids(out, api.SlotGranted), ids(out, api.SlotQueued); !slices.Equal(g, []string{"s0", "s1", "s2"}) || !slices.Equal(q, []string{"s4", "s3"}) {
+		t.Fatalf("under BCP: granted %v, queued %v", g, q)
+	}
+	// Ends from two brokers: applied once. Then the leases lapse.
+	end := slots.Op{End: &slots.Ended{Record: *req(0).Put, EndedAt: now, Reason: api.EndUser}}
+	if out, err = l.Decide(ctx, []slots.Op{end, end}, d); err != nil || out.Ended["s0"] != api.EndUser {
+		t.Fatalf("end: %+v %v", out.Ended, err)
+	}
+	if g := ids(out, api.SlotGranted); !slices.Equal(g, []string{"s1", "s2", "s4"}) {
+		t.Fatalf("after the end: granted %v", g)
+	}
+	later := now.Add(2 * time.Minute) // s3's lease (a minute) lapsed; the grants' (90 s) too
+	out, err = l.Decide(ctx, []slots.Op{{Lapsed: &later}}, d)
+	if err != nil || len(out.Live) != 0 || len(out.Ended) != 4 {
+		t.Fatalf("lapsed: live %+v, ended %v, %v", out.Live, out.Ended, err)
+	}
+	reasons, err := l.EndReasons(ctx, []string{"s0", "s3"})
+	if err != nil || reasons["s0"] != api.EndUser || reasons["s3"] != api.EndLease {
+		t.Fatalf("reasons %v %v", reasons, err)
+	}
+
+	// Pool users (no PC of their own) wait for a free pool PC; those
+	// behind them with their own PC are not held up.
+	b.Active = false
+	if _, err := st.DB().ExecContext(ctx, `INSERT INTO terminals (id, name, address, rdp_port, pool, created_at, updated_at)
+		VALUES ('pool-1', 'pool', '127.0.0.1', 3389, 1, 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	p0, p1, own := req(0), req(1), req(3)
+	p0.Put.ID, p1.Put.ID, own.Put.ID = "p0", "p1", "p3"
+	p0.Put.TerminalID, p1.Put.TerminalID = "", ""
+	out, err = l.Decide(ctx, []slots.Op{{BCP: &b}, p0, p1, own}, d) // cap 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, q := ids(out, api.SlotGranted), ids(out, api.SlotQueued)
+	if !slices.Equal(g, []string{"p0", "p3"}) || !slices.Equal(q, []string{"p1"}) || out.Live[0].TerminalID != "pool-1" {
+		t.Fatalf("pool: granted %v, queued %v, live %+v", g, q, out.Live)
+	}
+}
