@@ -32,9 +32,9 @@ const (
 // Presence states, derived from what the broker knows, in this order of
 // precedence.
 const (
+	PresenceMeeting  = "meeting"  // 会議中: a participant of a web meeting now
 	PresenceAway     = "away"     // 離席中: the app says its user is idle
 	PresenceTelework = "telework" // テレワーク中: connected to the office PC (a granted slot)
-	PresenceMeeting  = "meeting"  // 会議中: reserved for when meetings exist
 	PresenceOnline   = "online"   // オンライン: the app (or office page) is open
 	PresenceOffline  = "offline"  // オフライン
 )
@@ -88,6 +88,11 @@ type ChatCreateGroup struct {
 // colleague, made on first use.
 type ChatDirectRequest struct {
 	User string `json:"user"`
+}
+
+// ChatRenameRequest is PATCH /v1/chat/channels/{id}: a group's new name.
+type ChatRenameRequest struct {
+	Name string `json:"name"`
 }
 
 // ChatMembersRequest is POST /v1/chat/channels/{id}/members.
@@ -234,6 +239,9 @@ type ChatPolicy struct {
 	// quiet hours, when the app notifies of nothing (see Quiet).
 	WorkStart string `json:"work_start"`
 	WorkEnd   string `json:"work_end"`
+	// IdleMinutes: the app tells that its user is away (離席中) after this
+	// long with no input in the app and no traffic on the office PC.
+	IdleMinutes int `json:"idle_minutes"`
 }
 
 // jst is where every municipality served keeps its hours.
@@ -284,5 +292,6 @@ type ChatPolicyUpdate struct {
 	RetentionDays     *int    `json:"retention_days,omitempty"`
 	WorkStart         *string `json:"work_start,omitempty"`
 	WorkEnd           *string `json:"work_end,omitempty"`
+	IdleMinutes       *int    `json:"idle_minutes,omitempty"`
 	Reason            string  `json:"reason"`
 }

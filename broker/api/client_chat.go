@@ -47,6 +47,12 @@ func (c *Client) ChatAddMembers(ctx context.Context, channel string, members []s
 	return &out, c.Do(ctx, "POST", chatPath(channel, "members"), ChatMembersRequest{Members: members}, &out)
 }
 
+// ChatRename renames a group the caller is in.
+func (c *Client) ChatRename(ctx context.Context, channel, name string) (*ChatChannel, error) {
+	var out ChatChannel
+	return &out, c.Do(ctx, "PATCH", chatPath(channel), ChatRenameRequest{Name: name}, &out)
+}
+
 // ChatLeave leaves a group.
 func (c *Client) ChatLeave(ctx context.Context, channel string) error {
 	return c.Do(ctx, "DELETE", chatPath(channel, "members", "me"), nil, nil)

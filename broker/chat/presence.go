@@ -27,9 +27,13 @@ const maxPresence = 500
 func (s *Service) state(userID string) string {
 	online := s.presence != nil && s.presence.Online(userID)
 	s.awayMu.Lock()
-	away := s.away[userID]
+	away, meeting := s.away[userID], s.meeting[userID]
 	s.awayMu.Unlock()
 	switch {
+	case meeting:
+		// In a meeting whatever the app says: the meeting runs in a
+		// browser, so the app may well see no input meanwhile.
+		return api.PresenceMeeting
 	case online && away:
 		return api.PresenceAway
 	case s.presence != nil && s.presence.Teleworking(userID):
@@ -68,6 +72,33 @@ func (s *Service) SetStatus(ctx context.Context, u api.User, req api.ChatStatusR
 	}
 	s.tell(ctx, l)
 	return l[0], nil
+}
+
+// Attending is told by web meetings (broker/meet) when someone enters
+// their first meeting (in) or leaves their last: presence says 会議中
+// meanwhile, and the department hears of it at once. It does not block
+// the meeting: the telling runs on its own.
+func (s *Service) Attending(userID string, in bool) {
+	s.awayMu.Lock()
+	if in {
+		s.meeting[userID] = true
+	} else {
+		delete(s.meeting, userID)
+	}
+	s.awayMu.Unlock()
+	go func() {
+		ctx := context.Background()
+		u, err := s.dir.User(ctx, userID)
+		if err != nil {
+			return // a guest of the meeting, say: not staff
+		}
+		l, err := s.presenceOf(ctx, []api.User{u})
+		if err != nil {
+			s.log.Warn("chat: meeting presence", "err", err)
+			return
+		}
+		s.tell(ctx, l)
+	}()
 }
 
 // tell pushes presences to each one's department and remembers them, so

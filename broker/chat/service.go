@@ -80,7 +80,13 @@ const (
 
 // DefaultPolicy is the policy before IT sets one.
 var DefaultPolicy = api.ChatPolicy{MaxChars: 4000, EditWindowMinutes: 60, Receipts: true, RetentionDays: 5 * 365,
-	WorkStart: "08:30", WorkEnd: "17:15"}
+	WorkStart: "08:30", WorkEnd: "17:15", IdleMinutes: 10}
+
+// Bounds of the idle time before the app says 離席中, in minutes.
+const (
+	minIdle = 1
+	maxIdle = 240
+)
 
 // Retention bounds, in days, as for the operation log.
 const (
@@ -113,8 +119,9 @@ type Service struct {
 	pol   *api.ChatPolicy
 
 	presence Presence
-	awayMu   sync.Mutex      // guards away
+	awayMu   sync.Mutex      // guards away, meeting
 	away     map[string]bool // users whose app says they are idle
+	meeting  map[string]bool // users in a web meeting now (Attending)
 
 	sweepMu   sync.Mutex        // guards told; one sweep at a time
 	told      map[string]string // presence state last told, by user
@@ -133,7 +140,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{st: cfg.Store, dir: cfg.Directory, push: cfg.Push, audit: cfg.Audit, log: cfg.Log, now: cfg.Now,
-		deptChan: map[string]string{}, presence: cfg.Presence, away: map[string]bool{},
+		deptChan: map[string]string{}, presence: cfg.Presence, away: map[string]bool{}, meeting: map[string]bool{},
 		told: map[string]string{}}, nil
 }
 
@@ -178,6 +185,9 @@ func (s *Service) Policy(ctx context.Context) api.ChatPolicy {
 	}
 	if p.WorkStart == "" || p.WorkEnd == "" {
 		p.WorkStart, p.WorkEnd = DefaultPolicy.WorkStart, DefaultPolicy.WorkEnd
+	}
+	if p.IdleMinutes == 0 { // a policy stored before the setting existed
+		p.IdleMinutes = DefaultPolicy.IdleMinutes
 	}
 	s.pol = &p
 	return p
@@ -227,6 +237,13 @@ func (s *Service) SetPolicy(ctx context.Context, actor string, up api.ChatPolicy
 		}
 		p.WorkStart, p.WorkEnd = start, end
 		changes = append(changes, "work_start", start, "work_end", end)
+	}
+	if up.IdleMinutes != nil {
+		if *up.IdleMinutes < minIdle || *up.IdleMinutes > maxIdle {
+			return p, api.Errf(api.CodeValidation, "idle_minutes: %d to %d", minIdle, maxIdle)
+		}
+		p.IdleMinutes = *up.IdleMinutes
+		changes = append(changes, "idle_minutes", strconv.Itoa(p.IdleMinutes))
 	}
 	if up.Receipts != nil {
 		p.Receipts = *up.Receipts
@@ -461,6 +478,35 @@ func (s *Service) AddMembers(ctx context.Context, u api.User, id string, req api
 	v, err := s.Channel(ctx, u, id)
 	if err == nil {
 		s.push.PushLive(ms, api.EventChatChannel, v)
+	}
+	return v, err
+}
+
+// Rename renames a group u is in; its members are told (chat.channel).
+func (s *Service) Rename(ctx context.Context, u api.User, id string, req api.ChatRenameRequest) (api.ChatChannel, error) {
+	c, err := s.access(ctx, u, id)
+	if err != nil {
+		return api.ChatChannel{}, err
+	}
+	if c.Kind != api.ChatGroup {
+		return api.ChatChannel{}, api.Err(api.CodeChatNotGroup, "only a group can be renamed")
+	}
+	name := strings.TrimSpace(req.Name)
+	if e := api.CheckText("name", name, MaxName); e != nil {
+		return api.ChatChannel{}, e
+	}
+	if name == "" {
+		return api.ChatChannel{}, api.Err(api.CodeValidation, "name: give the group a name")
+	}
+	if err := s.st.RenameChannel(ctx, id, name); errors.Is(err, ErrNotFound) {
+		return api.ChatChannel{}, api.Err(api.CodeChatNoChannel)
+	} else if err != nil {
+		return api.ChatChannel{}, err
+	}
+	s.record(ctx, u.ID, "chat.group_renamed", id, "chars", strconv.Itoa(utf8.RuneCountInString(name)))
+	v, err := s.Channel(ctx, u, id)
+	if err == nil {
+		s.push.PushLive(v.Members, api.EventChatChannel, v)
 	}
 	return v, err
 }

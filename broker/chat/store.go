@@ -89,6 +89,8 @@ type Store interface {
 	IsMember(ctx context.Context, channelID, userID string) (bool, error)
 	AddMembers(ctx context.Context, channelID string, users []string, at time.Time) error
 	RemoveMember(ctx context.Context, channelID, userID string) error
+	// RenameChannel renames a group. ErrNotFound when no group has the ID.
+	RenameChannel(ctx context.Context, channelID, name string) error
 
 	// Append stores an entry with the channel's next sequence number and
 	// returns it. An entry whose (Sender, Key) is stored already is not

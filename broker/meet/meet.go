@@ -76,9 +76,11 @@ type Config struct {
 	// broker, rooms are only here.
 	Hosts    Hosts
 	TokenKey []byte
-	Audit    audit.Recorder
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Attendance (may be nil) hears who is in a meeting: chat presence.
+	Attendance Attendance
+	Audit      audit.Recorder
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Service holds the rooms and the join tokens, in memory: a meeting
@@ -100,6 +102,8 @@ type Service struct {
 
 	turn      *turn.Server
 	turnUsers map[string]string // TURN username → password, while its participant is in
+
+	att *attendance
 }
 
 // Ticket is what a redeemed join token lets in: one person into one room.
@@ -164,7 +168,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, mux: mux,
 		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
-		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, spent: map[string]time.Time{}, turnUsers: map[string]string{}}
+		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, spent: map[string]time.Time{}, turnUsers: map[string]string{},
+		att: &attendance{hook: cfg.Attendance, n: map[string]int{}}}
 	if cfg.TURN != nil {
 		if err := s.startTURN(); err != nil {
 			_ = mux.Close()

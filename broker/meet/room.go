@@ -114,6 +114,7 @@ func (r *room) add(p *peer) ([]api.MeetParticipant, error) {
 	}
 	others := r.participantsLocked()
 	r.peers[p.id] = p
+	r.svc.att.change(p.userID, +1)
 	return others, nil
 }
 
@@ -134,6 +135,7 @@ func (r *room) remove(p *peer) bool {
 		return false
 	}
 	delete(r.peers, p.id)
+	r.svc.att.change(p.userID, -1)
 	for k, f := range r.tracks {
 		if f.owner == p {
 			delete(r.tracks, k)

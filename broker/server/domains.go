@@ -160,6 +160,7 @@ type Chat interface {
 	Channels(ctx context.Context, u api.User) (api.ChatChannelList, error)
 	Channel(ctx context.Context, u api.User, id string) (api.ChatChannel, error)
 	CreateGroup(ctx context.Context, u api.User, req api.ChatCreateGroup) (api.ChatChannel, error)
+	Rename(ctx context.Context, u api.User, id string, req api.ChatRenameRequest) (api.ChatChannel, error)
 	Direct(ctx context.Context, u api.User, req api.ChatDirectRequest) (api.ChatChannel, error)
 	AddMembers(ctx context.Context, u api.User, id string, req api.ChatMembersRequest) (api.ChatChannel, error)
 	Leave(ctx context.Context, u api.User, id string) error

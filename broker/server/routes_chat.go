@@ -30,6 +30,8 @@ func (s *Server) chatRoutes() []route {
 			summary: "The direct channel with a colleague, made on first use."},
 		{method: "GET", path: ch, role: S, handle: s.chatChannel, out: api.ChatChannel{},
 			summary: "One channel the caller is in, with its members."},
+		{method: "PATCH", path: ch, role: S, handle: s.chatRename, in: api.ChatRenameRequest{}, out: api.ChatChannel{},
+			summary: "Rename a group the caller is in; its members are told."},
 		{method: "POST", path: ch + "/members", role: S, handle: s.chatAddMembers, in: api.ChatMembersRequest{}, out: api.ChatChannel{},
 			summary: "Add colleagues to a group the caller is in."},
 		{method: "DELETE", path: ch + "/members/me", role: S, handle: s.chatLeave,
@@ -60,9 +62,9 @@ func (s *Server) chatRoutes() []route {
 			summary: "Set one's status message, or tell that one is idle (離席中); the department is told."},
 		{method: "GET", path: "/v1/chat/presence", role: S, handle: s.chatPresence, out: api.ChatPresenceList{},
 			query:   map[string]string{"department": "this department's staff (default: the caller's own)", "users": "or these staff IDs, comma-separated"},
-			summary: "Presence (テレワーク中, オンライン, 離席中, オフライン) and status messages, derived from what the broker knows now."},
+			summary: "Presence (会議中, テレワーク中, オンライン, 離席中, オフライン) and status messages, derived from what the broker knows now."},
 		{method: "GET", path: "/v1/chat/policy", role: S, handle: s.chatPolicy, out: api.ChatPolicy{},
-			summary: "The chat policy the app follows: message length, edit window, receipts, working time (quiet hours outside it)."},
+			summary: "The chat policy the app follows: message length, edit window, receipts, working time (quiet hours outside it), idle time before 離席中."},
 		{method: "GET", path: "/admin/v1/chat/policy", role: A, also: readers, handle: s.chatPolicy, out: api.ChatPolicy{},
 			summary: "The chat policy: message length, edit window, read receipts."},
 		{method: "PATCH", path: "/admin/v1/chat/policy", role: A, handle: s.chatSetPolicy, in: api.ChatPolicyUpdate{}, out: api.ChatPolicy{},
@@ -109,6 +111,14 @@ func (s *Server) chatAddMembers(c *call) (any, error) {
 		return nil, err
 	}
 	return s.chat.AddMembers(c.R.Context(), c.P.User, c.R.PathValue("id"), req)
+}
+
+func (s *Server) chatRename(c *call) (any, error) {
+	var req api.ChatRenameRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	return s.chat.Rename(c.R.Context(), c.P.User, c.R.PathValue("id"), req)
 }
 
 func (s *Server) chatLeave(c *call) (any, error) {

@@ -235,7 +235,8 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		s.Events.Close()
 		return nil, err
 	}
-	if s.Meet, err = NewMeet(cfg, s.Audit); err != nil {
+	// Meetings tell chat who is in one: presence says 会議中.
+	if s.Meet, err = newMeet(cfg, s.Audit, s.Chat); err != nil {
 		s.Slots.Close()
 		s.Relay.Close()
 		s.Events.Close()
@@ -511,6 +512,10 @@ func NewRoster(cfg Config, rec audit.Recorder, a *auth.Service, changed func(con
 // NewMeet builds web meetings on their UDP port (nil, nil when none is
 // configured).
 func NewMeet(cfg Config, rec audit.Recorder) (*meet.Service, error) {
+	return newMeet(cfg, rec, nil)
+}
+
+func newMeet(cfg Config, rec audit.Recorder, att meet.Attendance) (*meet.Service, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -523,7 +528,7 @@ func NewMeet(cfg Config, rec audit.Recorder) (*meet.Service, error) {
 		return nil, fmt.Errorf("meetings: media port %s: %w", cfg.Meet.UDP, err)
 	}
 	mc := meet.Config{UDP: conn, PublicIPs: cfg.Meet.PublicIPs, Interfaces: cfg.Meet.Interfaces,
-		Loopback: cfg.Meet.Loopback, Audit: rec, Log: cfg.Log.With("domain", "meet"), Now: cfg.Now}
+		Loopback: cfg.Meet.Loopback, Attendance: att, Audit: rec, Log: cfg.Log.With("domain", "meet"), Now: cfg.Now}
 	if cfg.Bus != nil {
 		// Several brokers on one database: each room is recorded with its
 		// broker, and joins asked elsewhere are sent there.

@@ -182,6 +182,20 @@ func (st *Chat) RemoveMember(ctx context.Context, channelID, userID string) erro
 	return err
 }
 
+// RenameChannel implements chat.Store.
+func (st *Chat) RenameChannel(ctx context.Context, channelID, name string) error {
+	r, err := st.s.db.ExecContext(ctx, `UPDATE chat_channels SET name = ? WHERE id = ? AND kind = 'group'`, name, channelID)
+	if err != nil {
+		return err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return chat.ErrNotFound
+	}
+	return nil
+}
+
 const msgCols = `channel_id, seq, kind, sender, client_key, text, reply_to, quote, mentions, target, at, edited_at, deleted_at`
 
 func scanMessage(row scanner) (api.ChatMessage, error) {

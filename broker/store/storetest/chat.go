@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -227,6 +228,17 @@ var chatDeliveryBehaviours = []behaviour{
 			t.Errorf("members %v", ms)
 		}
 		must(t, st.Chat().RemoveMember(t.Context(), "g2", "k3"))
+		// A group is renamed; a department channel, a direct one or none
+		// is not a group to rename.
+		must(t, st.Chat().RenameChannel(t.Context(), "g2", "予算チーム（改）"))
+		if c, err := st.Chat().GetChannel(t.Context(), "g2"); err != nil || c.Name != "予算チーム（改）" {
+			t.Errorf("renamed group: %+v %v", c, err)
+		}
+		for _, id := range []string{"d1", "nope"} {
+			if err := st.Chat().RenameChannel(t.Context(), id, "x"); !errors.Is(err, chat.ErrNotFound) {
+				t.Errorf("rename %s: %v, want ErrNotFound", id, err)
+			}
+		}
 		if ok, _ := st.Chat().IsMember(t.Context(), "g2", "k3"); ok {
 			t.Error("k3 still a member after leaving")
 		}
