@@ -34,6 +34,9 @@ type Options struct {
 	// RetryMin and RetryMax bound the outbox's and catch-up's backoff
 	// (defaults 1 s and 30 s).
 	RetryMin, RetryMax time.Duration
+	// IdleCheck is how often idle detection looks at the time since the
+	// last input (default 30 s); the idle time itself is IT's policy.
+	IdleCheck time.Duration
 }
 
 // SendState is where a message typed here stands.
@@ -53,6 +56,9 @@ type Channel struct {
 	Unread         int
 	Muted          bool
 	LastAt         time.Time // the newest message held; zero when none
+	// Peer is the colleague of a direct channel ("" for others): the
+	// list shows their presence.
+	Peer string
 }
 
 // Message is one message as the conversation shows it.
@@ -70,7 +76,10 @@ type Message struct {
 	QuoteName  string // the quoted sender's name
 	Mentions   []string
 	Mine       bool
-	State      SendState
+	// Editable: one's own message, stored, not deleted, within IT's edit
+	// window (ChatPolicy.EditWindowMinutes) now: 編集 and 削除 are offered.
+	Editable bool
+	State    SendState
 	Err        *api.Error // Failed: the broker's reason
 	// ReadBy counts the members other than the sender whose read marker
 	// reaches this message (既読 N; on a direct message 1 is 既読); -1
@@ -99,6 +108,7 @@ type Client struct {
 	subscribed bool // the socket's hello arrived and no Down since
 	channels   map[string]*channel
 	names      map[string]string // staff ID → name
+	presence   map[string]api.ChatPresence // staff ID → presence and status message, as last told
 	outbox     []*outItem
 	policy     api.ChatPolicy
 	viewing    string // the channel on screen ("" none): its marker follows
@@ -136,6 +146,9 @@ func New(opt Options) *Client {
 	if opt.RetryMax <= 0 {
 		opt.RetryMax = 30 * time.Second
 	}
+	if opt.IdleCheck <= 0 {
+		opt.IdleCheck = 30 * time.Second
+	}
 	c := &Client{opt: opt, log: opt.Log, subs: map[int]func(){}}
 	c.wipe()
 	return c
@@ -145,6 +158,7 @@ func New(opt Options) *Client {
 func (c *Client) wipe() {
 	c.channels = map[string]*channel{}
 	c.names = map[string]string{}
+	c.presence = map[string]api.ChatPresence{}
 	c.outbox = nil
 	c.policy = api.ChatPolicy{MaxChars: 4000, Receipts: true}
 	c.viewing = ""
@@ -155,7 +169,8 @@ func (c *Client) wipe() {
 // OnSession); done ends it, and everything held is forgotten.
 func (c *Client) Start(a *api.Client, me string, done <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{c: c, api: a, me: me, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+	s := &session{c: c, api: a, me: me, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), kick: make(chan struct{}, 1),
+		idle: newIdle(c.opt.Now())}
 	c.mu.Lock()
 	if old := c.sess; old != nil {
 		old.cancel()
@@ -169,6 +184,7 @@ func (c *Client) Start(a *api.Client, me string, done <-chan struct{}) {
 	c.mu.Unlock()
 	go s.work()
 	go s.sendLoop()
+	go s.idleLoop()
 	go func() {
 		select {
 		case <-done:
@@ -321,7 +337,7 @@ func (c *Client) Channels() []Channel {
 	out := make([]Channel, 0, len(c.channels))
 	for _, ch := range c.channels {
 		v := Channel{ID: ch.meta.ID, Kind: ch.meta.Kind, Name: c.channelNameLocked(ch), Department: ch.meta.Department,
-			Members: slices.Clone(ch.meta.Members), Unread: c.unreadLocked(ch), Muted: ch.meta.Muted}
+			Members: slices.Clone(ch.meta.Members), Unread: c.unreadLocked(ch), Muted: ch.meta.Muted, Peer: c.peerLocked(ch)}
 		if n := len(ch.msgs); n > 0 {
 			v.LastAt = ch.msgs[n-1].At
 		}
@@ -342,14 +358,22 @@ func (c *Client) Channels() []Channel {
 	return out
 }
 
-// channelNameLocked names a channel: a direct one after the colleague.
-func (c *Client) channelNameLocked(ch *channel) string {
+// peerLocked is the colleague of a direct channel ("" for others).
+func (c *Client) peerLocked(ch *channel) string {
 	if ch.meta.Kind == api.ChatDirect && c.sess != nil {
 		for _, m := range ch.meta.Members {
 			if m != c.sess.me {
-				return c.nameLocked(m)
+				return m
 			}
 		}
+	}
+	return ""
+}
+
+// channelNameLocked names a channel: a direct one after the colleague.
+func (c *Client) channelNameLocked(ch *channel) string {
+	if p := c.peerLocked(ch); p != "" {
+		return c.nameLocked(p)
 	}
 	if ch.meta.Name != "" {
 		return ch.meta.Name
@@ -434,6 +458,8 @@ func (c *Client) viewLocked(ch *channel, m api.ChatMessage, me string) Message {
 	v := Message{Channel: m.Channel, Seq: m.Seq, Key: m.Key, Sender: m.Sender, SenderName: c.nameLocked(m.Sender),
 		Text: m.Text, At: m.At, Edited: !m.EditedAt.IsZero(), Deleted: m.Deleted, Quote: m.Quote,
 		Mentions: m.Mentions, Mine: m.Sender == me, ReadBy: -1}
+	v.Editable = v.Mine && !m.Deleted && m.Seq > 0 && m.Sender != "system" &&
+		c.opt.Now().Before(m.At.Add(time.Duration(c.policy.EditWindowMinutes)*time.Minute))
 	if m.Quote != nil {
 		v.QuoteName = c.nameLocked(m.Quote.Sender)
 	}

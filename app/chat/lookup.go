@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -69,16 +68,7 @@ func (c *Client) Direct(ctx context.Context, user string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c.mu.Lock()
-	if c.sess == s && c.channels[ch.ID] == nil {
-		c.channels[ch.ID] = &channel{meta: *ch, reads: map[string]int64{}, baseSeq: ch.LastSeq, baseUnread: ch.Unread}
-	}
-	c.mu.Unlock()
-	// What it already holds comes through the feed, like any channel joined.
-	if b, err := json.Marshal(ch); err == nil {
-		s.push(item{ev: api.Event{Type: api.EventChatChannel, Data: b}})
-	}
-	c.changed()
+	s.joined(ch)
 	return ch.ID, nil
 }
 

@@ -44,6 +44,7 @@ type session struct {
 	queue []item
 	wake  chan struct{} // the worker has work
 	kick  chan struct{} // the sender has work
+	idle  *idle
 
 	// Owned by the worker goroutine.
 	feed   *api.ChatFeed
@@ -169,6 +170,15 @@ func (s *session) catchup() error {
 		s.c.mu.Unlock()
 		return nil
 	}
+	listed := map[string]bool{}
+	for _, m := range l.Channels {
+		listed[m.ID] = true
+	}
+	for id := range s.c.channels {
+		if !listed[id] {
+			delete(s.c.channels, id) // left (here or on another device), or taken out
+		}
+	}
 	for _, m := range l.Channels {
 		ch := s.c.channels[m.ID]
 		if ch == nil {
@@ -196,6 +206,8 @@ func (s *session) catchup() error {
 		return err
 	}
 	s.lookupNames()
+	s.refreshPresence()
+	s.resendIdle()
 	s.c.mu.Lock()
 	view := s.c.viewing
 	s.c.online = s.c.subscribed
@@ -238,19 +250,22 @@ func (s *session) event(ev api.Event) {
 		var m api.ChatChannel
 		if json.Unmarshal(ev.Data, &m) == nil {
 			s.c.mu.Lock()
-			if s.c.channels[m.ID] == nil {
+			if x := s.c.channels[m.ID]; x == nil {
 				s.c.channels[m.ID] = &channel{meta: m, reads: map[string]int64{}}
-			} else if m.Members != nil {
-				s.c.channels[m.ID].meta.Members = m.Members
+			} else {
+				if m.Members != nil {
+					x.meta.Members = m.Members
+				}
+				if m.Name != "" {
+					x.meta.Name = m.Name // a group renamed
+				}
 			}
 			s.c.mu.Unlock()
 		}
 	case api.EventChatPresence:
 		var p api.ChatPresence
-		if json.Unmarshal(ev.Data, &p) == nil && p.Name != "" {
-			s.c.mu.Lock()
-			s.c.names[p.User] = p.Name
-			s.c.mu.Unlock()
+		if json.Unmarshal(ev.Data, &p) == nil {
+			s.c.setPresence(p)
 		}
 		return
 	}
@@ -408,10 +423,36 @@ func (s *session) lookupNames() {
 		if err != nil {
 			return
 		}
-		s.c.mu.Lock()
-		for _, p := range l.People {
-			s.c.names[p.User] = p.Name
+		s.c.setPresence(l.People...)
+	}
+}
+
+// refreshPresence reads the presence of the user's department (its
+// frames keep it current from here) and of the other channels' members
+// (no frames for them: read again at each catch-up and when the members
+// list opens).
+func (s *session) refreshPresence() {
+	l, err := s.api.ChatPresence(s.ctx, "", nil)
+	if err != nil {
+		return
+	}
+	s.c.setPresence(l.People...)
+	have := map[string]bool{}
+	for _, p := range l.People {
+		have[p.User] = true
+	}
+	s.c.mu.Lock()
+	var ids []string
+	for _, ch := range s.c.channels {
+		for _, m := range ch.meta.Members {
+			if !have[m] {
+				have[m] = true
+				ids = append(ids, m)
+			}
 		}
-		s.c.mu.Unlock()
+	}
+	s.c.mu.Unlock()
+	if err := s.c.LookPresence(s.ctx, ids); err != nil && s.ctx.Err() == nil {
+		s.c.log.Warn("chat presence", "err", err)
 	}
 }

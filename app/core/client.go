@@ -88,6 +88,11 @@ type Deps struct {
 	// the main job's (chat), so app/chat rides the one socket without
 	// core knowing chat.
 	Events EventSink
+	// Activity (may be nil) runs at each heartbeat that saw the user
+	// working on the office PC (traffic from the laptop since the last
+	// beat): app/chat's idle detection counts it as input, so someone
+	// busy in the remote desktop is not shown 離席中. It must not block.
+	Activity func()
 }
 
 // EventSink takes what the event socket carries for others (app/chat

@@ -37,6 +37,9 @@ func (c *Client) heartbeat(ctx context.Context, slotID string, every time.Durati
 			up, down = bc.Bytes()
 		}
 		req := api.HeartbeatRequest{Active: up > sentUp, BytesUp: up - sentUp, BytesDown: down - sentDown}
+		if req.Active && c.deps.Activity != nil {
+			c.deps.Activity()
+		}
 		hctx, cancel := context.WithTimeout(ctx, every)
 		_, err := c.api.Heartbeat(hctx, slotID, req)
 		cancel()
