@@ -109,7 +109,9 @@ func run(f flags) (restart string) {
 	}
 	// Chat rides core's event socket and lives in memory only (app/chat).
 	chats := chat.New(chat.Options{Log: log})
-	deps := core.Deps{Secrets: keyring.New(keyring.WithNotFound(core.ErrNoSecret)), Launcher: launch, Log: log, Events: chats}
+	// Work on the office PC counts as input for chat's idle detection.
+	deps := core.Deps{Secrets: keyring.New(keyring.WithNotFound(core.ErrNoSecret)), Launcher: launch, Log: log, Events: chats,
+		Activity: chats.Activity}
 	onSession := []func(core.Session){func(s core.Session) { chats.Start(s.API, s.UserID, s.Done) }}
 	var logStatus func() oplog.Status
 	ol, err := oplog.Start(filepath.Join(dataDir, "oplog"), log)
@@ -203,6 +205,9 @@ func run(f flags) (restart string) {
 		defer l.Close()
 	}
 	benchReady := os.Getenv("ZAITAKU_BENCH_READY") != ""
+	// The app brought to the front is its user at the laptop (idle
+	// detection for 離席中; the chat window's typing counts too).
+	a.Lifecycle().SetOnEnteredForeground(chats.Activity)
 	a.Lifecycle().SetOnStarted(func() {
 		if benchReady {
 			// make bench measures process start → this line (app/bench).

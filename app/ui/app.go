@@ -101,6 +101,8 @@ type UI struct {
 	chatShown  bool   // the chat window is on screen
 	chatNotice string // the channel of the last chat notice: the tray's chat line opens it
 	people     *peopleLookup
+	group      *groupMaker // the group being made ("グループを作る"), for tests
+	chatDlg    dialog.Dialog // the chat window's dialog on screen (rename, status, members, delete, leave)
 
 	upd      update.Status // the self-update's last snapshot
 	updLater string        // the version whose restart offer "Later" put away
@@ -370,6 +372,7 @@ func (u *UI) onState(st core.State) {
 	case u.screen == scrTelework && u.telework != nil:
 		if prev.Telework != st.Telework || prev.Online != st.Online {
 			u.telework.update(st.Telework, st.Online)
+			u.lookSectionPresence()
 		}
 	}
 	u.updateTray()

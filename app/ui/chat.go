@@ -2,6 +2,7 @@ package ui
 
 import (
 	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -23,6 +24,12 @@ type chatView struct {
 	Messages []chat.Message
 	HasOlder bool
 	MaxChars int // IT's limit, for the too-long message
+	// Me is the user's own presence (its State "" until known).
+	Me api.ChatPresence
+	// Presence of the direct channels' colleagues, by staff ID.
+	Presence map[string]api.ChatPresence
+	// Members of the open conversation, with their presence.
+	Members []chat.Member
 }
 
 // chatActions are what the chat window can do. Select, Send, Retry and
@@ -36,6 +43,17 @@ type chatActions struct {
 	Older   func(id string)
 	Search  func(q string)
 	People  func() // opens colleague lookup
+	// These call the broker (off the UI thread) and say what went wrong
+	// themselves; done runs on the UI thread after a success.
+	Edit     func(id string, seq int64, text string, done func())
+	Delete   func(id string, seq int64)
+	Mute     func(id string, muted bool)
+	NewGroup func()
+	Rename   func(id, name string)
+	Leave    func(id, name string)
+	Members  func(id string)
+	Status   func()
+	Input    func() // any input in the window: the user is here (idle detection)
 }
 
 // chatScreen is the chat window's content: channels on the left with
@@ -61,6 +79,18 @@ type chatScreen struct {
 	replyBar *fyne.Container
 	replyTxt *widget.Label
 	replyTo  int64
+	editBar  *fyne.Container
+	editTxt  *widget.Label
+	editSeq  int64 // the message being edited (0: typing a new one)
+	me       *widget.Label
+	status   *widget.Button
+	newGroup *widget.Button
+	presence *widget.Label // the direct colleague's presence, under the title
+	tools    *fyne.Container
+	mute     *widget.Button
+	members  *widget.Button
+	rename   *widget.Button
+	leave    *widget.Button
 	input    *chatEntry
 	send     *widget.Button
 	inputMsg *message
@@ -78,13 +108,20 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 		}
 	}
 	s.people = widget.NewButtonWithIcon(tr.T(i18n.ChatPeople), theme.AccountIcon(), actions.People)
+	s.newGroup = widget.NewButtonWithIcon(tr.T(i18n.ChatNewGroup), theme.ContentAddIcon(), actions.NewGroup)
+	s.me = widget.NewLabel("")
+	s.me.Truncation = fyne.TextTruncateEllipsis
+	s.status = widget.NewButtonWithIcon(tr.T(i18n.ChatStatus), theme.DocumentCreateIcon(), actions.Status)
+	s.status.Importance = widget.LowImportance
 
 	s.list = widget.NewList(func() int { return len(s.v.Channels) }, func() fyne.CanvasObject {
 		icon := widget.NewIcon(theme.MailComposeIcon())
 		name := widget.NewLabel("")
 		name.Truncation = fyne.TextTruncateEllipsis
 		badge, _ := unreadBadge()
-		return container.NewBorder(nil, nil, icon, container.NewCenter(badge), name)
+		muted := widget.NewIcon(theme.VolumeMuteIcon())
+		return container.NewBorder(nil, nil, container.NewHBox(icon, presenceDot("")),
+			container.NewHBox(muted, container.NewCenter(badge)), name)
 	}, func(i widget.ListItemID, o fyne.CanvasObject) {
 		if i >= len(s.v.Channels) {
 			return
@@ -92,12 +129,25 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 		ch := s.v.Channels[i]
 		row := o.(*fyne.Container)
 		name := row.Objects[0].(*widget.Label)
-		icon := row.Objects[1].(*widget.Icon)
-		badge := row.Objects[2].(*fyne.Container).Objects[0].(*fyne.Container)
+		lead := row.Objects[1].(*fyne.Container)
+		icon := lead.Objects[0].(*widget.Icon)
+		dot := lead.Objects[1].(*fyne.Container)
+		trail := row.Objects[2].(*fyne.Container)
+		muted := trail.Objects[0].(*widget.Icon)
+		badge := trail.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
 		name.SetText(ch.Name)
-		name.TextStyle.Bold = ch.Unread > 0
+		name.TextStyle.Bold = ch.Unread > 0 && !ch.Muted
 		name.Refresh()
 		icon.SetResource(channelIcon(ch.Kind))
+		setDot(dot, "")
+		if p, ok := s.v.Presence[ch.Peer]; ok && ch.Peer != "" {
+			setDot(dot, p.State)
+		}
+		if ch.Muted {
+			muted.Show()
+		} else {
+			muted.Hide()
+		}
 		txt := badge.Objects[1].(*fyne.Container).Objects[0].(*canvas.Text)
 		if ch.Unread > 0 && !ch.Muted {
 			txt.Text = strconv.Itoa(ch.Unread)
@@ -112,13 +162,43 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 			actions.Select(s.v.Channels[i].ID)
 		}
 	}
-	left := container.NewBorder(container.NewVBox(s.search, s.people, widget.NewSeparator()), nil, nil, nil, s.list)
+	left := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, s.status, s.me), s.search,
+		container.NewGridWithColumns(2, s.people, s.newGroup), widget.NewSeparator()), nil, nil, nil, s.list)
 
 	s.title = widget.NewLabel("")
 	s.title.TextStyle.Bold = true
 	s.title.SizeName = theme.SizeNameSubHeadingText
 	s.title.Truncation = fyne.TextTruncateEllipsis
 	s.offline = newMessage()
+	s.presence = widget.NewLabel("")
+	s.presence.Truncation = fyne.TextTruncateEllipsis
+	s.presence.SizeName = theme.SizeNameCaptionText
+	tool := func(label string, icon fyne.Resource, fn func()) *widget.Button {
+		b := widget.NewButtonWithIcon(label, icon, fn)
+		b.Importance = widget.LowImportance
+		return b
+	}
+	s.mute = tool(tr.T(i18n.ChatMute), theme.VolumeMuteIcon(), func() {
+		if actions.Mute != nil {
+			actions.Mute(s.v.Current, !s.current().Muted)
+		}
+	})
+	s.members = tool("", theme.AccountIcon(), func() {
+		if actions.Members != nil {
+			actions.Members(s.v.Current)
+		}
+	})
+	s.rename = tool(tr.T(i18n.ChatRename), theme.DocumentCreateIcon(), func() {
+		if actions.Rename != nil {
+			actions.Rename(s.v.Current, s.current().Name)
+		}
+	})
+	s.leave = tool(tr.T(i18n.ChatLeave), theme.LogoutIcon(), func() {
+		if actions.Leave != nil {
+			actions.Leave(s.v.Current, s.current().Name)
+		}
+	})
+	s.tools = container.NewHBox(s.members, s.mute, s.rename, s.leave)
 	s.older = widget.NewButton(tr.T(i18n.ChatOlder), func() {
 		if actions.Older != nil && s.v.Current != "" {
 			actions.Older(s.v.Current)
@@ -136,15 +216,28 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 	cancelReply.Importance = widget.LowImportance
 	s.replyBar = container.NewBorder(nil, nil, widget.NewIcon(theme.MailReplyIcon()), cancelReply, s.replyTxt)
 	s.replyBar.Hide()
+	s.editTxt = widget.NewLabel("")
+	s.editTxt.Truncation = fyne.TextTruncateEllipsis
+	s.editTxt.Importance = widget.WarningImportance
+	cancelEdit := widget.NewButtonWithIcon(tr.T(i18n.ChatCancelEdit), theme.CancelIcon(), func() { s.setEdit(nil) })
+	cancelEdit.Importance = widget.LowImportance
+	s.editBar = container.NewBorder(nil, nil, widget.NewIcon(theme.DocumentCreateIcon()), cancelEdit, s.editTxt)
+	s.editBar.Hide()
 	s.input = newChatEntry()
 	s.input.SetPlaceHolder(tr.T(i18n.ChatInputHint))
 	s.input.onSend = s.submit
+	s.input.OnChanged = func(string) {
+		if actions.Input != nil {
+			actions.Input()
+		}
+	}
 	s.send = widget.NewButtonWithIcon(tr.T(i18n.ChatSend), theme.MailSendIcon(), s.submit)
 	s.send.Importance = widget.HighImportance
 	s.inputMsg = newMessage()
-	bottom := container.NewVBox(widget.NewSeparator(), s.replyBar, s.inputMsg.Label,
+	bottom := container.NewVBox(widget.NewSeparator(), s.replyBar, s.editBar, s.inputMsg.Label,
 		container.NewBorder(nil, nil, nil, s.send, s.input))
-	s.convo = container.NewBorder(container.NewVBox(s.title, s.offline.Label, widget.NewSeparator()), bottom, nil, nil, s.scroll)
+	s.convo = container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, s.tools, s.title), s.presence,
+		s.offline.Label, widget.NewSeparator()), bottom, nil, nil, s.scroll)
 	s.empty = widget.NewLabel(tr.T(i18n.ChatNoChannel))
 	s.empty.Alignment = fyne.TextAlignCenter
 	s.resultsS = container.NewVScroll(s.results)
@@ -168,10 +261,38 @@ func channelIcon(kind string) fyne.Resource {
 	return theme.AccountIcon()
 }
 
+// current is the open conversation's line of the list.
+func (s *chatScreen) current() chat.Channel {
+	for _, ch := range s.v.Channels {
+		if ch.ID == s.v.Current {
+			return ch
+		}
+	}
+	return chat.Channel{}
+}
+
+// presenceText is a colleague's presence in words, with their status
+// message: テレワーク中 · 午後は窓口.
+func presenceText(tr *i18n.Tr, p api.ChatPresence) string {
+	t := presenceLabel(tr, p.State)
+	if p.Status != "" {
+		if t != "" {
+			t += " · "
+		}
+		t += p.Status
+	}
+	return t
+}
+
 // update shows v. UI thread only.
 func (s *chatScreen) update(v chatView) {
 	prevCurrent, prevLen := s.v.Current, len(s.v.Messages)
 	s.v = v
+	me := v.Me.Name
+	if t := presenceText(s.tr, v.Me); t != "" {
+		me += " · " + t
+	}
+	s.me.SetText(me)
 	s.list.Refresh()
 	for i, ch := range v.Channels {
 		if ch.ID == v.Current {
@@ -193,15 +314,36 @@ func (s *chatScreen) update(v chatView) {
 	}
 	s.empty.Hide()
 	s.convo.Show()
-	kind := ""
-	for _, ch := range v.Channels {
-		if ch.ID == v.Current {
-			s.title.SetText(ch.Name)
-			kind = ch.Kind
-		}
+	cur := s.current()
+	kind := cur.Kind
+	s.title.SetText(cur.Name)
+	s.presence.SetText("")
+	if p, ok := v.Presence[cur.Peer]; ok && cur.Peer != "" {
+		s.presence.SetText(presenceText(s.tr, p))
+	}
+	if cur.Muted {
+		s.mute.SetText(s.tr.T(i18n.ChatUnmute))
+		s.mute.SetIcon(theme.VolumeUpIcon())
+	} else {
+		s.mute.SetText(s.tr.T(i18n.ChatMute))
+		s.mute.SetIcon(theme.VolumeMuteIcon())
+	}
+	s.members.SetText(s.tr.T(i18n.ChatMembers, len(v.Members)))
+	if kind == api.ChatDirect {
+		s.members.Hide()
+	} else {
+		s.members.Show()
+	}
+	if kind == api.ChatGroup {
+		s.rename.Show()
+		s.leave.Show()
+	} else {
+		s.rename.Hide()
+		s.leave.Hide()
 	}
 	if prevCurrent != v.Current {
 		s.setReply(nil)
+		s.setEdit(nil)
 	}
 	objs := make([]fyne.CanvasObject, 0, 2*len(v.Messages)+1)
 	if v.HasOlder {
@@ -211,7 +353,14 @@ func (s *chatScreen) update(v chatView) {
 		if i == 0 || !sameDay(v.Messages[i-1].At, m.At) {
 			objs = append(objs, daySeparator(s.tr, m.At))
 		}
-		objs = append(objs, messageRow(s.tr, m, kind, messageActions{Reply: func(m chat.Message) { s.setReply(&m) }, Retry: s.actions.Retry, Discard: s.actions.Discard}))
+		objs = append(objs, messageRow(s.tr, m, kind, messageActions{Reply: func(m chat.Message) { s.setReply(&m) },
+			Retry: s.actions.Retry, Discard: s.actions.Discard,
+			Edit: func(m chat.Message) { s.setEdit(&m) },
+			Delete: func(m chat.Message) {
+				if s.actions.Delete != nil {
+					s.actions.Delete(m.Channel, m.Seq)
+				}
+			}}))
 	}
 	s.msgs.Objects = objs
 	s.msgs.Refresh()
@@ -227,9 +376,30 @@ func (s *chatScreen) setReply(m *chat.Message) {
 		s.replyBar.Hide()
 		return
 	}
+	s.setEdit(nil)
 	s.replyTo = m.Seq
 	s.replyTxt.SetText(s.tr.T(i18n.ChatReplyTo, m.SenderName, oneLine(m.Text, 40)))
 	s.replyBar.Show()
+}
+
+// setEdit starts (or, with nil, stops) editing one's own message m: its
+// text goes into the input, and Enter or 保存 stores the new text.
+func (s *chatScreen) setEdit(m *chat.Message) {
+	if m == nil {
+		if s.editSeq != 0 {
+			s.input.SetText("")
+		}
+		s.editSeq = 0
+		s.editBar.Hide()
+		s.send.SetText(s.tr.T(i18n.ChatSend))
+		return
+	}
+	s.setReply(nil)
+	s.editSeq = m.Seq
+	s.editTxt.SetText(s.tr.T(i18n.ChatEditing, oneLine(m.Text, 40)))
+	s.editBar.Show()
+	s.send.SetText(s.tr.T(i18n.ChatEditSave))
+	s.input.SetText(m.Text)
 }
 
 // submit sends what is typed (Enter or the button).
@@ -238,6 +408,28 @@ func (s *chatScreen) submit() {
 		return
 	}
 	text := s.input.Text
+	if s.editSeq != 0 {
+		if s.actions.Edit == nil {
+			return
+		}
+		if strings.TrimSpace(text) == "" {
+			return
+		}
+		if n := s.v.MaxChars; n > 0 && len([]rune(strings.TrimRight(text, " \t\r\n"))) > n {
+			s.inputMsg.set(s.tr.T(i18n.ChatTooLong, n), widget.DangerImportance)
+			return
+		}
+		seq := s.editSeq
+		s.actions.Edit(s.v.Current, seq, text, func() {
+			if s.editSeq == seq {
+				s.editSeq = 0 // the text stays until cleared below
+				s.setEdit(nil)
+				s.input.SetText("")
+				s.inputMsg.clear()
+			}
+		})
+		return
+	}
 	err := s.actions.Send(s.v.Current, text, s.replyTo)
 	switch err {
 	case nil:

@@ -34,6 +34,18 @@ type fakeChat struct {
 	hits     []chat.Hit
 	people   []api.ChatPerson
 	direct   string
+	edits    []string // "channel|seq|text"
+	deletes  []string // "channel|seq"
+	muted    map[string]bool
+	groups   []string // "name|members"
+	renamed  []string // "channel|name"
+	left     []string
+	presence map[string]api.ChatPresence
+	members  map[string][]chat.Member
+	status   []string
+	looked   [][]string
+	active   int
+	fail     error // the next broker call fails so
 }
 
 var _ ChatClient = (*fakeChat)(nil)
@@ -52,7 +64,9 @@ func (f *fakeChat) Unread() int {
 	defer f.mu.Unlock()
 	n := 0
 	for _, c := range f.channels {
-		n += c.Unread
+		if !c.Muted {
+			n += c.Unread
+		}
 	}
 	return n
 }
@@ -107,6 +121,137 @@ func (f *fakeChat) Direct(_ context.Context, user string) (string, error) {
 	return "dm-" + user, nil
 }
 
+func (f *fakeChat) call() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err := f.fail
+	f.fail = nil
+	return err
+}
+func (f *fakeChat) Edit(_ context.Context, ch string, seq int64, text string) error {
+	if err := f.call(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.edits = append(f.edits, ch+"|"+strconv.FormatInt(seq, 10)+"|"+text)
+	for i, m := range f.msgs[ch] {
+		if m.Seq == seq {
+			f.msgs[ch][i].Text, f.msgs[ch][i].Edited = text, true
+		}
+	}
+	f.mu.Unlock()
+	f.changed()
+	return nil
+}
+func (f *fakeChat) Delete(_ context.Context, ch string, seq int64) error {
+	if err := f.call(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.deletes = append(f.deletes, ch+"|"+strconv.FormatInt(seq, 10))
+	for i, m := range f.msgs[ch] {
+		if m.Seq == seq {
+			f.msgs[ch][i].Text, f.msgs[ch][i].Deleted, f.msgs[ch][i].Editable = "", true, false
+		}
+	}
+	f.mu.Unlock()
+	f.changed()
+	return nil
+}
+func (f *fakeChat) SetMuted(_ context.Context, ch string, muted bool) error {
+	if err := f.call(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	if f.muted == nil {
+		f.muted = map[string]bool{}
+	}
+	f.muted[ch] = muted
+	for i := range f.channels {
+		if f.channels[i].ID == ch {
+			f.channels[i].Muted = muted
+		}
+	}
+	f.mu.Unlock()
+	f.changed()
+	return nil
+}
+func (f *fakeChat) CreateGroup(_ context.Context, name string, members []string) (string, error) {
+	if err := f.call(); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	f.groups = append(f.groups, name+"|"+strings.Join(members, ","))
+	id := "g-" + strconv.Itoa(len(f.groups))
+	f.channels = append(f.channels, chat.Channel{ID: id, Kind: api.ChatGroup, Name: name, Members: append([]string{"k1024"}, members...)})
+	f.mu.Unlock()
+	f.changed()
+	return id, nil
+}
+func (f *fakeChat) Rename(_ context.Context, ch, name string) error {
+	if err := f.call(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.renamed = append(f.renamed, ch+"|"+name)
+	for i := range f.channels {
+		if f.channels[i].ID == ch {
+			f.channels[i].Name = name
+		}
+	}
+	f.mu.Unlock()
+	f.changed()
+	return nil
+}
+func (f *fakeChat) Leave(_ context.Context, ch string) error {
+	if err := f.call(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.left = append(f.left, ch)
+	for i := range f.channels {
+		if f.channels[i].ID == ch {
+			f.channels = append(f.channels[:i], f.channels[i+1:]...)
+			break
+		}
+	}
+	f.mu.Unlock()
+	f.changed()
+	return nil
+}
+func (f *fakeChat) Members(ch string) []chat.Member {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]chat.Member(nil), f.members[ch]...)
+}
+func (f *fakeChat) Presence(id string) (api.ChatPresence, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.presence[id]
+	return p, ok
+}
+func (f *fakeChat) LookPresence(_ context.Context, ids []string) error {
+	f.mu.Lock()
+	f.looked = append(f.looked, ids)
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeChat) SetStatusMessage(_ context.Context, msg string) error {
+	if err := f.call(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.status = append(f.status, msg)
+	p := f.presence["k1024"]
+	p.Status = msg
+	f.presence["k1024"] = p
+	f.mu.Unlock()
+	f.changed()
+	return nil
+}
+func (f *fakeChat) Me() string { return "k1024" }
+func (f *fakeChat) Activity() { f.mu.Lock(); f.active++; f.mu.Unlock() }
+
 func (f *fakeChat) changed() {
 	f.mu.Lock()
 	subs := append([]func(){}, f.subs...)
@@ -125,13 +270,25 @@ func chatFixture() *fakeChat {
 		online: true,
 		channels: []chat.Channel{
 			{ID: "dept", Kind: api.ChatDepartment, Name: "財政課", Unread: 2},
-			{ID: "dm", Kind: api.ChatDirect, Name: "佐藤 一郎", Unread: 1},
+			{ID: "dm", Kind: api.ChatDirect, Name: "佐藤 一郎", Unread: 1, Peer: "sato", Members: []string{"k1024", "sato"}},
 			{ID: "grp", Kind: api.ChatGroup, Name: "予算要求チーム", Unread: 3},
+		},
+		presence: map[string]api.ChatPresence{
+			"k1024": {User: "k1024", Name: "山田 太郎", Department: "財政課", State: api.PresenceTelework},
+			"sato":  {User: "sato", Name: "佐藤 一郎", Department: "財政課", State: api.PresenceMeeting, Status: "15時まで予算ヒアリング"},
+		},
+		members: map[string][]chat.Member{
+			"dept": {
+				{ID: "sato", Name: "佐藤 一郎", Presence: api.ChatPresence{State: api.PresenceMeeting, Status: "15時まで予算ヒアリング"}},
+				{ID: "tanaka", Name: "田中 花子", Presence: api.ChatPresence{State: api.PresenceAway}},
+				{ID: "k1024", Name: "山田 太郎", Presence: api.ChatPresence{State: api.PresenceTelework}},
+				{ID: "suzuki", Name: "鈴木 次郎", Presence: api.ChatPresence{State: api.PresenceOffline}},
+			},
 		},
 		msgs: map[string][]chat.Message{
 			"dept": {
 				{Channel: "dept", Seq: 1, Sender: "sato", SenderName: "佐藤 一郎", Text: "明日の窓口当番は誰ですか", At: day1, ReadBy: -1},
-				{Channel: "dept", Seq: 2, Sender: "k1024", SenderName: "山田 太郎", Text: "私が担当します", At: day2, Mine: true, ReadBy: 2,
+				{Channel: "dept", Seq: 2, Sender: "k1024", SenderName: "山田 太郎", Text: "私が担当します", At: day2, Mine: true, ReadBy: 2, Editable: true,
 					Quote: &api.ChatQuote{Seq: 1, Sender: "sato", Text: "明日の窓口当番は誰ですか"}, QuoteName: "佐藤 一郎"},
 			},
 			"dm": {

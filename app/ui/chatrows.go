@@ -106,6 +106,8 @@ type messageActions struct {
 	Reply   func(m chat.Message)
 	Retry   func(key string)
 	Discard func(key string)
+	Edit    func(m chat.Message) // one's own, within IT's edit window
+	Delete  func(m chat.Message)
 }
 
 // messageRow draws one message: name and time, the quote it answers, the
@@ -121,6 +123,18 @@ func messageRow(tr *i18n.Tr, m chat.Message, kind string, act messageActions) fy
 		b := widget.NewButtonWithIcon(tr.T(i18n.ChatReply), theme.MailReplyIcon(), func() { act.Reply(m) })
 		b.Importance = widget.LowImportance
 		right = append(right, b)
+	}
+	if m.Editable && m.State == chat.Sent {
+		if act.Edit != nil {
+			b := widget.NewButtonWithIcon(tr.T(i18n.ChatEdit), theme.DocumentCreateIcon(), func() { act.Edit(m) })
+			b.Importance = widget.LowImportance
+			right = append(right, b)
+		}
+		if act.Delete != nil {
+			b := widget.NewButtonWithIcon(tr.T(i18n.ChatDelete), theme.DeleteIcon(), func() { act.Delete(m) })
+			b.Importance = widget.LowImportance
+			right = append(right, b)
+		}
 	}
 	top := container.NewBorder(nil, nil, head, container.NewHBox(right...))
 
@@ -211,4 +225,68 @@ func unreadBadge() (*fyne.Container, *canvas.Text) {
 	txt.Alignment = fyne.TextAlignCenter
 	txt.TextSize = theme.CaptionTextSize() + 1
 	return container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(1, 1, 7, 7), txt)), txt
+}
+
+// presenceLabel names a presence state: 会議中, テレワーク中, オンライン,
+// 離席中, オフライン ("" when not known).
+func presenceLabel(tr *i18n.Tr, state string) string {
+	switch state {
+	case api.PresenceMeeting:
+		return tr.T(i18n.PresenceMeeting)
+	case api.PresenceTelework:
+		return tr.T(i18n.PresenceTelework)
+	case api.PresenceOnline:
+		return tr.T(i18n.PresenceOnline)
+	case api.PresenceAway:
+		return tr.T(i18n.PresenceAway)
+	case api.PresenceOffline:
+		return tr.T(i18n.PresenceOffline)
+	}
+	return ""
+}
+
+// presenceColor is a state's dot: red in a meeting (busy), the primary
+// colour on the office PC, green online, amber away, grey offline.
+func presenceColor(state string) color.Color {
+	switch state {
+	case api.PresenceMeeting:
+		return theme.Color(theme.ColorNameError)
+	case api.PresenceTelework:
+		return theme.Color(theme.ColorNamePrimary)
+	case api.PresenceOnline:
+		return theme.Color(theme.ColorNameSuccess)
+	case api.PresenceAway:
+		return theme.Color(theme.ColorNameWarning)
+	}
+	return theme.Color(theme.ColorNameDisabled)
+}
+
+// presenceDot is a small filled circle in the state's colour, hidden
+// while the state is not known.
+func presenceDot(state string) *fyne.Container {
+	c := canvas.NewCircle(presenceColor(state))
+	dot := container.NewCenter(container.NewGridWrap(fyne.NewSize(10, 10), c))
+	setDot(dot, state)
+	return dot
+}
+
+func setDot(dot *fyne.Container, state string) {
+	c := dot.Objects[0].(*fyne.Container).Objects[0].(*canvas.Circle)
+	c.FillColor = presenceColor(state)
+	c.Refresh()
+	if state == "" {
+		dot.Hide()
+	} else {
+		dot.Show()
+	}
+}
+
+// memberRow is one member in the members list: the dot, the name, the
+// presence in words and the status message.
+func memberRow(tr *i18n.Tr, m chat.Member) fyne.CanvasObject {
+	name := widget.NewLabel(m.Name)
+	name.TextStyle.Bold = true
+	state := widget.NewLabel(presenceText(tr, m.Presence))
+	state.Truncation = fyne.TextTruncateEllipsis
+	return container.NewBorder(nil, nil, container.NewHBox(presenceDot(m.Presence.State), name), nil, state)
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 
 	"fyne.io/fyne/v2"
@@ -34,6 +35,19 @@ type ChatClient interface {
 	Search(ctx context.Context, q string) ([]chat.Hit, bool, error)
 	People(ctx context.Context, q string) ([]api.ChatPerson, error)
 	Direct(ctx context.Context, user string) (string, error)
+	Edit(ctx context.Context, channel string, seq int64, text string) error
+	Delete(ctx context.Context, channel string, seq int64) error
+	SetMuted(ctx context.Context, channel string, muted bool) error
+	CreateGroup(ctx context.Context, name string, members []string) (string, error)
+	Rename(ctx context.Context, channel, name string) error
+	Leave(ctx context.Context, channel string) error
+	Members(channel string) []chat.Member
+	Presence(id string) (api.ChatPresence, bool)
+	LookPresence(ctx context.Context, ids []string) error
+	SetStatusMessage(ctx context.Context, msg string) error
+	Me() string
+	// Activity notes input (idle detection: 離席中 after IT's idle time).
+	Activity()
 }
 
 var _ ChatClient = (*chat.Client)(nil)
@@ -76,16 +90,88 @@ func (u *UI) chatChanged() {
 		u.home.setUnread(u.opt.Chat.Unread())
 	}
 	u.updateTray()
+	if u.screen == scrTelework && u.telework != nil && u.st.Telework != nil {
+		u.telework.showSection(u.st.Telework) // the section's 状態 is presence
+	}
 }
 
 func (u *UI) chatView() chatView {
 	c := u.opt.Chat
-	v := chatView{Online: c.Online(), Channels: c.Channels(), Current: u.chatCur, MaxChars: c.Policy().MaxChars}
+	v := chatView{Online: c.Online(), Channels: c.Channels(), Current: u.chatCur, MaxChars: c.Policy().MaxChars,
+		Presence: map[string]api.ChatPresence{}}
+	if me := c.Me(); me != "" {
+		v.Me, _ = c.Presence(me)
+		if v.Me.Name == "" && u.st.User != nil {
+			v.Me.Name = u.st.User.Name
+		}
+	}
+	for _, ch := range v.Channels {
+		if p, ok := c.Presence(ch.Peer); ok && ch.Peer != "" {
+			v.Presence[ch.Peer] = p
+		}
+	}
 	if v.Current != "" {
 		v.Messages = c.Messages(v.Current)
 		v.HasOlder = c.HasOlder(v.Current)
+		v.Members = c.Members(v.Current)
 	}
 	return v
+}
+
+// chatCall runs a chat action that calls the broker off the UI thread;
+// a failure is said in a dialog over the chat window, done runs after a
+// success (UI thread).
+func (u *UI) chatCall(fn func(ctx context.Context) error, done func()) {
+	s := u.chatScr
+	u.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		err := fn(ctx)
+		fyne.Do(func() {
+			if u.chatScr != s {
+				return
+			}
+			if err != nil {
+				u.recordErr(err)
+				u.chatDialog(dialog.NewCustom(u.tr.T(i18n.ChatTitle), u.tr.T(i18n.OK),
+					para(chatErrText(u.tr, err, u.opt.Chat.Policy().MaxChars)), u.chatWin))
+				return
+			}
+			if done != nil {
+				done()
+			}
+		})
+	})
+}
+
+// chatConfirm asks before an action that cannot be undone (delete, leave),
+// with the action's own word on the button.
+func (u *UI) chatConfirm(title, msg, yesLabel string, yes func()) {
+	d := dialog.NewCustomConfirm(title, yesLabel, u.tr.T(i18n.Cancel), para(msg), func(ok bool) {
+		if ok {
+			yes()
+		}
+	}, u.chatWin)
+	d.Resize(fyne.NewSize(420, 200))
+	u.chatDialog(d)
+}
+
+// chatDialog shows d over the chat window and keeps it for tests.
+func (u *UI) chatDialog(d dialog.Dialog) {
+	u.chatDlg = d
+	d.Show()
+}
+
+// chatErrText words a failed chat action: offline, too long, or the
+// broker's refusal from its catalogue.
+func chatErrText(tr *i18n.Tr, err error, maxChars int) string {
+	switch {
+	case errors.Is(err, chat.ErrOffline):
+		return tr.T(i18n.ChatOfflineAction)
+	case errors.Is(err, chat.ErrTooLong):
+		return tr.T(i18n.ChatTooLong, maxChars)
+	}
+	return errorText(tr, err)
 }
 
 // openChat shows the chat window, on the conversation id when given (a
@@ -121,8 +207,11 @@ func (u *UI) openChat(id string) {
 func (u *UI) buildChat() {
 	c := u.opt.Chat
 	u.chatScr = makeChat(u.tr, u.chatView(), chatActions{
-		Select:  u.selectChat,
-		Send:    c.Send,
+		Select: u.selectChat,
+		Send: func(id, text string, replyTo int64) error {
+			c.Activity()
+			return c.Send(id, text, replyTo)
+		},
 		Retry:   c.Retry,
 		Discard: c.Discard,
 		Older: func(id string) {
@@ -136,6 +225,34 @@ func (u *UI) buildChat() {
 		},
 		Search: u.searchChat,
 		People: u.showPeople,
+		Edit: func(id string, seq int64, text string, done func()) {
+			c.Activity()
+			u.chatCall(func(ctx context.Context) error { return c.Edit(ctx, id, seq, text) }, done)
+		},
+		Delete: func(id string, seq int64) {
+			u.chatConfirm(u.tr.T(i18n.ChatDeleteTitle), u.tr.T(i18n.ChatDeleteConfirm), u.tr.T(i18n.ChatDelete), func() {
+				u.chatCall(func(ctx context.Context) error { return c.Delete(ctx, id, seq) }, nil)
+			})
+		},
+		Mute: func(id string, muted bool) {
+			u.chatCall(func(ctx context.Context) error { return c.SetMuted(ctx, id, muted) }, nil)
+		},
+		NewGroup: u.showNewGroup,
+		Rename:   u.showRename,
+		Leave: func(id, name string) {
+			u.chatConfirm(u.tr.T(i18n.ChatLeave), u.tr.T(i18n.ChatLeaveConfirm, name), u.tr.T(i18n.ChatLeave), func() {
+				u.chatCall(func(ctx context.Context) error { return c.Leave(ctx, id) }, func() {
+					if u.chatCur == id {
+						u.chatCur = ""
+						c.View("")
+					}
+					u.chatScr.update(u.chatView())
+				})
+			})
+		},
+		Members: u.showMembers,
+		Status:  u.showStatus,
+		Input:   c.Activity,
 	})
 	u.chatWin.SetContent(u.chatScr.root)
 }
@@ -151,6 +268,7 @@ func (u *UI) relabelChat() {
 }
 
 func (u *UI) selectChat(id string) {
+	u.opt.Chat.Activity()
 	if u.chatCur == id && u.chatScr != nil && !u.chatScr.showing {
 		u.opt.Chat.View(id)
 		u.chatScr.update(u.chatView())
@@ -177,6 +295,7 @@ func (u *UI) hideChat() {
 
 func (u *UI) searchChat(q string) {
 	c, s := u.opt.Chat, u.chatScr
+	c.Activity()
 	u.async(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		defer cancel()

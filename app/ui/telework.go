@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/zaitaku/zaitaku/app/chat"
 	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/app/tray"
@@ -77,6 +79,9 @@ type teleworkScreen struct {
 	secHead  *widget.Label
 	secNote  *widget.Label
 	me       string // the caller, never their own stand-in
+	// presence (may be nil) is chat's presence of a colleague: the
+	// section's 状態 says 会議中, テレワーク中, ... when chat knows it.
+	presence func(id string) (api.ChatPresence, bool)
 	siWho    *widget.Select
 	siIDs    []string // the staff IDs behind siWho's options
 	siFrom   *widget.Entry
@@ -692,12 +697,18 @@ func (s *teleworkScreen) showSection(tw *core.Telework) {
 	s.section.Add(container.New(&columns{w: sectionCols}, hl...))
 	s.section.Add(widget.NewSeparator())
 	for _, d := range sec.Staff {
-		s.section.Add(container.New(&columns{w: sectionCols}, sectionRow(tr, d)...))
+		var p api.ChatPresence
+		if s.presence != nil {
+			p, _ = s.presence(d.UserID)
+		}
+		s.section.Add(container.New(&columns{w: sectionCols}, sectionRow(tr, d, p)...))
 	}
 	s.section.Refresh()
 }
 
-func sectionRow(tr *i18n.Tr, d api.WorkDay) []fyne.CanvasObject {
+// sectionRow is one member's line; p is their presence (State "" when
+// chat does not know it: then 状態 is the connection alone).
+func sectionRow(tr *i18n.Tr, d api.WorkDay, p api.ChatPresence) []fyne.CanvasObject {
 	name := d.UserName
 	if name == "" {
 		name = d.UserID
@@ -715,6 +726,16 @@ func sectionRow(tr *i18n.Tr, d api.WorkDay) []fyne.CanvasObject {
 	now, nowImp := tr.T(i18n.TwNotConnected), widget.MediumImportance
 	if d.Connected {
 		now, nowImp = tr.T(i18n.TwConnected), widget.SuccessImportance
+	}
+	switch p.State {
+	case api.PresenceMeeting:
+		now, nowImp = presenceLabel(tr, p.State), widget.HighImportance
+	case api.PresenceTelework:
+		now, nowImp = presenceLabel(tr, p.State), widget.SuccessImportance
+	case api.PresenceOnline, api.PresenceAway, api.PresenceOffline:
+		if !d.Connected {
+			now = presenceLabel(tr, p.State)
+		}
 	}
 	work := "—"
 	if !d.Start.IsZero() {
@@ -849,7 +870,12 @@ func (u *UI) showTelework() {
 			call(true, func(ctx context.Context) error { return tw.DecideTelework(ctx, id, approve, comment) })
 		},
 	})
+	if c := u.opt.Chat; c != nil {
+		s.presence = c.Presence
+		s.showSection(u.st.Telework) // drawn before presence was at hand
+	}
 	u.telework = s
+	u.lookSectionPresence()
 	u.setContent(scrTelework, s.root)
 	// The section's table wants more width than the home screen's form.
 	if sz := u.win.Canvas().Size(); sz.Width < teleworkWidth {
@@ -859,6 +885,30 @@ func (u *UI) showTelework() {
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		defer cancel()
 		tw.RefreshTelework(ctx)
+	})
+}
+
+// lookSectionPresence asks chat for the presence of the section's staff
+// (those of other departments get no presence frames); the answer
+// redraws the section through chatChanged.
+func (u *UI) lookSectionPresence() {
+	c := u.opt.Chat
+	if c == nil || u.st.Telework == nil || u.st.Telework.Section == nil {
+		return
+	}
+	var ids []string
+	for _, d := range u.st.Telework.Section.Staff {
+		ids = append(ids, d.UserID)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	u.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		if err := c.LookPresence(ctx, ids); err != nil && !errors.Is(err, chat.ErrNoSession) {
+			u.log.Warn("section presence", "err", err)
+		}
 	})
 }
 

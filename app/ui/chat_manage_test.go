@@ -1,0 +1,260 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/zaitaku/zaitaku/app/chat"
+	"github.com/zaitaku/zaitaku/app/i18n"
+	"github.com/zaitaku/zaitaku/broker/api"
+)
+
+// overlay is the dialog on top of the chat window.
+func overlay(t *testing.T, u *UI) fyne.CanvasObject {
+	t.Helper()
+	o := u.chatWin.Canvas().Overlays().Top()
+	if o == nil {
+		t.Fatal("no dialog over the chat window")
+	}
+	return o
+}
+
+// entryIn is the first entry of a dialog.
+func entryIn(t *testing.T, o fyne.CanvasObject) *widget.Entry {
+	t.Helper()
+	for _, c := range test.LaidOutObjects(o) {
+		if e, ok := c.(*widget.Entry); ok {
+			return e
+		}
+	}
+	t.Fatal("no entry in the dialog")
+	return nil
+}
+
+func TestChatEditAndDeleteOwnMessage(t *testing.T) {
+	fc := chatFixture()
+	u := newChatUI(t, fc)
+	u.openChat("dept")
+	root := u.chatWin.Content()
+	// Only one's own message within the window offers 編集 and 削除.
+	var edits int
+	for _, c := range test.LaidOutObjects(root) {
+		if b, ok := c.(*widget.Button); ok && b.Text == "編集" {
+			edits++
+		}
+	}
+	if edits != 1 {
+		t.Fatalf("%d edit buttons, want 1 (own message only)", edits)
+	}
+	test.Tap(findButton(t, root, "編集"))
+	in := u.chatScr.input
+	if in.Text != "私が担当します" || !containsText(root, "メッセージを編集中: 私が担当します") || findButton(t, root, "保存") == nil {
+		t.Fatalf("editing: input %q, shows %q", in.Text, texts(root))
+	}
+	in.SetText("私が午前を担当します")
+	in.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(fc.edits) != 1 || fc.edits[0] != "dept|2|私が午前を担当します" || len(fc.sent) != 0 {
+		t.Fatalf("edits %q, sent %q", fc.edits, fc.sent)
+	}
+	if in.Text != "" || u.chatScr.editBar.Visible() {
+		t.Errorf("after saving: input %q, edit bar shown %v", in.Text, u.chatScr.editBar.Visible())
+	}
+	if !containsText(u.chatWin.Content(), "私が午前を担当します （編集済み）") {
+		t.Errorf("edited message: %q", texts(u.chatWin.Content()))
+	}
+	// Stop editing: the input empties and sends again.
+	test.Tap(findButton(t, u.chatWin.Content(), "編集"))
+	test.Tap(findButton(t, u.chatWin.Content(), "編集をやめる"))
+	if in.Text != "" || u.chatScr.editSeq != 0 || findButton(t, u.chatWin.Content(), "送信") == nil {
+		t.Errorf("after stopping: %q %d", in.Text, u.chatScr.editSeq)
+	}
+	// Delete asks first, with the action's word on the button.
+	test.Tap(findButton(t, u.chatWin.Content(), "削除"))
+	d := overlay(t, u)
+	if !containsText(d, "このメッセージを削除しますか？削除したことは相手にも表示されます。") {
+		t.Errorf("delete dialog: %q", texts(d))
+	}
+	test.Tap(findButton(t, d, "削除"))
+	if len(fc.deletes) != 1 || fc.deletes[0] != "dept|2" {
+		t.Fatalf("deletes %q", fc.deletes)
+	}
+	if got := texts(u.chatWin.Content()); !containsText(u.chatWin.Content(), "（このメッセージは削除されました）") {
+		t.Errorf("deleted message: %q", got)
+	}
+	// A failure of the line is said, not lost silently.
+	fc.msgs["dept"][0].Mine, fc.msgs["dept"][0].Editable = true, true
+	fc.fail = chat.ErrOffline
+	u.chatScr.update(u.chatView())
+	test.Tap(findButton(t, u.chatWin.Content(), "削除"))
+	test.Tap(findButton(t, overlay(t, u), "削除"))
+	if !containsText(overlay(t, u), "オフラインのためできませんでした。接続が戻ってからもう一度お試しください。") {
+		t.Errorf("offline delete: %q", texts(overlay(t, u)))
+	}
+}
+
+func TestChatMuteChannel(t *testing.T) {
+	fc := chatFixture()
+	u := newChatUI(t, fc)
+	u.openChat("grp")
+	fc.channels[2].Unread = 3 // new messages while it was read
+	fc.changed()
+	root := u.chatWin.Content()
+	if strings.Join(badgeTexts(root), ",") != "2,1,3" {
+		t.Fatalf("badges %q", badgeTexts(root))
+	}
+	test.Tap(findButton(t, root, "通知をオフ"))
+	if !fc.muted["grp"] {
+		t.Fatal("not muted")
+	}
+	// The muted channel: no badge, a muted mark, out of the totals.
+	if strings.Join(badgeTexts(root), ",") != "2,1" {
+		t.Errorf("badges after muting %q", badgeTexts(root))
+	}
+	findButton(t, root, "通知をオン")
+	findButton(t, u.win.Content(), "チャット（未読 3）")
+	test.Tap(findButton(t, root, "通知をオン"))
+	if fc.muted["grp"] {
+		t.Error("still muted")
+	}
+	findButton(t, u.win.Content(), "チャット（未読 6）")
+}
+
+func TestChatGroupCreateRenameLeave(t *testing.T) {
+	fc := chatFixture()
+	fc.people = []api.ChatPerson{{ID: "sato", Name: "佐藤 一郎", Department: "財政課"}, {ID: "tanaka", Name: "田中 花子", Department: "税務課"}}
+	u := newChatUI(t, fc)
+	u.openChat("dept")
+	test.Tap(findButton(t, u.chatWin.Content(), "グループを作る"))
+	g := u.group
+	test.Tap(g.create)
+	if !containsText(g.root, "グループ名を入力してください。") {
+		t.Errorf("no name: %q", texts(g.root))
+	}
+	test.Type(g.name, "窓口応援")
+	test.Tap(g.create)
+	if !containsText(g.root, "メンバーを一人以上選んでください。") {
+		t.Errorf("no members: %q", texts(g.root))
+	}
+	test.Type(g.query, "税")
+	g.query.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	for _, c := range test.LaidOutObjects(g.root) {
+		if ch, ok := c.(*widget.Check); ok {
+			test.Tap(ch) // both
+		}
+	}
+	if !containsText(g.root, "メンバー: 佐藤 一郎、田中 花子") {
+		t.Errorf("chosen: %q", texts(g.root))
+	}
+	test.Tap(g.create)
+	if len(fc.groups) != 1 || fc.groups[0] != "窓口応援|sato,tanaka" || u.chatCur != "g-1" {
+		t.Fatalf("groups %q, on %q", fc.groups, u.chatCur)
+	}
+	root := u.chatWin.Content()
+	if !containsText(root, "窓口応援") {
+		t.Errorf("the new group is not shown: %q", texts(root))
+	}
+	test.Tap(findButton(t, root, "名前を変更"))
+	d := overlay(t, u)
+	e := entryIn(t, d)
+	e.SetText("窓口応援（4月）")
+	test.Tap(findButton(t, d, "OK"))
+	if len(fc.renamed) != 1 || fc.renamed[0] != "g-1|窓口応援（4月）" || u.chatScr.title.Text != "窓口応援（4月）" {
+		t.Fatalf("renamed %q, title %q", fc.renamed, u.chatScr.title.Text)
+	}
+	test.Tap(findButton(t, root, "グループを退出"))
+	d = overlay(t, u)
+	if !containsText(d, "「窓口応援（4月）」から退出しますか？これまでのメッセージはこの画面から見えなくなります。") {
+		t.Errorf("leave dialog: %q", texts(d))
+	}
+	test.Tap(findButton(t, d, "グループを退出"))
+	if len(fc.left) != 1 || fc.left[0] != "g-1" || u.chatCur != "" {
+		t.Errorf("left %q, on %q", fc.left, u.chatCur)
+	}
+	// Department and direct channels cannot be renamed or left.
+	u.selectChat("dept")
+	for _, c := range test.LaidOutObjects(u.chatWin.Content()) {
+		if b, ok := c.(*widget.Button); ok && b.Visible() && (b.Text == "名前を変更" || b.Text == "グループを退出") {
+			t.Errorf("department channel offers %q", b.Text)
+		}
+	}
+}
+
+func TestChatPresenceAndStatus(t *testing.T) {
+	fc := chatFixture()
+	u := newChatUI(t, fc)
+	u.openChat("dm")
+	root := u.chatWin.Content()
+	for _, want := range []string{"山田 太郎 · テレワーク中", "会議中 · 15時まで予算ヒアリング"} {
+		if !containsText(root, want) {
+			t.Errorf("lacks %q: %q", want, texts(root))
+		}
+	}
+	// The direct channel's line has a dot in the meeting's colour.
+	var dots int
+	for _, c := range test.LaidOutObjects(root) {
+		if ci, ok := c.(*canvas.Circle); ok && ci.Visible() && ci.FillColor == presenceColor(api.PresenceMeeting) {
+			dots++
+		}
+	}
+	if dots != 1 {
+		t.Errorf("%d meeting dots, want the direct colleague's", dots)
+	}
+	// The department's members with their presence.
+	u.selectChat("dept")
+	test.Tap(findButton(t, u.chatWin.Content(), "メンバー（4 人）"))
+	d := overlay(t, u)
+	for _, want := range []string{"佐藤 一郎", "会議中 · 15時まで予算ヒアリング", "離席中", "テレワーク中", "オフライン"} {
+		if !containsText(d, want) {
+			t.Errorf("members lack %q: %q", want, texts(d))
+		}
+	}
+	if len(fc.looked) != 1 || len(fc.looked[0]) != 4 {
+		t.Errorf("presence asked for %q", fc.looked)
+	}
+	// One's own status message.
+	test.Tap(findButton(t, d, "OK"))
+	test.Tap(findButton(t, u.chatWin.Content(), "状態メッセージ"))
+	d = overlay(t, u)
+	entryIn(t, d).SetText("午後は窓口")
+	test.Tap(findButton(t, d, "設定"))
+	if len(fc.status) != 1 || fc.status[0] != "午後は窓口" {
+		t.Fatalf("status %q", fc.status)
+	}
+	if !containsText(u.chatWin.Content(), "山田 太郎 · テレワーク中 · 午後は窓口") {
+		t.Errorf("own line: %q", texts(u.chatWin.Content()))
+	}
+	// Typing is input for idle detection.
+	before := fc.active
+	test.Type(u.chatScr.input, "はい")
+	if fc.active <= before {
+		t.Error("typing in the chat window is not activity")
+	}
+}
+
+func TestChatPresenceEnglish(t *testing.T) {
+	fc := chatFixture()
+	u := newChatUI(t, fc)
+	u.setLang(i18n.English)
+	u.openChat("dm")
+	root := u.chatWin.Content()
+	for _, want := range []string{"In a meeting · 15時まで予算ヒアリング", "Mute", "New group", "Status message"} {
+		if !containsText(root, want) && findButtonText(root, want) == nil {
+			t.Errorf("English chat lacks %q: %q", want, texts(root))
+		}
+	}
+}
+
+// findButtonText is the visible button with that text, or nil.
+func findButtonText(root fyne.CanvasObject, text string) *widget.Button {
+	for _, c := range test.LaidOutObjects(root) {
+		if b, ok := c.(*widget.Button); ok && b.Text == text && b.Visible() {
+			return b
+		}
+	}
+	return nil
+}
