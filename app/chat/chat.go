@@ -80,7 +80,7 @@ type Message struct {
 	// window (ChatPolicy.EditWindowMinutes) now: 編集 and 削除 are offered.
 	Editable bool
 	State    SendState
-	Err        *api.Error // Failed: the broker's reason
+	Err      *api.Error // Failed: the broker's reason
 	// ReadBy counts the members other than the sender whose read marker
 	// reaches this message (既読 N; on a direct message 1 is 既読); -1
 	// when receipts are off or not known yet.
@@ -107,7 +107,7 @@ type Client struct {
 	sess       *session
 	subscribed bool // the socket's hello arrived and no Down since
 	channels   map[string]*channel
-	names      map[string]string // staff ID → name
+	names      map[string]string           // staff ID → name
 	presence   map[string]api.ChatPresence // staff ID → presence and status message, as last told
 	outbox     []*outItem
 	policy     api.ChatPolicy

@@ -101,7 +101,7 @@ type UI struct {
 	chatShown  bool   // the chat window is on screen
 	chatNotice string // the channel of the last chat notice: the tray's chat line opens it
 	people     *peopleLookup
-	group      *groupMaker // the group being made ("グループを作る"), for tests
+	group      *groupMaker   // the group being made ("グループを作る"), for tests
 	chatDlg    dialog.Dialog // the chat window's dialog on screen (rename, status, members, delete, leave)
 
 	upd      update.Status // the self-update's last snapshot

@@ -250,7 +250,7 @@ func (f *fakeChat) SetStatusMessage(_ context.Context, msg string) error {
 	return nil
 }
 func (f *fakeChat) Me() string { return "k1024" }
-func (f *fakeChat) Activity() { f.mu.Lock(); f.active++; f.mu.Unlock() }
+func (f *fakeChat) Activity()  { f.mu.Lock(); f.active++; f.mu.Unlock() }
 
 func (f *fakeChat) changed() {
 	f.mu.Lock()
