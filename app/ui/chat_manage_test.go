@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/zaitaku/zaitaku/app/chat"
+	"github.com/zaitaku/zaitaku/app/core"
 	"github.com/zaitaku/zaitaku/app/i18n"
 	"github.com/zaitaku/zaitaku/broker/api"
 )
@@ -257,4 +259,39 @@ func findButtonText(root fyne.CanvasObject, text string) *widget.Button {
 		}
 	}
 	return nil
+}
+
+// TestTeleworkSectionShowsMeeting: the supervisor's section view says
+// 会議中 of a member in a meeting (connected to their PC or not) and
+// 離席中 of one idle, from chat's presence, asked for the section's staff;
+// a presence frame redraws it.
+func TestTeleworkSectionShowsMeeting(t *testing.T) {
+	tw := supervisorView()
+	st := readyState()
+	st.Telework = tw
+	fc := &fakeTelework{fakeClient: &fakeClient{st: core.State{Phase: core.SignedOut, Online: true}, resume: true}, tw: tw}
+	ch := chatFixture()
+	ch.presence["k2001"] = api.ChatPresence{User: "k2001", State: api.PresenceMeeting}
+	ch.presence["k2002"] = api.ChatPresence{User: "k2002", State: api.PresenceAway}
+	a := &trayApp{App: test.NewTempApp(t)}
+	u := New(a, Options{Lang: "ja", Preset: profile, Chat: ch,
+		NewClient: func(Profile) (Client, error) { return fc, nil },
+		Now:       func() time.Time { return testNow }})
+	u.async, u.every = func(f func()) { f() }, 0
+	u.win.Resize(fyne.NewSize(720, 800))
+	u.Start()
+	fc.push(st)
+	test.Tap(u.home.telework)
+	s := u.telework
+	wantTexts(t, "section", s.section, "佐藤 花子", "会議中", "鈴木 一郎", "離席中")
+	if len(ch.looked) == 0 || strings.Join(ch.looked[0], ",") != "k2001,k2003,k2002" {
+		t.Errorf("presence asked for %q", ch.looked)
+	}
+	ch.mu.Lock()
+	ch.presence["k2001"] = api.ChatPresence{User: "k2001", State: api.PresenceTelework}
+	ch.mu.Unlock()
+	ch.changed()
+	if strings.Contains(joined(s.section), "会議中") || !strings.Contains(joined(s.section), "テレワーク中") {
+		t.Errorf("after the meeting: %s", joined(s.section))
+	}
 }
