@@ -240,6 +240,7 @@ var en = map[Key]string{
 	ChatStatusSet:        "Set",
 	ChatStatusTitle:      "Set your status message (shown to your section)",
 	ChatOfflineAction:    "Not possible while offline. Try again once connected.",
+	ChatNameWithPresence: "%s (%s)",
 	ChatCancelEdit:       "Stop editing",
 	PresenceMeeting:      "In a meeting",
 	PresenceTelework:     "Teleworking",

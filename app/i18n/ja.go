@@ -242,6 +242,7 @@ var ja = map[Key]string{
 	ChatStatusSet:        "設定",
 	ChatStatusTitle:      "状態メッセージの設定（所属の同僚に表示されます）",
 	ChatOfflineAction:    "オフラインのためできませんでした。接続が戻ってからもう一度お試しください。",
+	ChatNameWithPresence: "%s（%s）",
 	ChatCancelEdit:       "編集をやめる",
 	PresenceMeeting:      "会議中",
 	PresenceTelework:     "テレワーク中",

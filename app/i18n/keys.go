@@ -251,6 +251,7 @@ const (
 	ChatStatusSet        Key = "chat.status_set"
 	ChatStatusTitle      Key = "chat.status_title"
 	ChatOfflineAction    Key = "chat.offline_action"
+	ChatNameWithPresence Key = "chat.name_with_presence"
 	ChatCancelEdit       Key = "chat.cancel_edit"
 	PresenceMeeting      Key = "presence.meeting"
 	PresenceTelework     Key = "presence.telework"

@@ -110,7 +110,8 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 	s.people = widget.NewButtonWithIcon(tr.T(i18n.ChatPeople), theme.AccountIcon(), actions.People)
 	s.newGroup = widget.NewButtonWithIcon(tr.T(i18n.ChatNewGroup), theme.ContentAddIcon(), actions.NewGroup)
 	s.me = widget.NewLabel("")
-	s.me.Truncation = fyne.TextTruncateEllipsis
+	s.me.Wrapping = fyne.TextWrapWord
+	s.me.TextStyle.Bold = true
 	s.status = widget.NewButtonWithIcon(tr.T(i18n.ChatStatus), theme.DocumentCreateIcon(), actions.Status)
 	s.status.Importance = widget.LowImportance
 
@@ -136,6 +137,9 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 		muted := trail.Objects[0].(*widget.Icon)
 		badge := trail.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
 		name.SetText(ch.Name)
+		if p, ok := s.v.Presence[ch.Peer]; ok && ch.Peer != "" && p.State != "" {
+			name.SetText(s.tr.T(i18n.ChatNameWithPresence, ch.Name, presenceLabel(s.tr, p.State)))
+		}
 		name.TextStyle.Bold = ch.Unread > 0 && !ch.Muted
 		name.Refresh()
 		icon.SetResource(channelIcon(ch.Kind))
@@ -162,7 +166,7 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 			actions.Select(s.v.Channels[i].ID)
 		}
 	}
-	left := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, s.status, s.me), s.search,
+	left := container.NewBorder(container.NewVBox(s.me, container.NewHBox(s.status), s.search,
 		container.NewGridWithColumns(2, s.people, s.newGroup), widget.NewSeparator()), nil, nil, nil, s.list)
 
 	s.title = widget.NewLabel("")
@@ -284,6 +288,23 @@ func presenceText(tr *i18n.Tr, p api.ChatPresence) string {
 	return t
 }
 
+// presenceSummary counts a channel's members by presence, the section
+// at a glance: 会議中 1 · テレワーク中 3 · オフライン 2 (states with nobody
+// left out).
+func presenceSummary(tr *i18n.Tr, ms []chat.Member) string {
+	n := map[string]int{}
+	for _, m := range ms {
+		n[m.Presence.State]++
+	}
+	var parts []string
+	for _, st := range []string{api.PresenceMeeting, api.PresenceTelework, api.PresenceOnline, api.PresenceAway, api.PresenceOffline} {
+		if n[st] > 0 {
+			parts = append(parts, presenceLabel(tr, st)+" "+strconv.Itoa(n[st]))
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
 // update shows v. UI thread only.
 func (s *chatScreen) update(v chatView) {
 	prevCurrent, prevLen := s.v.Current, len(s.v.Messages)
@@ -317,7 +338,7 @@ func (s *chatScreen) update(v chatView) {
 	cur := s.current()
 	kind := cur.Kind
 	s.title.SetText(cur.Name)
-	s.presence.SetText("")
+	s.presence.SetText(presenceSummary(s.tr, v.Members))
 	if p, ok := v.Presence[cur.Peer]; ok && cur.Peer != "" {
 		s.presence.SetText(presenceText(s.tr, p))
 	}

@@ -206,8 +206,12 @@ func TestChatPresenceAndStatus(t *testing.T) {
 	if dots != 1 {
 		t.Errorf("%d meeting dots, want the direct colleague's", dots)
 	}
-	// The department's members with their presence.
+	// The department's members with their presence, counted under the
+	// title and listed by the members button.
 	u.selectChat("dept")
+	if !containsText(u.chatWin.Content(), "会議中 1 · テレワーク中 1 · 離席中 1 · オフライン 1") {
+		t.Errorf("department summary: %q", texts(u.chatWin.Content()))
+	}
 	test.Tap(findButton(t, u.chatWin.Content(), "メンバー（4 人）"))
 	d := overlay(t, u)
 	for _, want := range []string{"佐藤 一郎", "会議中 · 15時まで予算ヒアリング", "離席中", "テレワーク中", "オフライン"} {

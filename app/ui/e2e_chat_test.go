@@ -18,9 +18,11 @@ import (
 
 // TestE2EChatScreenshot runs the real app binary under its own Xvfb
 // against a real broker with demo staff who have been chatting: the
-// department channel holds a question and yamada's quoted reply, read by
-// the supervisor (既読 1); a direct conversation and a group hold unread
-// messages. yamada signs in through the window and opens chat from the
+// department channel holds a question and yamada's quoted reply, edited
+// (編集済み) and read by the supervisor (既読 1); a direct conversation
+// with sato, in a meeting (会議中, a red dot) with a status message, and
+// a group hold unread messages; the department's presence is counted
+// under its title and yamada's own (オンライン) above the list. yamada signs in through the window and opens chat from the
 // home screen; the window goes to $ARTIFACTS_DIR/app-chat-ja.png.
 func TestE2EChatScreenshot(t *testing.T) {
 	needDisplayTools(t)
@@ -89,6 +91,8 @@ func seedChat(t *testing.T, c *chat.Service, users interface {
 	dept := l.Channels[0].ID
 	q := must(c.Send(ctx, tanaka, dept, api.ChatSendRequest{Key: "e2e-1", Text: "おはようございます。明日の窓口当番はどなたかお願いできますか？"}))
 	r := must(c.Send(ctx, yamada, dept, api.ChatSendRequest{Key: "e2e-2", Text: "私が担当します。午後は会議のため、午前のみでお願いします。", ReplyTo: q.Seq}))
+	// yamada corrects it within the edit window: （編集済み）.
+	must(c.Edit(ctx, yamada, dept, r.Seq, api.ChatEditRequest{Key: "e2e-2e", Text: "私が担当します。午後は予算ヒアリングのため、午前のみでお願いします。"}))
 	if _, err := c.MarkRead(ctx, tanaka, dept, r.Seq); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +107,14 @@ func seedChat(t *testing.T, c *chat.Service, users interface {
 		t.Fatal(err)
 	}
 	must(c.Send(ctx, sato, dm.ID, api.ChatSendRequest{Key: "e2e-5", Text: "確認しました。14時に電話してもよいですか？"}))
+
+	// sato is in a meeting (as broker/meet tells chat when he joins one)
+	// with a status message; tanaka is not signed in: オフライン.
+	status := "15時まで予算ヒアリング"
+	if _, err := c.SetStatus(ctx, sato, api.ChatStatusRequest{Message: &status}); err != nil {
+		t.Fatal(err)
+	}
+	c.Attending("sato", true)
 
 	g, err := c.CreateGroup(ctx, sato, api.ChatCreateGroup{Name: "予算要求チーム", Members: []string{"yamada", "tanaka"}})
 	if err != nil {
