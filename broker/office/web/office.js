@@ -342,6 +342,12 @@
     let ch;
     try { ch = await session.api("GET", "/v1/chat/channels/" + encodeURIComponent(c.id)); } catch (e) { if (e.status === 404) return; throw e; }
     if (!st.channels.has(ch.id)) st.channels.set(ch.id, ch);
+    else {
+      // A group renamed or its members changed: keep what is held, take the rest.
+      const have = st.channels.get(ch.id);
+      have.name = ch.name;
+      if (ch.members) have.members = ch.members;
+    }
     await ensureNames(ch.members || []);
     renderChannels();
   }
