@@ -221,7 +221,6 @@ var en = map[Key]string{
 	ChatEditSave:         "Save",
 	ChatMute:             "Mute",
 	ChatUnmute:           "Unmute",
-	ChatMuted:            "Muted",
 	ChatNewGroup:         "New group",
 	ChatGroupName:        "Group name",
 	ChatGroupChosen:      "Members: %s",

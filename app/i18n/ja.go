@@ -223,7 +223,6 @@ var ja = map[Key]string{
 	ChatEditSave:         "保存",
 	ChatMute:             "通知をオフ",
 	ChatUnmute:           "通知をオン",
-	ChatMuted:            "通知オフ",
 	ChatNewGroup:         "グループを作る",
 	ChatGroupName:        "グループ名",
 	ChatGroupChosen:      "メンバー: %s",

@@ -232,7 +232,6 @@ const (
 	ChatEditSave         Key = "chat.edit_save"
 	ChatMute             Key = "chat.mute"
 	ChatUnmute           Key = "chat.unmute"
-	ChatMuted            Key = "chat.muted"
 	ChatNewGroup         Key = "chat.new_group"
 	ChatGroupName        Key = "chat.group_name"
 	ChatGroupChosen      Key = "chat.group_chosen"

@@ -26,6 +26,7 @@ var nonMemberBodies = map[string]string{
 	"POST /members":         `{"members":["carol"]}`,
 	"POST /read":            `{"seq":1}`,
 	"PUT /mute":             `{"muted":true}`,
+	"PATCH ":                `{"name":"乗っ取り"}`,
 }
 
 // moveTo puts a user in another department, as IT does in the roster.
