@@ -182,7 +182,17 @@ func TestChatIdleAndPresence(t *testing.T) {
 	waitUntil(t, "online", 10*time.Second, func() bool { return c.Online() && bobLap.chat.Online() })
 	waitUntil(t, "the policy", 10*time.Second, func() bool { return c.Policy().IdleMinutes == 3 })
 	state := func(cl *chat.Client, id string) string { p, _ := cl.Presence(id); return p.State }
-	waitUntil(t, "bob sees alice online", 10*time.Second, func() bool { return state(bobLap.chat, "alice") == api.PresenceOnline })
+	// What sockets change (alice's app opening) reaches colleagues by the
+	// broker's presence sweep, a job every 10 s: the test runs it.
+	sees := func(want string) func() bool {
+		return func() bool {
+			if err := b.Services.Chat.SweepPresence(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return state(bobLap.chat, "alice") == want
+		}
+	}
+	waitUntil(t, "bob sees alice online", 10*time.Second, sees(api.PresenceOnline))
 	brokerState := func() string {
 		l, err := bob.ChatPresence(ctx, "", []string{"alice"})
 		if err != nil || len(l.People) != 1 {
@@ -211,12 +221,17 @@ func TestChatIdleAndPresence(t *testing.T) {
 	}
 	// The socket reopens (a restarted broker would have forgotten too):
 	// still 離席中 afterwards.
+	dials := lap.dialCount()
 	lap.line.cut()
-	waitUntil(t, "back online", 10*time.Second, c.Online)
-	waitUntil(t, "離席中 told again", 10*time.Second, func() bool { return brokerState() == api.PresenceAway })
+	// Back once the socket reopened and chat caught up again (Online
+	// alone may still read the old socket's true).
+	waitUntil(t, "back online", 10*time.Second, func() bool { return lap.dialCount() > dials && c.Online() })
+	waitUntil(t, "離席中 told again", 10*time.Second, func() bool {
+		return brokerState() == api.PresenceAway && sees(api.PresenceAway)()
+	})
 	c.Activity()
 	waitUntil(t, "back from 離席中", 10*time.Second, func() bool { return !c.Away() && brokerState() == api.PresenceOnline })
-	waitUntil(t, "bob's app shows alice back", 10*time.Second, func() bool { return state(bobLap.chat, "alice") == api.PresenceOnline })
+	waitUntil(t, "bob's app shows alice back", 10*time.Second, sees(api.PresenceOnline))
 
 	if err := c.SetStatusMessage(ctx, "午後は窓口"); err != nil {
 		t.Fatal(err)

@@ -102,10 +102,18 @@ func (s *Service) Attending(userID string, in bool) {
 }
 
 // tell pushes presences to each one's department and remembers them, so
-// that the sweep does not tell them again.
+// that the sweep does not tell them again. Tells are one at a time and
+// take each state afresh: a sweep that read a state before a status
+// change, and pushed after the change's own tell, would otherwise leave
+// colleagues with the older state until the next sweep.
 func (s *Service) tell(ctx context.Context, ps []api.ChatPresence) {
+	s.tellMu.Lock()
+	defer s.tellMu.Unlock()
 	byDept := map[string][]api.ChatPresence{}
 	s.sweepMu.Lock()
+	for i := range ps {
+		ps[i].State = s.state(ps[i].User)
+	}
 	for _, p := range ps {
 		s.told[p.User] = p.State
 		if p.Department != "" {

@@ -123,6 +123,7 @@ type Service struct {
 	away     map[string]bool // users whose app says they are idle
 	meeting  map[string]bool // users in a web meeting now (Attending)
 
+	tellMu    sync.Mutex        // one tell at a time, each pushing states read under it
 	sweepMu   sync.Mutex        // guards told; one sweep at a time
 	told      map[string]string // presence state last told, by user
 	sweptOnce bool
