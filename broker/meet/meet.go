@@ -137,11 +137,8 @@ func New(cfg Config) (*Service, error) {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
-	// The default interceptors answer NACKs from their send buffer,
-	// send NACKs for what a publisher lost, and keep sender and
-	// receiver reports and transport-wide congestion feedback going.
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	if err := interceptors(m, ir); err != nil {
 		return nil, err
 	}
 	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: cfg.UDP})
@@ -328,6 +325,38 @@ func (s *Service) lookup(id string) *room {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.room[id]
+}
+
+// audioLevelURI is the RTP header extension with each audio packet's
+// level (RFC 6464), which the speaker detector reads.
+const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+// interceptors are what every peer connection's packets pass through:
+// pion's defaults but the statistics recorder, which costs a lock and a
+// queue per packet for a getStats the broker never asks. What stays: NACK
+// (the responder keeps what was sent to retransmit it; the generator asks
+// publishers for what they lost), sender and receiver reports (a browser
+// needs sender reports to keep sound and picture in step), the simulcast
+// header extensions (mid, rid) and transport-wide congestion feedback
+// for publishers, so that their browser's estimate grows enough to send
+// all three layers. Subscribers' downlinks are estimated from their REMB
+// (goog-remb) and receiver reports (peer.readRTCP).
+func interceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	if err := webrtc.ConfigureNack(m, ir); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return err
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBGoogREMB}, webrtc.RTPCodecTypeVideo)
+	return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio,
+		webrtc.RTPTransceiverDirectionRecvonly)
 }
 
 func randomID(n int) string {

@@ -61,9 +61,25 @@ func newGoPeerAt(t testing.TB, url string, hc *http.Client) *goPeer {
 	return p
 }
 
-// run answers offers and takes candidates until the socket ends; other
-// messages go to msgs.
+// run offers what the peer publishes (or says it is ready, if
+// nothing), as the page does, then answers the broker's offers and takes
+// candidates until the socket ends; other messages go to msgs.
 func (p *goPeer) run() {
+	first := api.MeetSignal{Type: "ready"}
+	if len(p.pc.GetTransceivers()) > 0 {
+		offer, err := p.pc.CreateOffer(nil)
+		if err == nil {
+			err = p.pc.SetLocalDescription(offer)
+		}
+		if err != nil {
+			p.t.Fatalf("offer: %v", err)
+		}
+		first = api.MeetSignal{Type: "offer", SDP: offer.SDP}
+	}
+	b, _ := json.Marshal(first)
+	if err := p.s.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+		p.t.Fatalf("send %s: %v", first.Type, err)
+	}
 	go func() {
 		for {
 			_, b, err := p.s.conn.Read(context.Background())
@@ -90,6 +106,11 @@ func (p *goPeer) run() {
 				}
 				out, _ := json.Marshal(api.MeetSignal{Type: "answer", SDP: ans.SDP})
 				_ = p.s.conn.Write(context.Background(), websocket.MessageText, out)
+			case "answer":
+				if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+					p.t.Errorf("answer: %v", err)
+					return
+				}
 			case "candidate":
 				c := m.Candidate
 				_ = p.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})

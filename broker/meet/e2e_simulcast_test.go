@@ -1,0 +1,98 @@
+package meet_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/brokertest"
+)
+
+// layersJS lists what a page sends, by simulcast rid: the width of each
+// layer's frames and the packets sent.
+const layersJS = `(async () => {
+  const out = {};
+  (await window.meet.stats()).filter(r => r.type === "outbound-rtp" && r.kind === "video")
+    .forEach(r => { out[r.rid || "-"] = { frameWidth: r.frameWidth || 0, packetsSent: r.packetsSent || 0 }; });
+  return out;
+})()`
+
+type sentLayer struct {
+	FrameWidth  int `json:"frameWidth"`
+	PacketsSent int `json:"packetsSent"`
+}
+
+// TestE2EMeetingSimulcastLowLayer: real headless Chromium publishes its
+// fake 1280x720 camera in three simulcast layers (q, h, f). A subscriber
+// whose tiles are small (240 px wide) tells the broker so, and the broker
+// forwards it the low layer: the frames it decodes are the low layer's
+// width (320 for the 1280 camera), as the publisher's getStats gives it
+// for rid q. The top layer may be dropped by the browser's CPU
+// adaptation; the low one may not. Evidence: both pages' getStats and the
+// layers in $ARTIFACTS_DIR/meet.
+func TestE2EMeetingSimulcastLowLayer(t *testing.T) {
+	chromiumPath(t)
+	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := brokertest.Start(t)
+	ctx := context.Background()
+	kimura := named(t, b, "s-kimura", "木村 拓也")
+	mori := named(t, b, "s-mori", "森 由美")
+	room, err := kimura.CreateRoom(ctx, api.CreateRoomRequest{Title: "サイマルキャスト"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := startBrowser(t, "simulcast-kimura"), startBrowser(t, "simulcast-mori")
+	pa.join(room)
+	pb.join(join(t, mori, room.Room.ID))
+	// Mori's page draws every tile 240 px wide, as a crowded meeting on a
+	// small screen would.
+	pb.run("small tiles", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.createElement("style");
+	  s.textContent = "#tiles { grid-template-columns: repeat(auto-fill, 240px) !important; }"; document.head.append(s); })()`))
+
+	// The publisher sends the low layer (and whatever else its CPU affords).
+	var sent map[string]sentLayer
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		sent, err = eval[map[string]sentLayer](pa, layersJS)
+		if err == nil && sent["q"].FrameWidth > 0 && sent["q"].PacketsSent > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the publisher sends no low layer in 90 s: %+v, %v", sent, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	low := sent["q"].FrameWidth
+	t.Logf("publisher's layers: %+v", sent)
+	if low > 320 {
+		t.Errorf("the low layer of a 1280 camera is %d wide, want 320 (a quarter)", low)
+	}
+	m := pb.until("decode kimura's video at the low layer's width", func(m media) bool {
+		return m.VideoDecoding >= 1 && len(m.FrameWidths) == 1 && m.FrameWidths[0] == low
+	})
+	// And it goes on at that width: more frames, same width.
+	m2 := pb.until("more frames at the low layer's width", func(n media) bool {
+		return len(n.FramesDecoded) == 1 && n.FramesDecoded[0] > m.FramesDecoded[0]+30 && n.FrameWidths[0] == low
+	})
+	t.Logf("subscriber: %+v", m2)
+	sent, _ = eval[map[string]sentLayer](pa, layersJS)
+	pa.saveStats(art, "getstats-simulcast-publisher.json")
+	pb.saveStats(art, "getstats-simulcast-subscriber.json")
+	pb.screenshot(art, "meeting-simulcast-small-tiles.png")
+	summary, _ := json.MarshalIndent(map[string]any{"publisher_layers": sent, "subscriber_frame_width": m2.FrameWidths,
+		"subscriber_frames_decoded": m2.FramesDecoded, "camera": m2.Capture}, "", "  ")
+	if err := os.WriteFile(filepath.Join(art, "simulcast-layers.json"), append(summary, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "simulcast evidence in %s\n", art)
+}
