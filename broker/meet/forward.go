@@ -50,6 +50,55 @@ type layer struct {
 	remote *webrtc.TrackRemote
 	last   atomic.Int64 // unix nanoseconds of the last packet: is the layer flowing?
 	pli    atomic.Int64 // when a keyframe was last asked of it
+	// ring keeps the layer's last packets as they came, once for every
+	// subscriber, to answer their NACKs (video only); the packets are
+	// read into it, so keeping them costs no copy.
+	ring *ring
+}
+
+// ringSize is how many packets a video layer keeps for retransmission:
+// about a second of a 1.5 Mbit/s layer, beyond which a retransmission
+// comes too late to be played anyway.
+const ringSize = 512
+
+type ring struct {
+	mu    sync.Mutex
+	slots [ringSize]ringSlot
+}
+
+type ringSlot struct {
+	valid bool
+	seq   uint16
+	n     int
+	buf   [1500]byte
+}
+
+// claim is the slot the next packet is read into: invalid until put.
+func (r *ring) claim(i int) []byte {
+	s := &r.slots[i%ringSize]
+	r.mu.Lock()
+	s.valid = false
+	r.mu.Unlock()
+	return s.buf[:]
+}
+
+func (r *ring) put(i int, seq uint16, n int) {
+	s := &r.slots[i%ringSize]
+	r.mu.Lock()
+	s.valid, s.seq, s.n = true, seq, n
+	r.mu.Unlock()
+}
+
+// get copies the packet with sequence number seq into out.
+func (r *ring) get(seq uint16, out []byte) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.slots {
+		if s := &r.slots[i]; s.valid && s.seq == seq {
+			return copy(out, s.buf[:s.n])
+		}
+	}
+	return 0
 }
 
 func (l *layer) flowing(now int64) bool { return now-l.last.Load() < int64(time.Second) }
@@ -115,6 +164,9 @@ func (f *forward) addLayer(remote *webrtc.TrackRemote) (*layer, bool) {
 		}
 	}
 	l := &layer{q: layerOf(remote.RID()), remote: remote}
+	if f.kind == webrtc.RTPCodecTypeVideo {
+		l.ring = &ring{}
+	}
 	f.layers[l.q] = l
 	return l, first
 }
@@ -175,13 +227,19 @@ func (f *forward) read(l *layer) {
 	var pkt rtp.Packet
 	video := f.kind == webrtc.RTPCodecTypeVideo
 	vp8 := strings.EqualFold(f.codec.MimeType, webrtc.MimeTypeVP8)
-	for {
+	for i := 0; ; i++ {
+		if l.ring != nil {
+			buf = l.ring.claim(i)
+		}
 		n, _, err := l.remote.Read(buf)
 		if err != nil {
 			return
 		}
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
+		}
+		if l.ring != nil {
+			l.ring.put(i, pkt.SequenceNumber, n)
 		}
 		now := time.Now()
 		l.last.Store(now.UnixNano())
@@ -298,11 +356,16 @@ type downTrack struct {
 	started bool
 	// Rewriting: out = in + offset, so that a layer switch continues the
 	// sequence and the timestamps the subscriber saw.
-	seqOff           uint16
-	tsOff            uint32
-	lastSeq          uint16
-	lastTS           uint32
-	lastAt           time.Time
+	seqOff  uint16
+	tsOff   uint32
+	lastSeq uint16
+	lastTS  uint32
+	lastAt  time.Time
+	// epoch is the first sequence number sent of the current layer: a
+	// NACK for an earlier one is of a layer no longer forwarded.
+	epoch            uint16
+	packets, octets  uint32 // for sender reports
+	retx             []byte // a retransmission's copy
 	switches, writes atomic.Int64
 }
 
@@ -370,6 +433,7 @@ func (d *downTrack) write(q int, in *rtp.Packet, key bool, now time.Time) {
 			d.tsOff = d.lastTS + gap - in.Timestamp
 			d.switches.Add(1)
 		}
+		d.epoch = in.SequenceNumber + d.seqOff
 		d.current.Store(int32(q))
 	}
 	seq, ts := in.SequenceNumber+d.seqOff, in.Timestamp+d.tsOff
@@ -377,6 +441,14 @@ func (d *downTrack) write(q int, in *rtp.Packet, key bool, now time.Time) {
 		d.lastSeq, d.lastTS, d.lastAt = seq, ts, now
 	}
 	d.started = true
+	d.send(in, seq, ts)
+	d.packets++
+	d.octets += uint32(len(in.Payload))
+	d.writes.Add(1)
+}
+
+// send writes in as seq and ts; d.mu is held.
+func (d *downTrack) send(in *rtp.Packet, seq uint16, ts uint32) {
 	h := &d.hdr
 	h.Version, h.Padding, h.Marker = 2, in.Padding, in.Marker
 	h.PaddingSize = in.PaddingSize
@@ -385,7 +457,51 @@ func (d *downTrack) write(q int, in *rtp.Packet, key bool, now time.Time) {
 	// sequence) are its connection's, not the subscriber's: none go on.
 	h.Extension, h.Extensions, h.CSRC = false, h.Extensions[:0], nil
 	_, _ = d.w.WriteRTP(h, in.Payload)
-	d.writes.Add(1)
+}
+
+// retransmit answers a subscriber's NACK for seq from the layer's ring,
+// rewritten as it was sent the first time.
+func (d *downTrack) retransmit(seq uint16) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur := int(d.current.Load())
+	if d.w == nil || !d.started || int16(seq-d.epoch) < 0 || int16(d.lastSeq-seq) < 0 {
+		return
+	}
+	l := d.f.layer(cur)
+	if l == nil || l.ring == nil {
+		return
+	}
+	if d.retx == nil {
+		d.retx = make([]byte, 1500)
+	}
+	n := l.ring.get(seq-d.seqOff, d.retx)
+	var pkt rtp.Packet
+	if n == 0 || pkt.Unmarshal(d.retx[:n]) != nil {
+		return
+	}
+	d.send(&pkt, seq, pkt.Timestamp+d.tsOff)
+}
+
+// senderReport is what the subscriber needs to map this stream's
+// timestamps to wall-clock time (and so keep sound and picture in step):
+// the last timestamp sent, moved on to now.
+func (d *downTrack) senderReport(now time.Time) *rtcp.SenderReport {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.w == nil || !d.started {
+		return nil
+	}
+	ts := d.lastTS + uint32(now.Sub(d.lastAt).Seconds()*float64(d.f.clock))
+	return &rtcp.SenderReport{SSRC: d.ssrc, NTPTime: ntpTime(now), RTPTime: ts, PacketCount: d.packets, OctetCount: d.octets}
+}
+
+// ntpTime is t as NTP's 32.32 fixed-point seconds since 1900.
+func ntpTime(t time.Time) uint64 {
+	const since1900 = 2_208_988_800
+	ns := uint64(t.UnixNano())
+	sec, frac := ns/1e9+since1900, ns%1e9
+	return sec<<32 | (frac<<32)/1e9
 }
 
 // setTarget moves the subscriber to layer q; a different layer asks

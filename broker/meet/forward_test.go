@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,5 +277,226 @@ func TestSFUSimulcastLayerSwitch(t *testing.T) {
 	}
 	if v, _ := pub.plis.Load("q"); v == nil {
 		t.Error("the publisher was not asked for a keyframe on the low layer before the switch to it")
+	}
+}
+
+const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+// mediaPublisher is a Go peer that publishes a mic (Opus, with the audio
+// level in each packet) and a camera (VP8), 50 packets a second each.
+type mediaPublisher struct {
+	*goPeer
+	audio, video *webrtc.TrackLocalStaticRTP
+	asender      *webrtc.RTPSender
+	level        atomic.Int32 // 0 loudest … 127 silence
+}
+
+func newMediaPublisher(t *testing.T, b *brokertest.Broker, room, tok, name string) *mediaPublisher {
+	t.Helper()
+	p := &mediaPublisher{goPeer: newGoPeer(t, b, room, tok)}
+	p.level.Store(127)
+	var err error
+	if p.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", name); err != nil {
+		t.Fatal(err)
+	}
+	if p.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "camera", name); err != nil {
+		t.Fatal(err)
+	}
+	if p.asender, err = p.pc.AddTrack(p.audio); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := p.pc.AddTrack(p.video)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*webrtc.RTPSender{p.asender, vs} {
+		go func() {
+			for {
+				if _, _, err := s.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	return p
+}
+
+func (p *mediaPublisher) send(stop <-chan struct{}) {
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for n := uint32(0); ; n++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			a := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: uint16(n), Timestamp: n * 960}, Payload: []byte{0xfc, 0xff, 0xfe}}
+			for _, e := range p.asender.GetParameters().HeaderExtensions {
+				if e.URI == audioLevelURI {
+					_ = a.SetExtension(uint8(e.ID), []byte{byte(p.level.Load())})
+				}
+			}
+			_ = p.audio.WriteRTP(a)
+			_ = p.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: uint16(n),
+				Timestamp: n * 1800, Marker: true}, Payload: vp8(n%25 == 0, "-", n)})
+		}
+	}()
+}
+
+// counter counts what a subscriber receives, by kind, and keeps the
+// video packets by sequence number.
+type counter struct {
+	audio, video atomic.Int64
+	mu           sync.Mutex
+	seen         map[uint16]int // video sequence number → times received
+	payload      map[uint16]string
+}
+
+func (c *counter) watch(p *goPeer) {
+	c.seen, c.payload = map[uint16]int{}, map[uint16]string{}
+	p.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			if tr.Kind() == webrtc.RTPCodecTypeAudio {
+				c.audio.Add(1)
+				continue
+			}
+			c.video.Add(1)
+			c.mu.Lock()
+			c.seen[pkt.SequenceNumber]++
+			c.payload[pkt.SequenceNumber] = string(pkt.Payload)
+			c.mu.Unlock()
+		}
+	})
+}
+
+// TestSFUActiveSpeaker: two publishers send audio levels; whoever
+// speaks (a level above speech, the other silent) is announced to
+// everyone as the speaker, and the announcement follows the voice.
+func TestSFUActiveSpeaker(t *testing.T) {
+	b := brokertest.Start(t)
+	ua, ub, uc := b.Signin(t, "spk-a"), b.Signin(t, "spk-b"), b.Signin(t, "spk-c")
+	r, err := ua.CreateRoom(context.Background(), api.CreateRoomRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := newMediaPublisher(t, b, r.Room.ID, r.Token, "a")
+	pa.run()
+	aID := pa.await("welcome", nil).Participant.ID
+	pb := newMediaPublisher(t, b, r.Room.ID, join(t, ub, r.Room.ID).Token, "b")
+	pb.run()
+	bID := pb.await("welcome", nil).Participant.ID
+	watcher := newGoPeer(t, b, r.Room.ID, join(t, uc, r.Room.ID).Token)
+	var c counter
+	c.watch(watcher)
+	watcher.run()
+	stop := make(chan struct{})
+	defer close(stop)
+	pa.send(stop)
+	pb.send(stop)
+
+	isSpeaker := func(id string) func(api.MeetSignal) bool {
+		return func(m api.MeetSignal) bool { return m.Target == id }
+	}
+	pa.level.Store(25) // -25 dBov: speech
+	for _, p := range []*goPeer{watcher, pa.goPeer, pb.goPeer} {
+		p.await("speaker", isSpeaker(aID))
+	}
+	pa.level.Store(127)
+	pb.level.Store(30)
+	for _, p := range []*goPeer{watcher, pa.goPeer, pb.goPeer} {
+		p.await("speaker", isSpeaker(bID))
+	}
+}
+
+// TestSFUAudioOnly: a subscriber that asks for audio only gets no more
+// video, and its audio goes on; asking for video again brings it back.
+func TestSFUAudioOnly(t *testing.T) {
+	b := brokertest.Start(t)
+	ua, ub := b.Signin(t, "ao-pub"), b.Signin(t, "ao-sub")
+	r, err := ua.CreateRoom(context.Background(), api.CreateRoomRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := newMediaPublisher(t, b, r.Room.ID, r.Token, "pub")
+	pub.run()
+	stop := make(chan struct{})
+	defer close(stop)
+	pub.send(stop)
+	sub := newGoPeer(t, b, r.Room.ID, join(t, ub, r.Room.ID).Token)
+	var c counter
+	c.watch(sub)
+	sub.run()
+	until(t, "audio and video arrive", func() bool { return c.audio.Load() > 20 && c.video.Load() > 20 })
+
+	off := false
+	sub.send(api.MeetSignal{Type: "receive", Video: &off})
+	// Once a second of audio has come after the request, what was in
+	// flight has arrived: from then on, no video.
+	a0 := c.audio.Load()
+	until(t, "audio goes on", func() bool { return c.audio.Load() > a0+50 })
+	v1 := c.video.Load()
+	a1 := c.audio.Load()
+	until(t, "more audio", func() bool { return c.audio.Load() > a1+100 })
+	if v2 := c.video.Load(); v2 != v1 {
+		t.Errorf("audio only: %d video packets arrived after the request had taken effect", v2-v1)
+	}
+	on := true
+	sub.send(api.MeetSignal{Type: "receive", Video: &on})
+	until(t, "video comes back", func() bool { return c.video.Load() > v1+20 })
+}
+
+// TestSFUAnswersNACKs: a subscriber's NACK for a packet is answered from
+// the SFU's buffer with the same packet, as the subscriber numbered it.
+// (The subscriber asks for one it has, so that nothing need be lost on
+// loopback; its SRTP replay protection, which would drop the copy, is
+// off.)
+func TestSFUAnswersNACKs(t *testing.T) {
+	b := brokertest.Start(t)
+	ua, ub := b.Signin(t, "nack-pub"), b.Signin(t, "nack-sub")
+	r, err := ua.CreateRoom(context.Background(), api.CreateRoomRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := newMediaPublisher(t, b, r.Room.ID, r.Token, "pub")
+	pub.run()
+	stop := make(chan struct{})
+	defer close(stop)
+	pub.send(stop)
+	sub := newGoPeer(t, b, r.Room.ID, join(t, ub, r.Room.ID).Token, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
+	var c counter
+	c.watch(sub)
+	sub.run()
+	until(t, "video arrives", func() bool { return c.video.Load() > 30 })
+	var ssrc uint32
+	for _, tr := range sub.pc.GetTransceivers() {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo && tr.Receiver() != nil && tr.Receiver().Track() != nil {
+			ssrc = uint32(tr.Receiver().Track().SSRC())
+		}
+	}
+	c.mu.Lock()
+	var seq uint16
+	var payload string
+	for s, p := range c.payload {
+		seq, payload = s, p
+		break
+	}
+	c.mu.Unlock()
+	if err := sub.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: seq}}}}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the retransmission arrives", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.seen[seq] == 2
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.payload[seq] != payload {
+		t.Errorf("retransmitted %d is %q, want %q", seq, c.payload[seq], payload)
 	}
 }

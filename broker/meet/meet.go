@@ -22,6 +22,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/turn/v4"
 	"github.com/pion/webrtc/v4"
 
@@ -331,23 +333,32 @@ func (s *Service) lookup(id string) *room {
 // level (RFC 6464), which the speaker detector reads.
 const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
-// interceptors are what every peer connection's packets pass through:
-// pion's defaults but the statistics recorder, which costs a lock and a
-// queue per packet for a getStats the broker never asks. What stays: NACK
-// (the responder keeps what was sent to retransmit it; the generator asks
-// publishers for what they lost), sender and receiver reports (a browser
-// needs sender reports to keep sound and picture in step), the simulcast
-// header extensions (mid, rid) and transport-wide congestion feedback
-// for publishers, so that their browser's estimate grows enough to send
-// all three layers. Subscribers' downlinks are estimated from their REMB
-// (goog-remb) and receiver reports (peer.readRTCP).
+// interceptors are what every peer connection's packets pass through,
+// and for what the broker sends, nothing: per packet and subscriber
+// pion's NACK responder copies each packet into a buffer of its own and
+// its sender-report recorder takes a lock, and its statistics recorder
+// queues it for a getStats the broker never asks. The forwarding path
+// does those itself, once per packet for all subscribers (forward.go:
+// the layers' rings answer NACKs; chooseLoop sends sender reports). What
+// the interceptors do is for what comes in: NACKs to publishers for what
+// they lost, receiver reports to them, the simulcast header extensions
+// (mid, rid), and transport-wide congestion feedback, so that a
+// publisher's browser estimate grows enough to send all three layers.
+// Subscribers' downlinks are estimated from their REMB (goog-remb) and
+// receiver reports (peer.readRTCP).
 func interceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
-	if err := webrtc.ConfigureNack(m, ir); err != nil {
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
 		return err
 	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	ir.Add(gen)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
 		return err
 	}
+	ir.Add(rr)
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return err
 	}

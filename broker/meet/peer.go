@@ -555,6 +555,13 @@ func (p *peer) readRTCP(s *webrtc.RTPSender, d *downTrack) {
 			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.f.keyframe(int(d.current.Load()))
+			case *rtcp.TransportLayerNack:
+				for _, pair := range pkt.Nacks {
+					pair.Range(func(seq uint16) bool {
+						d.retransmit(seq)
+						return true
+					})
+				}
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				p.setEstimate(int64(pkt.Bitrate))
 			case *rtcp.ReceiverReport:
@@ -678,8 +685,9 @@ func (p *peer) chooseLocked() {
 	}
 }
 
-// chooseLoop looks again every second: a publisher's browser starts and
-// stops sending its upper layers as its CPU and uplink allow.
+// chooseLoop looks again every second (a publisher's browser starts and
+// stops sending its upper layers as its CPU and uplink allow) and sends
+// the sender reports of what p receives.
 func (p *peer) chooseLoop() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -687,9 +695,24 @@ func (p *peer) chooseLoop() {
 		select {
 		case <-p.ctx.Done():
 			return
-		case <-t.C:
+		case now := <-t.C:
 			p.choose()
+			p.senderReports(now)
 		}
+	}
+}
+
+func (p *peer) senderReports(now time.Time) {
+	p.negMu.Lock()
+	var pkts []rtcp.Packet
+	for _, s := range p.senders {
+		if sr := s.down.senderReport(now); sr != nil {
+			pkts = append(pkts, sr)
+		}
+	}
+	p.negMu.Unlock()
+	if len(pkts) > 0 {
+		_ = p.pc.WriteRTCP(pkts)
 	}
 }
 

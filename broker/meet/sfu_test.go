@@ -27,13 +27,13 @@ type goPeer struct {
 	msgs chan api.MeetSignal
 }
 
-func newGoPeer(t *testing.T, b *brokertest.Broker, room, tok string) *goPeer {
+func newGoPeer(t *testing.T, b *brokertest.Broker, room, tok string, opts ...func(*webrtc.SettingEngine)) *goPeer {
 	t.Helper()
-	return newGoPeerAt(t, signalURL(b.URL, room, tok), b.Client(t).HTTPClient())
+	return newGoPeerAt(t, signalURL(b.URL, room, tok), b.Client(t).HTTPClient(), opts...)
 }
 
 // newGoPeerAt joins through the signalling socket at url.
-func newGoPeerAt(t testing.TB, url string, hc *http.Client) *goPeer {
+func newGoPeerAt(t testing.TB, url string, hc *http.Client, opts ...func(*webrtc.SettingEngine)) *goPeer {
 	t.Helper()
 	s, st, code := dialURL(t, url, hc)
 	if s == nil {
@@ -44,7 +44,19 @@ func newGoPeerAt(t testing.TB, url string, hc *http.Client) *goPeer {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	for _, o := range opts {
+		o(&se)
+	}
+	// pion's codecs and interceptors, and the audio level extension a
+	// browser sends (the SFU's speaker detector reads it).
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
