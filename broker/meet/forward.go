@@ -352,6 +352,8 @@ type downTrack struct {
 	w       webrtc.TrackLocalWriter
 	ssrc    uint32
 	pt      uint8
+	absExt  uint8      // the negotiated ID of abs-send-time (video), 0 if none
+	abs     [3]byte    // its value, rewritten per packet
 	hdr     rtp.Header // reused for every packet
 	started bool
 	// Rewriting: out = in + offset, so that a layer switch continues the
@@ -365,6 +367,7 @@ type downTrack struct {
 	// NACK for an earlier one is of a layer no longer forwarded.
 	epoch            uint16
 	packets, octets  uint32 // for sender reports
+	reported         uint32 // octets at the last report
 	retx             []byte // a retransmission's copy
 	switches, writes atomic.Int64
 }
@@ -387,6 +390,11 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		if strings.EqualFold(c.MimeType, d.f.codec.MimeType) && c.ClockRate == d.f.codec.ClockRate {
 			d.mu.Lock()
 			d.w, d.ssrc, d.pt = ctx.WriteStream(), uint32(ctx.SSRC()), uint8(c.PayloadType)
+			for _, e := range ctx.HeaderExtensions() {
+				if e.URI == absSendTimeURI {
+					d.absExt = uint8(e.ID)
+				}
+			}
 			d.mu.Unlock()
 			return c, nil
 		}
@@ -456,6 +464,14 @@ func (d *downTrack) send(in *rtp.Packet, seq uint16, ts uint32) {
 	// The publisher's header extensions (mid, rid, its transport-wide
 	// sequence) are its connection's, not the subscriber's: none go on.
 	h.Extension, h.Extensions, h.CSRC = false, h.Extensions[:0], nil
+	if d.absExt != 0 {
+		// 6.18 fixed-point seconds, the low 24 bits: the subscriber's
+		// browser estimates its downlink from them and sends REMB.
+		ns := uint64(time.Now().UnixNano())
+		t := (ns/1e9)<<18 | (ns%1e9)<<18/1e9
+		d.abs[0], d.abs[1], d.abs[2] = byte(t>>16), byte(t>>8), byte(t)
+		_ = h.SetExtension(d.absExt, d.abs[:])
+	}
 	_, _ = d.w.WriteRTP(h, in.Payload)
 }
 
@@ -485,15 +501,18 @@ func (d *downTrack) retransmit(seq uint16) {
 
 // senderReport is what the subscriber needs to map this stream's
 // timestamps to wall-clock time (and so keep sound and picture in step):
-// the last timestamp sent, moved on to now.
-func (d *downTrack) senderReport(now time.Time) *rtcp.SenderReport {
+// the last timestamp sent, moved on to now. It also gives the bits sent
+// since the last report.
+func (d *downTrack) senderReport(now time.Time) (*rtcp.SenderReport, int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	bits := int64(d.octets-d.reported) * 8
+	d.reported = d.octets
 	if d.w == nil || !d.started {
-		return nil
+		return nil, bits
 	}
 	ts := d.lastTS + uint32(now.Sub(d.lastAt).Seconds()*float64(d.f.clock))
-	return &rtcp.SenderReport{SSRC: d.ssrc, NTPTime: ntpTime(now), RTPTime: ts, PacketCount: d.packets, OctetCount: d.octets}
+	return &rtcp.SenderReport{SSRC: d.ssrc, NTPTime: ntpTime(now), RTPTime: ts, PacketCount: d.packets, OctetCount: d.octets}, bits
 }
 
 // ntpTime is t as NTP's 32.32 fixed-point seconds since 1900.
@@ -512,16 +531,11 @@ func (d *downTrack) setTarget(q int) {
 	}
 }
 
-// layerFor picks the layer a subscriber gets: the one for its tile, no
-// more than its bandwidth estimate affords, and one the publisher is
-// sending (the browser drops its top layers when its CPU or uplink is
-// short).
-func (f *forward) layerFor(want int, budget int64) int {
-	if budget > 0 {
-		for want > layerLow && budget < layerBitrate[want] {
-			want--
-		}
-	}
+// layerFor picks the layer a subscriber gets of the one it wants (for
+// its tile, no more than its line affords): one the publisher is
+// sending (a browser drops its top layers when its CPU or uplink is
+// short), the nearest below, else the nearest above.
+func (f *forward) layerFor(want int) int {
 	now := time.Now().UnixNano()
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -202,8 +202,9 @@ func until(t *testing.T, what string, cond func() bool, show ...any) {
 }
 
 // TestSFUSimulcastLayerSwitch: a publisher sends three layers; a
-// subscriber asks for the top one, then the low one, then the top one
-// again. It receives one track whose sequence numbers go up by one and
+// subscriber asks for the top one, then the low one, then draws a large
+// tile (the top one again), then reports a downlink that affords only
+// the low one. It receives one track whose sequence numbers go up by one and
 // whose timestamps go forward across every switch; each switch comes at a
 // keyframe of the new layer, and the publisher was asked for it (PLI).
 func TestSFUSimulcastLayerSwitch(t *testing.T) {
@@ -223,8 +224,10 @@ func TestSFUSimulcastLayerSwitch(t *testing.T) {
 	sub := newGoPeer(t, b, r.Room.ID, join(t, subUser, r.Room.ID).Token)
 	got := &received{ssrcs: map[uint32]bool{}, byRID: map[byte]int{}}
 	var tracks sync.Map
+	var ssrc atomic.Uint32
 	sub.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		tracks.Store(tr.ID(), tr.StreamID())
+		ssrc.Store(uint32(tr.SSRC()))
 		for {
 			p, _, err := tr.ReadRTP()
 			if err != nil {
@@ -253,6 +256,14 @@ func TestSFUSimulcastLayerSwitch(t *testing.T) {
 	f0 := got.count('f')
 	until(t, "the top layer again for a large tile", func() bool { return got.count('f') >= f0+50 })
 
+	// The line cannot carry it: the subscriber's REMB falls far below
+	// what it receives, and it gets the low layer however large its tile.
+	q1 := got.count('q')
+	if err := sub.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 1000, SSRCs: []uint32{ssrc.Load()}}}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the low layer for a line that affords only it", func() bool { return got.count('q') >= q1+50 })
+
 	got.mu.Lock()
 	defer got.mu.Unlock()
 	t.Logf("received by layer %v; switches %v", got.byRID, got.switches)
@@ -262,8 +273,8 @@ func TestSFUSimulcastLayerSwitch(t *testing.T) {
 	if len(got.breaks) > 0 {
 		t.Errorf("the stream is not continuous across layer switches: %v", got.breaks)
 	}
-	if len(got.switches) < 2 {
-		t.Errorf("switches %v, want at least f→q and q→f", got.switches)
+	if len(got.switches) < 3 {
+		t.Errorf("switches %v, want at least f→q, q→f and f→q", got.switches)
 	}
 	for _, s := range got.switches {
 		if s[len(s)-4:] != "true" {

@@ -24,6 +24,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/turn/v4"
 	"github.com/pion/webrtc/v4"
 
@@ -362,13 +363,33 @@ func interceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+	// Transport-wide sequence numbers on what publishers send (the
+	// broker's feedback drives their estimate); abs-send-time on what
+	// subscribers receive, from which their browser estimates its
+	// downlink and reports it in REMB.
+	tw, err := twcc.NewSenderInterceptor()
+	if err != nil {
 		return err
 	}
+	ir.Add(tw)
+	recv, send := webrtc.RTPTransceiverDirectionRecvonly, webrtc.RTPTransceiverDirectionSendonly
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, k)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: transportCCURI}, k, recv); err != nil {
+			return err
+		}
+	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBGoogREMB}, webrtc.RTPCodecTypeVideo)
-	return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio,
-		webrtc.RTPTransceiverDirectionRecvonly)
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: absSendTimeURI}, webrtc.RTPCodecTypeVideo, send); err != nil {
+		return err
+	}
+	return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio, recv)
 }
+
+const (
+	transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+	absSendTimeURI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+)
 
 func randomID(n int) string {
 	b := make([]byte, n)

@@ -46,6 +46,8 @@ type peer struct {
 	// estimate is the subscriber's downlink in bits a second, from its
 	// REMB and receiver reports (0: none yet, so unlimited).
 	estimate atomic.Int64
+	// rate is what p received over the last second, in bits.
+	rate atomic.Int64
 
 	// negMu serializes offers: the broker always offers, so there is no
 	// glare, but a change that comes while an offer is out waits for
@@ -55,9 +57,13 @@ type peer struct {
 	negotiated bool
 	// ready: the page has offered what it publishes (or said it
 	// publishes nothing), so the broker may offer.
-	ready   bool
-	senders map[string]*sending // by forward key
-	fresh   []*downTrack        // sent in the offer that is out: ask for keyframes once it is answered
+	ready bool
+	// cap is the highest layer the line's congestion allows, since
+	// capSince (capLayers).
+	cap      int
+	capSince time.Time
+	senders  map[string]*sending // by forward key
+	fresh    []*downTrack        // sent in the offer that is out: ask for keyframes once it is answered
 	// early are the page's candidates that came before its offer.
 	early []webrtc.ICECandidateInit
 	// Transceivers whose track went: freeing in the offer that is out,
@@ -112,7 +118,7 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := &peer{svc: s, room: r, id: randomID(9), name: t.Name, userID: t.UserID, audio: true, video: true,
-		out: make(chan api.MeetSignal, 256), ctx: ctx, cancel: cancel, senders: map[string]*sending{}, pubs: map[*webrtc.RTPReceiver]*forward{}, views: map[string]api.MeetView{}}
+		out: make(chan api.MeetSignal, 256), ctx: ctx, cancel: cancel, cap: layerHigh, senders: map[string]*sending{}, pubs: map[*webrtc.RTPReceiver]*forward{}, views: map[string]api.MeetView{}}
 	others, err := r.add(p)
 	if err != nil {
 		writeClose(ctx, conn, err)
@@ -563,6 +569,9 @@ func (p *peer) readRTCP(s *webrtc.RTPSender, d *downTrack) {
 					})
 				}
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if p.estimate.Load() == 0 {
+					p.svc.log.Debug("meet: subscriber's first REMB", "room", p.room.id, "participant", p.id, "bps", int64(pkt.Bitrate))
+				}
 				p.setEstimate(int64(pkt.Bitrate))
 			case *rtcp.ReceiverReport:
 				for _, r := range pkt.Reports {
@@ -583,15 +592,15 @@ func (p *peer) setEstimate(bps int64) {
 }
 
 // lossReport steers the estimate by loss, as GCC's loss controller does:
-// more than a tenth lost halves what is lost off the estimate; under 2%
-// lets it grow by 5%.
+// more than a tenth lost takes half the loss off what is received; under
+// 2% lets the estimate grow by 5%.
 func (p *peer) lossReport(fraction uint8) {
 	loss := float64(fraction) / 256
-	est := p.estimate.Load()
+	est, rate := p.estimate.Load(), p.rate.Load()
 	switch {
-	case loss > 0.1:
-		if est == 0 {
-			est = p.receiving()
+	case loss > 0.1 && rate > 0:
+		if est == 0 || est > rate {
+			est = rate
 		}
 		p.setEstimate(int64(float64(est) * (1 - 0.5*loss)))
 	case loss < 0.02 && est > 0:
@@ -599,19 +608,37 @@ func (p *peer) lossReport(fraction uint8) {
 	}
 }
 
-// receiving is about what p receives now, from the layers it gets.
-func (p *peer) receiving() int64 {
-	p.negMu.Lock()
-	defer p.negMu.Unlock()
-	var sum int64
-	for _, s := range p.senders {
-		if s.down.Kind() == webrtc.RTPCodecTypeVideo {
-			if q := s.down.current.Load(); q >= 0 {
-				sum += layerBitrate[q]
+// congestionHold is how long a cap the line's congestion put on p's
+// layers stays before the next layer up is tried again.
+const congestionHold = 10 * time.Second
+
+// capLayers is the highest layer p's line affords for n videos. A
+// receiver's estimate (REMB) stays near what it receives, so it says
+// little while the line keeps up; when it falls well below what is
+// received (or loss pulls it down), the line is congested, and the
+// layers are capped at what the estimate affords. The cap holds for
+// congestionHold, then lifts one layer: nothing else would find out that
+// the line has recovered, since the estimate cannot grow beyond what is
+// sent. negMu is held.
+func (p *peer) capLayers(n int, now time.Time) int {
+	est, rate := p.estimate.Load(), p.rate.Load()
+	if n > 0 && est > 0 && rate > 0 && est < rate*70/100 {
+		afford := layerLow
+		for q := layerHigh; q > layerLow; q-- {
+			if est/int64(n) >= layerBitrate[q] {
+				afford = q
+				break
 			}
 		}
+		if afford < p.cap {
+			p.cap = afford
+		}
+		p.capSince = now
+	} else if p.cap < layerHigh && now.Sub(p.capSince) >= congestionHold {
+		p.cap++
+		p.capSince = now
 	}
-	return max(sum, layerBitrate[layerMid])
+	return p.cap
 }
 
 // layerIndex buckets an estimate by the layers it affords, so that a
@@ -666,10 +693,7 @@ func (p *peer) chooseLocked() {
 			videos = append(videos, s.down)
 		}
 	}
-	budget := p.estimate.Load()
-	if budget > 0 && len(videos) > 0 {
-		budget /= int64(len(videos))
-	}
+	limit := p.capLayers(len(videos), time.Now())
 	for _, d := range videos {
 		if d.paused.Swap(audioOnly) && !audioOnly {
 			d.f.keyframe(int(d.target.Load())) // video again: from a keyframe
@@ -681,7 +705,11 @@ func (p *peer) chooseLocked() {
 				want = layerOf(v.Layer)
 			}
 		}
-		d.setTarget(d.f.layerFor(want, budget))
+		q := d.f.layerFor(min(want, limit))
+		if q != int(d.target.Load()) {
+			p.svc.log.Debug("meet: layer", "room", p.room.id, "participant", p.id, "track", d.f.key, "tile", want, "line", limit, "layer", q)
+		}
+		d.setTarget(q)
 	}
 }
 
@@ -696,8 +724,8 @@ func (p *peer) chooseLoop() {
 		case <-p.ctx.Done():
 			return
 		case now := <-t.C:
-			p.choose()
 			p.senderReports(now)
+			p.choose()
 		}
 	}
 }
@@ -705,12 +733,16 @@ func (p *peer) chooseLoop() {
 func (p *peer) senderReports(now time.Time) {
 	p.negMu.Lock()
 	var pkts []rtcp.Packet
+	var bits int64
 	for _, s := range p.senders {
-		if sr := s.down.senderReport(now); sr != nil {
+		sr, b := s.down.senderReport(now)
+		if sr != nil {
 			pkts = append(pkts, sr)
 		}
+		bits += b
 	}
 	p.negMu.Unlock()
+	p.rate.Store(bits) // over the tick's second
 	if len(pkts) > 0 {
 		_ = p.pc.WriteRTCP(pkts)
 	}

@@ -73,6 +73,15 @@ func newGoPeerAt(t testing.TB, url string, hc *http.Client, opts ...func(*webrtc
 	return p
 }
 
+// fail reports a negotiation error, unless the peer connection was
+// closed under it: the test is over and is tearing its peers down.
+func (p *goPeer) fail(what string, err error) {
+	if p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+		return
+	}
+	p.t.Errorf("%s: %v", what, err)
+}
+
 // run offers what the peer publishes (or says it is ready, if
 // nothing), as the page does, then answers the broker's offers and takes
 // candidates until the socket ends; other messages go to msgs.
@@ -105,7 +114,7 @@ func (p *goPeer) run() {
 			switch m.Type {
 			case "offer":
 				if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
-					p.t.Errorf("offer: %v", err)
+					p.fail("offer", err)
 					return
 				}
 				ans, err := p.pc.CreateAnswer(nil)
@@ -113,14 +122,14 @@ func (p *goPeer) run() {
 					err = p.pc.SetLocalDescription(ans)
 				}
 				if err != nil {
-					p.t.Errorf("answer: %v", err)
+					p.fail("answer", err)
 					return
 				}
 				out, _ := json.Marshal(api.MeetSignal{Type: "answer", SDP: ans.SDP})
 				_ = p.s.conn.Write(context.Background(), websocket.MessageText, out)
 			case "answer":
 				if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
-					p.t.Errorf("answer: %v", err)
+					p.fail("answer", err)
 					return
 				}
 			case "candidate":
