@@ -216,6 +216,13 @@ func (p *peer) leave() {
 	if p.turnUser != "" {
 		p.svc.dropTURN(p.turnUser)
 	}
+	// Out of every forward's subscribers, so that no packet is handed
+	// to a closed connection.
+	p.negMu.Lock()
+	for _, s := range p.senders {
+		s.down.f.unsubscribe(s.down)
+	}
+	p.negMu.Unlock()
 	if p.pc != nil {
 		_ = p.pc.Close()
 	}
@@ -412,18 +419,16 @@ func (p *peer) offer(sdp string) error {
 	}
 	ans, err := p.pc.CreateAnswer(nil)
 	if err == nil {
+		// Queued before the candidates that setting it starts gathering.
+		p.post(api.MeetSignal{Type: "answer", SDP: ans.SDP})
 		err = p.pc.SetLocalDescription(ans)
 	}
 	if err != nil {
 		p.negMu.Unlock()
-		// The page's offer was well formed but not usable: say so, and
-		// let the page try again from a clean state.
-		_ = p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
 		return p.bad("offer: " + err.Error())
 	}
 	early := p.early
 	p.early, p.ready, p.negotiated = nil, true, true
-	p.post(api.MeetSignal{Type: "answer", SDP: ans.SDP})
 	p.negMu.Unlock()
 	for _, c := range early {
 		if err := p.pc.AddICECandidate(c); err != nil {

@@ -63,6 +63,7 @@ if (location.hash) history.replaceState(null, "", location.pathname + location.s
 
 const state = { self: null, participants: new Map(), audio: true, video: true, welcomed: false, left: false, locked: false, audioOnly: false, speaker: "" };
 let ws = null, pc = null, local = null;
+const early = []; // the broker's candidates that came before a description
 
 function applyTexts() {
   document.documentElement.lang = lang;
@@ -280,14 +281,18 @@ async function onSignal(m) {
       break;
     case "offer":
       await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+      for (const c of early.splice(0)) await pc.addIceCandidate(c);
       await pc.setLocalDescription(await pc.createAnswer());
       send({ type: "answer", sdp: pc.localDescription.sdp });
       break;
     case "answer":
       await pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+      for (const c of early.splice(0)) await pc.addIceCandidate(c);
       break;
     case "candidate":
-      await pc.addIceCandidate(m.candidate);
+      // One that overtook the description it belongs to waits for it.
+      if (!pc.remoteDescription) early.push(m.candidate);
+      else await pc.addIceCandidate(m.candidate);
       break;
     case "speaker":
       showSpeaker(m.target);
