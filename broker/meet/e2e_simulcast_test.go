@@ -36,7 +36,9 @@ type sentLayer struct {
 // width (320 for the 1280 camera), as the publisher's getStats gives it
 // for rid q. The top layer may be dropped by the browser's CPU
 // adaptation; the low one may not. Evidence: both pages' getStats and the
-// layers in $ARTIFACTS_DIR/meet.
+// layers in $ARTIFACTS_DIR/meet. Then, in the same pages: a speaker is
+// outlined from the fake mics' audio levels, and audio only (音声のみ)
+// stops the video while the sound goes on.
 func TestE2EMeetingSimulcastLowLayer(t *testing.T) {
 	chromiumPath(t)
 	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
@@ -96,5 +98,39 @@ func TestE2EMeetingSimulcastLowLayer(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(art, "simulcast-layers.json"), append(summary, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+
+	// The fake mics beep: the broker names a speaker from their audio
+	// levels, and both pages outline that tile.
+	for _, p := range []*browser{pa, pb} {
+		p.waitJS("a tile is outlined as the speaker", `document.querySelectorAll(".tile.speaking").length === 1`, true)
+	}
+	// Audio only: after Mori presses 音声のみ, her page decodes no more
+	// video while its sound goes on; pressed again, video comes back.
+	pb.run("audio only", chromedp.Click(chromedp.ID("audioOnly")))
+	audio := func() int {
+		n, err := eval[int](pb, `window.meet.stats().then(s => s.filter(r => r.type === "inbound-rtp" && r.kind === "audio").reduce((a, r) => a + (r.packetsReceived || 0), 0))`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	frames := func() int {
+		m, err := eval[media](pb, mediaJS)
+		if err != nil || len(m.FramesDecoded) != 1 {
+			t.Fatalf("stats: %+v, %v", m, err)
+		}
+		return m.FramesDecoded[0]
+	}
+	// Two seconds of sound after the press, what was in flight is
+	// decoded; from then on, through two more, no frame.
+	a0 := audio()
+	pb.waitJS("sound goes on", fmt.Sprintf(`window.meet.stats().then(s => s.filter(r => r.type === "inbound-rtp" && r.kind === "audio").reduce((a, r) => a + (r.packetsReceived || 0), 0) > %d)`, a0+100), true)
+	f1, a1 := frames(), audio()
+	pb.waitJS("more sound", fmt.Sprintf(`window.meet.stats().then(s => s.filter(r => r.type === "inbound-rtp" && r.kind === "audio").reduce((a, r) => a + (r.packetsReceived || 0), 0) > %d)`, a1+100), true)
+	if f2 := frames(); f2 != f1 {
+		t.Errorf("audio only: %d frames decoded after the request had taken effect", f2-f1)
+	}
+	pb.run("video again", chromedp.Click(chromedp.ID("audioOnly")))
+	pb.until("video comes back", func(m media) bool { return len(m.FramesDecoded) == 1 && m.FramesDecoded[0] > f1+10 })
 	fmt.Fprintf(os.Stderr, "simulcast evidence in %s\n", art)
 }
