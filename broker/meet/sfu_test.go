@@ -3,6 +3,7 @@ package meet_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -76,7 +77,7 @@ func newGoPeerAt(t testing.TB, url string, hc *http.Client, opts ...func(*webrtc
 // fail reports a negotiation error, unless the peer connection was
 // closed under it: the test is over and is tearing its peers down.
 func (p *goPeer) fail(what string, err error) {
-	if p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+	if errors.Is(err, webrtc.ErrConnectionClosed) || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
 		return
 	}
 	p.t.Errorf("%s: %v", what, err)
