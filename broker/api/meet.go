@@ -35,7 +35,7 @@ type MeetJoin struct {
 // MeetSignal is one message on a room's signalling socket, in both
 // directions; Type says which fields are set.
 type MeetSignal struct {
-	Type string `json:"type"` // answer, candidate, media, chat, host, leave (page); welcome, joined, left, media, offer, candidate, chat, muted, removed, room, ended, error (broker)
+	Type string `json:"type"` // offer (once, first, or ready), answer, candidate, media, view, receive, chat, host, leave (page); welcome, joined, left, media, offer, answer, candidate, chat, speaker, muted, removed, room, ended, error (broker)
 	SDP  string `json:"sdp,omitempty"`
 	// Candidate is an RTCIceCandidateInit as the browser sends it.
 	Candidate *MeetCandidate `json:"candidate,omitempty"`
@@ -62,6 +62,21 @@ type MeetSignal struct {
 	Text string `json:"text,omitempty"`
 	// Sent is when the broker passed a chat message on.
 	Sent time.Time `json:"sent,omitzero"`
+	// Views are the tiles the page draws the others' video in (view):
+	// the broker forwards each publisher's simulcast layer that fits.
+	Views []MeetView `json:"views,omitempty"`
+}
+
+// MeetView is one publisher's tile in a page (view): its size in CSS
+// pixels, and optionally the layer wanted outright (q, h or f: a quarter,
+// half or full resolution), which the broker still lowers to what the
+// subscriber's line affords. Type speaker names the dominant speaker in
+// Target; type receive with video false asks for audio only.
+type MeetView struct {
+	Participant string `json:"participant"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	Layer       string `json:"layer,omitempty"`
 }
 
 // Host actions (MeetSignal.Action).

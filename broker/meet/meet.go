@@ -22,6 +22,9 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/turn/v4"
 	"github.com/pion/webrtc/v4"
 
@@ -141,11 +144,8 @@ func New(cfg Config) (*Service, error) {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
-	// The default interceptors answer NACKs from their send buffer,
-	// send NACKs for what a publisher lost, and keep sender and
-	// receiver reports and transport-wide congestion feedback going.
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	if err := interceptors(m, ir); err != nil {
 		return nil, err
 	}
 	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: cfg.UDP})
@@ -334,6 +334,67 @@ func (s *Service) lookup(id string) *room {
 	defer s.mu.Unlock()
 	return s.room[id]
 }
+
+// audioLevelURI is the RTP header extension with each audio packet's
+// level (RFC 6464), which the speaker detector reads.
+const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+// interceptors are what every peer connection's packets pass through,
+// and for what the broker sends, nothing: per packet and subscriber
+// pion's NACK responder copies each packet into a buffer of its own and
+// its sender-report recorder takes a lock, and its statistics recorder
+// queues it for a getStats the broker never asks. The forwarding path
+// does those itself, once per packet for all subscribers (forward.go:
+// the layers' rings answer NACKs; chooseLoop sends sender reports). What
+// the interceptors do is for what comes in: NACKs to publishers for what
+// they lost, receiver reports to them, the simulcast header extensions
+// (mid, rid), and transport-wide congestion feedback, so that a
+// publisher's browser estimate grows enough to send all three layers.
+// Subscribers' downlinks are estimated from their REMB (goog-remb) and
+// receiver reports (peer.readRTCP).
+func interceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return err
+	}
+	ir.Add(gen)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return err
+	}
+	ir.Add(rr)
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return err
+	}
+	// Transport-wide sequence numbers on what publishers send (the
+	// broker's feedback drives their estimate); abs-send-time on what
+	// subscribers receive, from which their browser estimates its
+	// downlink and reports it in REMB.
+	tw, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return err
+	}
+	ir.Add(tw)
+	recv, send := webrtc.RTPTransceiverDirectionRecvonly, webrtc.RTPTransceiverDirectionSendonly
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, k)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: transportCCURI}, k, recv); err != nil {
+			return err
+		}
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBGoogREMB}, webrtc.RTPCodecTypeVideo)
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: absSendTimeURI}, webrtc.RTPCodecTypeVideo, send); err != nil {
+		return err
+	}
+	return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio, recv)
+}
+
+const (
+	transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+	absSendTimeURI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+)
 
 func randomID(n int) string {
 	b := make([]byte, n)

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -37,6 +39,15 @@ type peer struct {
 
 	stateMu      sync.Mutex
 	audio, video bool
+	// What the subscriber asked for: the tile each publisher is drawn in
+	// (view), and no video at all (audio only, for a weak home line).
+	views     map[string]api.MeetView
+	audioOnly bool
+	// estimate is the subscriber's downlink in bits a second, from its
+	// REMB and receiver reports (0: none yet, so unlimited).
+	estimate atomic.Int64
+	// rate is what p received over the last second, in bits.
+	rate atomic.Int64
 
 	// negMu serializes offers: the broker always offers, so there is no
 	// glare, but a change that comes while an offer is out waits for
@@ -44,8 +55,17 @@ type peer struct {
 	negMu      sync.Mutex
 	pending    bool
 	negotiated bool
-	senders    map[string]*webrtc.RTPTransceiver // by forward key
-	fresh      []*forward                        // sent in the offer that is out: ask for keyframes once it is answered
+	// ready: the page has offered what it publishes (or said it
+	// publishes nothing), so the broker may offer.
+	ready bool
+	// cap is the highest layer the line's congestion allows, since
+	// capSince (capLayers).
+	cap      int
+	capSince time.Time
+	senders  map[string]*sending // by forward key
+	fresh    []*downTrack        // sent in the offer that is out: ask for keyframes once it is answered
+	// early are the page's candidates that came before its offer.
+	early []webrtc.ICECandidateInit
 	// Transceivers whose track went: freeing in the offer that is out,
 	// free once it is answered (inactive on both ends), and then reused
 	// for the next track of their kind, so that a long meeting's SDP
@@ -53,6 +73,15 @@ type peer struct {
 	freeing, free []*webrtc.RTPTransceiver
 
 	turnUser string // TURN credentials, good until leave
+
+	pubMu sync.Mutex
+	pubs  map[*webrtc.RTPReceiver]*forward // what p publishes, by receiver (its layers share one)
+}
+
+// sending is one forwarded track on its way to this participant.
+type sending struct {
+	tr   *webrtc.RTPTransceiver
+	down *downTrack
 }
 
 func (p *peer) participant() api.MeetParticipant {
@@ -89,7 +118,7 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := &peer{svc: s, room: r, id: randomID(9), name: t.Name, userID: t.UserID, audio: true, video: true,
-		out: make(chan api.MeetSignal, 256), ctx: ctx, cancel: cancel, senders: map[string]*webrtc.RTPTransceiver{}}
+		out: make(chan api.MeetSignal, 256), ctx: ctx, cancel: cancel, cap: layerHigh, senders: map[string]*sending{}, pubs: map[*webrtc.RTPReceiver]*forward{}, views: map[string]api.MeetView{}}
 	others, err := r.add(p)
 	if err != nil {
 		writeClose(ctx, conn, err)
@@ -102,13 +131,10 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 	}
 	p.pc = pc
 	defer p.leave()
-	// What the browser publishes arrives on these two; what the others
-	// publish goes out on transceivers of their own (negotiate).
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
-		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			return err
-		}
-	}
+	// What the browser publishes comes in the page's own offer (the only
+	// one it makes: a browser offers simulcast, it does not answer it);
+	// what the others publish goes out on transceivers of the broker's
+	// offers (negotiate).
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -117,7 +143,7 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 		p.post(api.MeetSignal{Type: "candidate", Candidate: &api.MeetCandidate{Candidate: j.Candidate, SDPMid: j.SDPMid,
 			SDPMLineIndex: j.SDPMLineIndex, UsernameFragment: j.UsernameFragment}})
 	})
-	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.forward(remote) })
+	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("meet: peer connection", "room", r.id, "participant", p.id, "state", st.String())
 		if st == webrtc.PeerConnectionStateFailed {
@@ -138,7 +164,7 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 	r.broadcast(p, api.MeetSignal{Type: "joined", Participant: &me})
 	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: t.UserID, Action: "meet.joined", Target: r.id,
 		Fields: map[string]string{"participant": p.id}})
-	go p.negotiate()
+	go p.chooseLoop()
 
 	for {
 		_, data, err := conn.Read(ctx)
@@ -190,6 +216,13 @@ func (p *peer) leave() {
 	if p.turnUser != "" {
 		p.svc.dropTURN(p.turnUser)
 	}
+	// Out of every forward's subscribers, so that no packet is handed
+	// to a closed connection.
+	p.negMu.Lock()
+	for _, s := range p.senders {
+		s.down.f.unsubscribe(s.down)
+	}
+	p.negMu.Unlock()
 	if p.pc != nil {
 		_ = p.pc.Close()
 	}
@@ -223,15 +256,51 @@ func (p *peer) handle(data []byte) error {
 			return p.bad("answer: no sdp")
 		}
 		return p.answer(m.SDP)
+	case "offer":
+		if m.SDP == "" {
+			return p.bad("offer: no sdp")
+		}
+		return p.offer(m.SDP)
+	case "ready":
+		p.negMu.Lock()
+		p.ready = true
+		p.negMu.Unlock()
+		go p.negotiate()
 	case "candidate":
 		if m.Candidate == nil {
 			return p.bad("candidate: no candidate")
 		}
 		c := m.Candidate
-		if err := p.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid,
-			SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}); err != nil {
+		init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid,
+			SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+		if err := checkCandidate(c.Candidate); err != nil {
 			return p.bad("candidate: " + err.Error())
 		}
+		p.negMu.Lock()
+		if p.pc.RemoteDescription() == nil {
+			// Before the page's offer (it may overtake it): kept for then.
+			if len(p.early) >= maxEarlyCandidates {
+				p.negMu.Unlock()
+				return p.bad("candidate: too many before an offer")
+			}
+			p.early = append(p.early, init)
+			p.negMu.Unlock()
+			return nil
+		}
+		p.negMu.Unlock()
+		if err := p.pc.AddICECandidate(init); err != nil {
+			return p.bad("candidate: " + err.Error())
+		}
+	case "view":
+		return p.view(m.Views)
+	case "receive":
+		if m.Video == nil {
+			return p.bad("receive: say whether to receive video")
+		}
+		p.stateMu.Lock()
+		p.audioOnly = !*m.Video
+		p.stateMu.Unlock()
+		p.choose()
 	case "media":
 		if m.Audio == nil && m.Video == nil {
 			return p.bad("media: neither audio nor video")
@@ -260,8 +329,6 @@ func (p *peer) handle(data []byte) error {
 		}
 	case "host":
 		return p.hostAction(m)
-	case "offer":
-		return p.bad("offer: the broker makes the offers; answer them")
 	default:
 		return p.bad("unknown type " + strconv.Quote(m.Type))
 	}
@@ -315,6 +382,63 @@ func (p *peer) hostAction(m api.MeetSignal) error {
 	return nil
 }
 
+// checkCandidate refuses a candidate line that could never be added,
+// before it is kept for later: its address is an IP or an mDNS name.
+func checkCandidate(line string) error {
+	f := strings.Fields(strings.TrimPrefix(line, "candidate:"))
+	if len(f) == 0 {
+		return nil // end of candidates
+	}
+	if len(f) < 8 || f[6] != "typ" {
+		return errors.New("not an ICE candidate line")
+	}
+	if net.ParseIP(f[4]) == nil && !strings.HasSuffix(f[4], ".local") {
+		return errors.New("address " + strconv.Quote(f[4]) + " is neither an IP address nor an mDNS name")
+	}
+	return nil
+}
+
+// maxEarlyCandidates bounds the candidates kept before the page's offer.
+const maxEarlyCandidates = 64
+
+// maxViews bounds one view message: a room's other participants.
+const maxViews = Capacity
+
+// offer answers the page's offer of what it publishes (its camera in
+// three simulcast layers, its mic). The page offers once, first; the
+// broker makes every other offer, so there is no glare.
+func (p *peer) offer(sdp string) error {
+	p.negMu.Lock()
+	if p.pc.SignalingState() != webrtc.SignalingStateStable || p.ready {
+		p.negMu.Unlock()
+		return p.bad("offer: the page offers once, first; answer the broker's offers")
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		p.negMu.Unlock()
+		return p.bad("offer: " + err.Error())
+	}
+	ans, err := p.pc.CreateAnswer(nil)
+	if err == nil {
+		// Queued before the candidates that setting it starts gathering.
+		p.post(api.MeetSignal{Type: "answer", SDP: ans.SDP})
+		err = p.pc.SetLocalDescription(ans)
+	}
+	if err != nil {
+		p.negMu.Unlock()
+		return p.bad("offer: " + err.Error())
+	}
+	early := p.early
+	p.early, p.ready, p.negotiated = nil, true, true
+	p.negMu.Unlock()
+	for _, c := range early {
+		if err := p.pc.AddICECandidate(c); err != nil {
+			p.bad("candidate: " + err.Error())
+		}
+	}
+	go p.negotiate()
+	return nil
+}
+
 // answer applies the browser's answer to the broker's offer.
 func (p *peer) answer(sdp string) error {
 	p.negMu.Lock()
@@ -330,8 +454,8 @@ func (p *peer) answer(sdp string) error {
 	p.fresh, p.pending = nil, false
 	p.free, p.freeing = append(p.free, p.freeing...), nil
 	p.negMu.Unlock()
-	for _, f := range fresh {
-		p.room.keyframe(f)
+	for _, d := range fresh {
+		d.f.keyframe(int(d.target.Load()))
 	}
 	if pending {
 		go p.negotiate()
@@ -347,17 +471,18 @@ func (p *peer) negotiate() {
 	if p.ctx.Err() != nil {
 		return
 	}
-	if p.pc.SignalingState() != webrtc.SignalingStateStable {
+	if !p.ready || p.pc.SignalingState() != webrtc.SignalingStateStable {
 		p.pending = true
 		return
 	}
 	want := p.room.wanted(p)
 	changed := false
-	for k, tr := range p.senders {
+	for k, s := range p.senders {
 		if _, ok := want[k]; !ok {
-			_ = p.pc.RemoveTrack(tr.Sender())
+			s.down.f.unsubscribe(s.down)
+			_ = p.pc.RemoveTrack(s.tr.Sender())
 			delete(p.senders, k)
-			p.freeing = append(p.freeing, tr)
+			p.freeing = append(p.freeing, s.tr)
 			changed = true
 		}
 	}
@@ -365,17 +490,24 @@ func (p *peer) negotiate() {
 		if _, ok := p.senders[k]; ok {
 			continue
 		}
-		tr, err := p.sendOn(f)
+		d := f.subscribe(p)
+		tr, err := p.sendOn(d)
 		if err != nil {
+			f.unsubscribe(d)
 			p.svc.log.Warn("meet: add track", "room", p.room.id, "participant", p.id, "err", err)
 			continue
 		}
-		p.senders[k] = tr
-		p.fresh = append(p.fresh, f)
-		go p.readRTCP(tr.Sender(), f)
+		p.senders[k] = &sending{tr: tr, down: d}
+		p.fresh = append(p.fresh, d)
+		go p.readRTCP(tr.Sender(), d)
 		changed = true
 	}
-	if !changed && p.negotiated {
+	if changed {
+		p.chooseLocked()
+	}
+	if (!changed && p.negotiated) || len(p.senders) == 0 && !p.negotiated {
+		// Nothing new; or nothing to send yet to a page that publishes
+		// nothing (an offer without media would start no transport).
 		return
 	}
 	offer, err := p.pc.CreateOffer(nil)
@@ -392,19 +524,19 @@ func (p *peer) negotiate() {
 	p.post(api.MeetSignal{Type: "offer", SDP: offer.SDP})
 }
 
-// sendOn finds f a transceiver: a free one of its kind, or a new one.
-// Never AddTrack: it would take the receive-only transceiver that
-// carries what this participant publishes.
-func (p *peer) sendOn(f *forward) (*webrtc.RTPTransceiver, error) {
+// sendOn finds d a transceiver: a free one of its kind, or a new one.
+// Never AddTrack: it could take a transceiver that carries what this
+// participant publishes.
+func (p *peer) sendOn(d *downTrack) (*webrtc.RTPTransceiver, error) {
 	for i, tr := range p.free {
-		if tr.Kind() != f.local.Kind() || tr.Direction() != webrtc.RTPTransceiverDirectionInactive {
+		if tr.Kind() != d.Kind() || tr.Direction() != webrtc.RTPTransceiverDirectionInactive {
 			continue
 		}
-		s, err := p.svc.api.NewRTPSender(f.local, p.pc.SCTP().Transport())
+		s, err := p.svc.api.NewRTPSender(d, p.pc.SCTP().Transport())
 		if err != nil {
 			return nil, err
 		}
-		if err := tr.SetSender(s, f.local); err != nil {
+		if err := tr.SetSender(s, d); err != nil {
 			_ = s.Stop()
 			return nil, err
 		}
@@ -412,52 +544,229 @@ func (p *peer) sendOn(f *forward) (*webrtc.RTPTransceiver, error) {
 		p.svc.log.Debug("meet: track on a reused transceiver", "room", p.room.id, "participant", p.id, "mid", tr.Mid())
 		return tr, nil
 	}
-	return p.pc.AddTransceiverFromTrack(f.local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	return p.pc.AddTransceiverFromTrack(d, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 }
 
 // readRTCP reads what a subscriber says about a track it receives; the
-// interceptors answer NACKs from it, and a picture-loss or full-intra
-// request goes on to the publisher.
-func (p *peer) readRTCP(s *webrtc.RTPSender, f *forward) {
-	var last time.Time
+// interceptors answer NACKs from it. A picture-loss or full-intra
+// request goes on to the publisher, for the layer this subscriber gets;
+// REMB and receiver reports feed its bandwidth estimate.
+func (p *peer) readRTCP(s *webrtc.RTPSender, d *downTrack) {
+	buf := make([]byte, 1500)
 	for {
-		pkts, _, err := s.ReadRTCP()
+		n, _, err := s.Read(buf)
 		if err != nil {
 			return
 		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				// Several subscribers asking at once need one keyframe.
-				if time.Since(last) > 500*time.Millisecond {
-					last = time.Now()
-					p.room.keyframe(f)
+				d.f.keyframe(int(d.current.Load()))
+			case *rtcp.TransportLayerNack:
+				for _, pair := range pkt.Nacks {
+					pair.Range(func(seq uint16) bool {
+						d.retransmit(seq)
+						return true
+					})
+				}
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if p.estimate.Load() == 0 {
+					p.svc.log.Debug("meet: subscriber's first REMB", "room", p.room.id, "participant", p.id, "bps", int64(pkt.Bitrate))
+				}
+				p.setEstimate(int64(pkt.Bitrate))
+			case *rtcp.ReceiverReport:
+				for _, r := range pkt.Reports {
+					if r.SSRC == d.ssrcOf() {
+						p.lossReport(r.FractionLost)
+					}
 				}
 			}
 		}
 	}
 }
 
-// forward copies what p publishes on remote to every subscriber.
-func (p *peer) forward(remote *webrtc.TrackRemote) {
-	id := remote.ID()
-	if id == "" {
-		id = strconv.FormatUint(uint64(remote.SSRC()), 10)
+// setEstimate takes the subscriber's REMB: its downlink as it measures it.
+func (p *peer) setEstimate(bps int64) {
+	if old := p.estimate.Swap(bps); old == 0 || layerIndex(old) != layerIndex(bps) {
+		p.choose()
 	}
-	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, id, p.id)
-	if err != nil {
-		p.svc.log.Warn("meet: local track", "room", p.room.id, "err", err)
-		return
-	}
-	f := &forward{key: p.id + "/" + id, owner: p, remote: remote, local: local}
-	p.room.publish(f)
-	buf := make([]byte, 1500)
-	for {
-		n, _, err := remote.Read(buf)
-		if err != nil {
-			return
+}
+
+// lossReport steers the estimate by loss, as GCC's loss controller does:
+// more than a tenth lost takes half the loss off what is received; under
+// 2% lets the estimate grow by 5%.
+func (p *peer) lossReport(fraction uint8) {
+	loss := float64(fraction) / 256
+	est, rate := p.estimate.Load(), p.rate.Load()
+	switch {
+	case loss > 0.1 && rate > 0:
+		if est == 0 || est > rate {
+			est = rate
 		}
-		// An error here is one subscriber's; the others still get it.
-		_, _ = local.Write(buf[:n])
+		p.setEstimate(int64(float64(est) * (1 - 0.5*loss)))
+	case loss < 0.02 && est > 0:
+		p.setEstimate(int64(float64(est) * 1.05))
 	}
+}
+
+// congestionHold is how long a cap the line's congestion put on p's
+// layers stays before the next layer up is tried again.
+const congestionHold = 10 * time.Second
+
+// capLayers is the highest layer p's line affords for n videos. A
+// receiver's estimate (REMB) stays near what it receives, so it says
+// little while the line keeps up; when it falls well below what is
+// received (or loss pulls it down), the line is congested, and the
+// layers are capped at what the estimate affords. The cap holds for
+// congestionHold, then lifts one layer: nothing else would find out that
+// the line has recovered, since the estimate cannot grow beyond what is
+// sent. negMu is held.
+func (p *peer) capLayers(n int, now time.Time) int {
+	est, rate := p.estimate.Load(), p.rate.Load()
+	if n > 0 && est > 0 && rate > 0 && est < rate*70/100 {
+		afford := layerLow
+		for q := layerHigh; q > layerLow; q-- {
+			if est/int64(n) >= layerBitrate[q] {
+				afford = q
+				break
+			}
+		}
+		if afford < p.cap {
+			p.cap = afford
+		}
+		p.capSince = now
+	} else if p.cap < layerHigh && now.Sub(p.capSince) >= congestionHold {
+		p.cap++
+		p.capSince = now
+	}
+	return p.cap
+}
+
+// layerIndex buckets an estimate by the layers it affords, so that a
+// new estimate that changes nothing does not make choose run.
+func layerIndex(bps int64) int {
+	n := 0
+	for _, b := range layerBitrate {
+		if bps >= b {
+			n++
+		}
+	}
+	return n
+}
+
+// view takes the tile sizes the page draws each publisher's video at,
+// and any layer it asks for outright.
+func (p *peer) view(vs []api.MeetView) error {
+	if len(vs) > maxViews {
+		return p.bad("view: at most " + strconv.Itoa(maxViews) + " tiles")
+	}
+	next := map[string]api.MeetView{}
+	for _, v := range vs {
+		if v.Participant == "" || len(v.Participant) > 64 || v.Width < 0 || v.Height < 0 || v.Width > 10000 || v.Height > 10000 {
+			return p.bad("view: a participant and a tile size of 0 to 10000 pixels")
+		}
+		if v.Layer != "" && v.Layer != "q" && v.Layer != "h" && v.Layer != "f" {
+			return p.bad("view: layer is q, h or f")
+		}
+		next[v.Participant] = v
+	}
+	p.stateMu.Lock()
+	p.views = next
+	p.stateMu.Unlock()
+	p.choose()
+	return nil
+}
+
+// choose sets the layer of every video p receives.
+func (p *peer) choose() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	p.chooseLocked()
+}
+
+func (p *peer) chooseLocked() {
+	p.stateMu.Lock()
+	views, audioOnly := p.views, p.audioOnly
+	p.stateMu.Unlock()
+	var videos []*downTrack
+	for _, s := range p.senders {
+		if s.down.Kind() == webrtc.RTPCodecTypeVideo {
+			videos = append(videos, s.down)
+		}
+	}
+	limit := p.capLayers(len(videos), time.Now())
+	for _, d := range videos {
+		if d.paused.Swap(audioOnly) && !audioOnly {
+			d.f.keyframe(int(d.target.Load())) // video again: from a keyframe
+		}
+		want := layerHigh
+		if v, ok := views[d.f.owner.id]; ok {
+			want = layerForTile(v.Width)
+			if v.Layer != "" {
+				want = layerOf(v.Layer)
+			}
+		}
+		q := d.f.layerFor(min(want, limit))
+		if q != int(d.target.Load()) {
+			p.svc.log.Debug("meet: layer", "room", p.room.id, "participant", p.id, "track", d.f.key, "tile", want, "line", limit, "layer", q)
+		}
+		d.setTarget(q)
+	}
+}
+
+// chooseLoop looks again every second (a publisher's browser starts and
+// stops sending its upper layers as its CPU and uplink allow) and sends
+// the sender reports of what p receives.
+func (p *peer) chooseLoop() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case now := <-t.C:
+			p.senderReports(now)
+			p.choose()
+		}
+	}
+}
+
+func (p *peer) senderReports(now time.Time) {
+	p.negMu.Lock()
+	var pkts []rtcp.Packet
+	var bits int64
+	for _, s := range p.senders {
+		sr, b := s.down.senderReport(now)
+		if sr != nil {
+			pkts = append(pkts, sr)
+		}
+		bits += b
+	}
+	p.negMu.Unlock()
+	p.rate.Store(bits) // over the tick's second
+	if len(pkts) > 0 {
+		_ = p.pc.WriteRTCP(pkts)
+	}
+}
+
+// onTrack forwards what p publishes: the first layer of a track makes
+// its forward and offers it to the others; every layer gets a reader.
+func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	p.pubMu.Lock()
+	f := p.pubs[recv]
+	if f == nil {
+		f = newForward(p, remote, recv)
+		p.pubs[recv] = f
+	}
+	p.pubMu.Unlock()
+	l, first := f.addLayer(remote)
+	p.svc.log.Debug("meet: publishing", "room", p.room.id, "participant", p.id, "track", f.id, "rid", remote.RID(), "kind", f.kind.String(), "codec", f.codec.MimeType)
+	if first {
+		p.room.publish(f)
+	}
+	f.read(l)
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -24,16 +23,7 @@ type room struct {
 	// host sent out, who may not come back while the room runs.
 	locked  bool
 	removed map[string]bool
-}
-
-// forward is one published track and its copy for the subscribers: the
-// broker writes each RTP packet once to local, which sends it to every
-// subscriber bound to it (rewriting SSRC and payload type per binding).
-type forward struct {
-	key    string
-	owner  *peer
-	remote *webrtc.TrackRemote
-	local  *webrtc.TrackLocalStaticRTP
+	spk     speakers // the dominant speaker (forward.go)
 }
 
 func (r *room) info() api.Room {
@@ -156,6 +146,9 @@ func (r *room) publish(f *forward) {
 	}
 	r.tracks[f.key] = f
 	r.mu.Unlock()
+	if f.kind == webrtc.RTPCodecTypeAudio {
+		r.watchSpeakers()
+	}
 	r.renegotiateAll(f.owner)
 }
 
@@ -199,12 +192,7 @@ func (r *room) renegotiateAll(except *peer) {
 
 // keyframe asks the publisher of f for a new keyframe, so that a new
 // subscriber, or one that lost packets, need not wait for the next one.
-func (r *room) keyframe(f *forward) {
-	if f.remote.Kind() != webrtc.RTPCodecTypeVideo {
-		return
-	}
-	_ = f.owner.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(f.remote.SSRC())}})
-}
+func (r *room) keyframe(f *forward) { f.keyframe(-1) }
 
 func (r *room) closeAll() {
 	r.mu.Lock()

@@ -3,6 +3,7 @@ package meet_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -27,13 +28,13 @@ type goPeer struct {
 	msgs chan api.MeetSignal
 }
 
-func newGoPeer(t *testing.T, b *brokertest.Broker, room, tok string) *goPeer {
+func newGoPeer(t *testing.T, b *brokertest.Broker, room, tok string, opts ...func(*webrtc.SettingEngine)) *goPeer {
 	t.Helper()
-	return newGoPeerAt(t, signalURL(b.URL, room, tok), b.Client(t).HTTPClient())
+	return newGoPeerAt(t, signalURL(b.URL, room, tok), b.Client(t).HTTPClient(), opts...)
 }
 
 // newGoPeerAt joins through the signalling socket at url.
-func newGoPeerAt(t testing.TB, url string, hc *http.Client) *goPeer {
+func newGoPeerAt(t testing.TB, url string, hc *http.Client, opts ...func(*webrtc.SettingEngine)) *goPeer {
 	t.Helper()
 	s, st, code := dialURL(t, url, hc)
 	if s == nil {
@@ -44,7 +45,19 @@ func newGoPeerAt(t testing.TB, url string, hc *http.Client) *goPeer {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	for _, o := range opts {
+		o(&se)
+	}
+	// pion's codecs and interceptors, and the audio level extension a
+	// browser sends (the SFU's speaker detector reads it).
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,9 +74,34 @@ func newGoPeerAt(t testing.TB, url string, hc *http.Client) *goPeer {
 	return p
 }
 
-// run answers offers and takes candidates until the socket ends; other
-// messages go to msgs.
+// fail reports a negotiation error, unless the peer connection was
+// closed under it: the test is over and is tearing its peers down.
+func (p *goPeer) fail(what string, err error) {
+	if errors.Is(err, webrtc.ErrConnectionClosed) || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+		return
+	}
+	p.t.Errorf("%s: %v", what, err)
+}
+
+// run offers what the peer publishes (or says it is ready, if
+// nothing), as the page does, then answers the broker's offers and takes
+// candidates until the socket ends; other messages go to msgs.
 func (p *goPeer) run() {
+	first := api.MeetSignal{Type: "ready"}
+	if len(p.pc.GetTransceivers()) > 0 {
+		offer, err := p.pc.CreateOffer(nil)
+		if err == nil {
+			err = p.pc.SetLocalDescription(offer)
+		}
+		if err != nil {
+			p.t.Fatalf("offer: %v", err)
+		}
+		first = api.MeetSignal{Type: "offer", SDP: offer.SDP}
+	}
+	b, _ := json.Marshal(first)
+	if err := p.s.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+		p.t.Fatalf("send %s: %v", first.Type, err)
+	}
 	go func() {
 		for {
 			_, b, err := p.s.conn.Read(context.Background())
@@ -77,7 +115,7 @@ func (p *goPeer) run() {
 			switch m.Type {
 			case "offer":
 				if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
-					p.t.Errorf("offer: %v", err)
+					p.fail("offer", err)
 					return
 				}
 				ans, err := p.pc.CreateAnswer(nil)
@@ -85,11 +123,16 @@ func (p *goPeer) run() {
 					err = p.pc.SetLocalDescription(ans)
 				}
 				if err != nil {
-					p.t.Errorf("answer: %v", err)
+					p.fail("answer", err)
 					return
 				}
 				out, _ := json.Marshal(api.MeetSignal{Type: "answer", SDP: ans.SDP})
 				_ = p.s.conn.Write(context.Background(), websocket.MessageText, out)
+			case "answer":
+				if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+					p.fail("answer", err)
+					return
+				}
 			case "candidate":
 				c := m.Candidate
 				_ = p.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})

@@ -22,6 +22,7 @@ const texts = {
     mutedBy: "主催者（{name} さん）の依頼でマイクをオフにしました。", locked: "会議がロックされました。新しい参加者は入れません。",
     unlocked: "会議のロックが解除されました。", ended: "主催者が会議を終了しました。このページは閉じてかまいません。",
     chat: "チャット", chatSend: "送信", chatHint: "メッセージ（Enterで送信）", chatNote: "会議中のチャットはどこにも保存されません。",
+    audioOnly: "音声のみ", audioOnlyOn: "音声のみで受信中です（映像は届きません）。回線が弱いときにお使いください。", audioOnlyOff: "映像の受信を再開しました。",
   },
   en: {
     app: "Zaitaku meeting", norecord: "This meeting is not recorded.", intro: "Join the meeting with your camera and mic.",
@@ -41,6 +42,7 @@ const texts = {
     mutedBy: "Your mic was turned off at the host's ({name}) request.", locked: "The meeting is locked: no one new can join.",
     unlocked: "The meeting is unlocked.", ended: "The host ended the meeting. You may close this page.",
     chat: "Chat", chatSend: "Send", chatHint: "Message (Enter sends)", chatNote: "In-meeting chat is kept nowhere.",
+    audioOnly: "Audio only", audioOnlyOn: "Receiving sound only (no video): for a weak line.", audioOnlyOff: "Receiving video again.",
   },
 };
 
@@ -59,8 +61,9 @@ const roomID = decodeURIComponent(location.pathname.split("/").filter(Boolean).p
 const token = new URLSearchParams(location.hash.slice(1)).get("join") || "";
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 
-const state = { self: null, participants: new Map(), audio: true, video: true, welcomed: false, left: false, locked: false };
+const state = { self: null, participants: new Map(), audio: true, video: true, welcomed: false, left: false, locked: false, audioOnly: false, speaker: "" };
 let ws = null, pc = null, local = null;
+const early = []; // the broker's candidates that came before a description
 
 function applyTexts() {
   document.documentElement.lang = lang;
@@ -70,6 +73,7 @@ function applyTexts() {
   $("cam").textContent = t(state.video ? "camOn" : "camOff");
   $("lock").textContent = t(state.locked ? "unlock" : "lock");
   $("chatInput").placeholder = t("chatHint");
+  $("audioOnly").textContent = t("audioOnly");
   for (const p of state.participants.values()) renderTile(p);
 }
 
@@ -152,18 +156,83 @@ async function join() {
   };
 }
 
+// Publishing and subscribing. The page offers once, first, what it
+// publishes: the mic, and the camera in three simulcast layers (q, h, f:
+// a quarter, half and full resolution), which a browser sends only when
+// it makes the offer; the broker answers, and from then on makes every
+// offer (the others' tracks) for the page to answer.
+const layers = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1500000 },
+];
+
+async function publish() {
+  const tracks = local ? local.getTracks() : [];
+  if (!tracks.length) { send({ type: "ready" }); return; }
+  for (const tr of tracks) {
+    const init = { direction: "sendonly", streams: [local] };
+    if (tr.kind === "video") init.sendEncodings = layers.map((l) => ({ ...l }));
+    pc.addTransceiver(tr, init);
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  send({ type: "offer", sdp: pc.localDescription.sdp });
+}
+
+// The broker sends each subscriber the layer its tile needs: the page
+// tells it the size each publisher's video is drawn at, again whenever a
+// tile changes size (a participant comes or goes, the window is resized).
+const tileSizes = new Map();
+let viewTimer = 0;
+const tileObserver = new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const id = e.target.closest(".tile").dataset.id;
+    tileSizes.set(id, { width: Math.round(e.contentRect.width), height: Math.round(e.contentRect.height) });
+  }
+  clearTimeout(viewTimer);
+  viewTimer = setTimeout(sendViews, 200);
+});
+
+function watchTile(id) { tileObserver.observe(tileFor(id).querySelector("video")); }
+
+function sendViews() {
+  const views = [];
+  for (const [id, size] of tileSizes) {
+    if (!state.participants.has(id) || (state.self && id === state.self.id)) continue;
+    const v = { participant: id, ...size };
+    if (window.meet.layers[id]) v.layer = window.meet.layers[id];
+    views.push(v);
+  }
+  send({ type: "view", views });
+}
+
+// Audio only, for a weak home line: the broker stops sending video.
+function toggleAudioOnly() {
+  state.audioOnly = !state.audioOnly;
+  $("audioOnly").setAttribute("aria-pressed", String(state.audioOnly));
+  document.body.classList.toggle("audioonly", state.audioOnly);
+  send({ type: "receive", video: !state.audioOnly });
+  notice(t(state.audioOnly ? "audioOnlyOn" : "audioOnlyOff"));
+}
+
+// The broker names the dominant speaker; their tile is highlighted.
+function showSpeaker(id) {
+  state.speaker = id;
+  document.querySelectorAll(".tile").forEach((el) => el.classList.toggle("speaking", el.dataset.id === id));
+}
+
 // connect makes the peer connection once the broker has said where TURN
 // is (welcome); the broker's first offer comes after that.
 function connect(iceServers) {
   pc = new RTCPeerConnection({ iceServers: iceServers || [] });
   window.meet.pc = pc;
-  if (local) for (const tr of local.getTracks()) pc.addTrack(tr, local);
   pc.onicecandidate = (e) => { if (e.candidate) send({ type: "candidate", candidate: e.candidate.toJSON() }); };
   pc.ontrack = (e) => {
     const stream = e.streams[0];
     if (!stream) return;
     const v = tileFor(stream.id).querySelector("video");
     if (v.srcObject !== stream) v.srcObject = stream;
+    watchTile(stream.id);
   };
   pc.onconnectionstatechange = () => {
     if (pc.connectionState === "failed" && !state.left) error(t("blocked"));
@@ -190,6 +259,7 @@ async function onSignal(m) {
       if (local) v.srcObject = local;
       for (const p of m.participants || []) { state.participants.set(p.id, p); renderTile(p); }
       send({ type: "media", audio: state.audio, video: state.video });
+      await publish();
       break;
     }
     case "joined":
@@ -199,6 +269,7 @@ async function onSignal(m) {
       break;
     case "left": {
       state.participants.delete(m.participant.id);
+      tileSizes.delete(m.participant.id);
       const el = document.querySelector(`.tile[data-id="${CSS.escape(m.participant.id)}"]`);
       if (el) el.remove();
       notice(t("left", { name: m.participant.name }));
@@ -210,11 +281,21 @@ async function onSignal(m) {
       break;
     case "offer":
       await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+      for (const c of early.splice(0)) await pc.addIceCandidate(c);
       await pc.setLocalDescription(await pc.createAnswer());
       send({ type: "answer", sdp: pc.localDescription.sdp });
       break;
+    case "answer":
+      await pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+      for (const c of early.splice(0)) await pc.addIceCandidate(c);
+      break;
     case "candidate":
-      await pc.addIceCandidate(m.candidate);
+      // One that overtook the description it belongs to waits for it.
+      if (!pc.remoteDescription) early.push(m.candidate);
+      else await pc.addIceCandidate(m.candidate);
+      break;
+    case "speaker":
+      showSpeaker(m.target);
       break;
     case "chat": {
       const li = document.createElement("li");
@@ -299,6 +380,10 @@ function sendChat() {
 // For tests and support: the connection and a JSON-ready stats report.
 window.meet = {
   pc: null, errors: [], state,
+  // layers: a layer asked for outright, by participant (q, h or f); the
+  // broker still sends no more than the line affords.
+  layers: {},
+  setLayer: (id, layer) => { if (layer) window.meet.layers[id] = layer; else delete window.meet.layers[id]; sendViews(); },
   tiles: () => [...document.querySelectorAll(".tile")].map((el) => ({ id: el.dataset.id, name: el.querySelector(".name").textContent })),
   stats: async () => {
     if (!pc) return [];
@@ -312,6 +397,7 @@ $("join").onclick = join;
 $("mic").onclick = () => toggle("audio");
 $("cam").onclick = () => toggle("video");
 $("leave").onclick = leave;
+$("audioOnly").onclick = toggleAudioOnly;
 $("lock").onclick = () => send({ type: "host", action: state.locked ? "unlock" : "lock" });
 $("endAll").onclick = () => { if (confirm(t("endConfirm"))) send({ type: "host", action: "end" }); };
 $("chatSend").onclick = sendChat;
