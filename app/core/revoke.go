@@ -134,6 +134,13 @@ func (c *Client) finishRevocation(ctx context.Context, devID string) {
 	if r := c.loadRevocation(); r != nil {
 		rev = *r
 	}
+	// The connection's last events (the tunnel closed, the slot gone)
+	// belong in the evidence, and none may reach the journal after it
+	// was sent and wiped: the flow ends first (it was cancelled with the
+	// session; this waits for it).
+	wctx, stop := context.WithTimeout(ctx, 10*time.Second)
+	c.StopConnection(wctx)
+	stop()
 	sent := c.sendEvidence(ctx, devID)
 	if !sent {
 		// The device key stays: only it can sign the journal next time.
