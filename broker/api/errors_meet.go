@@ -23,6 +23,14 @@ const (
 	CodeMeetLocked Code = "meet_locked"
 	// CodeMeetRemoved: the host removed this person from the meeting.
 	CodeMeetRemoved Code = "meet_removed"
+	// CodeMeetGuestLinkRefused: the guest link is unknown, expired, or
+	// for another room.
+	CodeMeetGuestLinkRefused Code = "meet_guest_link_refused"
+	// CodeMeetNotAdmitted: a guest in the lobby tried something only a
+	// participant may do; they wait until the host admits them.
+	CodeMeetNotAdmitted Code = "meet_not_admitted"
+	// CodeMeetDeclined: the host did not let the guest in.
+	CodeMeetDeclined Code = "meet_declined"
 )
 
 func init() {
@@ -48,6 +56,15 @@ func init() {
 		CodeMeetRemoved: {http.StatusForbidden,
 			"The host removed you from this meeting. Ask the host if this was a mistake.",
 			"主催者によってこの会議から退出させられました。誤りの場合は主催者に確認してください。"},
+		CodeMeetGuestLinkRefused: {http.StatusUnauthorized,
+			"This guest link has expired or is not for this meeting. Ask the person who invited you for a new link.",
+			"このゲスト用リンクは期限切れか、この会議のものではありません。招待した担当者に新しいリンクを依頼してください。"},
+		CodeMeetNotAdmitted: {http.StatusForbidden,
+			"You are waiting in the lobby. Wait until the host lets you in.",
+			"ロビーで待機中です。主催者が参加を許可するまでお待ちください。"},
+		CodeMeetDeclined: {http.StatusForbidden,
+			"The host did not let you into this meeting. Contact the person who invited you.",
+			"主催者が会議への参加を許可しませんでした。招待した担当者に連絡してください。"},
 		CodeMeetUnavailable: {http.StatusServiceUnavailable,
 			"Web meetings are not enabled on this broker. Ask IT.",
 			"このブローカーではWeb会議が有効になっていません。情報政策課にお問い合わせください。"},

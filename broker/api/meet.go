@@ -1,6 +1,10 @@
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
 
 // CreateRoomRequest starts a meeting ("meet now").
 type CreateRoomRequest struct {
@@ -30,6 +34,9 @@ type MeetJoin struct {
 	// is not the one asked (several brokers on one database): URL and
 	// the signalling socket are there, and the token is good there only.
 	Broker string `json:"broker,omitempty"`
+	// LobbyToken is the host's: one connection to the room's lobby
+	// socket, where guests who knock are admitted or declined.
+	LobbyToken string `json:"lobby_token,omitempty"`
 }
 
 // MeetSignal is one message on a room's signalling socket, in both
@@ -65,6 +72,8 @@ type MeetSignal struct {
 	// Views are the tiles the page draws the others' video in (view):
 	// the broker forwards each publisher's simulcast layer that fits.
 	Views []MeetView `json:"views,omitempty"`
+	// Token is an admitted guest's join token (admitted, lobby socket).
+	Token string `json:"token,omitempty"`
 }
 
 // MeetView is one publisher's tile in a page (view): its size in CSS
@@ -116,4 +125,71 @@ type MeetParticipant struct {
 	Audio  bool   `json:"audio"`
 	Video  bool   `json:"video"`
 	Host   bool   `json:"host,omitempty"` // the room's host: the page offers them the host's controls
+	// Guest: an outside party let in through a guest link (the page
+	// badges the tile ゲスト). Always set from the user ID when sent.
+	Guest bool `json:"guest,omitempty"`
 }
+
+// GuestUserPrefix begins the user ID of a meeting guest: an outside
+// party with no account, let in through a guest link. Staff IDs cannot
+// contain ':' (auth.ValidateID), so no staff member is ever taken for a
+// guest or the other way round.
+const GuestUserPrefix = "guest:"
+
+// IsGuest reports whether the participant came in through a guest link.
+func (p MeetParticipant) IsGuest() bool { return strings.HasPrefix(p.UserID, GuestUserPrefix) }
+
+// MarshalJSON adds "guest": true for guests, derived from the user ID so
+// that no code path can forget to mark one (the page shows ゲスト).
+func (p MeetParticipant) MarshalJSON() ([]byte, error) {
+	type plain MeetParticipant
+	p.Guest = p.IsGuest()
+	return json.Marshal(plain(p))
+}
+
+// CreateGuestLinkRequest asks for a guest link into a running room.
+type CreateGuestLinkRequest struct {
+	// Name is the guest's as the host and the room will see it
+	// (e.g. "株式会社サンプル 田中様"); the guest cannot change it.
+	Name string `json:"name"`
+	// ValidMinutes is how long the link may be used to knock (default
+	// 60, at most MaxGuestLinkMinutes).
+	ValidMinutes int `json:"valid_minutes,omitempty"`
+}
+
+// MaxGuestLinkMinutes bounds a guest link's life: one working day.
+const MaxGuestLinkMinutes = 24 * 60
+
+// GuestLink is a way for one outside party to knock on a room's door.
+// It may be opened again until it expires (a reload, a second try);
+// each knock waits in the lobby until the host admits or declines it.
+type GuestLink struct {
+	ID        string    `json:"id"`
+	Room      Room      `json:"room"`
+	Name      string    `json:"name"`
+	URL       string    `json:"url"` // the meeting page, with the link in the fragment
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// KnockRequest is a guest's page knocking with its guest link.
+type KnockRequest struct {
+	Link string `json:"link"`
+}
+
+// Knock is a one-time ticket to wait in a room's lobby.
+type Knock struct {
+	Room      Room      `json:"room"`
+	Name      string    `json:"name"`
+	Token     string    `json:"token"` // for the lobby socket: one connection, a few minutes
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Lobby messages (MeetSignal.Type on the lobby socket).
+const (
+	LobbyWaiting  = "waiting"  // to a guest: you are in the lobby
+	LobbyAdmitted = "admitted" // to a guest: Token is your join token
+	LobbyDeclined = "declined" // to a guest: the host said no
+	LobbyList     = "lobby"    // to the host: Participants are who waits
+	LobbyAdmit    = "admit"    // from the host: let Target in
+	LobbyDecline  = "decline"  // from the host: send Target away
+)

@@ -107,6 +107,7 @@ type Service struct {
 	turnUsers map[string]string // TURN username → password, while its participant is in
 
 	att *attendance
+	links map[[32]byte]guestLink // guest links, by SHA-256 of the link
 }
 
 // Ticket is what a redeemed join token lets in: one person into one room.
@@ -115,6 +116,10 @@ type Ticket struct {
 	UserID  string
 	Name    string
 	Expires time.Time
+	// For is what the token opens: the signalling socket (""), or the
+	// room's lobby socket, as its host (forDoor) or as a guest who
+	// knocked (forKnock). A token opens only what it is for.
+	For string
 }
 
 // Sentinel errors; the server maps them through the api catalogue.
@@ -169,7 +174,8 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, mux: mux,
 		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
 		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, spent: map[string]time.Time{}, turnUsers: map[string]string{},
-		att: &attendance{hook: cfg.Attendance, n: map[string]int{}}}
+		att: &attendance{hook: cfg.Attendance, n: map[string]int{}},
+		links: map[[32]byte]guestLink{}}
 	if cfg.TURN != nil {
 		if err := s.startTURN(); err != nil {
 			_ = mux.Close()
@@ -192,7 +198,8 @@ func (s *Service) Create(ctx context.Context, host api.User, title string) (api.
 		return api.Room{}, err
 	}
 	r := &room{svc: s, id: randomID(12), title: title, host: host.ID, created: s.now(), idleSince: s.now(),
-		peers: map[string]*peer{}, tracks: map[string]*forward{}, removed: map[string]bool{}}
+		peers: map[string]*peer{}, tracks: map[string]*forward{}, removed: map[string]bool{},
+		admitted: map[string]bool{}, waiting: map[string]*waiter{}, doors: map[*door]bool{}}
 	s.mu.Lock()
 	if s.done {
 		s.mu.Unlock()
@@ -239,16 +246,23 @@ func (s *Service) Issue(ctx context.Context, roomID string, u api.User) (string,
 	if err := r.admits(u.ID); err != nil {
 		return "", api.Room{}, time.Time{}, err
 	}
+	tok, t := s.ticketLocked(Ticket{RoomID: roomID, UserID: u.ID, Name: u.Name}, "zmj_")
+	return tok, r.info(), t.Expires, nil
+}
+
+// ticketLocked stores a new one-time token for t, good for JoinTTL, and
+// drops the expired ones. s.mu is held.
+func (s *Service) ticketLocked(t Ticket, prefix string) (string, Ticket) {
 	now := s.now()
-	for h, t := range s.tok {
-		if !now.Before(t.Expires) {
+	for h, old := range s.tok {
+		if !now.Before(old.Expires) {
 			delete(s.tok, h)
 		}
 	}
-	tok := "zmj_" + randomID(32)
-	t := Ticket{RoomID: roomID, UserID: u.ID, Name: u.Name, Expires: now.Add(JoinTTL)}
+	tok := prefix + randomID(32)
+	t.Expires = now.Add(JoinTTL)
 	s.tok[sha256.Sum256([]byte(tok))] = t
-	return tok, r.info(), t.Expires, nil
+	return tok, t
 }
 
 // Redeem spends a join token for roomID. A token for another room is
@@ -275,6 +289,9 @@ func (s *Service) Redeem(ctx context.Context, roomID, token string) (Ticket, err
 		return Ticket{}, api.Err(api.CodeMeetJoinRefused, "for another room")
 	case r == nil:
 		return Ticket{}, ErrNotFound
+	case t.For != "":
+		// A lobby token: a guest still waiting may not signal.
+		return Ticket{}, api.Err(api.CodeMeetJoinRefused, "a lobby token is no join token")
 	}
 	return t, nil
 }
@@ -287,6 +304,7 @@ func (s *Service) Sweep(ctx context.Context) {
 	for id, r := range s.room {
 		if r.emptyFor(now) > emptyRoomTTL {
 			delete(s.room, id)
+			r.closeLobby()
 			gone = append(gone, id)
 		}
 	}
@@ -308,6 +326,7 @@ func (s *Service) Close() {
 	s.room = map[string]*room{}
 	s.mu.Unlock()
 	for _, r := range rooms {
+		r.closeLobby()
 		r.closeAll()
 		s.forgetHost(r.id)
 	}
@@ -326,6 +345,7 @@ func (s *Service) end(r *room, actor string) {
 	}
 	s.mu.Unlock()
 	s.forgetHost(r.id)
+	r.closeLobby()
 	_ = s.cfg.Audit.Record(context.Background(), audit.Event{At: s.now(), Actor: actor, Action: "meet.room_ended", Target: r.id})
 }
 

@@ -24,6 +24,13 @@ type room struct {
 	locked  bool
 	removed map[string]bool
 	spk     speakers // the dominant speaker (forward.go)
+
+	// The lobby (lobby.go): guests waiting for the host, the host's
+	// lobby sockets, and the guests the host let in (whom a lock made
+	// after their admission does not keep out).
+	waiting  map[string]*waiter
+	doors    map[*door]bool
+	admitted map[string]bool
 }
 
 func (r *room) info() api.Room {
@@ -44,7 +51,7 @@ func (r *room) admitsLocked(userID string) error {
 	switch {
 	case r.removed[userID]:
 		return ErrRemoved
-	case r.locked && userID != r.host:
+	case r.locked && userID != r.host && !r.admitted[userID]:
 		return ErrLocked
 	}
 	return nil
@@ -68,6 +75,7 @@ func (r *room) setLocked(on bool) {
 func (r *room) bar(userID string) {
 	r.mu.Lock()
 	r.removed[userID] = true
+	delete(r.admitted, userID)
 	r.mu.Unlock()
 }
 

@@ -227,6 +227,15 @@ type Meetings interface {
 	// Serve runs the signalling socket; host is the name the browser
 	// reached the broker by (where it finds TURN too).
 	Serve(ctx context.Context, conn *websocket.Conn, t meet.Ticket, host string) error
+	// GuestLink makes an expiring guest link (host or IT only); Knock
+	// turns one into a one-time lobby token; Door is the host's lobby
+	// token ("" for anyone else); RedeemLobby spends a lobby token and
+	// ServeLobby runs the lobby socket.
+	GuestLink(ctx context.Context, roomID string, by api.User, name string, valid time.Duration) (api.GuestLink, string, error)
+	Knock(ctx context.Context, roomID, link string) (api.Knock, error)
+	Door(ctx context.Context, roomID string, u api.User) string
+	RedeemLobby(ctx context.Context, roomID, token string) (meet.Ticket, error)
+	ServeLobby(ctx context.Context, conn *websocket.Conn, t meet.Ticket) error
 }
 
 // Reports are the usage reports and the what-if replay (broker/report).

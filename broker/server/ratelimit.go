@@ -71,6 +71,10 @@ func ParseProxies(s string) ([]netip.Prefix, error) {
 // RateLimits are the per-source limits and whom to believe about the source.
 type RateLimits struct {
 	Login, Refresh Rate
+	// Guest bounds guests' knocks and lobby connections (public routes
+	// whose bearer secret could be guessed at). Zero: DefaultGuestRate;
+	// it is never off.
+	Guest Rate
 	// TrustedProxies are the reverse proxies in front of the broker. Only
 	// for a request that arrives from one of them is X-Forwarded-For read
 	// (anyone else could write any address there).
@@ -79,8 +83,12 @@ type RateLimits struct {
 	MaxSources int
 }
 
+// DefaultGuestRate is 20 knocks at once, then one every 3 s, per source:
+// a satellite office's guests share one address but arrive one by one.
+var DefaultGuestRate = Rate{N: 20, Per: time.Minute}
+
 type limits struct {
-	login, refresh *limiter
+	login, refresh, guest *limiter
 	proxies        []netip.Prefix
 }
 
@@ -88,7 +96,11 @@ func newLimits(c RateLimits, now func() time.Time) *limits {
 	if c.MaxSources <= 0 {
 		c.MaxSources = 10_000
 	}
+	if c.Guest.Off() {
+		c.Guest = DefaultGuestRate
+	}
 	return &limits{login: newLimiter(c.Login, c.MaxSources, now), refresh: newLimiter(c.Refresh, c.MaxSources, now),
+		guest: newLimiter(c.Guest, c.MaxSources, now),
 		proxies: c.TrustedProxies}
 }
 

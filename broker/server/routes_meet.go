@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -32,6 +33,15 @@ func (s *Server) meetRoutes() []route {
 		{method: "GET", path: "/v1/meet/rooms/{id}/signal", role: auth.Anonymous, handle: s.meetSignal, stream: true,
 			out: api.MeetSignal{}, query: map[string]string{"join": "the join token (one connection, one room, a few minutes)"},
 			summary: "A meeting's signalling socket (WebSocket); authorized by the join token in the query, not by an access token."},
+		{method: "POST", path: "/v1/meet/rooms/{id}/guests", role: api.RoleStaff, handle: s.createGuestLink,
+			in: api.CreateGuestLinkRequest{}, out: api.GuestLink{}, maxBody: 4 << 10,
+			summary: "A guest link for an outside party (a name, no account), expiring; the room's host or IT only. Guests wait in the lobby until the host admits them."},
+		{method: "POST", path: "/v1/meet/rooms/{id}/knock", role: auth.Anonymous, handle: s.knock,
+			in: api.KnockRequest{}, out: api.Knock{}, maxBody: 4 << 10,
+			summary: "A guest's page knocks with its guest link (rate-limited per source); the answer is a one-time token for the lobby socket."},
+		{method: "GET", path: "/v1/meet/rooms/{id}/lobby", role: auth.Anonymous, handle: s.meetLobby, stream: true,
+			out: api.MeetSignal{}, query: map[string]string{"join": "a lobby token: a guest's from knock, or the host's from their join"},
+			summary: "A meeting's lobby socket (WebSocket): a guest waits there, the host admits or declines; authorized by a one-time lobby token in the query."},
 		{method: "GET", path: "/meet/{id}", role: auth.Anonymous, handle: meetPage.index,
 			summary: "The meeting page (HTML); the join token is in the link's fragment, which the browser never sends."},
 		{method: "GET", path: "/meet/assets/{file}", role: auth.Anonymous, handle: meetPage.asset,
@@ -83,8 +93,78 @@ func (s *Server) issueJoin(c *call, roomID string) (api.MeetJoin, error) {
 	if err != nil {
 		return api.MeetJoin{}, err
 	}
-	return api.MeetJoin{Room: room, Token: tok, ExpiresAt: exp,
-		URL: s.baseURL(c.R) + "/meet/" + room.ID + "#join=" + tok}, nil
+	j := api.MeetJoin{Room: room, Token: tok, ExpiresAt: exp,
+		URL: s.baseURL(c.R) + "/meet/" + room.ID + "#join=" + tok}
+	// The host's page also opens the lobby, where guests knock.
+	if door := s.meet.Door(c.R.Context(), roomID, c.P.User); door != "" {
+		j.LobbyToken = door
+		j.URL += "&lobby=" + door
+	}
+	return j, nil
+}
+
+func (s *Server) createGuestLink(c *call) (any, error) {
+	if s.meet == nil {
+		return nil, api.Err(api.CodeMeetUnavailable)
+	}
+	var req api.CreateGuestLinkRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	if req.ValidMinutes < 0 {
+		return nil, api.Err(api.CodeValidation, "valid_minutes: a number of minutes, or nothing for an hour")
+	}
+	l, tok, err := s.meet.GuestLink(c.R.Context(), c.R.PathValue("id"), c.P.User, req.Name, time.Duration(req.ValidMinutes)*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	// In the fragment, as join tokens are: never sent, never logged.
+	l.URL = s.baseURL(c.R) + "/meet/" + l.Room.ID + "#guest=" + tok
+	return created{l}, nil
+}
+
+// knock is public: anyone with a guest link's page calls it. The link is
+// a bearer secret, so attempts are rate-limited per source address.
+func (s *Server) knock(c *call) (any, error) {
+	if s.meet == nil {
+		return nil, api.Err(api.CodeMeetUnavailable)
+	}
+	if err := s.throttle(c, s.limits.guest, "guest knocks", "ゲストの入室要求"); err != nil {
+		return nil, err
+	}
+	var req api.KnockRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	return s.meet.Knock(c.R.Context(), c.R.PathValue("id"), req.Link)
+}
+
+func (s *Server) meetLobby(c *call) (any, error) {
+	if s.meet == nil {
+		return nil, api.Err(api.CodeMeetUnavailable)
+	}
+	if !strings.EqualFold(c.R.Header.Get("Upgrade"), "websocket") {
+		return nil, api.Err(api.CodeBadRequest, "connect with a WebSocket (Upgrade: websocket)")
+	}
+	if err := s.throttle(c, s.limits.guest, "lobby connections", "ロビーへの接続"); err != nil {
+		return nil, err
+	}
+	t, err := s.meet.RedeemLobby(c.R.Context(), c.R.PathValue("id"), c.R.URL.Query().Get("join"))
+	if err != nil {
+		return nil, err
+	}
+	conn, err := websocket.Accept(c.W, c.R, nil)
+	if err != nil {
+		return nil, nil // Accept answered the client
+	}
+	s.sockets.Add(1)
+	defer s.sockets.Done()
+	ctx, cancel := context.WithCancel(s.socketsCtx)
+	defer cancel()
+	if err := s.meet.ServeLobby(ctx, conn, t); err != nil {
+		s.log.Warn("meet lobby socket", "room", t.RoomID, "user", t.UserID, "err", err)
+	}
+	return nil, nil
 }
 
 // baseURL is where browsers reach the broker: the configured public URL,
