@@ -89,7 +89,7 @@ var DefaultGuestRate = Rate{N: 20, Per: time.Minute}
 
 type limits struct {
 	login, refresh, guest *limiter
-	proxies        []netip.Prefix
+	proxies               []netip.Prefix
 }
 
 func newLimits(c RateLimits, now func() time.Time) *limits {
@@ -100,7 +100,7 @@ func newLimits(c RateLimits, now func() time.Time) *limits {
 		c.Guest = DefaultGuestRate
 	}
 	return &limits{login: newLimiter(c.Login, c.MaxSources, now), refresh: newLimiter(c.Refresh, c.MaxSources, now),
-		guest: newLimiter(c.Guest, c.MaxSources, now),
+		guest:   newLimiter(c.Guest, c.MaxSources, now),
 		proxies: c.TrustedProxies}
 }
 
