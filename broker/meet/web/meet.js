@@ -58,7 +58,7 @@ const roomID = decodeURIComponent(location.pathname.split("/").filter(Boolean).p
 // The token travels in the fragment, which never leaves the browser:
 // not in the broker's request log, not in a Referer. Once read, it goes
 // from the address bar too; it is good for one connection anyway.
-const token = new URLSearchParams(location.hash.slice(1)).get("join") || "";
+let token = new URLSearchParams(location.hash.slice(1)).get("join") || "";
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 
 const state = { self: null, participants: new Map(), audio: true, video: true, welcomed: false, left: false, locked: false, audioOnly: false, speaker: "" };
@@ -75,6 +75,7 @@ function applyTexts() {
   $("chatInput").placeholder = t("chatHint");
   $("audioOnly").textContent = t("audioOnly");
   for (const p of state.participants.values()) renderTile(p);
+  window.lobby.applyTexts();
 }
 
 const isHost = () => !!(state.self && state.self.host);
@@ -111,6 +112,10 @@ function renderTile(p) {
   el.classList.toggle("self", !!self);
   el.classList.toggle("novideo", !p.video);
   el.querySelector(".name").textContent = p.name + (p.host ? "（" + t("host") + "）" : "") + (self ? t("you") : "");
+  el.classList.toggle("guest", !!p.guest);
+  let badge = el.querySelector(".badge");
+  if (p.guest && !badge) { badge = document.createElement("span"); badge.className = "badge"; el.querySelector(".name").after(badge); }
+  if (badge) { badge.textContent = window.lobby.text("guest"); badge.hidden = !p.guest; }
   const h = el.querySelector(".hostctl");
   h.hidden = !isHost() || self;
   h.querySelectorAll("button").forEach((b) => { b.textContent = t(b.dataset.k); });
@@ -137,9 +142,11 @@ async function getMedia() {
 
 async function join() {
   $("join").disabled = true;
-  if (!token) { error(t("noToken")); return; }
+  if (!token && !window.lobby.guest) { error(t("noToken")); return; }
   local = await getMedia();
   window.meet.local = local;
+  // A guest waits in the lobby for the host, then joins like anyone.
+  if (!token) { try { token = await window.lobby.wait(); } catch (_) { if (local) for (const tr of local.getTracks()) tr.stop(); return; } }
   state.audio = !!(local && local.getAudioTracks().length);
   state.video = !!(local && local.getVideoTracks().length);
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -249,6 +256,7 @@ async function onSignal(m) {
       if (m.room && m.room.title) $("title").textContent = m.room.title;
       state.locked = !!(m.room && m.room.locked);
       $("hostbar").hidden = !m.participant.host;
+      if (m.participant.host) window.lobby.openDoor();
       $("chat").hidden = false;
       applyTexts();
       const me = { ...m.participant, audio: state.audio, video: state.video };
@@ -356,6 +364,7 @@ function toggle(kind) {
 
 // stopAll ends this page's part: camera and mic off, connections closed.
 function stopAll() {
+  window.lobby.close();
   if (ws) ws.close();
   if (pc) pc.close();
   if (local) for (const tr of local.getTracks()) tr.stop();
