@@ -40,3 +40,31 @@ func (c *Client) Knock(ctx context.Context, roomID, link string) (*Knock, error)
 	}
 	return &out, nil
 }
+
+// CreateMeeting schedules a meeting.
+func (c *Client) CreateMeeting(ctx context.Context, req CreateMeetingRequest) (*Meeting, error) {
+	var out Meeting
+	if err := c.Do(ctx, "POST", "/v1/meet/meetings", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Meetings lists the meetings and running rooms the caller may join.
+func (c *Client) Meetings(ctx context.Context) (*MeetingList, error) {
+	var out MeetingList
+	if err := c.Do(ctx, "GET", "/v1/meet/meetings", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// JoinMeeting opens a scheduled meeting's room if it is not running yet
+// and returns the caller's one-time way in.
+func (c *Client) JoinMeeting(ctx context.Context, id string) (*MeetJoin, error) {
+	var out MeetJoin
+	if err := c.Do(ctx, "POST", "/v1/meet/meetings/"+url.PathEscape(id)+"/join", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -31,6 +31,11 @@ const (
 	CodeMeetNotAdmitted Code = "meet_not_admitted"
 	// CodeMeetDeclined: the host did not let the guest in.
 	CodeMeetDeclined Code = "meet_declined"
+	// CodeMeetingNotFound: no scheduled meeting has that ID, or the
+	// caller is neither of its department nor invited.
+	CodeMeetingNotFound Code = "meeting_not_found"
+	// CodeMeetingOver: the scheduled meeting has ended.
+	CodeMeetingOver Code = "meeting_over"
 )
 
 func init() {
@@ -65,6 +70,12 @@ func init() {
 		CodeMeetDeclined: {http.StatusForbidden,
 			"The host did not let you into this meeting. Contact the person who invited you.",
 			"主催者が会議への参加を許可しませんでした。招待した担当者に連絡してください。"},
+		CodeMeetingNotFound: {http.StatusNotFound,
+			"No such meeting, or you are not invited. Ask the organizer to invite you.",
+			"その会議はないか、招待されていません。主催者に招待を依頼してください。"},
+		CodeMeetingOver: {http.StatusConflict,
+			"This meeting has ended. Start a new meeting or ask the organizer to schedule another.",
+			"この会議は終了しています。新しい会議を始めるか、主催者に会議の再設定を依頼してください。"},
 		CodeMeetUnavailable: {http.StatusServiceUnavailable,
 			"Web meetings are not enabled on this broker. Ask IT.",
 			"このブローカーではWeb会議が有効になっていません。情報政策課にお問い合わせください。"},

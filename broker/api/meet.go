@@ -21,6 +21,10 @@ type Room struct {
 	Capacity     int       `json:"capacity"`
 	// Locked: the host let no one else in (those inside stay).
 	Locked bool `json:"locked,omitempty"`
+	// Department is the host's: "meet now" rooms are listed to it.
+	Department string `json:"department,omitempty"`
+	// MeetingID is the scheduled meeting this room is for, if any.
+	MeetingID string `json:"meeting_id,omitempty"`
 }
 
 // MeetJoin is a one-time way into one room for one person: the token is
@@ -193,3 +197,54 @@ const (
 	LobbyAdmit    = "admit"    // from the host: let Target in
 	LobbyDecline  = "decline"  // from the host: send Target away
 )
+
+// CreateMeetingRequest schedules a meeting.
+type CreateMeetingRequest struct {
+	Title    string    `json:"title"`
+	StartsAt time.Time `json:"starts_at"`
+	// EndsAt is optional: without it a meeting counts as running for
+	// MeetingOpenFor after its start.
+	EndsAt time.Time `json:"ends_at,omitzero"`
+	// Invitees are staff IDs from outside the organizer's department
+	// (the department sees its meetings anyway); at most MaxInvitees.
+	Invitees []string `json:"invitees,omitempty"`
+}
+
+// MaxInvitees bounds a scheduled meeting's invitee list.
+const MaxInvitees = 100
+
+// MeetingOpenFor is how long a meeting without an end counts as
+// running after its start.
+const MeetingOpenFor = 2 * time.Hour
+
+// Meeting is a scheduled meeting. Its room opens when the first
+// participant joins; the organizer is the room's host.
+type Meeting struct {
+	ID         string    `json:"id"`
+	Title      string    `json:"title"`
+	StartsAt   time.Time `json:"starts_at"`
+	EndsAt     time.Time `json:"ends_at,omitzero"`
+	Department string    `json:"department,omitempty"` // the organizer's
+	CreatedBy  string    `json:"created_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	Invitees   []string  `json:"invitees,omitempty"`
+	// Room is the meeting's room while it runs (who is in).
+	Room *Room `json:"room,omitempty"`
+}
+
+// Ends is when the meeting stops being listed: its end, or
+// MeetingOpenFor after its start.
+func (m Meeting) Ends() time.Time {
+	if !m.EndsAt.IsZero() {
+		return m.EndsAt
+	}
+	return m.StartsAt.Add(MeetingOpenFor)
+}
+
+// MeetingList is what a member of staff may join: scheduled meetings of
+// their department or to which they are invited, upcoming or running,
+// by start; and the rooms running now in their department ("meet now").
+type MeetingList struct {
+	Meetings []Meeting `json:"meetings"`
+	Rooms    []Room    `json:"rooms"`
+}

@@ -219,7 +219,7 @@ func (b *Broker) Close() error {
 func Domains(s *services.Services) server.Domains {
 	d := server.Domains{Audit: s.Audit, Auth: s.Auth, Oplog: s.Oplog, Terminals: s.Terminals,
 		Events: s.Events, Relay: s.Relay, Slots: s.Slots, Releases: s.Releases, Chat: s.Chat, Roster: s.Roster,
-		Telework: s.Telework, Segments: s.Terminals, Reports: s.Reports}
+		Telework: s.Telework, Segments: s.Terminals, Reports: s.Reports, Schedule: s.Schedule}
 	if s.Meet != nil {
 		d.Meet = s.Meet
 	}

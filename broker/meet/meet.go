@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -197,7 +198,7 @@ func (s *Service) Create(ctx context.Context, host api.User, title string) (api.
 	if err := api.CheckText("title", title, 200); err != nil {
 		return api.Room{}, err
 	}
-	r := &room{svc: s, id: randomID(12), title: title, host: host.ID, created: s.now(), idleSince: s.now(),
+	r := &room{svc: s, id: randomID(12), title: title, host: host.ID, department: host.Department, created: s.now(), idleSince: s.now(),
 		peers: map[string]*peer{}, tracks: map[string]*forward{}, removed: map[string]bool{},
 		admitted: map[string]bool{}, waiting: map[string]*waiter{}, doors: map[*door]bool{}}
 	s.mu.Lock()
@@ -212,6 +213,72 @@ func (s *Service) Create(ctx context.Context, host api.User, title string) (api.
 	info := r.info()
 	s.recordHost(ctx, info)
 	return info, nil
+}
+
+// ForMeeting returns the running room of a scheduled meeting, opening
+// it for the first to come; its host is the organizer, whoever opened it.
+func (s *Service) ForMeeting(ctx context.Context, m api.Meeting) (api.Room, error) {
+	s.mu.Lock()
+	for _, r := range s.room {
+		if r.meetingID == m.ID {
+			s.mu.Unlock()
+			return r.info(), nil
+		}
+	}
+	if s.done {
+		s.mu.Unlock()
+		return api.Room{}, api.Err(api.CodeMeetUnavailable)
+	}
+	r := &room{svc: s, id: randomID(12), title: m.Title, host: m.CreatedBy, department: m.Department, meetingID: m.ID,
+		created: s.now(), idleSince: s.now(), peers: map[string]*peer{}, tracks: map[string]*forward{}, removed: map[string]bool{},
+		admitted: map[string]bool{}, waiting: map[string]*waiter{}, doors: map[*door]bool{}}
+	s.room[r.id] = r
+	s.mu.Unlock()
+	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: m.CreatedBy, Action: "meet.room_created", Target: r.id,
+		Fields: map[string]string{"title": m.Title, "meeting": m.ID}})
+	return r.info(), nil
+}
+
+// Rooms lists the running rooms u may be shown: "meet now" rooms of
+// their department and any they host, by creation. (Scheduled meetings'
+// rooms are listed with their meetings.)
+func (s *Service) Rooms(u api.User) []api.Room {
+	s.mu.Lock()
+	var rs []*room
+	for _, r := range s.room {
+		if r.meetingID == "" && (r.host == u.ID || (r.department != "" && r.department == u.Department)) {
+			rs = append(rs, r)
+		}
+	}
+	s.mu.Unlock()
+	out := make([]api.Room, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.info())
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// MeetingRooms maps scheduled meetings to their running rooms.
+func (s *Service) MeetingRooms() map[string]api.Room {
+	s.mu.Lock()
+	var rs []*room
+	for _, r := range s.room {
+		if r.meetingID != "" {
+			rs = append(rs, r)
+		}
+	}
+	s.mu.Unlock()
+	out := map[string]api.Room{}
+	for _, r := range rs {
+		out[r.meetingID] = r.info()
+	}
+	return out
 }
 
 // Room returns a running room.

@@ -14,6 +14,8 @@ import (
 type room struct {
 	svc                *Service
 	id, title, host    string
+	department         string // the host's: "meet now" rooms are listed to it
+	meetingID          string // the scheduled meeting, if any
 	created, idleSince time.Time
 
 	mu     sync.Mutex
@@ -36,7 +38,8 @@ type room struct {
 func (r *room) info() api.Room {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return api.Room{ID: r.id, Title: r.title, CreatedBy: r.host, CreatedAt: r.created, Participants: len(r.peers), Capacity: Capacity, Locked: r.locked}
+	return api.Room{ID: r.id, Title: r.title, CreatedBy: r.host, CreatedAt: r.created, Participants: len(r.peers), Capacity: Capacity, Locked: r.locked,
+		Department: r.department, MeetingID: r.meetingID}
 }
 
 // admits says whether userID may come in: not removed, and the room not

@@ -40,6 +40,8 @@ type Domains struct {
 	// Meet is web meetings (broker/meet); nil when the broker runs
 	// without a media port, and the meeting routes answer meet_unavailable.
 	Meet Meetings
+	// Schedule is scheduled meetings (broker/schedule); nil: none.
+	Schedule Schedule
 	// Reports are the usage reports (broker/report).
 	Reports Reports
 }
@@ -236,6 +238,19 @@ type Meetings interface {
 	Door(ctx context.Context, roomID string, u api.User) string
 	RedeemLobby(ctx context.Context, roomID, token string) (meet.Ticket, error)
 	ServeLobby(ctx context.Context, conn *websocket.Conn, t meet.Ticket) error
+	// ForMeeting opens (or finds) a scheduled meeting's room; Rooms are
+	// the "meet now" rooms u may see; MeetingRooms the scheduled ones'.
+	ForMeeting(ctx context.Context, m api.Meeting) (api.Room, error)
+	Rooms(u api.User) []api.Room
+	MeetingRooms() map[string]api.Room
+}
+
+// Schedule is scheduled meetings (broker/schedule).
+type Schedule interface {
+	Create(ctx context.Context, u api.User, req api.CreateMeetingRequest) (api.Meeting, error)
+	List(ctx context.Context, u api.User) ([]api.Meeting, error)
+	// ForJoin is the meeting u may join now (invited, not over).
+	ForJoin(ctx context.Context, u api.User, id string) (api.Meeting, error)
 }
 
 // Reports are the usage reports and the what-if replay (broker/report).

@@ -42,6 +42,13 @@ func (s *Server) meetRoutes() []route {
 		{method: "GET", path: "/v1/meet/rooms/{id}/lobby", role: auth.Anonymous, handle: s.meetLobby, stream: true,
 			out: api.MeetSignal{}, query: map[string]string{"join": "a lobby token: a guest's from knock, or the host's from their join"},
 			summary: "A meeting's lobby socket (WebSocket): a guest waits there, the host admits or declines; authorized by a one-time lobby token in the query."},
+		{method: "POST", path: "/v1/meet/meetings", role: api.RoleStaff, handle: s.createMeeting,
+			in: api.CreateMeetingRequest{}, out: api.Meeting{},
+			summary: "Schedule a meeting (title, start, optional end, invitees from other departments); listed to the organizer's department and the invitees."},
+		{method: "GET", path: "/v1/meet/meetings", role: api.RoleStaff, handle: s.listMeetings, out: api.MeetingList{},
+			summary: "The scheduled meetings the caller may join, upcoming or running, by start; and the rooms running now in their department."},
+		{method: "POST", path: "/v1/meet/meetings/{id}/join", role: api.RoleStaff, handle: s.joinMeeting, out: api.MeetJoin{},
+			summary: "A one-time way into a scheduled meeting (its room opens with the first to come; the organizer hosts it)."},
 		{method: "GET", path: "/meet/{id}", role: auth.Anonymous, handle: meetPage.index,
 			summary: "The meeting page (HTML); the join token is in the link's fragment, which the browser never sends."},
 		{method: "GET", path: "/meet/assets/{file}", role: auth.Anonymous, handle: meetPage.asset,
@@ -101,6 +108,60 @@ func (s *Server) issueJoin(c *call, roomID string) (api.MeetJoin, error) {
 		j.URL += "&lobby=" + door
 	}
 	return j, nil
+}
+
+func (s *Server) createMeeting(c *call) (any, error) {
+	if s.sched == nil {
+		return nil, api.Err(api.CodeMeetUnavailable)
+	}
+	var req api.CreateMeetingRequest
+	if err := c.Decode(&req); err != nil {
+		return nil, err
+	}
+	m, err := s.sched.Create(c.R.Context(), c.P.User, req)
+	if err != nil {
+		return nil, err
+	}
+	return created{m}, nil
+}
+
+func (s *Server) listMeetings(c *call) (any, error) {
+	if s.sched == nil {
+		return nil, api.Err(api.CodeMeetUnavailable)
+	}
+	ms, err := s.sched.List(c.R.Context(), c.P.User)
+	if err != nil {
+		return nil, err
+	}
+	out := api.MeetingList{Meetings: ms, Rooms: []api.Room{}}
+	if out.Meetings == nil {
+		out.Meetings = []api.Meeting{}
+	}
+	if s.meet != nil {
+		running := s.meet.MeetingRooms()
+		for i := range out.Meetings {
+			if r, ok := running[out.Meetings[i].ID]; ok {
+				out.Meetings[i].Room = &r
+			}
+		}
+		out.Rooms = s.meet.Rooms(c.P.User)
+	}
+	return out, nil
+}
+
+func (s *Server) joinMeeting(c *call) (any, error) {
+	if s.meet == nil || s.sched == nil {
+		return nil, api.Err(api.CodeMeetUnavailable)
+	}
+	m, err := s.sched.ForJoin(c.R.Context(), c.P.User, c.R.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	room, err := s.meet.ForMeeting(c.R.Context(), m)
+	if err != nil {
+		return nil, err
+	}
+	return s.issueJoin(c, room.ID)
 }
 
 func (s *Server) createGuestLink(c *call) (any, error) {

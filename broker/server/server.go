@@ -64,6 +64,7 @@ type Server struct {
 	tw      Telework
 	segs    Segments
 	meet    Meetings
+	sched   Schedule
 	reps    Reports
 	console Console
 
@@ -95,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 	d := cfg.Domains
 	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now,
 		auth: d.Auth, audit: d.Audit, oplog: d.Oplog, terms: d.Terminals, events: d.Events, relay: d.Relay, slots: d.Slots,
-		rel: d.Releases, chat: d.Chat, roster: d.Roster, tw: d.Telework, segs: d.Segments, meet: d.Meet, reps: d.Reports, console: cfg.Console}
+		rel: d.Releases, chat: d.Chat, roster: d.Roster, tw: d.Telework, segs: d.Segments, meet: d.Meet, sched: d.Schedule, reps: d.Reports, console: cfg.Console}
 	s.socketsCtx, s.stopSocket = context.WithCancel(context.Background())
 	s.metrics = newMetrics(cfg.Registry)
 	s.limits = newLimits(cfg.Limits, cfg.Now)

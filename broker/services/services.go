@@ -28,6 +28,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/release"
 	"github.com/zaitaku/zaitaku/broker/report"
 	rosterimport "github.com/zaitaku/zaitaku/broker/roster"
+	"github.com/zaitaku/zaitaku/broker/schedule"
 	"github.com/zaitaku/zaitaku/broker/slots"
 	"github.com/zaitaku/zaitaku/broker/telework"
 	"github.com/zaitaku/zaitaku/broker/terminal"
@@ -52,6 +53,7 @@ type Stores interface {
 	// Meet records which broker hosts each meeting room (used across
 	// brokers only).
 	Meet() meet.Hosts
+	Meetings() schedule.Store
 }
 
 // Config is what the services are built from.
@@ -117,6 +119,7 @@ type Services struct {
 	Roster    *rosterimport.Service
 	Telework  *telework.Service
 	Meet      *meet.Service // nil without a media port
+	Schedule  *schedule.Service
 	Reports   *report.Service
 
 	jobs []Job
@@ -242,6 +245,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		s.Events.Close()
 		return nil, err
 	}
+	s.Schedule = schedule.New(cfg.Stores.Meetings(), directory{s.Auth}, s.Audit, cfg.Now)
 	s.Telework.SetLive(connected{s.Slots})
 	s.Slots.SetGate(gate{s.Telework})
 	s.Reports = NewReports(cfg, func() int { return s.Slots.Policy().Cap })
@@ -657,4 +661,15 @@ func (d deviceDirectory) DeviceInfo(ctx context.Context, id string) (oplog.Devic
 // force (the running slots' policy, or the stored one for the CLI).
 func NewReports(cfg Config, capNow func() int) *report.Service {
 	return report.New(cfg.Stores.Reports(), capNow, cfg.Now)
+}
+
+// directory finds staff for the schedule's invitee lists.
+type directory struct{ a *auth.Service }
+
+func (d directory) User(ctx context.Context, id string) (api.User, error) {
+	u, err := d.a.GetUser(ctx, id)
+	if err != nil {
+		return api.User{}, err
+	}
+	return *u, nil
 }

@@ -139,6 +139,8 @@ func populate(t *testing.T, path string) {
 	must(t, tw.PutHoliday(ctx, api.Holiday{Date: "2026-05-05", Name: "こどもの日", Kind: "national"}))
 	must(t, tw.SetApprovers(ctx, "総務課", []string{"tanaka"}))
 	must(t, tw.PutStandIn(ctx, telework.StandIn{Approver: "tanaka", StandIn: "admin", From: "2026-04-01", To: "2026-04-30"}))
+	must(t, st.Meetings().CreateMeeting(ctx, api.Meeting{ID: "mtg_1", Title: "課内定例", StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(2 * time.Hour),
+		Department: "総務課", CreatedBy: "yamada", CreatedAt: t0, Invitees: []string{"sato"}}))
 	_, err = st.Terminals().PutSatelliteOffice(ctx, api.SatelliteOffice{ID: "kita", Name: "北サテライト", Ranges: []string{"192.0.2.0/28"}, CreatedAt: t0, UpdatedAt: t0})
 	must(t, err)
 	_, err = st.Jobs().ClaimRun(ctx, "oplog.purge", "broker-1", t0, t0.Add(-6*time.Hour))
@@ -266,7 +268,7 @@ func TestE2EDBMigrate(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		lists = append(lists, strings.Join(lines[:len(lines)-1], "\n"))
 	}
-	if lists[0] != lists[1] || lists[0] != lists[2] || !strings.Contains(lists[0], "0190_job_runs.sql") {
+	if lists[0] != lists[1] || lists[0] != lists[2] || !strings.Contains(lists[0], "0200_meetings.sql") {
 		t.Errorf("migrations differ between engines or runs:\n%s\n--\n%s\n--\n%s", lists[0], lists[1], lists[2])
 	}
 }

@@ -1,7 +1,8 @@
 // Package storetest is the store contract: what the domains rely on from
 // a database engine, written against the interfaces they declare
 // (auth.Store, oplog.Store, terminal.Store, events.Store, slots.Store,
-// release.Store, chat.Store, roster.Store, telework.Store, jobs.Store) so that every
+// release.Store, chat.Store, roster.Store, telework.Store, jobs.Store,
+// schedule.Store) so that every
 // engine (SQLite, PostgreSQL) is held to the same behaviour.
 // An engine's test calls Run with a function that opens a fresh one.
 //
@@ -71,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) services.Stores) {
 		{"reports", reportBehaviours},
 		{"jobs", jobBehaviours},
 		{"meet", meetBehaviours},
+		{"meetings", meetingBehaviours},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
