@@ -30,6 +30,7 @@ import (
 	"github.com/zaitaku/zaitaku/app/ui"
 	"github.com/zaitaku/zaitaku/app/update"
 	"github.com/zaitaku/zaitaku/platform/autostart"
+	"github.com/zaitaku/zaitaku/platform/browser"
 	"github.com/zaitaku/zaitaku/platform/font"
 	"github.com/zaitaku/zaitaku/platform/keyring"
 )
@@ -110,7 +111,7 @@ func run(f flags) (restart string) {
 	// Chat rides core's event socket and lives in memory only (app/chat).
 	chats := chat.New(chat.Options{Log: log})
 	// Work on the office PC counts as input for chat's idle detection.
-	deps := core.Deps{Secrets: keyring.New(keyring.WithNotFound(core.ErrNoSecret)), Launcher: launch, Log: log, Events: chats,
+	deps := core.Deps{Secrets: keyring.New(keyring.WithNotFound(core.ErrNoSecret)), Launcher: launch, Browser: browser.Opener{}, Log: log, Events: chats,
 		Activity: chats.Activity}
 	onSession := []func(core.Session){func(s core.Session) { chats.Start(s.API, s.UserID, s.Done) }}
 	var logStatus func() oplog.Status

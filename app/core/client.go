@@ -66,6 +66,9 @@ type Session struct {
 type Deps struct {
 	Secrets   Secrets
 	Launcher  Launcher
+	// Browser opens the meeting page (platform/browser); nil: meetings
+	// cannot be joined from the app.
+	Browser Browser
 	Recorder  Recorder
 	Log       *slog.Logger
 	Now       func() time.Time

@@ -36,6 +36,9 @@ const (
 	CodeMeetingNotFound Code = "meeting_not_found"
 	// CodeMeetingOver: the scheduled meeting has ended.
 	CodeMeetingOver Code = "meeting_over"
+	// CodeMeetBrowser: the app could not open the meeting page in the
+	// system browser (born in the app, not the broker).
+	CodeMeetBrowser Code = "meet_browser_failed"
 )
 
 func init() {
@@ -76,6 +79,9 @@ func init() {
 		CodeMeetingOver: {http.StatusConflict,
 			"This meeting has ended. Start a new meeting or ask the organizer to schedule another.",
 			"この会議は終了しています。新しい会議を始めるか、主催者に会議の再設定を依頼してください。"},
+		CodeMeetBrowser: {http.StatusInternalServerError,
+			"The browser could not be opened. Check that a default browser (Edge or Chrome) is set, then try again.",
+			"ブラウザーを開けませんでした。既定のブラウザー（Edge または Chrome）が設定されているか確認し、もう一度お試しください。"},
 		CodeMeetUnavailable: {http.StatusServiceUnavailable,
 			"Web meetings are not enabled on this broker. Ask IT.",
 			"このブローカーではWeb会議が有効になっていません。情報政策課にお問い合わせください。"},
