@@ -64,11 +64,11 @@ type Session struct {
 // Deps are the platform pieces core needs. Nil ones get harmless defaults
 // (memory secrets, no recorder), so tests only set what they exercise.
 type Deps struct {
-	Secrets   Secrets
-	Launcher  Launcher
+	Secrets  Secrets
+	Launcher Launcher
 	// Browser opens the meeting page (platform/browser); nil: meetings
 	// cannot be joined from the app.
-	Browser Browser
+	Browser   Browser
 	Recorder  Recorder
 	Log       *slog.Logger
 	Now       func() time.Time
