@@ -412,3 +412,31 @@ const (
 	TrayRevoked        Key = "tray.revoked"
 	NotifyRevokedTitle Key = "notify.revoked_title"
 )
+
+// Web meetings (issue 14); their strings are in meet.go.
+const (
+	MeetOpen        Key = "meet.open"
+	MeetTitle       Key = "meet.title"
+	MeetNow         Key = "meet.now"
+	MeetNowTitle    Key = "meet.now_title"
+	MeetIntro       Key = "meet.intro"
+	MeetRefresh     Key = "meet.refresh"
+	MeetRunningHead Key = "meet.running_head"
+	MeetPlannedHead Key = "meet.planned_head"
+	MeetNoneRunning Key = "meet.none_running"
+	MeetNonePlanned Key = "meet.none_planned"
+	MeetJoin        Key = "meet.join"
+	MeetPeople      Key = "meet.people"
+	MeetLocked      Key = "meet.locked"
+	MeetWhen        Key = "meet.when"
+	MeetWhenNoEnd   Key = "meet.when_no_end"
+	MeetRunningNow  Key = "meet.running_now"
+	MeetGuestLink   Key = "meet.guest_link"
+	MeetGuestName   Key = "meet.guest_name"
+	MeetGuestHint   Key = "meet.guest_hint"
+	MeetGuestCopied Key = "meet.guest_copied"
+	MeetGuestNeed   Key = "meet.guest_need"
+	MeetOpening     Key = "meet.opening"
+	MeetOpened      Key = "meet.opened"
+	MeetStale       Key = "meet.stale"
+)

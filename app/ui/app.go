@@ -55,6 +55,7 @@ const (
 	scrAbout
 	scrRevoked // this laptop was revoked (revoked.go)
 	scrTelework
+	scrMeetings
 )
 
 // callTimeout bounds every broker call made from a screen, so a dead network
@@ -89,6 +90,7 @@ type UI struct {
 	about     *aboutScreen
 	revoked   *revokedScreen
 	telework  *teleworkScreen
+	meetings  *meetingsScreen
 	pendingPw string // typed at login; kept in memory only until a forced step completes
 	errs      []recentError
 	trayKey   string
@@ -354,7 +356,7 @@ func (u *UI) onState(st core.State) {
 		u.chatCur, u.chatNotice = "", ""
 	}
 	switch {
-	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || u.screen == scrRevoked || u.screen == scrTelework ||
+	case !signedIn && (u.screen == scrHome || u.screen == scrSettings || u.screen == scrRevoked || u.screen == scrTelework || u.screen == scrMeetings ||
 		(u.screen == scrPassword && u.pendingPw == "")):
 		u.showLogin()
 		if st.Err != nil {

@@ -24,6 +24,7 @@ type homeActions struct {
 	Restart    func() // restart into the new version
 	Later      func() // put the restart offer away for this version
 	Telework   func() // nil: the client has no telework
+	Meetings   func() // nil: the client has no meetings
 	StartWork  func(place string)
 	EndWork    func()
 }
@@ -36,6 +37,7 @@ type homeScreen struct {
 	user          *widget.Label
 	chat          *widget.Button // nil without chat
 	telework      *widget.Button // nil without telework
+	meetings      *widget.Button // nil without meetings
 	work          *workLine
 	offline       *message
 	bcp           *message // BCP mode's line, while it is on
@@ -78,6 +80,10 @@ func makeHome(tr *i18n.Tr, st core.State, now time.Time, actions homeActions) *h
 	if actions.Chat != nil {
 		h.chat = widget.NewButtonWithIcon(tr.T(i18n.ChatOpen), theme.MailComposeIcon(), actions.Chat)
 		buttons.Objects = append([]fyne.CanvasObject{h.chat}, buttons.Objects...)
+	}
+	if actions.Meetings != nil {
+		h.meetings = widget.NewButtonWithIcon(tr.T(i18n.MeetOpen), theme.MediaVideoIcon(), actions.Meetings)
+		buttons.Objects = append([]fyne.CanvasObject{h.meetings}, buttons.Objects...)
 	}
 	if actions.Telework != nil {
 		h.telework = widget.NewButtonWithIcon(tr.T(i18n.TwOpen), theme.CalendarIcon(), actions.Telework)

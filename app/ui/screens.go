@@ -205,8 +205,13 @@ func (u *UI) showHome() {
 	if _, ok := u.client.(Teleworker); ok {
 		openTelework = u.showTelework
 	}
+	var openMeetings func()
+	if _, ok := u.client.(Meeter); ok {
+		openMeetings = u.showMeetings
+	}
 	u.home = makeHome(u.tr, u.st, u.opt.Now(), homeActions{
 		Telework:   openTelework,
+		Meetings:   openMeetings,
 		Connect:    u.connect,
 		Disconnect: u.disconnect,
 		Settings:   u.showSettings,
