@@ -83,10 +83,9 @@ func makeMeetings(tr *i18n.Tr, me string, actions meetingsActions) *meetingsScre
 		s.msg,
 		widget.NewSeparator(),
 		heading(tr.T(i18n.MeetRunningHead)), s.running,
+		s.guestName, guestHint,
 		widget.NewSeparator(),
 		heading(tr.T(i18n.MeetPlannedHead)), s.planned,
-		widget.NewSeparator(),
-		s.guestName, guestHint,
 	)
 	s.root = container.NewBorder(top, nil, nil, nil, container.NewVScroll(container.NewPadded(s.body)))
 	s.show(nil)
@@ -140,7 +139,6 @@ func (s *meetingsScreen) row(id, title, sub string, join func(), host bool, room
 	t.TextStyle.Bold = true
 	t.Truncation = fyne.TextTruncateEllipsis
 	info := widget.NewLabel(sub)
-	info.Importance = widget.LowImportance
 	jb := widget.NewButtonWithIcon(s.tr.T(i18n.MeetJoin), theme.LoginIcon(), func() {
 		s.say(s.tr.T(i18n.MeetOpening), widget.MediumImportance)
 		join()
