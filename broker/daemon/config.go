@@ -54,6 +54,7 @@ type Config struct {
 	MeetUDP       string `json:"meet_udp"`        // ZAITAKU_MEET_UDP: host:port, or "off"
 	MeetPublicIPs string `json:"meet_public_ips"` // ZAITAKU_MEET_PUBLIC_IPS: comma-separated, announced instead of the local addresses (1:1 NAT)
 	MeetTURNTCP   string `json:"meet_turn_tcp"`   // ZAITAKU_MEET_TURN_TCP: host:port of the embedded TURN server over TCP, or off
+	MeetICETCP    string `json:"meet_ice_tcp"`    // ZAITAKU_MEET_ICE_TCP: host:port for ICE over TCP (one port, all participants), or off
 	// LDAP, in the config file only, signs staff in against the city's
 	// directory instead of local passwords (broker/directory).
 	LDAP *directory.Config `json:"ldap,omitempty"`
@@ -85,7 +86,7 @@ func defaults() Config {
 		LoginRate: "20/1m", RefreshRate: "300/1m",
 		// The media port has the HTTPS port's number, so that a firewall
 		// rule names one port for both (TCP and UDP).
-		MeetUDP: ":8443", MeetTURNTCP: ":3478",
+		MeetUDP: ":8443", MeetTURNTCP: ":3478", MeetICETCP: "off",
 		ConsoleAllow: console.DefaultAllow, ConsoleIdle: "15m", SlotLease: "90s"}
 }
 
@@ -115,6 +116,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.MeetUDP, "meet-udp", cfg.MeetUDP, "UDP `addr`ess for all web meeting media, or off (env ZAITAKU_MEET_UDP)")
 	fs.StringVar(&cfg.MeetPublicIPs, "meet-public-ips", "", "`IPs` (comma-separated) to announce for meeting media when the broker is behind 1:1 NAT (env ZAITAKU_MEET_PUBLIC_IPS)")
 	fs.StringVar(&cfg.MeetTURNTCP, "meet-turn-tcp", cfg.MeetTURNTCP, "TCP `addr`ess of the embedded TURN server for browsers that cannot send UDP, or off (env ZAITAKU_MEET_TURN_TCP)")
+	fs.StringVar(&cfg.MeetICETCP, "meet-ice-tcp", cfg.MeetICETCP, "TCP `addr`ess for ICE over TCP (media straight to the SFU over one TCP port, for networks that block UDP but not this port), or off (env ZAITAKU_MEET_ICE_TCP)")
 	fs.StringVar(&cfg.ConsoleAllow, "console-allow", cfg.ConsoleAllow, "comma-separated `CIDRs` the admin console answers (the office network; default the private ranges) (env ZAITAKU_CONSOLE_ALLOW)")
 	fs.StringVar(&cfg.ConsoleIdle, "console-idle", cfg.ConsoleIdle, "sign the admin console out after this `duration` without use (env ZAITAKU_CONSOLE_IDLE)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "this broker's own `host:port` as clients reach it, where several brokers share one database (meetings are sent to the broker hosting them); default the listen address (env ZAITAKU_ADVERTISE)")
@@ -149,6 +151,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_LOGIN_RATE": &cfg.LoginRate, "ZAITAKU_REFRESH_RATE": &cfg.RefreshRate, "ZAITAKU_TRUSTED_PROXIES": &cfg.TrustedProxies,
 		"ZAITAKU_MEET_UDP": &cfg.MeetUDP, "ZAITAKU_MEET_PUBLIC_IPS": &cfg.MeetPublicIPs,
 		"ZAITAKU_MEET_TURN_TCP": &cfg.MeetTURNTCP,
+		"ZAITAKU_MEET_ICE_TCP":  &cfg.MeetICETCP,
 		"ZAITAKU_CONSOLE_ALLOW": &cfg.ConsoleAllow, "ZAITAKU_CONSOLE_IDLE": &cfg.ConsoleIdle,
 		"ZAITAKU_ADVERTISE":  &cfg.Advertise,
 		"ZAITAKU_SLOT_LEASE": &cfg.SlotLease,
@@ -213,6 +216,11 @@ func (c Config) validate() error {
 			return fmt.Errorf("-meet-turn-tcp %q: use HOST:PORT, :PORT or off, e.g. :3478", c.MeetTURNTCP)
 		}
 	}
+	if c.MeetICETCP != "off" && c.MeetICETCP != "" {
+		if _, _, err := net.SplitHostPort(c.MeetICETCP); err != nil {
+			return fmt.Errorf("-meet-ice-tcp %q: use HOST:PORT, :PORT or off, e.g. :8444", c.MeetICETCP)
+		}
+	}
 	if _, err := c.Console(nil); err != nil {
 		return err
 	}
@@ -252,6 +260,9 @@ func (c Config) Meet() services.MeetConfig {
 	mc := services.MeetConfig{UDP: c.MeetUDP, PublicIPs: splitList(c.MeetPublicIPs), Loopback: ip != nil && ip.IsLoopback()}
 	if c.MeetTURNTCP != "off" {
 		mc.TURNTCP = c.MeetTURNTCP
+	}
+	if c.MeetICETCP != "off" {
+		mc.ICETCP = c.MeetICETCP
 	}
 	return mc
 }

@@ -16,6 +16,7 @@ func TestMeetConfig(t *testing.T) {
 		wantErr  string
 		udp      string
 		turn     string
+		iceTCP   string
 		loopback bool
 	}{
 		{name: "defaults", udp: ":8443", turn: ":3478"},
@@ -25,6 +26,9 @@ func TestMeetConfig(t *testing.T) {
 		{name: "environment", env: map[string]string{"ZAITAKU_MEET_UDP": ":9000", "ZAITAKU_MEET_TURN_TCP": ":443"}, udp: ":9000", turn: ":443"},
 		{name: "bad UDP", args: []string{"-meet-udp", "8443"}, wantErr: "-meet-udp"},
 		{name: "bad TURN", args: []string{"-meet-turn-tcp", "x"}, wantErr: "-meet-turn-tcp"},
+		{name: "ICE over TCP", args: []string{"-meet-ice-tcp", ":8444"}, udp: ":8443", turn: ":3478", iceTCP: ":8444"},
+		{name: "ICE over TCP from the environment", env: map[string]string{"ZAITAKU_MEET_ICE_TCP": ":443"}, udp: ":8443", turn: ":3478", iceTCP: ":443"},
+		{name: "bad ICE TCP", args: []string{"-meet-ice-tcp", "tcp"}, wantErr: "-meet-ice-tcp"},
 		{name: "bad public IP", args: []string{"-meet-public-ips", "203.0.113.7,nope"}, wantErr: "-meet-public-ips"},
 	}
 	for _, c := range cases {
@@ -40,8 +44,8 @@ func TestMeetConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := cfg.Meet()
-			if m.UDP != c.udp || m.TURNTCP != c.turn || m.Loopback != c.loopback {
-				t.Errorf("meet config %+v, want udp %q turn %q loopback %v", m, c.udp, c.turn, c.loopback)
+			if m.UDP != c.udp || m.TURNTCP != c.turn || m.ICETCP != c.iceTCP || m.Loopback != c.loopback {
+				t.Errorf("meet config %+v, want udp %q turn %q ice-tcp %q loopback %v", m, c.udp, c.turn, c.iceTCP, c.loopback)
 			}
 		})
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
 	"github.com/pion/turn/v4"
 	"github.com/pion/webrtc/v4"
 
@@ -71,6 +72,11 @@ type Config struct {
 	// told, when a port forward changes it (0: the listener's).
 	TURN     net.Listener
 	TURNPort int
+	// TCP, when set, carries ICE over TCP (RFC 6544, passive) for all
+	// participants on this one listener (owned from New on), beside the
+	// UDP mux: media straight to the SFU where UDP is blocked and this
+	// port is not, without TURN's extra hop.
+	TCP net.Listener
 	// RelayIP is where TURN relays send from (default: see relayIP).
 	RelayIP net.IP
 	// Across brokers on one database: Hosts records which broker hosts
@@ -95,6 +101,7 @@ type Service struct {
 	now  func() time.Time
 	api  *webrtc.API
 	mux  ice.UDPMux
+	tcp  ice.TCPMux // nil without ICE over TCP
 	mu   sync.Mutex
 	room map[string]*room
 	tok  map[[32]byte]Ticket // by SHA-256 of the token
@@ -159,7 +166,15 @@ func New(cfg Config) (*Service, error) {
 	se.SetICEUDPMux(mux)
 	// One UDP port, IPv4, no mDNS: the broker's address is no secret, and
 	// a city hall network answers no multicast.
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	var tcpMux ice.TCPMux
+	if cfg.TCP != nil {
+		tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: cfg.TCP, ReadBufferSize: 32,
+			Logger: logging.NewDefaultLoggerFactory().NewLogger("ice-tcp")})
+		se.SetICETCPMux(tcpMux)
+		types = append(types, webrtc.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(types)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
 	if len(cfg.Interfaces) > 0 {
@@ -172,7 +187,7 @@ func New(cfg Config) (*Service, error) {
 	if len(cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, mux: mux,
+	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, mux: mux, tcp: tcpMux,
 		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
 		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, spent: map[string]time.Time{}, turnUsers: map[string]string{},
 		att: &attendance{hook: cfg.Attendance, n: map[string]int{}},
@@ -180,10 +195,21 @@ func New(cfg Config) (*Service, error) {
 	if cfg.TURN != nil {
 		if err := s.startTURN(); err != nil {
 			_ = mux.Close()
+			if tcpMux != nil {
+				_ = tcpMux.Close()
+			}
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// ICETCPAddr is where ICE over TCP listens (nil: it does not).
+func (s *Service) ICETCPAddr() net.Addr {
+	if s.cfg.TCP == nil {
+		return nil
+	}
+	return s.cfg.TCP.Addr()
 }
 
 // MediaAddr is where the media port listens.
@@ -401,6 +427,9 @@ func (s *Service) Close() {
 		_ = s.turn.Close()
 	}
 	_ = s.mux.Close()
+	if s.tcp != nil {
+		_ = s.tcp.Close()
+	}
 	_ = s.cfg.UDP.Close()
 }
 

@@ -90,6 +90,9 @@ type MeetConfig struct {
 	// TURNTCP is the TCP address of the embedded TURN server, for
 	// browsers that cannot send UDP; empty: none.
 	TURNTCP string
+	// ICETCP is the TCP address for ICE over TCP (pion's TCP mux);
+	// empty: none.
+	ICETCP string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -544,9 +547,21 @@ func newMeet(cfg Config, rec audit.Recorder, att meet.Attendance) (*meet.Service
 			return nil, fmt.Errorf("meetings: TURN port %s: %w", cfg.Meet.TURNTCP, err)
 		}
 	}
+	if cfg.Meet.ICETCP != "" {
+		if mc.TCP, err = net.Listen("tcp4", cfg.Meet.ICETCP); err != nil {
+			conn.Close()
+			if mc.TURN != nil {
+				mc.TURN.Close()
+			}
+			return nil, fmt.Errorf("meetings: ICE TCP port %s: %w", cfg.Meet.ICETCP, err)
+		}
+	}
 	m, err := meet.New(mc)
 	if err != nil {
 		conn.Close()
+		if mc.TCP != nil {
+			mc.TCP.Close()
+		}
 		if mc.TURN != nil {
 			mc.TURN.Close()
 		}
