@@ -76,6 +76,7 @@ function applyTexts() {
   $("audioOnly").textContent = t("audioOnly");
   for (const p of state.participants.values()) renderTile(p);
   window.lobby.applyTexts();
+  window.devices.applyTexts();
 }
 
 const isHost = () => !!(state.self && state.self.host);
@@ -131,7 +132,7 @@ function send(m) { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stri
 
 async function getMedia() {
   try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 1280, height: 720 } });
+    return await navigator.mediaDevices.getUserMedia(window.devices.constraints());
   } catch (e) {
     if (e.name === "NotAllowedError") error(t("denied"));
     else if (e.name === "NotReadableError" || e.name === "AbortError") error(t("busy"));
@@ -268,6 +269,7 @@ async function onSignal(m) {
       for (const p of m.participants || []) { state.participants.set(p.id, p); renderTile(p); }
       send({ type: "media", audio: state.audio, video: state.video });
       await publish();
+      window.devices.start(); // the device lists get their names once allowed; quality from now on
       break;
     }
     case "joined":
@@ -365,6 +367,7 @@ function toggle(kind) {
 // stopAll ends this page's part: camera and mic off, connections closed.
 function stopAll() {
   window.lobby.close();
+  window.devices.stop();
   if (ws) ws.close();
   if (pc) pc.close();
   if (local) for (const tr of local.getTracks()) tr.stop();

@@ -1,0 +1,80 @@
+package meet_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/zaitaku/zaitaku/broker/api"
+	"github.com/zaitaku/zaitaku/broker/brokertest"
+)
+
+// TestE2EMeetingDevicesShareAndQuality: real headless Chromium. The page
+// lists the fake camera and mic in its selects before joining; in the
+// meeting the connection-quality line reads the round trip from
+// getStats; choosing the camera again in the select replaces the sent
+// track and the other page keeps decoding; screen share sends the screen
+// in place of the camera (the other page decodes it) and stopping it
+// brings the camera back. Screenshot in $ARTIFACTS_DIR/meet.
+func TestE2EMeetingDevicesShareAndQuality(t *testing.T) {
+	chromiumPath(t)
+	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := brokertest.Start(t)
+	ctx := context.Background()
+	ono := named(t, b, "d-ono", "小野 陽子")
+	mori := named(t, b, "d-mori", "森 大輔")
+	room, err := ono.CreateRoom(ctx, api.CreateRoomRequest{Title: "資料確認"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := []chromedp.ExecAllocatorOption{
+		chromedp.Flag("auto-select-desktop-capture-source", "Entire screen"),
+		chromedp.Flag("auto-accept-this-tab-capture", true),
+		chromedp.Flag("enable-usermedia-screen-capturing", true),
+	}
+	pa, pb := startBrowser(t, "devices-ono", share...), startBrowser(t, "devices-mori")
+	pa.run("open the meeting", chromedp.Navigate(room.URL), chromedp.WaitVisible(chromedp.ID("join")))
+	pa.waitJS("the camera and mic selects list the devices",
+		`document.getElementById("camSelect").options.length >= 1 && document.getElementById("micSelect").options.length >= 1`, true)
+	pa.run("join", chromedp.Click(chromedp.ID("join")), chromedp.WaitVisible(chromedp.ID("tiles")))
+	pb.join(join(t, mori, room.Room.ID))
+	both := func(m media) bool { return m.VideoDecoding >= 1 && hasAll(m.Tiles, "小野 陽子", "森 大輔") }
+	pa.until("ono decodes mori", both)
+	pb.until("mori decodes ono", both)
+
+	pa.waitJS("the quality line shows the round trip",
+		`(() => { const q = document.getElementById("quality"); return !q.hidden && /接続: (良好|やや不安定|不安定)/.test(q.textContent) && q.textContent.includes("往復"); })()`, true)
+	if q, err := eval[string](pa, `document.getElementById("quality").textContent`); err == nil {
+		t.Logf("quality: %s", q)
+	}
+
+	// The camera chosen again from the select: a new track on the same sender.
+	pa.run("choose the camera", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("camSelect"); s.value = s.options[s.options.length-1].value; s.dispatchEvent(new Event("change")); })()`))
+	pa.waitJS("the sender carries a new camera track",
+		`(() => { const snd = window.meet.pc.getSenders().find(s => s.track && s.track.kind === "video"); return !!snd && snd.track.readyState === "live" && snd.track === window.meet.local.getVideoTracks()[0]; })()`, true)
+	pb.playing("mori still sees ono after the camera switch", "小野 陽子", "森 大輔")
+
+	pa.run("share the screen", chromedp.Click(chromedp.ID("share")))
+	pa.waitJS("sharing, or a message why not", `window.devices.sharing() || document.getElementById("error").textContent !== ""`, true)
+	if shared, _ := eval[bool](pa, `window.devices.sharing()`); !shared {
+		msg, _ := eval[string](pa, `document.getElementById("error").textContent`)
+		t.Fatalf("screen share did not start in headless Chromium: %q", msg)
+	}
+	pa.waitJS("the share button says stop", `document.getElementById("share").textContent === "共有を停止"`, true)
+	pb.playing("mori decodes ono's screen", "小野 陽子", "森 大輔")
+	pb.screenshot(art, "meeting-screen-share.png")
+	pa.screenshot(art, "meeting-devices-quality.png")
+	pa.run("stop sharing", chromedp.Click(chromedp.ID("share")))
+	pa.waitJS("the camera is back on the sender",
+		`(() => { const snd = window.meet.pc.getSenders().find(s => s.track && s.track.kind === "video"); return !window.devices.sharing() && snd.track === window.meet.local.getVideoTracks()[0]; })()`, true)
+	if txt, err := eval[string](pa, `document.getElementById("share").textContent`); err != nil || !strings.Contains(txt, "画面を共有") {
+		t.Errorf("share button after stopping: %q, %v", txt, err)
+	}
+}
