@@ -91,8 +91,8 @@ func (s *Server) joinRoom(c *call) (any, error) {
 		return api.MeetJoin{Room: j.Room, Token: j.Token, ExpiresAt: j.Expires, Broker: j.Broker,
 			URL: strings.TrimRight(j.Broker, "/") + "/meet/" + j.Room.ID + "#join=" + j.Token}, nil
 	}
-	return api.MeetJoin{Room: j.Room, Token: j.Token, ExpiresAt: j.Expires,
-		URL: s.baseURL(c.R) + "/meet/" + j.Room.ID + "#join=" + j.Token}, nil
+	return s.withDoor(c, api.MeetJoin{Room: j.Room, Token: j.Token, ExpiresAt: j.Expires,
+		URL: s.baseURL(c.R) + "/meet/" + j.Room.ID + "#join=" + j.Token}), nil
 }
 
 func (s *Server) issueJoin(c *call, roomID string) (api.MeetJoin, error) {
@@ -100,14 +100,19 @@ func (s *Server) issueJoin(c *call, roomID string) (api.MeetJoin, error) {
 	if err != nil {
 		return api.MeetJoin{}, err
 	}
-	j := api.MeetJoin{Room: room, Token: tok, ExpiresAt: exp,
-		URL: s.baseURL(c.R) + "/meet/" + room.ID + "#join=" + tok}
-	// The host's page also opens the lobby, where guests knock.
-	if door := s.meet.Door(c.R.Context(), roomID, c.P.User); door != "" {
+	return s.withDoor(c, api.MeetJoin{Room: room, Token: tok, ExpiresAt: exp,
+		URL: s.baseURL(c.R) + "/meet/" + room.ID + "#join=" + tok}), nil
+}
+
+// withDoor gives the host's way into a room of this broker the lobby
+// token too: their page opens the lobby, where guests knock. (A room
+// another broker hosts has its lobby there: not yet offered.)
+func (s *Server) withDoor(c *call, j api.MeetJoin) api.MeetJoin {
+	if door := s.meet.Door(c.R.Context(), j.Room.ID, c.P.User); door != "" {
 		j.LobbyToken = door
 		j.URL += "&lobby=" + door
 	}
-	return j, nil
+	return j
 }
 
 func (s *Server) createMeeting(c *call) (any, error) {
