@@ -14,6 +14,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/daemon"
 )
 
 // tcpPeer is a Go (pion) participant that may use ICE over TCP only: no
@@ -50,7 +51,7 @@ func tcpPeer(t *testing.T, b *brokertest.Broker, room, tok string) *goPeer {
 // the SFU by ICE over its one TCP port (no TURN involved: the selected
 // pair is TCP host to host) and what one publishes reaches the other.
 func TestMeetICEOverTCP(t *testing.T) {
-	b := brokertest.Start(t)
+	b := brokertest.Start(t, brokertest.WithConfig(func(c *daemon.Config) { c.MeetICETCP = "127.0.0.1:0" }))
 	pubUser, subUser := b.Signin(t, "tcp-pub"), b.Signin(t, "tcp-sub")
 	r, err := pubUser.CreateRoom(context.Background(), api.CreateRoomRequest{})
 	if err != nil {
