@@ -114,7 +114,7 @@ type Service struct {
 	turn      *turn.Server
 	turnUsers map[string]string // TURN username → password, while its participant is in
 
-	att *attendance
+	att   *attendance
 	links map[[32]byte]guestLink // guest links, by SHA-256 of the link
 }
 
@@ -190,7 +190,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, log: cfg.Log, now: cfg.Now, mux: mux, tcp: tcpMux,
 		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)),
 		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, spent: map[string]time.Time{}, turnUsers: map[string]string{},
-		att: &attendance{hook: cfg.Attendance, n: map[string]int{}},
+		att:   &attendance{hook: cfg.Attendance, n: map[string]int{}},
 		links: map[[32]byte]guestLink{}}
 	if cfg.TURN != nil {
 		if err := s.startTURN(); err != nil {
