@@ -55,6 +55,10 @@ type Config struct {
 	MeetPublicIPs string `json:"meet_public_ips"` // ZAITAKU_MEET_PUBLIC_IPS: comma-separated, announced instead of the local addresses (1:1 NAT)
 	MeetTURNTCP   string `json:"meet_turn_tcp"`   // ZAITAKU_MEET_TURN_TCP: host:port of the embedded TURN server over TCP, or off
 	MeetICETCP    string `json:"meet_ice_tcp"`    // ZAITAKU_MEET_ICE_TCP: host:port for ICE over TCP (one port, all participants), or off
+	// MeetICEServers names a JSON file of the site's own STUN/TURN servers
+	// (a file, not a flag value, so that TURN passwords stay out of the
+	// process list and the shell history).
+	MeetICEServers string `json:"meet_ice_servers"` // ZAITAKU_MEET_ICE_SERVERS
 	// LDAP, in the config file only, signs staff in against the city's
 	// directory instead of local passwords (broker/directory).
 	LDAP *directory.Config `json:"ldap,omitempty"`
@@ -117,6 +121,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.MeetPublicIPs, "meet-public-ips", "", "`IPs` (comma-separated) to announce for meeting media when the broker is behind 1:1 NAT (env ZAITAKU_MEET_PUBLIC_IPS)")
 	fs.StringVar(&cfg.MeetTURNTCP, "meet-turn-tcp", cfg.MeetTURNTCP, "TCP `addr`ess of the embedded TURN server for browsers that cannot send UDP, or off (env ZAITAKU_MEET_TURN_TCP)")
 	fs.StringVar(&cfg.MeetICETCP, "meet-ice-tcp", cfg.MeetICETCP, "TCP `addr`ess for ICE over TCP (media straight to the SFU over one TCP port, for networks that block UDP but not this port), or off (env ZAITAKU_MEET_ICE_TCP)")
+	fs.StringVar(&cfg.MeetICEServers, "meet-ice-servers", "", "JSON `file` of the site's own STUN/TURN servers for meeting pages, e.g. [{\"urls\":[\"turns:turn.example.lg.jp:443\"],\"username\":\"u\",\"credential\":\"p\"}] (env ZAITAKU_MEET_ICE_SERVERS)")
 	fs.StringVar(&cfg.ConsoleAllow, "console-allow", cfg.ConsoleAllow, "comma-separated `CIDRs` the admin console answers (the office network; default the private ranges) (env ZAITAKU_CONSOLE_ALLOW)")
 	fs.StringVar(&cfg.ConsoleIdle, "console-idle", cfg.ConsoleIdle, "sign the admin console out after this `duration` without use (env ZAITAKU_CONSOLE_IDLE)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "this broker's own `host:port` as clients reach it, where several brokers share one database (meetings are sent to the broker hosting them); default the listen address (env ZAITAKU_ADVERTISE)")
@@ -152,6 +157,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_MEET_UDP": &cfg.MeetUDP, "ZAITAKU_MEET_PUBLIC_IPS": &cfg.MeetPublicIPs,
 		"ZAITAKU_MEET_TURN_TCP": &cfg.MeetTURNTCP,
 		"ZAITAKU_MEET_ICE_TCP":  &cfg.MeetICETCP,
+		"ZAITAKU_MEET_ICE_SERVERS": &cfg.MeetICEServers,
 		"ZAITAKU_CONSOLE_ALLOW": &cfg.ConsoleAllow, "ZAITAKU_CONSOLE_IDLE": &cfg.ConsoleIdle,
 		"ZAITAKU_ADVERTISE":  &cfg.Advertise,
 		"ZAITAKU_SLOT_LEASE": &cfg.SlotLease,
@@ -221,6 +227,9 @@ func (c Config) validate() error {
 			return fmt.Errorf("-meet-ice-tcp %q: use HOST:PORT, :PORT or off, e.g. :8444", c.MeetICETCP)
 		}
 	}
+	if _, err := c.SiteICEServers(); err != nil {
+		return err
+	}
 	if _, err := c.Console(nil); err != nil {
 		return err
 	}
@@ -249,6 +258,49 @@ func (c Config) Console(seed []byte) (console.Config, error) {
 	return console.Config{Allow: allow, Idle: idle, Seed: seed}, nil
 }
 
+// maxICEServers bounds what every meeting page is handed.
+const maxICEServers = 8
+
+// SiteICEServers reads -meet-ice-servers: the site's STUN/TURN servers,
+// handed to meeting pages after the broker's own TURN (none: nil).
+func (c Config) SiteICEServers() ([]api.MeetICEServer, error) {
+	if c.MeetICEServers == "" {
+		return nil, nil
+	}
+	const example = `[{"urls":["turns:turn.example.lg.jp:443"],"username":"u","credential":"p"}]`
+	b, err := os.ReadFile(c.MeetICEServers)
+	if err != nil {
+		return nil, fmt.Errorf("-meet-ice-servers: %w (a JSON file such as %s)", err, example)
+	}
+	var list []api.MeetICEServer
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&list); err != nil {
+		return nil, fmt.Errorf("-meet-ice-servers %s: not a JSON list of servers (%v); write it as %s", c.MeetICEServers, err, example)
+	}
+	if len(list) == 0 || len(list) > maxICEServers {
+		return nil, fmt.Errorf("-meet-ice-servers %s: %d servers; give 1 to %d", c.MeetICEServers, len(list), maxICEServers)
+	}
+	for i, s := range list {
+		if len(s.URLs) == 0 {
+			return nil, fmt.Errorf("-meet-ice-servers %s: server %d has no urls; e.g. %s", c.MeetICEServers, i+1, example)
+		}
+		for _, u := range s.URLs {
+			scheme, _, _ := strings.Cut(u, ":")
+			switch scheme {
+			case "stun":
+			case "turn", "turns":
+				if s.Username == "" || s.Credential == "" {
+					return nil, fmt.Errorf("-meet-ice-servers %s: %s needs a username and a credential", c.MeetICEServers, u)
+				}
+			default:
+				return nil, fmt.Errorf("-meet-ice-servers %s: %q is not a stun:, turn: or turns: URL", c.MeetICEServers, u)
+			}
+		}
+	}
+	return list, nil
+}
+
 // Meet is the meetings' media configuration for broker/services.
 func (c Config) Meet() services.MeetConfig {
 	if c.MeetUDP == "off" || c.MeetUDP == "" {
@@ -264,6 +316,7 @@ func (c Config) Meet() services.MeetConfig {
 	if c.MeetICETCP != "off" {
 		mc.ICETCP = c.MeetICETCP
 	}
+	mc.ICEServers, _ = c.SiteICEServers() // checked at start (validate)
 	return mc
 }
 

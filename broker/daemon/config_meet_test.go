@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,5 +50,51 @@ func TestMeetConfig(t *testing.T) {
 				t.Errorf("meet config %+v, want udp %q turn %q ice-tcp %q loopback %v", m, c.udp, c.turn, c.iceTCP, c.loopback)
 			}
 		})
+	}
+}
+
+// TestMeetSiteICEServers: a site's own STUN/TURN servers come from a
+// JSON file (TURN passwords stay out of the process list); a file that
+// is missing, not a list, or names a TURN server without credentials
+// stops the broker with what to write.
+func TestMeetSiteICEServers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.json", `[{"urls":["turns:turn.city.lg.jp:443?transport=tcp"],"username":"zaitaku","credential":"s3cret"},{"urls":["stun:stun.city.lg.jp:3478"]}]`)
+	cfg, err := ParseServe([]string{"-meet-ice-servers", good}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.Meet()
+	if len(m.ICEServers) != 2 || m.ICEServers[0].Credential != "s3cret" || m.ICEServers[1].URLs[0] != "stun:stun.city.lg.jp:3478" {
+		t.Fatalf("site servers %+v", m.ICEServers)
+	}
+	for name, c := range map[string]struct{ path, want string }{
+		"missing":         {filepath.Join(dir, "none.json"), "no such file"},
+		"not a list":      {write("obj.json", `{"urls":"stun:x"}`), "not a JSON list"},
+		"unknown field":   {write("typo.json", `[{"url":["stun:x"]}]`), "not a JSON list"},
+		"empty":           {write("empty.json", `[]`), "give 1 to 8"},
+		"no urls":         {write("nourls.json", `[{"username":"u"}]`), "has no urls"},
+		"turn, no secret": {write("nocred.json", `[{"urls":["turn:turn.city.lg.jp:3478"],"username":"u"}]`), "needs a username and a credential"},
+		"not ICE":         {write("http.json", `[{"urls":["https://turn.city.lg.jp"]}]`), "not a stun:, turn: or turns: URL"},
+	} {
+		_, err := ParseServe(nil, func(k string) string {
+			if k == "ZAITAKU_MEET_ICE_SERVERS" {
+				return c.path
+			}
+			return ""
+		}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "-meet-ice-servers") {
+			t.Errorf("%s: err %v, want one naming -meet-ice-servers and %q", name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error shows a credential: %v", name, err)
+		}
 	}
 }

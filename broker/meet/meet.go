@@ -79,6 +79,9 @@ type Config struct {
 	TCP net.Listener
 	// RelayIP is where TURN relays send from (default: see relayIP).
 	RelayIP net.IP
+	// ICEServers are a site's own STUN/TURN servers (a city hall that
+	// already runs TURN on 443): every page gets them after the broker's.
+	ICEServers []api.MeetICEServer
 	// Across brokers on one database: Hosts records which broker hosts
 	// each room (under this broker's own base URL, SetSelf), and
 	// TokenKey (TokenKey of the shared secret key) signs the join tokens

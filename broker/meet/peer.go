@@ -160,6 +160,7 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 		p.turnUser = user
 		welcome.ICEServers = []api.MeetICEServer{{URLs: []string{s.turnURL(host)}, Username: user, Credential: pass}}
 	}
+	welcome.ICEServers = append(welcome.ICEServers, s.cfg.ICEServers...)
 	p.post(welcome)
 	r.broadcast(p, api.MeetSignal{Type: "joined", Participant: &me})
 	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: t.UserID, Action: "meet.joined", Target: r.id,

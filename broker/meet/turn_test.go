@@ -3,6 +3,8 @@ package meet_test
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/daemon"
 )
 
 func turnClient(t *testing.T, addr, user, pass string) (*turn.Client, error) {
@@ -90,5 +93,29 @@ func TestMeetTURNIsNoOpenRelay(t *testing.T) {
 		if _, err := c2.Allocate(); err == nil {
 			t.Error("allocation after the participant left succeeded")
 		}
+	}
+}
+
+// TestMeetWelcomeHasSiteICEServers: a site that runs its own TURN (on
+// 443, say) has it handed to every page after the broker's own.
+func TestMeetWelcomeHasSiteICEServers(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "ice.json")
+	if err := os.WriteFile(file, []byte(`[{"urls":["turns:turn.city.lg.jp:443?transport=tcp"],"username":"zaitaku","credential":"site-secret"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := brokertest.Start(t, brokertest.WithConfig(func(c *daemon.Config) { c.MeetICEServers = file }))
+	host := b.Signin(t, "ice-host")
+	r, err := host.CreateRoom(context.Background(), api.CreateRoomRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, st, code := dial(t, b, r.Room.ID, r.Token)
+	if s == nil {
+		t.Fatalf("dial: %d %s", st, code)
+	}
+	w := s.await("welcome")
+	if len(w.ICEServers) != 2 || w.ICEServers[0].Username == "" || w.ICEServers[1].URLs[0] != "turns:turn.city.lg.jp:443?transport=tcp" ||
+		w.ICEServers[1].Credential != "site-secret" {
+		t.Fatalf("welcome has ICE servers %+v, want the broker's TURN, then the site's", w.ICEServers)
 	}
 }

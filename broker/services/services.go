@@ -93,6 +93,8 @@ type MeetConfig struct {
 	// ICETCP is the TCP address for ICE over TCP (pion's TCP mux);
 	// empty: none.
 	ICETCP string
+	// ICEServers are the site's own STUN/TURN servers for the pages.
+	ICEServers []api.MeetICEServer
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -535,7 +537,7 @@ func newMeet(cfg Config, rec audit.Recorder, att meet.Attendance) (*meet.Service
 		return nil, fmt.Errorf("meetings: media port %s: %w", cfg.Meet.UDP, err)
 	}
 	mc := meet.Config{UDP: conn, PublicIPs: cfg.Meet.PublicIPs, Interfaces: cfg.Meet.Interfaces,
-		Loopback: cfg.Meet.Loopback, Attendance: att, Audit: rec, Log: cfg.Log.With("domain", "meet"), Now: cfg.Now}
+		Loopback: cfg.Meet.Loopback, ICEServers: cfg.Meet.ICEServers, Attendance: att, Audit: rec, Log: cfg.Log.With("domain", "meet"), Now: cfg.Now}
 	if cfg.Bus != nil {
 		// Several brokers on one database: each room is recorded with its
 		// broker, and joins asked elsewhere are sent there.
