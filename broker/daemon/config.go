@@ -155,10 +155,10 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_LOG_FORMAT":    &cfg.LogFormat, "ZAITAKU_LOG_LEVEL": &cfg.LogLevel, "ZAITAKU_SQLITE_SYNCHRONOUS": &cfg.Synchronous,
 		"ZAITAKU_LOGIN_RATE": &cfg.LoginRate, "ZAITAKU_REFRESH_RATE": &cfg.RefreshRate, "ZAITAKU_TRUSTED_PROXIES": &cfg.TrustedProxies,
 		"ZAITAKU_MEET_UDP": &cfg.MeetUDP, "ZAITAKU_MEET_PUBLIC_IPS": &cfg.MeetPublicIPs,
-		"ZAITAKU_MEET_TURN_TCP": &cfg.MeetTURNTCP,
-		"ZAITAKU_MEET_ICE_TCP":  &cfg.MeetICETCP,
+		"ZAITAKU_MEET_TURN_TCP":    &cfg.MeetTURNTCP,
+		"ZAITAKU_MEET_ICE_TCP":     &cfg.MeetICETCP,
 		"ZAITAKU_MEET_ICE_SERVERS": &cfg.MeetICEServers,
-		"ZAITAKU_CONSOLE_ALLOW": &cfg.ConsoleAllow, "ZAITAKU_CONSOLE_IDLE": &cfg.ConsoleIdle,
+		"ZAITAKU_CONSOLE_ALLOW":    &cfg.ConsoleAllow, "ZAITAKU_CONSOLE_IDLE": &cfg.ConsoleIdle,
 		"ZAITAKU_ADVERTISE":  &cfg.Advertise,
 		"ZAITAKU_SLOT_LEASE": &cfg.SlotLease,
 	}
