@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,6 +51,12 @@ func TestPackagedConfig(t *testing.T) {
 	all := key.ReplaceAllString(string(src), "$1$2")
 	// The file shows where a pin goes; a pin of that form here.
 	all = strings.ReplaceAll(all, `"sha256/..."`, `"sha256/`+strings.Repeat("A", 43)+`="`)
+	// The site's ICE servers file is read at start: one of the form shown.
+	ice := filepath.Join(t.TempDir(), "ice-servers.json")
+	if err := os.WriteFile(ice, []byte(`[{"urls":["turns:turn.example.lg.jp:443"],"username":"u","credential":"p"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	all = strings.ReplaceAll(all, `"/etc/zaitaku/ice-servers.json"`, strconv.Quote(ice))
 	if _, err := parse(all); err != nil {
 		t.Errorf("with every documented key on: %v\n%s", err, all)
 	}
