@@ -2,8 +2,6 @@ package meet_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,11 +19,7 @@ import (
 // in place of the camera (the other page decodes it) and stopping it
 // brings the camera back. Screenshot in $ARTIFACTS_DIR/meet.
 func TestE2EMeetingDevicesShareAndQuality(t *testing.T) {
-	chromiumPath(t)
-	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
-	if err := os.MkdirAll(art, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	art := meetE2E(t)
 	b := brokertest.Start(t)
 	ctx := context.Background()
 	ono := named(t, b, "d-ono", "小野 陽子")

@@ -40,11 +40,7 @@ type sentLayer struct {
 // outlined from the fake mics' audio levels, and audio only (音声のみ)
 // stops the video while the sound goes on.
 func TestE2EMeetingSimulcastLowLayer(t *testing.T) {
-	chromiumPath(t)
-	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
-	if err := os.MkdirAll(art, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	art := meetE2E(t)
 	b := brokertest.Start(t)
 	ctx := context.Background()
 	kimura := named(t, b, "s-kimura", "木村 拓也")

@@ -36,6 +36,18 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// meetE2E is the start of a meeting test with browsers: Chromium must be
+// there, and the evidence goes to $ARTIFACTS_DIR/meet, which it returns.
+func meetE2E(t *testing.T) string {
+	t.Helper()
+	chromiumPath(t)
+	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return art
+}
+
 // startBrowser starts Chromium with the shared brief's flags for WebRTC
 // on loopback. The broker's certificate is self-signed, so certificate
 // errors are ignored; autoplay needs no gesture, so that a page can play
@@ -253,11 +265,7 @@ func hasAll(tiles []string, names ...string) bool {
 // controls, asks one participant to mute, and ends the meeting for all. Evidence: each page's getStats as JSON and screenshots
 // in $ARTIFACTS_DIR/meet.
 func TestE2EMeetingTwoBrowsers(t *testing.T) {
-	chromiumPath(t)
-	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
-	if err := os.MkdirAll(art, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	art := meetE2E(t)
 	b := brokertest.Start(t)
 	ctx := context.Background()
 	yamada := named(t, b, "m-yamada", "山田 花子")
@@ -386,11 +394,7 @@ type selected struct {
 // decode each other's video and receive audio, and the selected pair's
 // local candidate is a relay over TCP.
 func TestE2EMeetingWithoutUDP(t *testing.T) {
-	chromiumPath(t)
-	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
-	if err := os.MkdirAll(art, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	art := meetE2E(t)
 	b := brokertest.Start(t)
 	ctx := context.Background()
 	tanaka := named(t, b, "t-tanaka", "田中 健")

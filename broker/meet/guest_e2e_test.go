@@ -2,8 +2,6 @@ package meet_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,11 +18,7 @@ import (
 // and the host's page shows the guest's tile badged ゲスト. Screenshots
 // of the lobby and of the room in $ARTIFACTS_DIR/meet.
 func TestE2EMeetingGuestLobby(t *testing.T) {
-	chromiumPath(t)
-	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
-	if err := os.MkdirAll(art, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	art := meetE2E(t)
 	b := brokertest.Start(t)
 	ctx := context.Background()
 	host := named(t, b, "g-kato", "加藤 直美")
