@@ -157,6 +157,11 @@ func run(f flags) (restart string) {
 	}
 	var restartExe string
 
+	// Fyne makes its cache folder with a single mkdir: on a fresh account
+	// with no cache root yet it logs an error and caches nothing.
+	if dir, err := os.UserCacheDir(); err == nil {
+		_ = os.MkdirAll(dir, 0o700)
+	}
 	a := app.NewWithID(appID)
 	var u *ui.UI // NewClient runs only once u is set: from u.Start
 	opts := ui.Options{
