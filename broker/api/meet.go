@@ -46,7 +46,7 @@ type MeetJoin struct {
 // MeetSignal is one message on a room's signalling socket, in both
 // directions; Type says which fields are set.
 type MeetSignal struct {
-	Type string `json:"type"` // offer (once, first, or ready), answer, candidate, media, view, receive, chat, host, leave (page); welcome, joined, left, media, offer, answer, candidate, chat, speaker, muted, removed, room, ended, error (broker)
+	Type string `json:"type"` // offer (once, first, or ready), answer, candidate, media, screen, view, receive, chat, host, leave (page); welcome, joined, left, media, offer, answer, candidate, chat, speaker, muted, removed, room, ended, error (broker)
 	SDP  string `json:"sdp,omitempty"`
 	// Candidate is an RTCIceCandidateInit as the browser sends it.
 	Candidate *MeetCandidate `json:"candidate,omitempty"`
@@ -58,6 +58,13 @@ type MeetSignal struct {
 	// Audio and Video are the sender's own camera and mic state (media).
 	Audio *bool `json:"audio,omitempty"`
 	Video *bool `json:"video,omitempty"`
+	// Screen is whether the sender shares its screen (screen), a video
+	// track beside its camera.
+	Screen *bool `json:"screen,omitempty"`
+	// ScreenMid names, in a broker's offer, the transceiver on which the
+	// page sends its screen: the broker's receive-only one, which the
+	// page's answer makes send-only with the screen's track.
+	ScreenMid string `json:"screen_mid,omitempty"`
 	// ICEServers are the TURN servers the page's peer connection uses
 	// (welcome), with credentials good while the participant is in.
 	ICEServers []MeetICEServer `json:"ice_servers,omitempty"`
@@ -128,7 +135,9 @@ type MeetParticipant struct {
 	UserID string `json:"user_id,omitempty"`
 	Audio  bool   `json:"audio"`
 	Video  bool   `json:"video"`
-	Host   bool   `json:"host,omitempty"` // the room's host: the page offers them the host's controls
+	// Screen: the broker forwards their screen (stream ID "<id>.screen").
+	Screen bool `json:"screen,omitempty"`
+	Host   bool `json:"host,omitempty"` // the room's host: the page offers them the host's controls
 	// Guest: an outside party let in through a guest link (the page
 	// badges the tile ゲスト). Always set from the user ID when sent.
 	Guest bool `json:"guest,omitempty"`

@@ -112,6 +112,7 @@ type forward struct {
 	codec    webrtc.RTPCodecCapability
 	clock    uint32 // the codec's clock rate
 	levelExt uint8  // audio: the negotiated ID of ssrc-audio-level, 0 if none
+	screen   bool   // a shared screen (screen.go), not a camera
 
 	mu     sync.Mutex
 	layers [layers]*layer
@@ -372,9 +373,14 @@ type downTrack struct {
 	switches, writes atomic.Int64
 }
 
-func (d *downTrack) ID() string                { return d.f.id }
-func (d *downTrack) RID() string               { return "" }
-func (d *downTrack) StreamID() string          { return d.f.owner.id }
+func (d *downTrack) ID() string  { return d.f.id }
+func (d *downTrack) RID() string { return "" }
+func (d *downTrack) StreamID() string {
+	if d.f.screen {
+		return d.f.owner.id + screenSuffix
+	}
+	return d.f.owner.id
+}
 func (d *downTrack) Kind() webrtc.RTPCodecType { return d.f.kind }
 
 func (d *downTrack) ssrcOf() uint32 {

@@ -37,8 +37,8 @@ type peer struct {
 	ctx              context.Context
 	cancel           context.CancelFunc
 
-	stateMu      sync.Mutex
-	audio, video bool
+	stateMu              sync.Mutex
+	audio, video, screen bool // screen: the room forwards p's screen (screen.go)
 	// What the subscriber asked for: the tile each publisher is drawn in
 	// (view), and no video at all (audio only, for a weak home line).
 	views     map[string]api.MeetView
@@ -76,6 +76,7 @@ type peer struct {
 
 	pubMu sync.Mutex
 	pubs  map[*webrtc.RTPReceiver]*forward // what p publishes, by receiver (its layers share one)
+	scr   screenState                      // p's screen share (screen.go)
 }
 
 // sending is one forwarded track on its way to this participant.
@@ -87,7 +88,7 @@ type sending struct {
 func (p *peer) participant() api.MeetParticipant {
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
-	return api.MeetParticipant{ID: p.id, Name: p.name, UserID: p.userID, Audio: p.audio, Video: p.video, Host: p.userID == p.room.host}
+	return api.MeetParticipant{ID: p.id, Name: p.name, UserID: p.userID, Audio: p.audio, Video: p.video, Screen: p.screen, Host: p.userID == p.room.host}
 }
 
 // post queues m for the socket. A participant whose socket cannot keep
@@ -292,6 +293,11 @@ func (p *peer) handle(data []byte) error {
 		if err := p.pc.AddICECandidate(init); err != nil {
 			return p.bad("candidate: " + err.Error())
 		}
+	case "screen":
+		if m.Screen == nil {
+			return p.bad("screen: say whether the screen is shared")
+		}
+		return p.setScreen(*m.Screen)
 	case "view":
 		return p.view(m.Views)
 	case "receive":
@@ -476,10 +482,13 @@ func (p *peer) negotiate() {
 		p.pending = true
 		return
 	}
+	screen := p.addScreenLocked() // the transceiver a new screen share comes on: to be offered
 	want := p.room.wanted(p)
 	changed := false
 	for k, s := range p.senders {
-		if _, ok := want[k]; !ok {
+		// A track that went, or came again as a new forward (a screen
+		// shared anew after its receiver was replaced).
+		if f, ok := want[k]; !ok || f != s.down.f {
 			s.down.f.unsubscribe(s.down)
 			_ = p.pc.RemoveTrack(s.tr.Sender())
 			delete(p.senders, k)
@@ -506,7 +515,7 @@ func (p *peer) negotiate() {
 	if changed {
 		p.chooseLocked()
 	}
-	if (!changed && p.negotiated) || len(p.senders) == 0 && !p.negotiated {
+	if !screen && ((!changed && p.negotiated) || len(p.senders) == 0 && !p.negotiated) {
 		// Nothing new; or nothing to send yet to a page that publishes
 		// nothing (an offer without media would start no transport).
 		return
@@ -522,7 +531,7 @@ func (p *peer) negotiate() {
 		return
 	}
 	p.negotiated = true
-	p.post(api.MeetSignal{Type: "offer", SDP: offer.SDP})
+	p.post(api.MeetSignal{Type: "offer", SDP: offer.SDP, ScreenMid: p.screenMid()})
 }
 
 // sendOn finds d a transceiver: a free one of its kind, or a new one.
@@ -755,19 +764,30 @@ func (p *peer) senderReports(now time.Time) {
 }
 
 // onTrack forwards what p publishes: the first layer of a track makes
-// its forward and offers it to the others; every layer gets a reader.
+// its forward and offers it to the others (a screen: while the page
+// shares it); every layer gets a reader.
 func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	p.pubMu.Lock()
 	f := p.pubs[recv]
 	if f == nil {
 		f = newForward(p, remote, recv)
+		f.screen = p.isScreen(recv)
 		p.pubs[recv] = f
 	}
 	p.pubMu.Unlock()
 	l, first := f.addLayer(remote)
-	p.svc.log.Debug("meet: publishing", "room", p.room.id, "participant", p.id, "track", f.id, "rid", remote.RID(), "kind", f.kind.String(), "codec", f.codec.MimeType)
-	if first {
+	p.svc.log.Debug("meet: publishing", "room", p.room.id, "participant", p.id, "track", f.id, "rid", remote.RID(), "kind", f.kind.String(), "codec", f.codec.MimeType, "screen", f.screen)
+	switch {
+	case first && f.screen:
+		p.screenTrack(f, true)
+	case first:
 		p.room.publish(f)
 	}
 	f.read(l)
+	if f.screen {
+		p.pubMu.Lock()
+		delete(p.pubs, recv)
+		p.pubMu.Unlock()
+		p.screenTrack(f, false)
+	}
 }

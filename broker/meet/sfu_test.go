@@ -26,6 +26,8 @@ type goPeer struct {
 	s    *sock
 	pc   *webrtc.PeerConnection
 	msgs chan api.MeetSignal
+	// screenMid is the last screen_mid the broker's offers named.
+	screenMid atomic.Value
 }
 
 func newGoPeer(t *testing.T, b *brokertest.Broker, room, tok string, opts ...func(*webrtc.SettingEngine)) *goPeer {
@@ -114,6 +116,7 @@ func (p *goPeer) run() {
 			}
 			switch m.Type {
 			case "offer":
+				p.screenMid.Store(m.ScreenMid)
 				if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
 					p.fail("offer", err)
 					return

@@ -238,6 +238,8 @@ function connect(iceServers) {
   pc.ontrack = (e) => {
     const stream = e.streams[0];
     if (!stream) return;
+    // A shared screen comes as "<participant>.screen", beside the camera.
+    if (stream.id.endsWith(".screen")) { window.devices.showScreen(stream.id.slice(0, -".screen".length), stream); return; }
     const v = tileFor(stream.id).querySelector("video");
     if (v.srcObject !== stream) v.srcObject = stream;
     watchTile(stream.id);
@@ -282,18 +284,22 @@ async function onSignal(m) {
       tileSizes.delete(m.participant.id);
       const el = document.querySelector(`.tile[data-id="${CSS.escape(m.participant.id)}"]`);
       if (el) el.remove();
+      window.devices.renderScreens(); // their screen goes too
       notice(t("left", { name: m.participant.name }));
       break;
     }
     case "media":
       state.participants.set(m.participant.id, m.participant);
       renderTile(m.participant);
+      window.devices.renderScreens(); // a screen that stopped goes
       break;
     case "offer":
       await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
       for (const c of early.splice(0)) await pc.addIceCandidate(c);
+      await window.devices.attach(m.screen_mid); // the transceiver this page's screen goes out on
       await pc.setLocalDescription(await pc.createAnswer());
       send({ type: "answer", sdp: pc.localDescription.sdp });
+      await window.devices.tune();
       break;
     case "answer":
       await pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
@@ -397,6 +403,7 @@ window.meet = {
   layers: {},
   setLayer: (id, layer) => { if (layer) window.meet.layers[id] = layer; else delete window.meet.layers[id]; sendViews(); },
   tiles: () => [...document.querySelectorAll(".tile")].map((el) => ({ id: el.dataset.id, name: el.querySelector(".name").textContent })),
+  screens: () => window.devices.screens(),
   stats: async () => {
     if (!pc) return [];
     const out = [];
