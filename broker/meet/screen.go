@@ -134,7 +134,10 @@ func (p *peer) syncScreen() {
 	p.stateMu.Lock()
 	p.screen = want != nil
 	p.stateMu.Unlock()
-	if (old == nil) != (want == nil) {
+	// Not once p is leaving (its tracks end as its connection closes):
+	// the others hear "left", and a media message after it would bring
+	// back p's tile.
+	if (old == nil) != (want == nil) && p.ctx.Err() == nil {
 		me := p.participant()
 		p.room.broadcast(p, api.MeetSignal{Type: "media", Participant: &me})
 		p.svc.log.Debug("meet: screen", "room", p.room.id, "participant", p.id, "shared", want != nil)

@@ -195,6 +195,34 @@ func TestSFUScreenBesideCamera(t *testing.T) {
 	until(t, "the latecomer gets camera and screen", func() bool {
 		return lc.get(lc.packets, camera) > 20 && lc.get(lc.packets, screen) > 20
 	}, &lc)
+
+	// The sharer leaves: the others hear that they left, and no media
+	// message of them (one after left would bring back their tile). The
+	// latecomer's chat, once the sharer's tracks ended, marks the end of
+	// what could come.
+	pub.goPeer.send(api.MeetSignal{Type: "leave"})
+	until(t, "the sharer's tracks end", func() bool { return c.get(c.ended, camera) == 1 && c.get(c.ended, screen) == 2 }, &c)
+	late.send(api.MeetSignal{Type: "chat", Text: "おつかれさまでした"})
+	left := false
+	deadline := time.After(60 * time.Second) // a bound, not a measure
+	for chat := false; !chat; {
+		select {
+		case m := <-sub.msgs:
+			chat = m.Type == "chat"
+			switch {
+			case m.Participant == nil || m.Participant.ID != pubID:
+			case m.Type == "left":
+				left = true
+			default:
+				t.Errorf("as the sharer left: %s %+v", m.Type, m.Participant)
+			}
+		case <-deadline:
+			t.Fatal("the chat did not arrive in 60 s")
+		}
+	}
+	if !left {
+		t.Error("the subscriber was not told the sharer left")
+	}
 }
 
 // TestMeetScreenSignals: a screen message must say on or off, and comes
