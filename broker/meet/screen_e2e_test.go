@@ -131,6 +131,9 @@ func TestE2EMeetingScreenBesideCamera(t *testing.T) {
 	pa.waitJS("the camera stays on its own sender, the screen on another",
 		`(() => { const v = window.meet.pc.getSenders().filter(s => s.track && s.track.kind === "video"); return v.length === 2 && v.some(s => s.track === window.meet.local.getVideoTracks()[0]) && v.some(s => s.track === window.devices.screenTrack()); })()`, true)
 
+	pa.waitJS("the screen goes out as one encoding (no simulcast) of up to 2.5 Mbit/s",
+		`(() => { const s = window.meet.pc.getSenders().find(s => s.track && s.track === window.devices.screenTrack()); const e = s && s.getParameters().encodings; return !!e && e.length === 1 && !e[0].rid && e[0].maxBitrate === 2500000; })()`, true)
+
 	const screenName = "山田 花子 さんの画面"
 	twoTracks := func(v screenView) bool {
 		return len(v.Screens) == 1 && v.Screens[0].Name == screenName && v.Screens[0].Frames > 0 &&
