@@ -17,6 +17,24 @@ type Presence interface {
 	Teleworking(userID string) bool
 }
 
+// Marks are flags on people that every broker of a database sees alike
+// (the event hub, broker/events).
+type Marks interface {
+	// Hold sets or clears a mark this broker holds for the user, which
+	// ends with the broker (a meeting it hosts). It must not block.
+	Hold(userID, mark string, on bool)
+	// Flag sets or clears the user's flag, wherever set last; once it
+	// returns, Marked says so on this broker.
+	Flag(ctx context.Context, userID, mark string, on bool)
+	Marked(userID, mark string) bool
+}
+
+// The marks presence is derived from.
+const (
+	markMeeting = "meeting" // held by the broker hosting the meeting
+	markAway    = "away"    // flagged by the app, through any broker
+)
+
 // MaxStatus bounds a status message, in characters.
 const MaxStatus = 100
 
@@ -26,9 +44,8 @@ const maxPresence = 500
 // state derives one user's presence.
 func (s *Service) state(userID string) string {
 	online := s.presence != nil && s.presence.Online(userID)
-	s.awayMu.Lock()
-	away, meeting := s.away[userID], s.meeting[userID]
-	s.awayMu.Unlock()
+	meeting := s.marks != nil && s.marks.Marked(userID, markMeeting)
+	away := online && s.marks != nil && s.marks.Marked(userID, markAway)
 	switch {
 	case meeting:
 		// In a meeting whatever the app says: the meeting runs in a
@@ -45,8 +62,8 @@ func (s *Service) state(userID string) string {
 }
 
 // SetStatus sets u's status message or idle flag and tells u's
-// department. The idle flag lives in memory: it means something only
-// while the app that set it is open.
+// department. The idle flag lives in memory (every broker's hub, not the
+// database): it means something only while the app that set it is open.
 func (s *Service) SetStatus(ctx context.Context, u api.User, req api.ChatStatusRequest) (api.ChatPresence, error) {
 	if req.Message != nil {
 		msg := strings.TrimSpace(*req.Message)
@@ -57,14 +74,8 @@ func (s *Service) SetStatus(ctx context.Context, u api.User, req api.ChatStatusR
 			return api.ChatPresence{}, err
 		}
 	}
-	if req.Away != nil {
-		s.awayMu.Lock()
-		if *req.Away {
-			s.away[u.ID] = true
-		} else {
-			delete(s.away, u.ID)
-		}
-		s.awayMu.Unlock()
+	if req.Away != nil && s.marks != nil {
+		s.marks.Flag(ctx, u.ID, markAway, *req.Away)
 	}
 	l, err := s.presenceOf(ctx, []api.User{u})
 	if err != nil || len(l) == 0 {
@@ -77,15 +88,12 @@ func (s *Service) SetStatus(ctx context.Context, u api.User, req api.ChatStatusR
 // Attending is told by web meetings (broker/meet) when someone enters
 // their first meeting (in) or leaves their last: presence says 会議中
 // meanwhile, and the department hears of it at once. It does not block
-// the meeting: the telling runs on its own.
+// the meeting: the telling runs on its own. The mark is this broker's,
+// which hosts the meeting: it ends with the broker, as the meeting does.
 func (s *Service) Attending(userID string, in bool) {
-	s.awayMu.Lock()
-	if in {
-		s.meeting[userID] = true
-	} else {
-		delete(s.meeting, userID)
+	if s.marks != nil {
+		s.marks.Hold(userID, markMeeting, in)
 	}
-	s.awayMu.Unlock()
 	go func() {
 		ctx := context.Background()
 		u, err := s.dir.User(ctx, userID)

@@ -56,8 +56,13 @@ type Config struct {
 	// Presence is optional (a one-shot command has none): without it
 	// everyone reads as offline.
 	Presence Presence
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Marks keeps who is in a meeting and whose app is idle (the event
+	// hub, so that every broker of a database sees the same); without
+	// it (a one-shot command, which runs no meeting and serves no app)
+	// nobody is.
+	Marks Marks
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Limits of what a client may send.
@@ -119,9 +124,7 @@ type Service struct {
 	pol   *api.ChatPolicy
 
 	presence Presence
-	awayMu   sync.Mutex      // guards away, meeting
-	away     map[string]bool // users whose app says they are idle
-	meeting  map[string]bool // users in a web meeting now (Attending)
+	marks    Marks
 
 	tellMu    sync.Mutex        // one tell at a time, each pushing states read under it
 	sweepMu   sync.Mutex        // guards told; one sweep at a time
@@ -141,7 +144,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{st: cfg.Store, dir: cfg.Directory, push: cfg.Push, audit: cfg.Audit, log: cfg.Log, now: cfg.Now,
-		deptChan: map[string]string{}, presence: cfg.Presence, away: map[string]bool{}, meeting: map[string]bool{},
+		deptChan: map[string]string{}, presence: cfg.Presence, marks: cfg.Marks,
 		told: map[string]string{}}, nil
 }
 

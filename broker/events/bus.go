@@ -42,7 +42,7 @@ type Filler func(ctx context.Context, stream string, after, before int64) ([]any
 func WithBus(b Bus) Option {
 	return func(h *Hub) {
 		if b != nil {
-			h.x = &across{h: h, bus: b, id: newBrokerID(), peers: map[string]*peer{}, streams: map[string]int64{},
+			h.x = &across{h: h, bus: b, id: newBrokerID(), peers: map[string]*peer{}, streams: map[string]int64{}, once: map[string]bool{},
 				listened: make(chan struct{}), published: make(chan struct{})}
 			h.x.cond = sync.NewCond(&h.x.mu)
 		}
@@ -70,6 +70,8 @@ const (
 	kindSnap    = "snap"    // every user with a socket on the sending broker
 	kindHello   = "hello"   // a broker started listening: tell it who is online
 	kindBye     = "bye"     // a broker stops
+	kindHold    = "hold"    // a mark the sending broker holds for users, or no longer (Hold)
+	kindFlag    = "flag"    // a user's flag set or cleared (Flag)
 )
 
 type wire struct {
@@ -82,6 +84,14 @@ type wire struct {
 	SSeq   int64       `json:"q,omitempty"`
 	Client *Client     `json:"c,omitempty"`
 	Except string      `json:"x,omitempty"`
+	// Marks (kindHold, kindFlag; kindSnap carries Held and Flags).
+	Mark  string              `json:"m,omitempty"`
+	On    bool                `json:"o,omitempty"`
+	Token string              `json:"t,omitempty"`
+	Held  map[string][]string `json:"h,omitempty"`
+	Flags map[string][]string `json:"f,omitempty"`
+	// Once keys an announcement several brokers make (BroadcastOnce).
+	Once string `json:"1,omitempty"`
 }
 
 type wireEvent struct {
@@ -104,8 +114,13 @@ const packLimit = 7000
 // maxStreams bounds the ordered streams a hub remembers the last entry of.
 const maxStreams = 100_000
 
+// maxOnce bounds the announcement keys a hub remembers (a few a year).
+const maxOnce = 10_000
+
 type peer struct {
 	users map[string]bool
+	held  map[string]map[string]bool // mark → users, as it told
+	flags map[string]map[string]bool // mark → users, in its last snapshot
 	heard time.Time
 }
 
@@ -127,6 +142,7 @@ type across struct {
 	filler Filler
 
 	streams map[string]int64 // the listener's only: last entry passed on, by stream
+	once    map[string]bool  // the listener's only: announcements passed on (BroadcastOnce)
 
 	listened  chan struct{} // closed once listening the first time
 	published chan struct{} // closed when the publisher has stopped
@@ -159,6 +175,7 @@ func (h *Hub) startAcross(ctx context.Context) error {
 				first = false
 				close(x.listened)
 			} else {
+				h.forgetFlags()
 				h.resumeAll()
 			}
 			x.send(wire{K: kindHello})
@@ -208,15 +225,21 @@ func (x *across) sendEvents(batch []Stored) {
 	x.send(w)
 }
 
+// sendSnap queues the snapshot under the locks that guard what it
+// tells, so that no change (a socket, a held mark) is queued between
+// reading it and queueing it: a snapshot never overtakes a later change
+// on the bus.
 func (x *across) sendSnap() {
 	h := x.h
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	users := make([]string, 0, len(h.subs))
 	for u := range h.subs {
 		users = append(users, u)
 	}
-	h.mu.Unlock()
-	x.send(wire{K: kindSnap, Users: users})
+	h.marks.mu.Lock()
+	defer h.marks.mu.Unlock()
+	x.send(wire{K: kindSnap, Users: users, Held: listOf(h.marks.held), Flags: listOf(h.marks.flags)})
 }
 
 // publisher publishes the queue in order, packing frames into payloads.
@@ -330,9 +353,19 @@ func (x *across) apply(w wire) {
 		}
 		h.pushLocal(w.Users, *w.Event)
 	case kindAll:
-		if w.Event != nil {
-			h.broadcastLocal(*w.Event)
+		if w.Event == nil {
+			return
 		}
+		if w.Once != "" {
+			if x.once[w.Once] {
+				return // announced already, by another broker
+			}
+			if len(x.once) >= maxOnce {
+				clear(x.once)
+			}
+			x.once[w.Once] = true
+		}
+		h.broadcastLocal(*w.Event)
 	case kindClose:
 		if !self && w.Client != nil {
 			h.closeSignIns(w.Client.UserID, w.Client.DeviceID, w.Client.SessionID, w.Except)
@@ -341,10 +374,12 @@ func (x *across) apply(w wire) {
 		if !self && w.Client != nil {
 			h.dropDevice(w.Client.UserID, w.Client.DeviceID)
 		}
-	case kindOn, kindOff, kindSnap:
+	case kindOn, kindOff, kindSnap, kindHold:
 		if !self {
 			x.notePeer(w)
 		}
+	case kindFlag:
+		h.applyFlag(w, self)
 	case kindHello:
 		if !self {
 			x.sendSnap()
@@ -399,10 +434,16 @@ func (x *across) notePeer(w wire) {
 	defer x.peersMu.Unlock()
 	p := x.peers[w.From]
 	if p == nil || w.K == kindSnap {
-		p = &peer{users: map[string]bool{}}
+		p = &peer{users: map[string]bool{}, held: setOf(w.Held), flags: setOf(w.Flags)}
 		x.peers[w.From] = p
 	}
 	p.heard = time.Now()
+	if w.K == kindHold {
+		for _, u := range w.Users {
+			setIn(p.held, w.Mark, u, w.On)
+		}
+		return
+	}
 	for _, u := range w.Users {
 		if w.K == kindOff {
 			delete(p.users, u)

@@ -272,3 +272,56 @@ func TestE2EHubsAcrossBrokers(t *testing.T) {
 		s.conn.CloseNow()
 	})
 }
+
+// TestMarksAcrossHubs: held marks and flags read the same on every hub of
+// a database. A flag set on one hub reads on it as soon as Flag returns
+// and on the others once heard; a hub that starts later learns the flags
+// and held marks set before it from the others' snapshots; a flag
+// cleared on another hub than the one that set it clears everywhere; a
+// held mark ends with its hub, a flag does not.
+func TestMarksAcrossHubs(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	a, b := startBroker(t, url), startBroker(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	all := func(hs ...*broker) func(user, mark string, want bool) func() bool {
+		return func(user, mark string, want bool) func() bool {
+			return func() bool {
+				for _, h := range hs {
+					if h.hub.Marked(user, mark) != want {
+						return false
+					}
+				}
+				return true
+			}
+		}
+	}
+	a.hub.Hold("yamada", "meeting", true)
+	if !a.hub.Marked("yamada", "meeting") {
+		t.Fatal("a held mark does not read on its own hub")
+	}
+	waitFor(t, "the held mark on B", all(b)("yamada", "meeting", true))
+	b.hub.Flag(ctx, "sato", "away", true)
+	if !b.hub.Marked("sato", "away") {
+		t.Fatal("a flag does not read on its hub once Flag returned")
+	}
+	waitFor(t, "the flag on A", all(a)("sato", "away", true))
+
+	c := startBroker(t, url)
+	waitFor(t, "a later hub learns the flag and the held mark", func() bool {
+		return c.hub.Marked("sato", "away") && c.hub.Marked("yamada", "meeting")
+	})
+	a.hub.Flag(ctx, "sato", "away", false)
+	waitFor(t, "the flag cleared through another hub, everywhere", all(a, b, c)("sato", "away", false))
+	c.hub.Flag(ctx, "suzuki", "away", true)
+	waitFor(t, "a flag set on the later hub, everywhere", all(a, b, c)("suzuki", "away", true))
+
+	a.hub.Close() // says goodbye
+	waitFor(t, "the held mark ends with its hub", all(b, c)("yamada", "meeting", false))
+	if !b.hub.Marked("suzuki", "away") || !c.hub.Marked("suzuki", "away") {
+		t.Error("a flag ended with a hub that stopped")
+	}
+	if b.hub.Marked("sato", "away") || b.hub.Marked("tanaka", "away") || b.hub.Marked("suzuki", "meeting") {
+		t.Error("a mark nobody set reads as set")
+	}
+}

@@ -61,6 +61,8 @@ type Hub struct {
 	kick chan struct{}
 	done chan struct{}
 
+	marks *marks // chat's 会議中 and 離席中 (marks.go)
+
 	// Across brokers (nil bus: one broker, nothing of this is used).
 	x *across
 }
@@ -134,7 +136,7 @@ func New(ctx context.Context, st Store, log *slog.Logger, now func() time.Time, 
 		committed[k] = v
 	}
 	h := &Hub{st: st, log: log, now: now, seqs: seqs, committed: committed, subs: map[string]map[*Sub]struct{}{},
-		kick: make(chan struct{}, 1), done: make(chan struct{})}
+		marks: newMarks(), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	for _, o := range opts {
 		o(h)
 	}
@@ -503,6 +505,25 @@ func (h *Hub) Broadcast(typ string, data any) {
 		return
 	}
 	h.broadcastLocal(ev)
+}
+
+// BroadcastOnce is Broadcast of an announcement that several brokers
+// may make (each adopts a BCP switch, wherever it was made): across
+// brokers each hub passes the first of a key on and drops the rest, so
+// every socket hears it once. On one broker a key is announced once
+// anyway.
+func (h *Hub) BroadcastOnce(key, typ string, data any) {
+	if h.x == nil {
+		h.Broadcast(typ, data)
+		return
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		h.log.Error("events: encode", "type", typ, "err", err)
+		return
+	}
+	ev := api.Event{Type: typ, At: h.now(), Data: b}
+	h.x.send(wire{K: kindAll, Event: &ev, Once: key})
 }
 
 func (h *Hub) broadcastLocal(e api.Event) {

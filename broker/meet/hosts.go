@@ -26,6 +26,11 @@ type Hosts interface {
 	// TouchRoomHosts marks the rooms as still running at at.
 	TouchRoomHosts(ctx context.Context, ids []string, at time.Time) error
 	DeleteRoomHost(ctx context.Context, id string) error
+	// ClaimRoomHost records h unless another broker's record of the
+	// same room was seen at or after live (that broker hosts it), and
+	// returns the record in force: a scheduled meeting's room opens on
+	// one broker however many open it at once.
+	ClaimRoomHost(ctx context.Context, h RoomHost, live time.Time) (RoomHost, error)
 	// PurgeRoomHosts deletes rooms not touched since before (their
 	// broker died), returning how many.
 	PurgeRoomHosts(ctx context.Context, before time.Time) (int64, error)
@@ -58,14 +63,22 @@ const (
 // so that the host can check it without asking anyone.
 const remotePrefix = "zmr_"
 
-// remoteTicket is what a remote join token carries.
+// remoteTicket is what a remote token carries: a join token, the host's
+// lobby token (For forDoor) or a guest link (For forGuest, with the
+// link's ID), each good at the hosting broker only for what it is for.
 type remoteTicket struct {
 	Room    string `json:"r"`
 	User    string `json:"u"`
 	Name    string `json:"n"`
 	Expires int64  `json:"e"` // unix ms
-	Nonce   string `json:"x"` // makes it single-use at the host
+	Nonce   string `json:"x"` // makes a join or lobby token single-use at the host
+	For     string `json:"f,omitempty"`
+	Link    string `json:"l,omitempty"`
 }
+
+// forGuest marks a remote token that is a guest link: opened again until
+// it expires, as a guest link made at the host is.
+const forGuest = "guest"
 
 // TokenKey derives the key of remote join tokens from the broker's
 // secret key (the same on every broker of a database).
@@ -82,28 +95,42 @@ func (s *Service) sign(t remoteTicket) string {
 	return remotePrefix + base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// redeemRemote checks a remote join token and spends it.
-func (s *Service) redeemRemote(roomID, token string) (Ticket, error) {
-	if len(s.cfg.TokenKey) == 0 || len(token) > 1024 {
-		return Ticket{}, ErrRefused
+// verifyRemote checks a remote token's signature and reads it.
+func (s *Service) verifyRemote(token string) (remoteTicket, bool) {
+	if len(s.cfg.TokenKey) == 0 || len(token) > 1024 || !strings.HasPrefix(token, remotePrefix) {
+		return remoteTicket{}, false
 	}
 	body, sig, ok := strings.Cut(strings.TrimPrefix(token, remotePrefix), ".")
 	if !ok {
-		return Ticket{}, ErrRefused
+		return remoteTicket{}, false
 	}
 	b, err1 := base64.RawURLEncoding.DecodeString(body)
 	got, err2 := base64.RawURLEncoding.DecodeString(sig)
 	if err1 != nil || err2 != nil {
-		return Ticket{}, ErrRefused
+		return remoteTicket{}, false
 	}
 	m := hmac.New(sha256.New, s.cfg.TokenKey)
 	m.Write(b)
 	if !hmac.Equal(m.Sum(nil), got) {
-		return Ticket{}, ErrRefused
+		return remoteTicket{}, false
 	}
 	var t remoteTicket
-	if json.Unmarshal(b, &t) != nil || t.Nonce == "" {
+	if json.Unmarshal(b, &t) != nil {
+		return remoteTicket{}, false
+	}
+	return t, true
+}
+
+// redeemRemote checks a remote join token (for "") or host's lobby token
+// (forDoor) and spends it. A token for anything else is refused: a
+// lobby token opens no signalling socket, a guest link is knocked with.
+func (s *Service) redeemRemote(roomID, token, forWhat string) (Ticket, error) {
+	t, ok := s.verifyRemote(token)
+	if !ok || t.Nonce == "" {
 		return Ticket{}, ErrRefused
+	}
+	if t.For != forWhat {
+		return Ticket{}, api.Err(api.CodeMeetJoinRefused, "not a token for this socket")
 	}
 	now := s.now()
 	exp := time.UnixMilli(t.Expires)
@@ -128,30 +155,87 @@ func (s *Service) redeemRemote(roomID, token string) (Ticket, error) {
 		return Ticket{}, api.Err(api.CodeMeetJoinRefused, "for another room")
 	case r == nil:
 		return Ticket{}, ErrNotFound
+	case forWhat == forDoor && r.host != t.User:
+		return Ticket{}, api.Err(api.CodeMeetJoinRefused, "not the room's host")
 	}
-	return Ticket{RoomID: t.Room, UserID: t.User, Name: t.Name, Expires: exp}, nil
+	return Ticket{RoomID: t.Room, UserID: t.User, Name: t.Name, Expires: exp, For: forWhat}, nil
 }
 
-// issueRemote gives u a way into a room another broker hosts: a signed
-// token, good at that broker, and that broker's address.
-func (s *Service) issueRemote(ctx context.Context, roomID string, u api.User) (Join, error) {
+// remoteHost is the live record of a room another broker hosts;
+// ErrNotFound when none (or when it names this broker, before a restart).
+func (s *Service) remoteHost(ctx context.Context, roomID string) (RoomHost, error) {
 	if s.cfg.Hosts == nil {
-		return Join{}, ErrNotFound
+		return RoomHost{}, ErrNotFound
 	}
 	h, err := s.cfg.Hosts.RoomHost(ctx, roomID)
 	if errors.Is(err, ErrNoHost) {
-		return Join{}, ErrNotFound
+		return RoomHost{}, ErrNotFound
 	}
+	if err != nil {
+		return RoomHost{}, err
+	}
+	if s.now().Sub(h.SeenAt) > hostTTL || h.Broker == "" || h.Broker == s.selfURL() {
+		return RoomHost{}, ErrNotFound // its broker is gone (or it was this one, before a restart)
+	}
+	return h, nil
+}
+
+// issueRemote gives u a way into a room another broker hosts: a signed
+// token, good at that broker, and that broker's address; the room's host
+// gets a lobby token for that broker's lobby too (Join.Door).
+func (s *Service) issueRemote(ctx context.Context, roomID string, u api.User) (Join, error) {
+	h, err := s.remoteHost(ctx, roomID)
 	if err != nil {
 		return Join{}, err
 	}
 	now := s.now()
-	if now.Sub(h.SeenAt) > hostTTL || h.Broker == "" || h.Broker == s.selfURL() {
-		return Join{}, ErrNotFound // its broker is gone (or it was this one, before a restart)
-	}
 	t := remoteTicket{Room: roomID, User: u.ID, Name: u.Name, Expires: now.Add(JoinTTL).UnixMilli(), Nonce: randomID(16)}
-	return Join{Token: s.sign(t), Expires: time.UnixMilli(t.Expires), Broker: h.Broker,
-		Room: api.Room{ID: h.ID, Title: h.Title, CreatedBy: h.CreatedBy, CreatedAt: h.CreatedAt, Capacity: Capacity}}, nil
+	j := Join{Token: s.sign(t), Expires: time.UnixMilli(t.Expires), Broker: h.Broker,
+		Room: api.Room{ID: h.ID, Title: h.Title, CreatedBy: h.CreatedBy, CreatedAt: h.CreatedAt, Capacity: Capacity}}
+	if u.ID == h.CreatedBy {
+		d := t
+		d.Nonce, d.For = randomID(16), forDoor
+		j.Door = s.sign(d)
+	}
+	return j, nil
+}
+
+// remoteGuestLink makes a guest link into a room another broker hosts,
+// signed so that the host takes it: the host or IT only, as at the host.
+func (s *Service) remoteGuestLink(ctx context.Context, roomID string, by api.User, name string, valid time.Duration) (api.GuestLink, string, string, error) {
+	h, err := s.remoteHost(ctx, roomID)
+	if err != nil {
+		return api.GuestLink{}, "", "", err
+	}
+	if by.ID != h.CreatedBy && !by.HasRole(api.RoleAdmin) && !by.HasRole(api.RoleDeptAdmin) {
+		return api.GuestLink{}, "", "", api.Err(api.CodeMeetNotHost, "only the host or IT makes guest links")
+	}
+	now := s.now()
+	t := remoteTicket{Room: roomID, User: by.ID, Name: name, Expires: now.Add(valid).UnixMilli(), For: forGuest, Link: randomID(9)}
+	l := api.GuestLink{ID: t.Link, Name: name, ExpiresAt: time.UnixMilli(t.Expires),
+		Room: api.Room{ID: h.ID, Title: h.Title, CreatedBy: h.CreatedBy, CreatedAt: h.CreatedAt, Capacity: Capacity}}
+	return l, s.sign(t), h.Broker, nil
+}
+
+// remoteGuest reads a guest link made by another broker for a room of
+// this one; ok is false when it is none (a link made here, or forged).
+func (s *Service) remoteGuest(roomID, link string) (guestLink, bool) {
+	t, ok := s.verifyRemote(link)
+	if !ok || t.For != forGuest || t.Link == "" {
+		return guestLink{}, false
+	}
+	return guestLink{id: t.Link, roomID: t.Room, name: t.Name, by: t.User, expires: time.UnixMilli(t.Expires)}, true
+}
+
+// LinkBase is where meeting links of this broker's rooms point across
+// brokers: this broker's own address, since its rooms' lobbies and
+// tokens are in its memory (a link to the shared address could reach
+// another broker). Empty on one broker: links use the address asked.
+func (s *Service) LinkBase() string {
+	if s.cfg.Hosts == nil {
+		return ""
+	}
+	return s.selfURL()
 }
 
 // SetSelf sets this broker's own base URL, once its listener is up
@@ -175,6 +259,7 @@ type Join struct {
 	Room    api.Room
 	Expires time.Time
 	Broker  string
+	Door    string // the host's lobby token at that broker (the host only)
 }
 
 // recordHost records a new room as this broker's.

@@ -84,7 +84,17 @@ func (s *Service) GuestLink(ctx context.Context, roomID string, by api.User, nam
 	}
 	r := s.lookup(roomID)
 	if r == nil {
-		return api.GuestLink{}, "", ErrNotFound
+		// Across brokers the room may be another's: the link is signed
+		// for it and points there (URL set), where the guest knocks.
+		l, tok, broker, err := s.remoteGuestLink(ctx, roomID, by, name, valid)
+		if err != nil {
+			return api.GuestLink{}, "", err
+		}
+		l.URL = strings.TrimRight(broker, "/") + "/meet/" + roomID + "#guest=" + tok
+		_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: by.ID, Action: "meet.guest_link_created", Target: roomID,
+			Fields: map[string]string{"guest": api.GuestUserPrefix + l.ID, "name": name, "expires": l.ExpiresAt.UTC().Format(time.RFC3339),
+				"broker": broker}})
+		return l, tok, nil
 	}
 	if by.ID != r.host && !by.HasRole(api.RoleAdmin) && !by.HasRole(api.RoleDeptAdmin) {
 		return api.GuestLink{}, "", api.Err(api.CodeMeetNotHost, "only the host or IT makes guest links")
@@ -116,6 +126,12 @@ func (s *Service) Knock(ctx context.Context, roomID, link string) (api.Knock, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := s.links[h]
+	if !ok && strings.HasPrefix(link, remotePrefix) {
+		// Made by another broker of the database for this one's room.
+		if l, ok = s.remoteGuest(roomID, link); ok && !s.now().Before(l.expires) {
+			return api.Knock{}, api.Err(api.CodeMeetGuestLinkRefused, "expired")
+		}
+	}
 	switch {
 	case !ok:
 		return api.Knock{}, api.Err(api.CodeMeetGuestLinkRefused)
@@ -154,6 +170,10 @@ func (s *Service) Door(ctx context.Context, roomID string, u api.User) string {
 func (s *Service) RedeemLobby(ctx context.Context, roomID, token string) (Ticket, error) {
 	if token == "" {
 		return Ticket{}, ErrRefused
+	}
+	if strings.HasPrefix(token, remotePrefix) {
+		// The host's, given by the broker their join went through.
+		return s.redeemRemote(roomID, token, forDoor)
 	}
 	h := sha256.Sum256([]byte(token))
 	s.mu.Lock()

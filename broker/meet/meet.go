@@ -7,6 +7,7 @@ package meet
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -246,26 +247,81 @@ func (s *Service) Create(ctx context.Context, host api.User, title string) (api.
 
 // ForMeeting returns the running room of a scheduled meeting, opening
 // it for the first to come; its host is the organizer, whoever opened it.
+// Across brokers the room's ID is derived from the meeting's, so that
+// every broker finds the one record of it: a room another broker hosts
+// is returned as that broker records it (Join then sends the caller
+// there), and of two brokers opening it at once the record's claim
+// lets one open it.
 func (s *Service) ForMeeting(ctx context.Context, m api.Meeting) (api.Room, error) {
-	s.mu.Lock()
-	for _, r := range s.room {
-		if r.meetingID == m.ID {
-			s.mu.Unlock()
-			return r.info(), nil
+	if r := s.meetingRoom(m.ID); r != nil {
+		return r.info(), nil
+	}
+	id := randomID(12)
+	if s.cfg.Hosts != nil && len(s.cfg.TokenKey) > 0 {
+		id = meetingRoomID(s.cfg.TokenKey, m.ID)
+		h, err := s.remoteHost(ctx, id)
+		if err == nil {
+			return hostRoom(h), nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return api.Room{}, err
+		}
+		now := s.now()
+		won, err := s.cfg.Hosts.ClaimRoomHost(ctx, RoomHost{ID: id, Broker: s.selfURL(), Title: m.Title, CreatedBy: m.CreatedBy,
+			CreatedAt: now, SeenAt: now}, now.Add(-hostTTL))
+		if err != nil {
+			return api.Room{}, err
+		}
+		if won.Broker != s.selfURL() {
+			return hostRoom(won), nil
 		}
 	}
+	r := &room{svc: s, id: id, title: m.Title, host: m.CreatedBy, department: m.Department, meetingID: m.ID,
+		created: s.now(), idleSince: s.now(), peers: map[string]*peer{}, tracks: map[string]*forward{}, removed: map[string]bool{},
+		admitted: map[string]bool{}, waiting: map[string]*waiter{}, doors: map[*door]bool{}}
+	s.mu.Lock()
 	if s.done {
 		s.mu.Unlock()
 		return api.Room{}, api.Err(api.CodeMeetUnavailable)
 	}
-	r := &room{svc: s, id: randomID(12), title: m.Title, host: m.CreatedBy, department: m.Department, meetingID: m.ID,
-		created: s.now(), idleSince: s.now(), peers: map[string]*peer{}, tracks: map[string]*forward{}, removed: map[string]bool{},
-		admitted: map[string]bool{}, waiting: map[string]*waiter{}, doors: map[*door]bool{}}
+	for _, x := range s.room {
+		if x.meetingID == m.ID {
+			// Opened meanwhile by another request to this broker.
+			s.mu.Unlock()
+			return x.info(), nil
+		}
+	}
 	s.room[r.id] = r
 	s.mu.Unlock()
 	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: m.CreatedBy, Action: "meet.room_created", Target: r.id,
 		Fields: map[string]string{"title": m.Title, "meeting": m.ID}})
 	return r.info(), nil
+}
+
+// meetingRoom is this broker's running room of a scheduled meeting.
+func (s *Service) meetingRoom(meetingID string) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.room {
+		if r.meetingID == meetingID {
+			return r
+		}
+	}
+	return nil
+}
+
+// meetingRoomID is the room ID of a scheduled meeting across brokers:
+// the same on every broker (the key is theirs alike), and no guess from
+// the meeting's ID for anyone without the key.
+func meetingRoomID(key []byte, meetingID string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("zaitaku meeting room v1\x00" + meetingID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
+}
+
+// hostRoom is what a broker knows of a room another broker hosts.
+func hostRoom(h RoomHost) api.Room {
+	return api.Room{ID: h.ID, Title: h.Title, CreatedBy: h.CreatedBy, CreatedAt: h.CreatedAt, Capacity: Capacity}
 }
 
 // Rooms lists the running rooms u may be shown: "meet now" rooms of
@@ -368,7 +424,7 @@ func (s *Service) Redeem(ctx context.Context, roomID, token string) (Ticket, err
 		return Ticket{}, ErrRefused
 	}
 	if strings.HasPrefix(token, remotePrefix) {
-		return s.redeemRemote(roomID, token)
+		return s.redeemRemote(roomID, token, "")
 	}
 	h := sha256.Sum256([]byte(token))
 	s.mu.Lock()

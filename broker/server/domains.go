@@ -243,6 +243,9 @@ type Meetings interface {
 	ForMeeting(ctx context.Context, m api.Meeting) (api.Room, error)
 	Rooms(u api.User) []api.Room
 	MeetingRooms() map[string]api.Room
+	// LinkBase is where links into this broker's rooms point across
+	// brokers (its own address); "" on one broker.
+	LinkBase() string
 }
 
 // Schedule is scheduled meetings (broker/schedule).

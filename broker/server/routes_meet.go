@@ -81,18 +81,30 @@ func (s *Server) joinRoom(c *call) (any, error) {
 	if s.meet == nil {
 		return nil, api.Err(api.CodeMeetUnavailable)
 	}
-	j, err := s.meet.Join(c.R.Context(), c.R.PathValue("id"), c.P.User)
+	return s.joinAnswer(c, c.R.PathValue("id"))
+}
+
+// joinAnswer is the caller's way into a room, on this broker or the one
+// hosting it.
+func (s *Server) joinAnswer(c *call, roomID string) (api.MeetJoin, error) {
+	j, err := s.meet.Join(c.R.Context(), roomID, c.P.User)
 	if err != nil {
-		return nil, err
+		return api.MeetJoin{}, err
 	}
 	if j.Broker != "" {
-		// Another broker hosts the room (its media and peers are in that
-		// broker's memory): the page goes to that broker's own address.
-		return api.MeetJoin{Room: j.Room, Token: j.Token, ExpiresAt: j.Expires, Broker: j.Broker,
-			URL: strings.TrimRight(j.Broker, "/") + "/meet/" + j.Room.ID + "#join=" + j.Token}, nil
+		// Another broker hosts the room (its media, peers and lobby are
+		// in that broker's memory): the page goes to that broker's own
+		// address, the host's with a lobby token good there.
+		out := api.MeetJoin{Room: j.Room, Token: j.Token, ExpiresAt: j.Expires, Broker: j.Broker,
+			URL: strings.TrimRight(j.Broker, "/") + "/meet/" + j.Room.ID + "#join=" + j.Token}
+		if j.Door != "" {
+			out.LobbyToken = j.Door
+			out.URL += "&lobby=" + j.Door
+		}
+		return out, nil
 	}
 	return s.withDoor(c, api.MeetJoin{Room: j.Room, Token: j.Token, ExpiresAt: j.Expires,
-		URL: s.baseURL(c.R) + "/meet/" + j.Room.ID + "#join=" + j.Token}), nil
+		URL: s.meetBase(c.R) + "/meet/" + j.Room.ID + "#join=" + j.Token}), nil
 }
 
 func (s *Server) issueJoin(c *call, roomID string) (api.MeetJoin, error) {
@@ -101,12 +113,22 @@ func (s *Server) issueJoin(c *call, roomID string) (api.MeetJoin, error) {
 		return api.MeetJoin{}, err
 	}
 	return s.withDoor(c, api.MeetJoin{Room: room, Token: tok, ExpiresAt: exp,
-		URL: s.baseURL(c.R) + "/meet/" + room.ID + "#join=" + tok}), nil
+		URL: s.meetBase(c.R) + "/meet/" + room.ID + "#join=" + tok}), nil
+}
+
+// meetBase is where links into this broker's rooms point: across
+// brokers its own address (the room's tokens and lobby are in its
+// memory; the shared address may lead to another), else where browsers
+// reach it.
+func (s *Server) meetBase(r *http.Request) string {
+	if b := s.meet.LinkBase(); b != "" {
+		return strings.TrimRight(b, "/")
+	}
+	return s.baseURL(r)
 }
 
 // withDoor gives the host's way into a room of this broker the lobby
-// token too: their page opens the lobby, where guests knock. (A room
-// another broker hosts has its lobby there: not yet offered.)
+// token too: their page opens the lobby, where guests knock.
 func (s *Server) withDoor(c *call, j api.MeetJoin) api.MeetJoin {
 	if door := s.meet.Door(c.R.Context(), j.Room.ID, c.P.User); door != "" {
 		j.LobbyToken = door
@@ -166,7 +188,8 @@ func (s *Server) joinMeeting(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.issueJoin(c, room.ID)
+	// The room may be another broker's: the answer sends the caller there.
+	return s.joinAnswer(c, room.ID)
 }
 
 func (s *Server) createGuestLink(c *call) (any, error) {
@@ -184,8 +207,11 @@ func (s *Server) createGuestLink(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// In the fragment, as join tokens are: never sent, never logged.
-	l.URL = s.baseURL(c.R) + "/meet/" + l.Room.ID + "#guest=" + tok
+	// In the fragment, as join tokens are: never sent, never logged. A
+	// link into another broker's room comes with its URL (that broker's).
+	if l.URL == "" {
+		l.URL = s.meetBase(c.R) + "/meet/" + l.Room.ID + "#guest=" + tok
+	}
 	return created{l}, nil
 }
 

@@ -189,7 +189,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 	s.Slots, err = slots.New(ectx, slots.Config{
 		Store: cfg.Stores.Slots(), Terminals: s.Terminals, Events: s.Events, Audit: s.Audit,
 		Log: log.With("domain", "slots"), Now: cfg.Now,
-		People: slotPeople{cfg.Stores.Auth()}, Broadcast: s.Events, // BCP mode
+		People: slotPeople{cfg.Stores.Auth()}, Broadcast: announcer{s.Events}, // BCP mode
 		Lease: cfg.SlotLease, Heartbeat: cfg.SlotLease / 3,
 	})
 	if err != nil {
@@ -221,7 +221,7 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		s.Events.Close()
 		return nil, err
 	}
-	if s.Chat, err = newChat(cfg, s.Auth, s.Events, presence{s.Events, s.Slots}, s.Audit); err != nil {
+	if s.Chat, err = newChat(cfg, s.Auth, s.Events, presence{s.Events, s.Slots}, s.Events, s.Audit); err != nil {
 		s.Slots.Close()
 		s.Relay.Close()
 		s.Events.Close()
@@ -382,10 +382,10 @@ func NewReleases(cfg Config, rec audit.Recorder) (*release.Service, error) {
 // of auth, and it pushes over the event hub (nil for a one-shot command,
 // which has no sockets to push to).
 func NewChat(cfg Config, a *auth.Service, push chat.Pusher, rec audit.Recorder) (*chat.Service, error) {
-	return newChat(cfg, a, push, nil, rec)
+	return newChat(cfg, a, push, nil, nil, rec)
 }
 
-func newChat(cfg Config, a *auth.Service, push chat.Pusher, p chat.Presence, rec audit.Recorder) (*chat.Service, error) {
+func newChat(cfg Config, a *auth.Service, push chat.Pusher, p chat.Presence, m chat.Marks, rec audit.Recorder) (*chat.Service, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -393,7 +393,7 @@ func newChat(cfg Config, a *auth.Service, push chat.Pusher, p chat.Presence, rec
 	if push == nil {
 		push = noPush{}
 	}
-	return chat.New(chat.Config{Store: cfg.Stores.Chat(), Directory: roster{a}, Push: push, Audit: rec, Presence: p,
+	return chat.New(chat.Config{Store: cfg.Stores.Chat(), Directory: roster{a}, Push: push, Audit: rec, Presence: p, Marks: m,
 		Log: cfg.Log.With("domain", "chat"), Now: cfg.Now})
 }
 
@@ -479,6 +479,23 @@ func (p presence) Online(userID string) bool { return p.hub.Online(userID) }
 func (p presence) Teleworking(userID string) bool {
 	sl, err := p.slots.Mine(userID)
 	return err == nil && sl.State == api.SlotGranted
+}
+
+// announcer announces BCP mode's switches. Every broker of a database
+// adopts each switch, the one it was made on and the others after it, and
+// each announces it: keyed by the switch (on or off, and when), so that
+// across brokers every app hears it once.
+type announcer struct{ hub *events.Hub }
+
+func (a announcer) Broadcast(typ string, data any) {
+	n, ok := data.(api.BCPNotice)
+	if !ok {
+		a.hub.Broadcast(typ, data)
+		return
+	}
+	// Milliseconds: the switch's time as the database keeps it, which is
+	// what the other brokers adopt.
+	a.hub.BroadcastOnce(fmt.Sprintf("%s/%t/%d", typ, n.Active, n.Since.UnixMilli()), typ, data)
 }
 
 type noPush struct{}

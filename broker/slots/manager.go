@@ -477,7 +477,15 @@ func (m *Manager) drop(c *change, s *slot, reason, message string, now time.Time
 		}
 	}
 	m.ended[s.rec.ID] = endedInfo{userID: s.rec.UserID, reason: reason, at: now}
-	if !m.shared() || s.rec.Broker == m.cfg.Broker {
+	tell := !m.shared() || s.rec.Broker == m.cfg.Broker
+	if m.shared() && reason == api.EndAdmin {
+		// IT's message is known only to the broker IT asked (audited:
+		// this broker made the end): that one tells the holder, wherever
+		// their app is (the stored event reaches it over the bus), and the
+		// holder's broker, learning of the end, does not tell again.
+		tell = audited
+	}
+	if tell {
 		c.publish(s.rec.UserID, api.EventEnded, api.EndedNotice{SlotID: s.rec.ID, Reason: reason, Message: message})
 	}
 	id := s.rec.ID

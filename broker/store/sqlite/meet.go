@@ -25,6 +25,19 @@ func (m *Meet) PutRoomHost(ctx context.Context, h meet.RoomHost) error {
 	return err
 }
 
+// ClaimRoomHost implements meet.Hosts: one statement, so that of two
+// brokers claiming a room at once one wins and both read its record.
+func (m *Meet) ClaimRoomHost(ctx context.Context, h meet.RoomHost, live time.Time) (meet.RoomHost, error) {
+	if _, err := m.s.W.ExecContext(ctx, `INSERT INTO meet_rooms (id, broker, title, created_by, created_at, seen_at) VALUES (?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET broker = excluded.broker, title = excluded.title, created_by = excluded.created_by,
+		created_at = excluded.created_at, seen_at = excluded.seen_at
+		WHERE meet_rooms.broker = excluded.broker OR meet_rooms.seen_at < ?`,
+		h.ID, h.Broker, h.Title, h.CreatedBy, ms(h.CreatedAt), ms(h.SeenAt), ms(live)); err != nil {
+		return meet.RoomHost{}, err
+	}
+	return m.RoomHost(ctx, h.ID)
+}
+
 // RoomHost implements meet.Hosts.
 func (m *Meet) RoomHost(ctx context.Context, id string) (meet.RoomHost, error) {
 	h := meet.RoomHost{ID: id}

@@ -38,5 +38,25 @@ var meetBehaviours = []behaviour{
 		if _, err := m.RoomHost(t.Context(), "r1"); !errors.Is(err, meet.ErrNoHost) {
 			t.Errorf("r1 after delete: %v", err)
 		}
+	}}, {"a room is claimed by one broker while its record is live", func(t *testing.T, st services.Stores) {
+		m := st.Meet()
+		a := meet.RoomHost{ID: "m1", Broker: "https://broker1:8443", Title: "定例", CreatedBy: "yamada", CreatedAt: at(0), SeenAt: at(0)}
+		got, err := m.ClaimRoomHost(t.Context(), a, at(-2))
+		must(t, err)
+		same(t, "first claim", got, a)
+		b := a
+		b.Broker, b.SeenAt = "https://broker2:8443", at(1)
+		got, err = m.ClaimRoomHost(t.Context(), b, at(-1))
+		must(t, err)
+		same(t, "a second broker's claim while the first's record is live", got, a)
+		a2 := a
+		a2.SeenAt = at(2)
+		got, err = m.ClaimRoomHost(t.Context(), a2, at(1))
+		must(t, err)
+		same(t, "the same broker's claim again", got, a2)
+		b.SeenAt = at(9)
+		got, err = m.ClaimRoomHost(t.Context(), b, at(3))
+		must(t, err)
+		same(t, "a claim once the first broker's record is stale", got, b)
 	}},
 }
