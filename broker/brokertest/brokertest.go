@@ -145,8 +145,9 @@ func Start(t testing.TB, opts ...Option) *Broker {
 	cfg.LoginRate, cfg.RefreshRate = "off", "off"
 	// Meeting media on a free loopback port, like the HTTPS listener.
 	// ICE over TCP stays off, as by default (TestMeetICEOverTCP turns it
-	// on): with it a browser without UDP would not need TURN.
-	cfg.MeetUDP, cfg.MeetTURNTCP = "127.0.0.1:0", "127.0.0.1:0"
+	// on): with it a browser without UDP would not need TURN. So does
+	// TURN over TLS (a test that asks for it sets MeetTURNTLS).
+	cfg.MeetUDP, cfg.MeetTURNTCP, cfg.MeetTURNTLS = "127.0.0.1:0", "127.0.0.1:0", "off"
 	// The console answers loopback, where the tests' browser is.
 	cfg.ConsoleAllow = "127.0.0.0/8,::1/128"
 	if o.console != "" {

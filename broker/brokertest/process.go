@@ -68,7 +68,7 @@ func StartProcess(t testing.TB, seed func(b *daemon.Broker), args ...string) *Pr
 		cfg.Data = dir
 		// Seeding needs no meeting media: the default ports (:8443,
 		// :3478) may be another test's or a running broker's.
-		cfg.MeetUDP, cfg.MeetTURNTCP = "off", "off"
+		cfg.MeetUDP, cfg.MeetTURNTCP, cfg.MeetTURNTLS = "off", "off", "off"
 		b, err := daemon.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), daemon.Options{Argon2: auth.TestArgon2})
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -54,7 +55,12 @@ type Config struct {
 	MeetUDP       string `json:"meet_udp"`        // ZAITAKU_MEET_UDP: host:port, or "off"
 	MeetPublicIPs string `json:"meet_public_ips"` // ZAITAKU_MEET_PUBLIC_IPS: comma-separated, announced instead of the local addresses (1:1 NAT)
 	MeetTURNTCP   string `json:"meet_turn_tcp"`   // ZAITAKU_MEET_TURN_TCP: host:port of the embedded TURN server over TCP, or off
-	MeetICETCP    string `json:"meet_ice_tcp"`    // ZAITAKU_MEET_ICE_TCP: host:port for ICE over TCP (one port, all participants), or off
+	// ZAITAKU_MEET_TURN_TLS: host:port of the same TURN server over TLS
+	// (the broker's own certificate), or off: for networks that let only
+	// TLS out, on 443. Off by default: 443 needs a capability the
+	// packaged unit does not give, and an upgrade opens no port by itself.
+	MeetTURNTLS string `json:"meet_turn_tls"`
+	MeetICETCP  string `json:"meet_ice_tcp"` // ZAITAKU_MEET_ICE_TCP: host:port for ICE over TCP (one port, all participants), or off
 	// MeetICEServers names a JSON file of the site's own STUN/TURN servers
 	// (a file, not a flag value, so that TURN passwords stay out of the
 	// process list and the shell history).
@@ -90,7 +96,7 @@ func defaults() Config {
 		LoginRate: "20/1m", RefreshRate: "300/1m",
 		// The media port has the HTTPS port's number, so that a firewall
 		// rule names one port for both (TCP and UDP).
-		MeetUDP: ":8443", MeetTURNTCP: ":3478", MeetICETCP: "off",
+		MeetUDP: ":8443", MeetTURNTCP: ":3478", MeetTURNTLS: "off", MeetICETCP: "off",
 		ConsoleAllow: console.DefaultAllow, ConsoleIdle: "15m", SlotLease: "90s"}
 }
 
@@ -120,6 +126,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.MeetUDP, "meet-udp", cfg.MeetUDP, "UDP `addr`ess for all web meeting media, or off (env ZAITAKU_MEET_UDP)")
 	fs.StringVar(&cfg.MeetPublicIPs, "meet-public-ips", "", "`IPs` (comma-separated) to announce for meeting media when the broker is behind 1:1 NAT (env ZAITAKU_MEET_PUBLIC_IPS)")
 	fs.StringVar(&cfg.MeetTURNTCP, "meet-turn-tcp", cfg.MeetTURNTCP, "TCP `addr`ess of the embedded TURN server for browsers that cannot send UDP, or off (env ZAITAKU_MEET_TURN_TCP)")
+	fs.StringVar(&cfg.MeetTURNTLS, "meet-turn-tls", cfg.MeetTURNTLS, "TCP `addr`ess of the embedded TURN server over TLS with the broker's certificate (e.g. :443, for networks that let only TLS out), or off (env ZAITAKU_MEET_TURN_TLS)")
 	fs.StringVar(&cfg.MeetICETCP, "meet-ice-tcp", cfg.MeetICETCP, "TCP `addr`ess for ICE over TCP (media straight to the SFU over one TCP port, for networks that block UDP but not this port), or off (env ZAITAKU_MEET_ICE_TCP)")
 	fs.StringVar(&cfg.MeetICEServers, "meet-ice-servers", "", "JSON `file` of the site's own STUN/TURN servers for meeting pages, e.g. [{\"urls\":[\"turns:turn.example.lg.jp:443\"],\"username\":\"u\",\"credential\":\"p\"}] (env ZAITAKU_MEET_ICE_SERVERS)")
 	fs.StringVar(&cfg.ConsoleAllow, "console-allow", cfg.ConsoleAllow, "comma-separated `CIDRs` the admin console answers (the office network; default the private ranges) (env ZAITAKU_CONSOLE_ALLOW)")
@@ -145,7 +152,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dec := json.NewDecoder(strings.NewReader(stripComments(string(b))))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config file %s: %w (keys: data, listen, db, tls_cert, tls_key, public_url, log_format, log_level, synchronous, demo, insecure_http, unbound_tunnels, next_key_pins, login_rate, refresh_rate, trusted_proxies, meet_udp, meet_public_ips, meet_turn_tcp, ldap, console_allow, console_idle, advertise, slot_lease)", file, err)
+			return cfg, fmt.Errorf("config file %s: %w (keys: %s)", file, err, strings.Join(configKeys(), ", "))
 		}
 	}
 	env := map[string]*string{
@@ -156,6 +163,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		"ZAITAKU_LOGIN_RATE": &cfg.LoginRate, "ZAITAKU_REFRESH_RATE": &cfg.RefreshRate, "ZAITAKU_TRUSTED_PROXIES": &cfg.TrustedProxies,
 		"ZAITAKU_MEET_UDP": &cfg.MeetUDP, "ZAITAKU_MEET_PUBLIC_IPS": &cfg.MeetPublicIPs,
 		"ZAITAKU_MEET_TURN_TCP":    &cfg.MeetTURNTCP,
+		"ZAITAKU_MEET_TURN_TLS":    &cfg.MeetTURNTLS,
 		"ZAITAKU_MEET_ICE_TCP":     &cfg.MeetICETCP,
 		"ZAITAKU_MEET_ICE_SERVERS": &cfg.MeetICEServers,
 		"ZAITAKU_CONSOLE_ALLOW":    &cfg.ConsoleAllow, "ZAITAKU_CONSOLE_IDLE": &cfg.ConsoleIdle,
@@ -226,6 +234,9 @@ func (c Config) validate() error {
 		if _, _, err := net.SplitHostPort(c.MeetICETCP); err != nil {
 			return fmt.Errorf("-meet-ice-tcp %q: use HOST:PORT, :PORT or off, e.g. :8444", c.MeetICETCP)
 		}
+	}
+	if err := c.validateTURNTLS(); err != nil {
+		return err
 	}
 	if _, err := c.SiteICEServers(); err != nil {
 		return err
@@ -301,6 +312,46 @@ func (c Config) SiteICEServers() ([]api.MeetICEServer, error) {
 	return list, nil
 }
 
+// validateTURNTLS checks -meet-turn-tls: an address, a certificate of
+// the broker's own to serve on it, and a TCP port no other listener of
+// the broker has.
+func (c Config) validateTURNTLS() error {
+	a := c.MeetTURNTLS
+	if a == "off" || a == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("-meet-turn-tls %q: use HOST:PORT, :PORT or off, e.g. :443", a)
+	}
+	if c.Insecure {
+		return errors.New("-meet-turn-tls serves the broker's own certificate, which -insecure-http does not have: set -meet-turn-tls off, or serve TLS on the broker")
+	}
+	if port == "0" {
+		return nil
+	}
+	// Two addresses of one port clash unless each names its own IP.
+	anyIP := func(h string) bool { ip := net.ParseIP(h); return h == "" || ip != nil && ip.IsUnspecified() }
+	for flag, other := range map[string]string{"-listen": c.Listen, "-meet-turn-tcp": c.MeetTURNTCP, "-meet-ice-tcp": c.MeetICETCP} {
+		if h, p, err := net.SplitHostPort(other); err == nil && p == port && (h == host || anyIP(h) || anyIP(host)) {
+			return fmt.Errorf("-meet-turn-tls %s has the TCP port of %s %s: give TURN over TLS a port of its own, e.g. :443", a, flag, other)
+		}
+	}
+	return nil
+}
+
+// configKeys are the keys a -config file may hold.
+func configKeys() []string {
+	var keys []string
+	t := reflect.TypeOf(Config{})
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
 // Meet is the meetings' media configuration for broker/services.
 func (c Config) Meet() services.MeetConfig {
 	if c.MeetUDP == "off" || c.MeetUDP == "" {
@@ -312,6 +363,9 @@ func (c Config) Meet() services.MeetConfig {
 	mc := services.MeetConfig{UDP: c.MeetUDP, PublicIPs: splitList(c.MeetPublicIPs), Loopback: ip != nil && ip.IsLoopback()}
 	if c.MeetTURNTCP != "off" {
 		mc.TURNTCP = c.MeetTURNTCP
+	}
+	if c.MeetTURNTLS != "off" {
+		mc.TURNTLS = c.MeetTURNTLS // with the certificate Open loads
 	}
 	if c.MeetICETCP != "off" {
 		mc.ICETCP = c.MeetICETCP

@@ -9,7 +9,9 @@ import (
 )
 
 // TestMeetConfig: the media and TURN ports come from flags and the
-// environment, "off" turns each off, and mistakes are named.
+// environment, "off" turns each off, and mistakes are named. TURN over
+// TLS is off unless asked for, needs the broker's own TLS, and a TCP
+// port no other listener has.
 func TestMeetConfig(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -18,6 +20,7 @@ func TestMeetConfig(t *testing.T) {
 		wantErr  string
 		udp      string
 		turn     string
+		turnTLS  string
 		iceTCP   string
 		loopback bool
 	}{
@@ -31,6 +34,14 @@ func TestMeetConfig(t *testing.T) {
 		{name: "ICE over TCP", args: []string{"-meet-ice-tcp", ":8444"}, udp: ":8443", turn: ":3478", iceTCP: ":8444"},
 		{name: "ICE over TCP from the environment", env: map[string]string{"ZAITAKU_MEET_ICE_TCP": ":443"}, udp: ":8443", turn: ":3478", iceTCP: ":443"},
 		{name: "bad ICE TCP", args: []string{"-meet-ice-tcp", "tcp"}, wantErr: "-meet-ice-tcp"},
+		{name: "TURN over TLS", args: []string{"-meet-turn-tls", ":443"}, udp: ":8443", turn: ":3478", turnTLS: ":443"},
+		{name: "TURN over TLS alone", args: []string{"-meet-turn-tcp", "off", "-meet-turn-tls", ":443"}, udp: ":8443", turnTLS: ":443"},
+		{name: "TURN over TLS from the environment", env: map[string]string{"ZAITAKU_MEET_TURN_TLS": "192.0.2.7:443"}, udp: ":8443", turn: ":3478", turnTLS: "192.0.2.7:443"},
+		{name: "TURN over TLS beside HTTPS on another address", args: []string{"-listen", "192.0.2.6:443", "-meet-turn-tls", "192.0.2.7:443"}, udp: ":8443", turn: ":3478", turnTLS: "192.0.2.7:443"},
+		{name: "bad TURN over TLS", args: []string{"-meet-turn-tls", "443"}, wantErr: "-meet-turn-tls"},
+		{name: "TURN over TLS on the HTTPS port", args: []string{"-meet-turn-tls", "127.0.0.1:8443"}, wantErr: "port of its own"},
+		{name: "TURN over TLS on the TURN port", args: []string{"-meet-turn-tls", ":3478"}, wantErr: "-meet-turn-tcp"},
+		{name: "TURN over TLS without TLS", args: []string{"-insecure-http", "-meet-turn-tls", ":443"}, wantErr: "-insecure-http"},
 		{name: "bad public IP", args: []string{"-meet-public-ips", "203.0.113.7,nope"}, wantErr: "-meet-public-ips"},
 	}
 	for _, c := range cases {
@@ -46,8 +57,8 @@ func TestMeetConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := cfg.Meet()
-			if m.UDP != c.udp || m.TURNTCP != c.turn || m.ICETCP != c.iceTCP || m.Loopback != c.loopback {
-				t.Errorf("meet config %+v, want udp %q turn %q ice-tcp %q loopback %v", m, c.udp, c.turn, c.iceTCP, c.loopback)
+			if m.UDP != c.udp || m.TURNTCP != c.turn || m.TURNTLS != c.turnTLS || m.ICETCP != c.iceTCP || m.Loopback != c.loopback {
+				t.Errorf("meet config %+v, want udp %q turn %q turn-tls %q ice-tcp %q loopback %v", m, c.udp, c.turn, c.turnTLS, c.iceTCP, c.loopback)
 			}
 		})
 	}

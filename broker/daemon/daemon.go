@@ -41,6 +41,11 @@ type Broker struct {
 
 	lock          *dataLock
 	headerTimeout time.Duration
+	// The certificate the broker serves (none with -insecure-http),
+	// loaded in Open: TURN over TLS serves it too.
+	cert    *tls.Certificate
+	certFP  string
+	certPin string
 }
 
 // Options are the knobs tests turn; production leaves them zero.
@@ -120,8 +125,9 @@ func OpenStore(ctx context.Context, cfg Config, log *slog.Logger) (Store, []byte
 	return st, key, nil
 }
 
-// Open prepares the data directory, opens the database and builds the
-// services and the server: what `broker serve` needs.
+// Open prepares the data directory, opens the database, loads (or makes)
+// the TLS certificate and builds the services and the server: what
+// `broker serve` needs.
 func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Broker, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
@@ -161,13 +167,29 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		lock.release()
 		return nil, err
 	}
+	// The certificate before the services: meetings' TURN over TLS
+	// serves it beside HTTPS, so that browsers and laptops trust both
+	// the same way.
+	var cert *tls.Certificate
+	var fp, pin string
+	meetCfg := cfg.Meet()
+	if !cfg.Insecure {
+		c, f, p, err := loadOrCreateCert(cfg)
+		if err != nil {
+			st.Close()
+			lock.release()
+			return nil, err
+		}
+		cert, fp, pin = &c, f, p
+		meetCfg.TLS = tunnel.ApplyProfile(&tls.Config{Certificates: []tls.Certificate{c}})
+	}
 	// Brokers on one PostgreSQL database share the event hub's bus.
 	var bus events.Bus
 	if b, ok := st.(interface{ Bus() events.Bus }); ok {
 		bus = b.Bus()
 	}
 	svc, err := services.Build(ctx, services.Config{Stores: st, Bus: bus, Log: log, Now: opt.Now,
-		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: cfg.Meet(), Directory: dir,
+		Argon2: opt.Argon2, SecretKey: key, UnboundTunnels: cfg.Insecure && cfg.UnboundTunnels, Meet: meetCfg, Directory: dir,
 		SlotLease: lease})
 	if err != nil {
 		st.Close()
@@ -205,7 +227,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opt Options) (*Brok
 		opt.HeaderTimeout = 10 * time.Second
 	}
 	sq, _ := st.(*sqlite.Store)
-	return &Broker{Cfg: cfg, Log: log, DB: st, Store: sq, Services: svc, Server: srv, lock: lock, headerTimeout: opt.HeaderTimeout}, nil
+	return &Broker{Cfg: cfg, Log: log, DB: st, Store: sq, Services: svc, Server: srv, lock: lock, headerTimeout: opt.HeaderTimeout,
+		cert: cert, certFP: fp, certPin: pin}, nil
 }
 
 // Close closes the database and releases the data directory.
@@ -252,13 +275,9 @@ func (b *Broker) Serve(ctx context.Context, ready func(Ready)) error {
 		ErrorLog:          slog.NewLogLogger(b.Log.Handler(), slog.LevelDebug),
 	}
 	r := Ready{URL: "http://" + displayAddr(ln.Addr())}
-	if !b.Cfg.Insecure {
-		cert, fp, pin, err := loadOrCreateCert(b.Cfg)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		hs.TLSConfig = tunnel.ApplyProfile(&tls.Config{Certificates: []tls.Certificate{cert},
+	if b.cert != nil {
+		fp, pin := b.certFP, b.certPin
+		hs.TLSConfig = tunnel.ApplyProfile(&tls.Config{Certificates: []tls.Certificate{*b.cert},
 			NextProtos: []string{"h2", "http/1.1"}})
 		// tunnel.Listener: a connection that becomes a tunnel reads in bulk
 		// and writes many TLS records per syscall.

@@ -452,7 +452,7 @@ func TestE2EMeetingWithoutUDP(t *testing.T) {
 // disable_non_proxied_udp: no UDP of its own, only TURN over TCP (or a
 // proxy). Debian's Chromium 156 ignored the switch alone here and obeys
 // the profile's preference, so the test sets both.
-func startWithoutUDP(t *testing.T, name string) *browser {
+func startWithoutUDP(t *testing.T, name string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "Default"), 0o700); err != nil {
@@ -462,5 +462,5 @@ func startWithoutUDP(t *testing.T, name string) *browser {
 	if err := os.WriteFile(filepath.Join(dir, "Default", "Preferences"), []byte(prefs), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startBrowserIn(t, name, dir, chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"))
+	return startBrowserIn(t, name, dir, append(extra, chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"))...)
 }

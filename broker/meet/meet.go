@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"embed"
 	"encoding/base64"
 	"errors"
@@ -73,6 +74,13 @@ type Config struct {
 	// told, when a port forward changes it (0: the listener's).
 	TURN     net.Listener
 	TURNPort int
+	// TURNTLS, when set, serves the same TURN over TLS on this TCP
+	// listener (owned from New on; TLS is done here, with TLSConfig):
+	// for networks that let only TLS out, on 443 say. TLSConfig holds the
+	// broker's own certificate, so that a browser that trusts the
+	// meeting page trusts its TURN server the same way.
+	TURNTLS   net.Listener
+	TLSConfig *tls.Config
 	// TCP, when set, carries ICE over TCP (RFC 6544, passive) for all
 	// participants on this one listener (owned from New on), beside the
 	// UDP mux: media straight to the SFU where UDP is blocked and this
@@ -148,6 +156,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.UDP == nil {
 		return nil, errors.New("meet: no UDP socket")
 	}
+	if cfg.TURNTLS != nil && (cfg.TLSConfig == nil || len(cfg.TLSConfig.Certificates) == 0 && cfg.TLSConfig.GetCertificate == nil) {
+		return nil, errors.New("meet: TURN over TLS needs the broker's certificate")
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -196,7 +207,7 @@ func New(cfg Config) (*Service, error) {
 		room: map[string]*room{}, tok: map[[32]byte]Ticket{}, spent: map[string]time.Time{}, turnUsers: map[string]string{},
 		att:   &attendance{hook: cfg.Attendance, n: map[string]int{}},
 		links: map[[32]byte]guestLink{}}
-	if cfg.TURN != nil {
+	if cfg.TURN != nil || cfg.TURNTLS != nil {
 		if err := s.startTURN(); err != nil {
 			_ = mux.Close()
 			if tcpMux != nil {

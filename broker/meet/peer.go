@@ -159,7 +159,7 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 	if s.turn != nil {
 		user, pass := s.turnCredentials(p.id)
 		p.turnUser = user
-		welcome.ICEServers = []api.MeetICEServer{{URLs: []string{s.turnURL(host)}, Username: user, Credential: pass}}
+		welcome.ICEServers = []api.MeetICEServer{{URLs: s.turnURLs(host), Username: user, Credential: pass}}
 	}
 	welcome.ICEServers = append(welcome.ICEServers, s.cfg.ICEServers...)
 	p.post(welcome)

@@ -2,9 +2,14 @@ package meet_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,12 +21,12 @@ import (
 	"github.com/zaitaku/zaitaku/broker/daemon"
 )
 
-func turnClient(t *testing.T, addr, user, pass string) (*turn.Client, error) {
+// turnClient is a pion TURN client on a new connection from dial (TCP,
+// or TLS).
+func turnClient(t *testing.T, dial func() net.Conn, user, pass string) *turn.Client {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dial()
+	addr := conn.RemoteAddr().String()
 	c, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: addr, TURNServerAddr: addr, Conn: turn.NewSTUNConn(conn),
 		Username: user, Password: pass, Realm: "zaitaku", LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
@@ -31,15 +36,25 @@ func turnClient(t *testing.T, addr, user, pass string) (*turn.Client, error) {
 	if err := c.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	return c, nil
+	return c
 }
 
-// TestMeetTURNIsNoOpenRelay: the embedded TURN server allocates only for
-// a participant who is in a room, and its relays reach nothing but the
-// broker's media port.
-func TestMeetTURNIsNoOpenRelay(t *testing.T) {
-	b := brokertest.Start(t)
-	host := b.Signin(t, "turn-host")
+func dialTCP(t *testing.T, addr string) func() net.Conn {
+	return func() net.Conn {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+}
+
+// welcomeTURN joins a new room of b and returns its signalling socket
+// and the broker's TURN server as the welcome gives it.
+func welcomeTURN(t *testing.T, b *brokertest.Broker, id string) (*sock, api.MeetICEServer) {
+	t.Helper()
+	host := b.Signin(t, id)
 	r, err := host.CreateRoom(context.Background(), api.CreateRoomRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -52,16 +67,25 @@ func TestMeetTURNIsNoOpenRelay(t *testing.T) {
 	if len(w.ICEServers) != 1 || w.ICEServers[0].Username == "" {
 		t.Fatalf("welcome has ICE servers %+v, want the broker's TURN with credentials", w.ICEServers)
 	}
-	ice := w.ICEServers[0]
-	addr := b.Services.Meet.TURNAddr().String()
-	t.Logf("TURN %s for %s", addr, ice.URLs)
+	return s, w.ICEServers[0]
+}
 
-	if c, _ := turnClient(t, addr, ice.Username, "wrong"); c != nil {
-		if _, err := c.Allocate(); err == nil {
-			t.Error("allocation with a wrong password succeeded")
+// noOpenRelay checks the broker's TURN server on one way in (dial): no
+// allocation without the welcome's credentials, one with them, whose
+// relay reaches nothing but the broker's media port, and none once the
+// participant (s) has left.
+func noOpenRelay(t *testing.T, dial func() net.Conn, s *sock, ice api.MeetICEServer) {
+	t.Helper()
+	for _, bad := range []struct{ what, user, pass string }{
+		{"a wrong password", ice.Username, "wrong"},
+		{"no credentials", "", ""},
+		{"a username the broker never gave", "p-nobody", ice.Credential},
+	} {
+		if _, err := turnClient(t, dial, bad.user, bad.pass).Allocate(); err == nil {
+			t.Errorf("allocation with %s succeeded", bad.what)
 		}
 	}
-	c, _ := turnClient(t, addr, ice.Username, ice.Credential)
+	c := turnClient(t, dial, ice.Username, ice.Credential)
 	relay, err := c.Allocate()
 	if err != nil {
 		t.Fatalf("allocate with the welcome's credentials: %v", err)
@@ -86,14 +110,86 @@ func TestMeetTURNIsNoOpenRelay(t *testing.T) {
 		}
 	}
 
-	// The credentials end with the participant.
+	// The credentials end with the participant (once the broker has seen
+	// them leave).
 	s.send(`{"type":"leave"}`)
-	time.Sleep(200 * time.Millisecond)
-	if c2, _ := turnClient(t, addr, ice.Username, ice.Credential); c2 != nil {
-		if _, err := c2.Allocate(); err == nil {
-			t.Error("allocation after the participant left succeeded")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, err := turnClient(t, dial, ice.Username, ice.Credential).Allocate(); err != nil {
+			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatal("allocations still succeed 10 s after the participant left")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestMeetTURNIsNoOpenRelay: the embedded TURN server allocates only for
+// a participant who is in a room, and its relays reach nothing but the
+// broker's media port.
+func TestMeetTURNIsNoOpenRelay(t *testing.T) {
+	b := brokertest.Start(t)
+	s, ice := welcomeTURN(t, b, "turn-host")
+	addr := b.Services.Meet.TURNAddr().String()
+	if want := "turn:" + addr + "?transport=tcp"; len(ice.URLs) != 1 || ice.URLs[0] != want {
+		t.Fatalf("TURN URLs %v, want only %s (TURN over TLS is off by default)", ice.URLs, want)
+	}
+	noOpenRelay(t, dialTCP(t, addr), s, ice)
+}
+
+// TestMeetTURNOverTLS: with -meet-turn-tls the same TURN server answers
+// over TLS with the broker's own certificate (the key laptops pin, one a
+// client that trusts the broker's certificate accepts for the host in
+// the URL); the welcome names it after TURN over TCP, with the same
+// credentials, and over TLS too it is no open relay. With TURN over TCP
+// off, the welcome offers TLS alone.
+func TestMeetTURNOverTLS(t *testing.T) {
+	b := brokertest.Start(t, brokertest.WithConfig(func(c *daemon.Config) { c.MeetTURNTLS = "127.0.0.1:0" }))
+	s, ice := welcomeTURN(t, b, "turns-host")
+	tcpAddr, tlsAddr := b.Services.Meet.TURNAddr().String(), b.Services.Meet.TURNTLSAddr().String()
+	want := []string{"turn:" + tcpAddr + "?transport=tcp", "turns:" + tlsAddr + "?transport=tcp"}
+	if !slices.Equal(ice.URLs, want) {
+		t.Fatalf("TURN URLs %v, want %v", ice.URLs, want)
+	}
+	pem, err := os.ReadFile(filepath.Join(b.DataDir, "tls-cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		t.Fatal("the broker's tls-cert.pem holds no certificate")
+	}
+	u, err := url.Parse(strings.Replace(want[1], "turns:", "turns://", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialTLS := func() net.Conn {
+		t.Helper()
+		conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{RootCAs: roots, ServerName: u.Hostname()})
+		if err != nil {
+			t.Fatalf("TLS to the TURN server: %v", err)
+		}
+		pin, err := api.CertKeyPin(conn.ConnectionState().PeerCertificates[0].Raw)
+		if err != nil || pin != b.Pin {
+			t.Fatalf("TURN over TLS serves key %s (%v), want the broker's %s", pin, err, b.Pin)
+		}
+		return conn
+	}
+	noOpenRelay(t, dialTLS, s, ice)
+
+	// Plain TURN on the TLS port is refused: the port speaks TLS only.
+	if _, err := turnClient(t, dialTCP(t, tlsAddr), "", "").Allocate(); err == nil {
+		t.Error("plain TURN on the TLS port got an allocation")
+	}
+
+	t.Run("TLS only", func(t *testing.T) {
+		b := brokertest.Start(t, brokertest.WithConfig(func(c *daemon.Config) { c.MeetTURNTCP, c.MeetTURNTLS = "off", "127.0.0.1:0" }))
+		_, ice := welcomeTURN(t, b, "turns-only")
+		want := "turns:" + b.Services.Meet.TURNTLSAddr().String() + "?transport=tcp"
+		if len(ice.URLs) != 1 || ice.URLs[0] != want || b.Services.Meet.TURNAddr() != nil {
+			t.Fatalf("TURN URLs %v, want only %s", ice.URLs, want)
+		}
+	})
 }
 
 // TestMeetWelcomeHasSiteICEServers: a site that runs its own TURN (on

@@ -8,12 +8,15 @@ package services
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -90,6 +93,10 @@ type MeetConfig struct {
 	// TURNTCP is the TCP address of the embedded TURN server, for
 	// browsers that cannot send UDP; empty: none.
 	TURNTCP string
+	// TURNTLS is the TCP address of the same TURN server over TLS, with
+	// TLS (the broker's own certificate); empty: none.
+	TURNTLS string
+	TLS     *tls.Config
 	// ICETCP is the TCP address for ICE over TCP (pion's TCP mux);
 	// empty: none.
 	ICETCP string
@@ -560,35 +567,53 @@ func newMeet(cfg Config, rec audit.Recorder, att meet.Attendance) (*meet.Service
 		// broker, and joins asked elsewhere are sent there.
 		mc.Hosts, mc.TokenKey = cfg.Stores.Meet(), meet.TokenKey(cfg.SecretKey)
 	}
+	// What is opened here is closed here until meet.New owns it.
+	opened := []io.Closer{conn}
+	fail := func(err error) (*meet.Service, error) {
+		for _, c := range opened {
+			c.Close()
+		}
+		return nil, err
+	}
+	listen := func(what, addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp4", addr)
+		switch {
+		case errors.Is(err, syscall.EACCES):
+			return nil, fmt.Errorf("meetings: %s port %s: %w (a port below 1024 needs the capability CAP_NET_BIND_SERVICE: see the unit's comments, systemctl cat zaitaku-broker)", what, addr, err)
+		case errors.Is(err, syscall.EADDRINUSE):
+			return nil, fmt.Errorf("meetings: %s port %s is in use by another program: stop it or choose another port", what, addr)
+		case err != nil:
+			return nil, fmt.Errorf("meetings: %s port %s: %w", what, addr, err)
+		}
+		opened = append(opened, l)
+		return l, nil
+	}
 	if cfg.Meet.TURNTCP != "" {
-		if mc.TURN, err = net.Listen("tcp4", cfg.Meet.TURNTCP); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("meetings: TURN port %s: %w", cfg.Meet.TURNTCP, err)
+		if mc.TURN, err = listen("TURN", cfg.Meet.TURNTCP); err != nil {
+			return fail(err)
 		}
 	}
+	if cfg.Meet.TURNTLS != "" {
+		if mc.TURNTLS, err = listen("TURN over TLS", cfg.Meet.TURNTLS); err != nil {
+			return fail(err)
+		}
+		mc.TLSConfig = cfg.Meet.TLS
+	}
 	if cfg.Meet.ICETCP != "" {
-		if mc.TCP, err = net.Listen("tcp4", cfg.Meet.ICETCP); err != nil {
-			conn.Close()
-			if mc.TURN != nil {
-				mc.TURN.Close()
-			}
-			return nil, fmt.Errorf("meetings: ICE TCP port %s: %w", cfg.Meet.ICETCP, err)
+		if mc.TCP, err = listen("ICE TCP", cfg.Meet.ICETCP); err != nil {
+			return fail(err)
 		}
 	}
 	m, err := meet.New(mc)
 	if err != nil {
-		conn.Close()
-		if mc.TCP != nil {
-			mc.TCP.Close()
-		}
-		if mc.TURN != nil {
-			mc.TURN.Close()
-		}
-		return nil, err
+		return fail(err)
 	}
 	args := []any{"udp", conn.LocalAddr().String()}
 	if a := m.TURNAddr(); a != nil {
 		args = append(args, "turn_tcp", a.String())
+	}
+	if a := m.TURNTLSAddr(); a != nil {
+		args = append(args, "turn_tls", a.String())
 	}
 	cfg.Log.Info("meetings: media ports", args...)
 	return m, nil
