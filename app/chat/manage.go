@@ -16,6 +16,9 @@ import (
 // outbox, so the face says to try again once online.
 var ErrOffline = errors.New("chat: the broker cannot be reached")
 
+// ErrNoMembers is an add of nobody: the face asks to pick someone.
+var ErrNoMembers = errors.New("chat: no colleague chosen")
+
 // Member is one member of a channel as the members list shows them.
 type Member struct {
 	ID, Name string
@@ -215,6 +218,30 @@ func (s *session) joined(ch *api.ChatChannel) {
 		s.push(item{ev: api.Event{Type: api.EventChatChannel, Data: b}})
 	}
 	c.changed()
+}
+
+// AddMembers adds colleagues (staff IDs) to a group the user is in. The
+// broker refuses a department's channel (its members are the roster's)
+// and a direct one; every member's app hears the new list.
+func (c *Client) AddMembers(ctx context.Context, id string, members []string) error {
+	if len(members) == 0 {
+		return ErrNoMembers
+	}
+	s, err := c.session()
+	if err != nil {
+		return err
+	}
+	ch, err := s.api.ChatAddMembers(ctx, id, members)
+	if err != nil {
+		return offline(err)
+	}
+	c.mu.Lock()
+	if x := c.channels[id]; x != nil && c.sess == s {
+		x.meta.Members = ch.Members
+	}
+	c.mu.Unlock()
+	c.changed()
+	return nil
 }
 
 // Rename renames a group the user is in; its members are told.

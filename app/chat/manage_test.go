@@ -16,7 +16,8 @@ import (
 // edit window and shows edited, then deleted; past the window it is not
 // offered; a muted channel counts in no total and notifies of nothing; a
 // group made from the app lists with its members, is renamed (the
-// colleague's app hears the name) and left.
+// colleague's app hears the name), takes a member later (both apps hear
+// the new list) and is left.
 func TestChatEditDeleteMuteGroups(t *testing.T) {
 	b := brokertest.Start(t)
 	ctx := context.Background()
@@ -123,6 +124,22 @@ func TestChatEditDeleteMuteGroups(t *testing.T) {
 		t.Errorf("renamed group: %+v", c.Channels())
 	}
 	waitUntil(t, "bob hears the new name", 10*time.Second, func() bool { return hasChannel(bobLap.chat, g, "窓口応援（4月）") })
+	// A member added later: both apps hear the new list; the
+	// department's channel takes nobody by hand.
+	b.CreateUser(t, "carol")
+	if err := c.AddMembers(ctx, g, []string{"carol"}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := c.Members(g); len(ms) != 3 || ms[2].ID != "carol" {
+		t.Errorf("group members after adding carol: %+v", ms)
+	}
+	waitUntil(t, "bob hears carol joined", 10*time.Second, func() bool { return len(bobLap.chat.Members(g)) == 3 })
+	if err := c.AddMembers(ctx, dept, []string{"carol"}); api.AsError(err) == nil || api.AsError(err).Code != api.CodeChatNotGroup {
+		t.Errorf("adding to the department's channel: %v", err)
+	}
+	if err := c.AddMembers(ctx, g, nil); !errors.Is(err, chat.ErrNoMembers) {
+		t.Errorf("adding nobody: %v", err)
+	}
 	if _, err := c.CreateGroup(ctx, " ", []string{"bob"}); api.AsError(err) == nil || api.AsError(err).Code != api.CodeValidation {
 		t.Errorf("a group without a name: %v", err)
 	}

@@ -52,8 +52,10 @@ type chatActions struct {
 	Rename   func(id, name string)
 	Leave    func(id, name string)
 	Members  func(id string)
-	Status   func()
-	Input    func() // any input in the window: the user is here (idle detection)
+	// AddMembers opens メンバーを追加 for a group.
+	AddMembers func(id string)
+	Status     func()
+	Input      func() // any input in the window: the user is here (idle detection)
 }
 
 // chatScreen is the chat window's content: channels on the left with
@@ -91,6 +93,7 @@ type chatScreen struct {
 	members  *widget.Button
 	rename   *widget.Button
 	leave    *widget.Button
+	add      *widget.Button
 	input    *chatEntry
 	send     *widget.Button
 	inputMsg *message
@@ -202,7 +205,12 @@ func makeChat(tr *i18n.Tr, v chatView, actions chatActions) *chatScreen {
 			actions.Leave(s.v.Current, s.current().Name)
 		}
 	})
-	s.tools = container.NewHBox(s.members, s.mute, s.rename, s.leave)
+	s.add = tool(tr.T(i18n.ChatAddMembers), theme.ContentAddIcon(), func() {
+		if actions.AddMembers != nil {
+			actions.AddMembers(s.v.Current)
+		}
+	})
+	s.tools = container.NewHBox(s.members, s.add, s.mute, s.rename, s.leave)
 	s.older = widget.NewButton(tr.T(i18n.ChatOlder), func() {
 		if actions.Older != nil && s.v.Current != "" {
 			actions.Older(s.v.Current)
@@ -355,10 +363,14 @@ func (s *chatScreen) update(v chatView) {
 	} else {
 		s.members.Show()
 	}
+	// Only a group takes members by hand: a department's are the
+	// roster's, a direct channel is two people.
 	if kind == api.ChatGroup {
+		s.add.Show()
 		s.rename.Show()
 		s.leave.Show()
 	} else {
+		s.add.Hide()
 		s.rename.Hide()
 		s.leave.Hide()
 	}

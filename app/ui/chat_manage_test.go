@@ -299,3 +299,71 @@ func TestTeleworkSectionShowsMeeting(t *testing.T) {
 		t.Errorf("after the meeting: %s", joined(s.section))
 	}
 }
+
+// TestChatGroupAddMembers: a group's header offers メンバーを追加; its
+// members show ticked and fixed among the colleagues found, the ones
+// ticked are added and the header counts them; a failure is said in the
+// dialog, which stays; department and direct channels do not offer it.
+func TestChatGroupAddMembers(t *testing.T) {
+	fc := chatFixture()
+	fc.channels[2].Members = []string{"k1024", "sato"}
+	fc.members["grp"] = []chat.Member{{ID: "k1024", Name: "山田 太郎"}, {ID: "sato", Name: "佐藤 一郎"}}
+	fc.people = []api.ChatPerson{{ID: "sato", Name: "佐藤 一郎", Department: "財政課"}, {ID: "tanaka", Name: "田中 花子", Department: "税務課"}}
+	u := newChatUI(t, fc)
+	u.openChat("grp")
+	root := u.chatWin.Content()
+	findButton(t, root, "メンバー（2 人）")
+	test.Tap(findButton(t, root, "メンバーを追加"))
+	d := overlay(t, u)
+	if !containsText(d, "予算要求チーム にメンバーを追加") {
+		t.Errorf("dialog: %q", texts(d))
+	}
+	g := u.group
+	if g.name != nil {
+		t.Error("adding asks for a group name")
+	}
+	test.Tap(g.create)
+	if !containsText(g.root, "メンバーを一人以上選んでください。") || len(fc.added) != 0 {
+		t.Errorf("nobody chosen: %q, added %q", texts(g.root), fc.added)
+	}
+	test.Type(g.query, "課")
+	g.query.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	var checks []*widget.Check
+	for _, c := range test.LaidOutObjects(g.root) {
+		if ch, ok := c.(*widget.Check); ok {
+			checks = append(checks, ch)
+		}
+	}
+	if len(checks) != 2 || checks[0].Text != "佐藤 一郎（財政課）（参加済み）" || !checks[0].Checked || !checks[0].Disabled() ||
+		checks[1].Text != "田中 花子（税務課）" || checks[1].Checked {
+		t.Fatalf("colleagues found: %q", texts(g.root))
+	}
+	test.Tap(checks[0]) // a member already: nothing happens
+	test.Tap(checks[1])
+	if !containsText(g.root, "追加する人: 田中 花子") {
+		t.Errorf("chosen: %q", texts(g.root))
+	}
+	// The line fails first: said in the dialog, which stays.
+	fc.fail = chat.ErrOffline
+	test.Tap(g.create)
+	if !containsText(g.root, "オフラインのためできませんでした。接続が戻ってからもう一度お試しください。") || len(fc.added) != 0 {
+		t.Fatalf("offline add: %q, added %q", texts(g.root), fc.added)
+	}
+	test.Tap(g.create)
+	if len(fc.added) != 1 || fc.added[0] != "grp|tanaka" {
+		t.Fatalf("added %q", fc.added)
+	}
+	if o := u.chatWin.Canvas().Overlays().Top(); o != nil {
+		t.Errorf("the dialog stays after adding: %q", texts(o))
+	}
+	findButton(t, u.chatWin.Content(), "メンバー（3 人）")
+	// Only a group takes members by hand.
+	for _, id := range []string{"dept", "dm"} {
+		u.selectChat(id)
+		for _, c := range test.LaidOutObjects(u.chatWin.Content()) {
+			if b, ok := c.(*widget.Button); ok && b.Visible() && b.Text == "メンバーを追加" {
+				t.Errorf("%s offers メンバーを追加", id)
+			}
+		}
+	}
+}

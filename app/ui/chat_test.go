@@ -40,6 +40,7 @@ type fakeChat struct {
 	groups   []string // "name|members"
 	renamed  []string // "channel|name"
 	left     []string
+	added    []string // "channel|members"
 	presence map[string]api.ChatPresence
 	members  map[string][]chat.Member
 	status   []string
@@ -213,6 +214,28 @@ func (f *fakeChat) Leave(_ context.Context, ch string) error {
 		if f.channels[i].ID == ch {
 			f.channels = append(f.channels[:i], f.channels[i+1:]...)
 			break
+		}
+	}
+	f.mu.Unlock()
+	f.changed()
+	return nil
+}
+func (f *fakeChat) AddMembers(_ context.Context, ch string, members []string) error {
+	if err := f.call(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.added = append(f.added, ch+"|"+strings.Join(members, ","))
+	for i := range f.channels {
+		if f.channels[i].ID == ch {
+			f.channels[i].Members = append(f.channels[i].Members, members...)
+		}
+	}
+	for _, m := range members {
+		for _, p := range f.people {
+			if p.ID == m {
+				f.members[ch] = append(f.members[ch], chat.Member{ID: p.ID, Name: p.Name})
+			}
 		}
 	}
 	f.mu.Unlock()

@@ -16,23 +16,43 @@ import (
 )
 
 // groupMaker is "グループを作る": a name, colleagues found by lookup and
-// ticked, and 作成.
+// ticked, and 作成; or, for a group that exists, "メンバーを追加": the
+// same without the name, its members shown ticked and fixed.
 type groupMaker struct {
 	root    fyne.CanvasObject
 	tr      *i18n.Tr
-	name    *widget.Entry
+	name    *widget.Entry // nil when adding to a group
 	query   *widget.Entry
 	results *fyne.Container
 	chosen  *widget.Label
 	status  *message
 	create  *widget.Button
 	picked  []api.ChatPerson // in the order ticked
+	inside  map[string]bool  // the group's members, when adding
 }
 
 func makeGroupMaker(tr *i18n.Tr, find func(q string), create func(name string, members []string)) *groupMaker {
-	g := &groupMaker{tr: tr, name: widget.NewEntry(), query: widget.NewEntry(), results: container.NewVBox(),
-		chosen: widget.NewLabel(tr.T(i18n.ChatGroupNoneChosen)), status: newMessage()}
-	g.name.SetPlaceHolder(tr.T(i18n.ChatGroupName))
+	return newGroupMaker(tr, true, nil, find, create)
+}
+
+// makeMemberAdder is the group maker for adding to a group whose members
+// are inside.
+func makeMemberAdder(tr *i18n.Tr, inside []string, find func(q string), add func(members []string)) *groupMaker {
+	return newGroupMaker(tr, false, inside, find, func(_ string, ms []string) { add(ms) })
+}
+
+func newGroupMaker(tr *i18n.Tr, named bool, inside []string, find func(q string), create func(name string, members []string)) *groupMaker {
+	g := &groupMaker{tr: tr, query: widget.NewEntry(), results: container.NewVBox(),
+		chosen: widget.NewLabel(tr.T(i18n.ChatGroupNoneChosen)), status: newMessage(), inside: map[string]bool{}}
+	for _, id := range inside {
+		g.inside[id] = true
+	}
+	top := container.NewVBox()
+	if named {
+		g.name = widget.NewEntry()
+		g.name.SetPlaceHolder(tr.T(i18n.ChatGroupName))
+		top.Add(g.name)
+	}
 	g.query.SetPlaceHolder(tr.T(i18n.ChatPeopleHint))
 	g.query.OnSubmitted = func(q string) {
 		if strings.TrimSpace(q) != "" {
@@ -41,9 +61,17 @@ func makeGroupMaker(tr *i18n.Tr, find func(q string), create func(name string, m
 	}
 	g.chosen.Wrapping = fyne.TextWrapWord
 	findB := widget.NewButtonWithIcon(tr.T(i18n.ChatPeopleFind), theme.SearchIcon(), func() { g.query.OnSubmitted(g.query.Text) })
-	g.create = widget.NewButtonWithIcon(tr.T(i18n.ChatGroupCreate), theme.ConfirmIcon(), func() {
+	label := tr.T(i18n.ChatGroupCreate)
+	if !named {
+		label = tr.T(i18n.ChatAddMembersDo)
+	}
+	g.create = widget.NewButtonWithIcon(label, theme.ConfirmIcon(), func() {
+		name := ""
+		if g.name != nil {
+			name = g.name.Text
+		}
 		switch {
-		case strings.TrimSpace(g.name.Text) == "":
+		case named && strings.TrimSpace(name) == "":
 			g.status.set(tr.T(i18n.ChatGroupNeedName), widget.DangerImportance)
 		case len(g.picked) == 0:
 			g.status.set(tr.T(i18n.ChatGroupNeedMembers), widget.DangerImportance)
@@ -53,12 +81,12 @@ func makeGroupMaker(tr *i18n.Tr, find func(q string), create func(name string, m
 			for i, p := range g.picked {
 				ids[i] = p.ID
 			}
-			create(g.name.Text, ids)
+			create(name, ids)
 		}
 	})
 	g.create.Importance = widget.HighImportance
-	g.root = container.NewBorder(
-		container.NewVBox(g.name, container.NewBorder(nil, nil, nil, findB, g.query)),
+	top.Add(container.NewBorder(nil, nil, nil, findB, g.query))
+	g.root = container.NewBorder(top,
 		container.NewVBox(widget.NewSeparator(), g.chosen, g.status.Label, g.create), nil, nil,
 		container.NewVScroll(g.results))
 	return g
@@ -77,7 +105,16 @@ func (g *groupMaker) show(people []api.ChatPerson, err error) {
 	}
 	for _, p := range people {
 		p := p
-		c := widget.NewCheck(p.Name+"（"+p.Department+"）", func(on bool) { g.pick(p, on) })
+		label := p.Name + "（" + p.Department + "）"
+		if g.inside[p.ID] {
+			// Already in the group: shown, ticked, not to be picked.
+			c := widget.NewCheck(g.tr.T(i18n.ChatAlreadyMember, label), nil)
+			c.Checked = true
+			c.Disable()
+			g.results.Add(c)
+			continue
+		}
+		c := widget.NewCheck(label, func(on bool) { g.pick(p, on) })
 		c.Checked = slices.ContainsFunc(g.picked, func(x api.ChatPerson) bool { return x.ID == p.ID })
 		g.results.Add(c)
 	}
@@ -97,7 +134,11 @@ func (g *groupMaker) pick(p api.ChatPerson, on bool) {
 	for i, x := range g.picked {
 		names[i] = x.Name
 	}
-	g.chosen.SetText(g.tr.T(i18n.ChatGroupChosen, strings.Join(names, "、")))
+	key := i18n.ChatGroupChosen
+	if g.name == nil {
+		key = i18n.ChatGroupToAdd
+	}
+	g.chosen.SetText(g.tr.T(key, strings.Join(names, "、")))
 }
 
 // showNewGroup opens "グループを作る"; the group made opens.
@@ -134,6 +175,51 @@ func (u *UI) showNewGroup() {
 	d.Resize(fyne.NewSize(460, 520))
 	u.chatDialog(d)
 	u.chatWin.Canvas().Focus(g.name)
+}
+
+// showAddMembers opens "メンバーを追加" for a group: colleagues found and
+// ticked are added; its members are shown ticked and cannot be picked.
+func (u *UI) showAddMembers(id string) {
+	c := u.opt.Chat
+	c.Activity()
+	var inside []string
+	name := ""
+	for _, ch := range c.Channels() {
+		if ch.ID == id {
+			name = ch.Name
+			inside = ch.Members
+		}
+	}
+	var d dialog.Dialog
+	var g *groupMaker
+	g = makeMemberAdder(u.tr, inside, func(q string) {
+		u.async(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			defer cancel()
+			people, err := c.People(ctx, q)
+			fyne.Do(func() { g.show(people, err) })
+		})
+	}, func(members []string) {
+		u.async(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			defer cancel()
+			err := c.AddMembers(ctx, id, members)
+			fyne.Do(func() {
+				if err != nil {
+					u.recordErr(err)
+					g.status.set(chatErrText(u.tr, err, 0), widget.DangerImportance)
+					return
+				}
+				d.Hide()
+				u.chatScr.update(u.chatView())
+			})
+		})
+	})
+	u.group = g
+	d = dialog.NewCustom(u.tr.T(i18n.ChatAddMembersTitle, name), u.tr.T(i18n.Cancel), g.root, u.chatWin)
+	d.Resize(fyne.NewSize(460, 480))
+	u.chatDialog(d)
+	u.chatWin.Canvas().Focus(g.query)
 }
 
 // showRename asks for a group's new name.

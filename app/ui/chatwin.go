@@ -41,6 +41,7 @@ type ChatClient interface {
 	CreateGroup(ctx context.Context, name string, members []string) (string, error)
 	Rename(ctx context.Context, channel, name string) error
 	Leave(ctx context.Context, channel string) error
+	AddMembers(ctx context.Context, channel string, members []string) error
 	Members(channel string) []chat.Member
 	Presence(id string) (api.ChatPresence, bool)
 	LookPresence(ctx context.Context, ids []string) error
@@ -250,9 +251,10 @@ func (u *UI) buildChat() {
 				})
 			})
 		},
-		Members: u.showMembers,
-		Status:  u.showStatus,
-		Input:   c.Activity,
+		Members:    u.showMembers,
+		AddMembers: u.showAddMembers,
+		Status:     u.showStatus,
+		Input:      c.Activity,
 	})
 	u.chatWin.SetContent(u.chatScr.root)
 }

@@ -381,3 +381,105 @@ func dialRaw(t *testing.T, b *brokertest.Broker, s *brokertest.Session) *websock
 	t.Cleanup(func() { conn.CloseNow() })
 	return conn
 }
+
+// TestChatAddMembersWrongUser: only a member of a group may add to it,
+// and only a group takes members by hand (a department's follow the
+// roster, a direct channel is two people). What a refused add tried
+// leaves the group as it was; an add that passes tells every member.
+func TestChatAddMembersWrongUser(t *testing.T) {
+	ctx := context.Background()
+	b := brokertest.Start(t)
+	alice, bob, channels := threeChannels(t, b)
+	dept, group, direct := channels[0], channels[1], channels[2]
+	carol := b.Signin(t, "carol")
+	moveTo(t, b, "carol", "税務課")
+	b.CreateUser(t, "dave")
+	membersOf := func() []string {
+		t.Helper()
+		c, err := alice.ChatChannel(ctx, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Members
+	}
+	before := membersOf()
+
+	// Not a member: the group is as unknown to carol as to anyone, for
+	// herself and for another.
+	for _, who := range []string{"carol", "dave"} {
+		_, err := carol.ChatAddMembers(ctx, group, []string{who})
+		wantCode(t, "carol adds "+who+" to a group she is not in", err, api.CodeChatNoChannel)
+	}
+	if got := membersOf(); !slices.Equal(got, before) {
+		t.Fatalf("after refused adds the group's members are %q, want %q", got, before)
+	}
+	// A member, but not of a group.
+	_, err := bob.ChatAddMembers(ctx, dept, []string{"carol"})
+	wantCode(t, "bob adds carol to his department's channel", err, api.CodeChatNotGroup)
+	_, err = bob.ChatAddMembers(ctx, direct, []string{"carol"})
+	wantCode(t, "bob adds carol to his direct channel with alice", err, api.CodeChatNotGroup)
+	if l, err := carol.ChatChannels(ctx); err != nil || len(l.Channels) != 1 {
+		t.Fatalf("carol's channels after refused adds: %+v %v, want her department's only", l, err)
+	}
+	// Bad lists, from a member.
+	_, err = alice.ChatAddMembers(ctx, group, nil)
+	wantCode(t, "alice adds nobody", err, api.CodeValidation)
+	_, err = alice.ChatAddMembers(ctx, group, []string{"nobody-here"})
+	wantCode(t, "alice adds an unknown staff ID", err, api.CodeChatNoColleague)
+
+	// A member adds carol: carol and bob are told, with the new list and
+	// none of alice's own marker or mute.
+	if err := alice.ChatMute(ctx, group, true); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := bob.DialEvents(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs.Close()
+	cs, err := carol.DialEvents(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	for _, es := range []*api.EventStream{bs, cs} {
+		if ev, err := es.Next(ctx); err != nil || ev.Type != api.EventHello {
+			t.Fatalf("socket: %+v %v", ev, err)
+		}
+	}
+	v, err := alice.ChatAddMembers(ctx, group, []string{"carol"})
+	if err != nil || !slices.Contains(v.Members, "carol") {
+		t.Fatalf("alice adds carol: %+v %v", v, err)
+	}
+	for who, es := range map[string]*api.EventStream{"bob": bs, "carol": cs} {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		for {
+			ev, err := es.Next(rctx)
+			if err != nil {
+				t.Fatalf("%s's socket before the group's frame: %v", who, err)
+			}
+			if ev.Type != api.EventChatChannel {
+				continue
+			}
+			var c api.ChatChannel
+			if err := json.Unmarshal(ev.Data, &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.ID != group || !slices.Contains(c.Members, "carol") || c.Muted || c.ReadSeq != 0 {
+				t.Errorf("%s was told %+v", who, c)
+			}
+			break
+		}
+		cancel()
+	}
+
+	// One who left is no member any more.
+	if err := bob.ChatLeave(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.ChatAddMembers(ctx, group, []string{"bob"})
+	wantCode(t, "bob adds himself back after leaving", err, api.CodeChatNoChannel)
+	if got := membersOf(); slices.Contains(got, "bob") || !slices.Contains(got, "carol") {
+		t.Errorf("the group's members at the end: %q", got)
+	}
+}

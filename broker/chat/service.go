@@ -462,7 +462,10 @@ func (s *Service) Direct(ctx context.Context, u api.User, req api.ChatDirectRequ
 	return s.Channel(ctx, u, c.ID)
 }
 
-// AddMembers adds colleagues to a group u is in.
+// AddMembers adds colleagues to a group u is in. Only a member may add
+// (access answers a non-member as if the group did not exist); a
+// department's members are its staff in the roster and a direct channel
+// is two people, so neither takes members by hand.
 func (s *Service) AddMembers(ctx context.Context, u api.User, id string, req api.ChatMembersRequest) (api.ChatChannel, error) {
 	c, err := s.access(ctx, u, id)
 	if err != nil {
@@ -470,6 +473,9 @@ func (s *Service) AddMembers(ctx context.Context, u api.User, id string, req api
 	}
 	if c.Kind != api.ChatGroup {
 		return api.ChatChannel{}, api.Err(api.CodeChatNotGroup)
+	}
+	if len(req.Members) == 0 {
+		return api.ChatChannel{}, api.Err(api.CodeValidation, "members: pick at least one colleague to add")
 	}
 	ms, err := s.colleagues(ctx, req.Members)
 	if err != nil {
@@ -481,7 +487,9 @@ func (s *Service) AddMembers(ctx context.Context, u api.User, id string, req api
 	s.record(ctx, u.ID, "chat.members_added", id, "members", strings.Join(ms, ","))
 	v, err := s.Channel(ctx, u, id)
 	if err == nil {
-		s.push.PushLive(ms, api.EventChatChannel, v)
+		// Everyone in it: the new members learn of the group, the others
+		// of its new member list.
+		s.push.PushLive(v.Members, api.EventChatChannel, shared(v))
 	}
 	return v, err
 }
@@ -510,9 +518,16 @@ func (s *Service) Rename(ctx context.Context, u api.User, id string, req api.Cha
 	s.record(ctx, u.ID, "chat.group_renamed", id, "chars", strconv.Itoa(utf8.RuneCountInString(name)))
 	v, err := s.Channel(ctx, u, id)
 	if err == nil {
-		s.push.PushLive(v.Members, api.EventChatChannel, v)
+		s.push.PushLive(v.Members, api.EventChatChannel, shared(v))
 	}
 	return v, err
+}
+
+// shared is a channel as told to all its members: without the caller's
+// own read marker, unread count and mute, which are nobody else's.
+func shared(v api.ChatChannel) api.ChatChannel {
+	v.ReadSeq, v.Unread, v.Muted = 0, 0, false
+	return v
 }
 
 // Leave takes u out of a group.

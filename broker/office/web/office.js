@@ -73,7 +73,7 @@
       me: null, policy: { receipts: true }, channels: new Map(), hist: new Map(), receipts: new Map(),
       names: new Map(), presence: new Map(), status: new Map(), open: null, replyTo: null, outbox: [],
       eventSeq: 0, socket: null, retry: 0, retryTimer: 0, stopped: false, approver: false, view: "chat",
-      section: null, superTimer: 0, hello: false,
+      section: null, superTimer: 0, hello: false, editing: null, closedUpTo: 0,
     };
   }
   st = fresh();
@@ -108,6 +108,10 @@
     }
     return ch.name || t("unknownChannel");
   }
+
+  const chanPath = (id) => "/v1/chat/channels/" + encodeURIComponent(id);
+  const errText = (e) => e instanceof session.ApiError ? i18n.error(e.body) : String(e);
+  const short = (text) => text.length > 60 ? text.slice(0, 60) + "…" : text;
 
   // ---- history -------------------------------------------------------------
 
@@ -261,7 +265,7 @@
       case "chat.channel": await onChannel(d); return;
       case "chat.presence":
         see(d);
-        renderChannels(); renderConvHead(); renderSectionRows();
+        renderSelf(); renderChannels(); renderConvHead(); renderSectionRows();
         return;
       case "telework.pending": case "telework.decided": case "telework.work": case "resync":
         if (st.approver) refreshSuper();
@@ -274,14 +278,23 @@
   async function resync() {
     const list = await session.api("GET", "/v1/chat/channels");
     const next = new Map();
-    for (const ch of list.channels) next.set(ch.id, ch);
+    for (const ch of list.channels) {
+      // The list names a group's members only when asked one by one:
+      // keep what the page learnt of them.
+      const prev = st.channels.get(ch.id);
+      if (!ch.members && prev && prev.members) ch.members = prev.members;
+      next.set(ch.id, ch);
+    }
     st.channels = next;
+    // IT may have changed the policy (the edit window, receipts) meanwhile.
+    st.policy = await session.api("GET", "/v1/chat/policy");
+    await lookSelf();
     await ensureNames(list.channels.flatMap((c) => c.members || []));
     for (const id of [...st.hist.keys()]) {
       if (!next.has(id)) { st.hist.delete(id); continue; }
       await catchUp(id);
     }
-    if (st.open && !next.has(st.open)) st.open = null;
+    if (st.open && !next.has(st.open)) { st.open = null; stopEdit(); }
     if (st.open) { await loadReceipts(st.open); await markRead(st.open); }
     renderAll();
   }
@@ -350,6 +363,8 @@
     }
     await ensureNames(ch.members || []);
     renderChannels();
+    renderConvHead();
+    renderGroup();
   }
 
   // ---- sending -------------------------------------------------------------------
@@ -360,6 +375,7 @@
     return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
   }
   function sendTyped() {
+    if (st.editing) { saveEdit(); return; }
     const text = $("input").value;
     if (!text.trim() || !st.open) return;
     const p = { key: newKey(), channel: st.open, text, reply_to: st.replyTo ? st.replyTo.seq : 0, quote: st.replyTo, state: "sending", err: "" };
@@ -390,10 +406,103 @@
   function flushOutbox() { for (const p of st.outbox) if (p.state === "waiting") deliver(p); }
 
   function setReply(m) {
+    if (m && st.editing) stopEdit();
     st.replyTo = m ? { seq: m.seq, sender: m.sender, text: m.text } : null;
     $("replying").hidden = !m;
-    if (m) $("replying-text").textContent = t("replyingTo", nameOf(m.sender), m.text.length > 60 ? m.text.slice(0, 60) + "…" : m.text);
+    if (m) $("replying-text").textContent = t("replyingTo", nameOf(m.sender), short(m.text));
     if (m) $("input").focus();
+  }
+
+  // ---- edit and delete ----------------------------------------------------------
+
+  // editable: one's own stored message, not deleted, within IT's edit
+  // window counted from the broker's time of it (the broker decides in
+  // the end: a message past the window is refused with its reason).
+  function editable(m) {
+    const win = st.policy.edit_window_minutes || 0;
+    const at = Date.parse(m.at);
+    return m.sender === st.me.id && !m.deleted && m.seq > 0 && win > 0 && at > st.closedUpTo && session.now() < at + win * 60000;
+  }
+
+  // Editing uses the input: its text in it, a bar saying so, 保存 on the
+  // button; Enter saves and Esc stops.
+  function startEdit(m) {
+    setReply(null);
+    st.editing = { channel: st.open, seq: m.seq, text: m.text, busy: false };
+    $("input").value = m.text;
+    showCompose();
+    renderConversation(false);
+    const i = $("input");
+    i.focus();
+    i.setSelectionRange(i.value.length, i.value.length);
+  }
+  function stopEdit() {
+    if (!st.editing) return;
+    st.editing = null;
+    $("input").value = "";
+    showCompose();
+    renderConversation(false);
+  }
+  function showCompose() {
+    const e = st.editing;
+    $("editing").hidden = !e;
+    if (e) $("editing-text").textContent = t("editing", short(e.text));
+    $("send").textContent = t(e ? "save" : "send");
+    $("enter-hint").textContent = t(e ? "editHint" : "enterHint");
+  }
+  // saveEdit sends the edit with a fresh key; it waits in no outbox (a
+  // failure says why and the text stays in the input to try again).
+  async function saveEdit() {
+    const e = st.editing;
+    if (!e || e.busy) return;
+    const text = $("input").value;
+    if (text === e.text) { stopEdit(); return; }
+    e.busy = true;
+    $("send").disabled = true;
+    try {
+      const m = await session.api("PATCH", chanPath(e.channel) + "/messages/" + e.seq, { key: newKey(), text });
+      if (st.editing === e) stopEdit();
+      await enqueue(() => applyLive(m));
+    } catch (x) {
+      showSendError(x);
+      if (x instanceof session.ApiError && x.code === "chat_edit_closed") await windowClosed(e.channel, e.seq);
+    } finally {
+      e.busy = false;
+      $("send").disabled = false;
+    }
+  }
+  // windowClosed: the broker says a message is past its edit window,
+  // which the page thought open (IT shortened it, or this PC's clock is
+  // off): that message and every older one are closed whatever the
+  // clock says; take IT's policy again, stop editing, offer what is left.
+  async function windowClosed(channel, seq) {
+    const h = held(channel), m = h && h.msgs.get(seq);
+    if (m) st.closedUpTo = Math.max(st.closedUpTo, Date.parse(m.at));
+    try { st.policy = await session.api("GET", "/v1/chat/policy"); } catch (e) { report(e); }
+    if (st.editing) { st.editing = null; showCompose(); }
+    renderConversation(false);
+  }
+  function askDelete(m) {
+    const id = st.open;
+    if (st.editing && st.editing.seq === m.seq) stopEdit();
+    confirmDlg(t("deleteTitle"), t("deleteConfirm"), t("delete"), async () => {
+      let r;
+      try {
+        r = await session.api("DELETE", chanPath(id) + "/messages/" + m.seq);
+      } catch (x) {
+        if (x instanceof session.ApiError && x.code === "chat_edit_closed") await windowClosed(id, m.seq);
+        throw x;
+      }
+      await enqueue(() => applyLive(r));
+    });
+  }
+  // lastEditable is one's newest message that can still be edited (↑ in
+  // an empty input edits it, as chat programs do).
+  function lastEditable() {
+    const h = st.open && held(st.open);
+    if (!h) return null;
+    const mine = [...h.msgs.values()].filter((m) => m.sender === st.me.id).sort((a, b) => b.seq - a.seq);
+    return mine.length && editable(mine[0]) ? mine[0] : null;
   }
 
   // ---- rendering: chat ------------------------------------------------------------
@@ -418,7 +527,8 @@
       const other = otherOf(ch);
       if (other) b.append(el("span", "dot " + (st.presence.get(other) || "offline")));
       b.append(el("span", "name", channelName(ch)));
-      if (ch.unread > 0) b.append(el("span", "badge", String(ch.unread)));
+      if (ch.muted) b.append(el("span", "mute-mark", t("mutedMark")));
+      else if (ch.unread > 0) b.append(el("span", "badge", String(ch.unread)));
       b.addEventListener("click", () => openChannel(ch.id));
       li.append(b);
       ul.append(li);
@@ -433,6 +543,31 @@
     const status = other ? st.status.get(other) : "";
     $("conv-presence").textContent = presenceLabel(state) + (status ? " · " + status : "");
     $("conv-presence").dataset.state = state || "";
+    $("conv-tools").hidden = !ch;
+    if (!ch) return;
+    $("mute").textContent = t(ch.muted ? "unmute" : "mute");
+    $("mute").setAttribute("aria-pressed", ch.muted ? "true" : "false");
+    const group = ch.kind === "group";
+    $("members-open").hidden = ch.kind === "direct" || !ch.members;
+    if (ch.members) $("members-open").textContent = t("membersN", ch.members.length);
+    $("rename").hidden = !group;
+    $("leave").hidden = !group;
+  }
+
+  // renderSelf is the user's own line: name, presence, status message.
+  function renderSelf() {
+    if (!st.me) return;
+    const state = st.presence.get(st.me.id), status = st.status.get(st.me.id);
+    const parts = [st.me.name || st.me.id];
+    if (state) parts.push(presenceLabel(state));
+    if (status) parts.push(status);
+    $("self-line").textContent = parts.join(" · ");
+    $("self-line").dataset.state = state || "";
+  }
+  async function lookSelf() {
+    const l = await session.api("GET", "/v1/chat/presence?users=" + encodeURIComponent(st.me.id));
+    for (const p of l.people) see(p);
+    renderSelf();
   }
 
   function receiptOf(ch, m) {
@@ -451,6 +586,7 @@
   function messageItem(ch, m, pending) {
     const li = el("li", "msg" + (m.sender === st.me.id ? " mine" : "") + (pending ? " pending " + pending.state : ""));
     if (!pending) li.dataset.seq = String(m.seq);
+    if (!pending && st.editing && st.editing.channel === ch.id && st.editing.seq === m.seq) li.classList.add("being-edited");
     const meta = el("div", "meta");
     meta.append(el("span", "sender", nameOf(m.sender)), el("span", "time", pending ? "" : clock(m.at)));
     li.append(meta);
@@ -477,6 +613,13 @@
         const r = el("button", "link reply", t("reply")); r.type = "button";
         r.addEventListener("click", () => setReply(m));
         foot.append(r);
+      }
+      if (editable(m)) {
+        const e = el("button", "link edit", t("edit")); e.type = "button";
+        e.addEventListener("click", () => startEdit(m));
+        const d = el("button", "link delete", t("delete")); d.type = "button";
+        d.addEventListener("click", () => askDelete(m));
+        foot.append(e, d);
       }
     }
     li.append(foot);
@@ -509,16 +652,20 @@
   }
 
   async function openChannel(id) {
+    if (st.open !== id) stopEdit();
     st.open = id;
     st.view = "chat";
     showView();
     $("results").hidden = true;
+    $("send-error").textContent = "";
     setReply(null);
     renderChannels();
     renderConversation(true);
     await enqueue(async () => {
       if (st.open !== id) return;
       if (!held(id)) await loadNewest(id); else await catchUp(id);
+      const ch = st.channels.get(id);
+      if (ch && ch.kind !== "direct") await loadMembers(id);
       await loadReceipts(id);
       await markRead(id);
       renderChannels();
@@ -602,21 +749,300 @@
   }
 
   function showSendError(e) {
-    $("send-error").textContent = e instanceof session.ApiError ? i18n.error(e.body) : String(e);
-    setTimeout(() => { $("send-error").textContent = ""; }, 8000);
+    const msg = errText(e);
+    $("send-error").textContent = msg;
+    setTimeout(() => { if ($("send-error").textContent === msg) $("send-error").textContent = ""; }, 8000);
   }
 
   // The input: Enter sends, Shift+Enter is a new line, and Enter while a
   // Japanese input method is converting only confirms the conversion.
+  // Esc stops editing or replying; ↑ in an empty input edits one's last
+  // message while it can still be edited.
   $("input").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+    if (e.isComposing || e.keyCode === 229) return;
+    if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
       sendTyped();
+    } else if (e.key === "Escape" && (st.editing || st.replyTo)) {
+      e.preventDefault();
+      if (st.editing) stopEdit(); else setReply(null);
+    } else if (e.key === "ArrowUp" && !st.editing && $("input").value === "") {
+      const m = lastEditable();
+      if (m) { e.preventDefault(); startEdit(m); }
     }
   });
+  $("editing-cancel").addEventListener("click", () => { stopEdit(); $("input").focus(); });
   $("send").addEventListener("click", sendTyped);
   $("replying-cancel").addEventListener("click", () => setReply(null));
   $("older").addEventListener("click", () => enqueue(loadOlder));
+
+  // ---- dialogs: groups, members, mute, status ---------------------------------------
+
+  // A dialog is a native <dialog>: modal, Esc closes it, focus stays in
+  // it. Its form is sent by the page (fetch), never by the browser.
+  function openDialog(id, focus) {
+    const d = $(id);
+    for (const p of d.querySelectorAll(".error")) p.textContent = "";
+    if (!d.open) d.showModal();
+    if (focus) $(focus).focus();
+  }
+  const closeDialog = (id) => { if ($(id).open) $(id).close(); };
+  const DIALOGS = ["dlg-status", "dlg-group", "dlg-rename", "dlg-confirm"];
+
+  // busy runs a dialog's call with its buttons disabled; a refusal is
+  // shown in the dialog in the broker's words, and the dialog stays.
+  async function busy(dlg, errId, fn) {
+    const buttons = [...$(dlg).querySelectorAll("button")];
+    for (const b of buttons) b.disabled = true;
+    $(errId).textContent = "";
+    try {
+      await fn();
+    } catch (e) {
+      $(errId).textContent = errText(e);
+    } finally {
+      for (const b of buttons) b.disabled = false;
+    }
+  }
+
+  let confirmFn = null;
+  function confirmDlg(title, text, okLabel, fn) {
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    confirmFn = fn;
+    openDialog("dlg-confirm", "confirm-cancel");
+  }
+  $("confirm-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const fn = confirmFn;
+    if (!fn) return;
+    busy("dlg-confirm", "confirm-error", async () => { await fn(); confirmFn = null; closeDialog("dlg-confirm"); });
+  });
+  $("confirm-cancel").addEventListener("click", () => closeDialog("dlg-confirm"));
+
+  // loadMembers reads a group's or department's members (the list of
+  // channels does not carry them) and their presence.
+  async function loadMembers(id) {
+    const v = await session.api("GET", chanPath(id));
+    const ch = st.channels.get(id);
+    if (!ch) return;
+    ch.members = v.members || [];
+    ch.name = v.name;
+    await ensureNames(ch.members);
+    renderConvHead();
+  }
+  function current() { return st.open && st.channels.get(st.open); }
+
+  $("mute").addEventListener("click", () => {
+    const ch = current();
+    if (!ch) return;
+    const want = !ch.muted;
+    session.api("PUT", chanPath(ch.id) + "/mute", { muted: want }).then(() => {
+      ch.muted = want;
+      renderChannels();
+      renderConvHead();
+    }).catch(showSendError);
+  });
+
+  $("rename").addEventListener("click", () => {
+    const ch = current();
+    if (!ch || ch.kind !== "group") return;
+    $("rename-name").value = ch.name || "";
+    openDialog("dlg-rename", "rename-name");
+    $("rename-name").select();
+  });
+  $("rename-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const ch = current();
+    const name = $("rename-name").value.trim();
+    if (!ch) return;
+    if (!name) { $("rename-error").textContent = t("groupNeedName"); return; }
+    busy("dlg-rename", "rename-error", async () => {
+      const v = await session.api("PATCH", chanPath(ch.id), { name });
+      ch.name = v.name;
+      closeDialog("dlg-rename");
+      renderChannels();
+      renderConvHead();
+    });
+  });
+  $("rename-cancel").addEventListener("click", () => closeDialog("dlg-rename"));
+
+  $("leave").addEventListener("click", () => {
+    const ch = current();
+    if (!ch || ch.kind !== "group") return;
+    confirmDlg(t("leave"), t("leaveConfirm", channelName(ch)), t("leave"), async () => {
+      await session.api("DELETE", chanPath(ch.id) + "/members/me");
+      // The group and what was held of it go.
+      st.channels.delete(ch.id);
+      st.hist.delete(ch.id);
+      st.receipts.delete(ch.id);
+      st.outbox = st.outbox.filter((p) => p.channel !== ch.id);
+      if (st.open === ch.id) { st.open = null; stopEdit(); setReply(null); }
+      renderAll();
+    });
+  });
+
+  // The group dialog: "create" (a name and colleagues), "add" (a
+  // group's members, and colleagues to add), "department" (its members,
+  // who follow the roster: nothing to add).
+  let grp = null;
+  function openGroup(mode) {
+    const ch = current();
+    if (mode !== "create" && !ch) return;
+    grp = { mode, channel: mode === "create" ? "" : ch.id, picked: new Map(), added: "" };
+    $("group-title").textContent = mode === "create" ? t("newGroup") : t("membersTitle", channelName(ch));
+    $("group-name-row").hidden = mode !== "create";
+    $("group-name").value = "";
+    $("group-find-row").hidden = mode === "department";
+    $("group-find").value = "";
+    $("group-dept").hidden = mode !== "department";
+    $("group-save").hidden = mode === "department";
+    $("group-save").textContent = t(mode === "create" ? "groupCreate" : "add");
+    $("group-cancel").textContent = t(mode === "department" ? "close" : "cancel");
+    $("group-results").replaceChildren();
+    renderGroup();
+    openDialog("dlg-group", mode === "create" ? "group-name" : mode === "add" ? "group-find" : "group-cancel");
+    if (mode !== "create") {
+      // Presence of members outside one's section has no frames: read now.
+      const ids = (ch.members || []).filter((u) => u !== st.me.id);
+      lookPresence(ids).then(renderGroup).catch(report);
+    }
+  }
+  async function lookPresence(ids) {
+    for (let i = 0; i < ids.length; i += 50) {
+      const l = await session.api("GET", "/v1/chat/presence?users=" + encodeURIComponent(ids.slice(i, i + 50).join(",")));
+      for (const p of l.people) see(p);
+    }
+  }
+  function renderGroup() {
+    if (!grp) return;
+    const ch = grp.channel && st.channels.get(grp.channel);
+    const ul = $("group-members");
+    ul.replaceChildren();
+    ul.hidden = grp.mode === "create";
+    if (ch) {
+      const ms = [...(ch.members || [])].sort((a, b) => nameOf(a).localeCompare(nameOf(b), "ja"));
+      for (const u of ms) {
+        const li = el("li", "member");
+        li.dataset.id = u;
+        const state = st.presence.get(u) || "";
+        li.append(el("span", "dot " + (state || "offline")), el("span", "name", nameOf(u) + (u === st.me.id ? "（" + t("you") + "）" : "")));
+        if (state) li.append(el("span", "state", presenceLabel(state)));
+        if (st.status.get(u)) li.append(el("span", "status", st.status.get(u)));
+        ul.append(li);
+      }
+    }
+    const names = [...grp.picked.values()];
+    $("group-chosen").hidden = grp.mode === "department";
+    $("group-chosen").textContent = names.length ? t(grp.mode === "create" ? "groupChosen" : "addChosen", names.join("、"))
+      : grp.added ? t("added", grp.added) : t("groupNoneChosen");
+  }
+  function showFound(people) {
+    const ch = grp.channel && st.channels.get(grp.channel);
+    const ul = $("group-results");
+    ul.replaceChildren();
+    const list = people.filter((p) => p.id !== st.me.id);
+    if (!list.length) { ul.append(el("li", "hint", t("noPeople"))); return; }
+    for (const p of list) {
+      st.names.set(p.id, p.name || p.id);
+      const li = el("li");
+      const label = el("label", "pick");
+      const box = el("input");
+      box.type = "checkbox";
+      box.dataset.id = p.id;
+      const inside = !!(ch && (ch.members || []).includes(p.id));
+      box.checked = inside || grp.picked.has(p.id);
+      box.disabled = inside;
+      box.addEventListener("change", () => {
+        if (box.checked) grp.picked.set(p.id, p.name || p.id); else grp.picked.delete(p.id);
+        grp.added = "";
+        renderGroup();
+      });
+      label.append(box, el("span", "name", p.name || p.id), el("span", "dept", p.department || ""));
+      if (inside) label.append(el("span", "tag", t("inGroup")));
+      li.append(label);
+      ul.append(li);
+    }
+  }
+  let groupTimer = 0;
+  async function groupLookup() {
+    clearTimeout(groupTimer);
+    const q = $("group-find").value.trim();
+    if (!grp) return;
+    if (!q) { $("group-results").replaceChildren(); return; }
+    try {
+      const r = await session.api("GET", "/v1/chat/people?q=" + encodeURIComponent(q));
+      if (grp && $("group-find").value.trim() === q) showFound(r.people);
+    } catch (e) {
+      $("group-error").textContent = errText(e);
+    }
+  }
+  $("group-find").addEventListener("input", () => { clearTimeout(groupTimer); groupTimer = setTimeout(groupLookup, 250); });
+  // Enter in the search looks up at once; it does not create the group.
+  $("group-find").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); groupLookup(); }
+  });
+  $("group-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const g = grp;
+    if (!g || g.mode === "department") return;
+    const members = [...g.picked.keys()];
+    const name = $("group-name").value.trim();
+    if (g.mode === "create" && !name) { $("group-error").textContent = t("groupNeedName"); $("group-name").focus(); return; }
+    if (!members.length) { $("group-error").textContent = t("groupNeedMembers"); $("group-find").focus(); return; }
+    busy("dlg-group", "group-error", async () => {
+      if (g.mode === "create") {
+        const ch = await session.api("POST", "/v1/chat/channels", { name, members });
+        if (!st.channels.has(ch.id)) st.channels.set(ch.id, ch);
+        else st.channels.get(ch.id).members = ch.members;
+        await ensureNames(ch.members || []);
+        closeDialog("dlg-group");
+        await openChannel(ch.id);
+        return;
+      }
+      const v = await session.api("POST", chanPath(g.channel) + "/members", { members });
+      const ch = st.channels.get(g.channel);
+      if (ch) ch.members = v.members || [];
+      await lookPresence([...g.picked.keys()]);
+      g.added = [...g.picked.values()].join("、");
+      g.picked.clear();
+      $("group-find").value = "";
+      $("group-results").replaceChildren();
+      renderGroup();
+      renderConvHead();
+      $("group-find").focus();
+    });
+  });
+  $("group-cancel").addEventListener("click", () => closeDialog("dlg-group"));
+  $("dlg-group").addEventListener("close", () => { grp = null; });
+  $("group-new").addEventListener("click", () => openGroup("create"));
+  $("members-open").addEventListener("click", () => {
+    const ch = current();
+    if (ch) openGroup(ch.kind === "group" ? "add" : "department");
+  });
+
+  // One's own status: here or away (離席中, kept by the broker while one
+  // is connected, until changed here or by the app), and a message the
+  // section sees.
+  $("status-open").addEventListener("click", () => {
+    const away = st.presence.get(st.me.id) === "away";
+    $("status-here").checked = !away;
+    $("status-away").checked = away;
+    $("status-text").value = st.status.get(st.me.id) || "";
+    openDialog("dlg-status", "status-text");
+  });
+  function saveStatus(message) {
+    busy("dlg-status", "status-error", async () => {
+      const p = await session.api("PUT", "/v1/chat/status", { message, away: $("status-away").checked });
+      see(p);
+      closeDialog("dlg-status");
+      renderSelf();
+      renderSectionRows();
+    });
+  }
+  $("status-form").addEventListener("submit", (e) => { e.preventDefault(); saveStatus($("status-text").value.trim()); });
+  $("status-clear").addEventListener("click", () => { $("status-text").value = ""; saveStatus(""); });
+  $("status-cancel").addEventListener("click", () => closeDialog("dlg-status"));
 
   // ---- the supervisor's view ---------------------------------------------------------
 
@@ -822,10 +1248,13 @@
     clearTimeout(st.retryTimer);
     clearInterval(st.superTimer);
     if (st.socket) { const ws = st.socket; st.socket = null; try { ws.close(1000); } catch (_) { /* gone */ } }
+    for (const d of DIALOGS) closeDialog(d);
     // Nothing of the chat outlives the sign-in.
     st = fresh();
-    for (const id of ["channels", "messages", "hits", "people-results", "section-rows", "pending"]) $(id).replaceChildren();
+    for (const id of ["channels", "messages", "hits", "people-results", "section-rows", "pending", "group-members", "group-results"]) $(id).replaceChildren();
     $("me").textContent = "";
+    $("self-line").textContent = "";
+    $("input").value = "";
     document.title = t("brand");
     $("tab-super").hidden = true;
     setConn("");
@@ -845,9 +1274,12 @@
 
   function renderAll() {
     if (!st.me) return;
+    renderSelf();
     renderChannels();
     renderConversation(false);
     renderSuper();
+    showCompose();
+    renderGroup();
     if (st.hello) setConn("online");
     if (st.replyTo) setReply(st.replyTo);
   }

@@ -159,6 +159,9 @@ const session = (() => {
     ApiError,
     get user() { return tok && tok.user; },
     get signedIn() { return tok !== null && tok.refresh !== ""; },
+    // now is the broker's clock as this PC estimates it, in milliseconds:
+    // the edit window counts from the broker's time of a message.
+    now() { return Date.now() + (tok ? tok.offsetMs : 0); },
     onEnded(fn) { onEnded = fn; },
 
     // login answers {stage, enrollment, password_rules}; with stage "ok"
