@@ -265,7 +265,9 @@ func TestE2EOfficeChatPageManage(t *testing.T) {
 	page.until("English own line", "#self-line", func(s string) bool { return s == "佐藤 花子 · Online · 午後は窓口" })
 	page.until("English mute mark", groupSel, func(s string) bool { return s == "窓口応援Muted" })
 	page.run("the group in English", chromedp.Click(chromedp.CSS(groupSel)))
-	page.until("English tools", "#conv-tools", func(s string) bool { return strings.Contains(s, "Members (3)") && strings.Contains(s, "Unmute") && strings.Contains(s, "Leave group") })
+	page.until("English tools", "#conv-tools", func(s string) bool {
+		return strings.Contains(s, "Members (3)") && strings.Contains(s, "Unmute") && strings.Contains(s, "Leave group")
+	})
 	page.screenshot("office-chat-manage-en.png")
 	page.run("日本語", chromedp.Click(chromedp.ID("lang")))
 
