@@ -454,6 +454,12 @@ func (x *across) notePeer(w wire) {
 }
 
 func (x *across) onlineElsewhere(userID string) bool {
+	return x.anyLivePeer(func(p *peer) bool { return p.users[userID] })
+}
+
+// anyLivePeer reports whether ok holds for another broker still heard
+// of, forgetting those unheard for peerTTL on the way.
+func (x *across) anyLivePeer(ok func(*peer) bool) bool {
 	x.peersMu.Lock()
 	defer x.peersMu.Unlock()
 	now := time.Now()
@@ -462,7 +468,7 @@ func (x *across) onlineElsewhere(userID string) bool {
 			delete(x.peers, id) // killed without a goodbye
 			continue
 		}
-		if p.users[userID] {
+		if ok(p) {
 			return true
 		}
 	}

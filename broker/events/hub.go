@@ -175,12 +175,10 @@ func (h *Hub) Publish(userID, typ string, data any) {
 // not stored; a reconnecting app reads the current value instead. This
 // keeps a long queue from writing thousands of rows per grant.
 func (h *Hub) PublishLatest(userID, typ string, data any) {
-	b, err := json.Marshal(data)
-	if err != nil {
-		h.log.Error("events: encode", "type", typ, "err", err)
+	ev, ok := h.encode(typ, data)
+	if !ok {
 		return
 	}
-	ev := api.Event{Type: typ, At: h.now(), Data: b}
 	if h.x != nil {
 		h.x.send(wire{K: kindLive, Users: []string{userID}, Event: &ev})
 		return
@@ -194,12 +192,10 @@ func (h *Hub) PublishLatest(userID, typ string, data any) {
 // that sequence; storing them here too would store them once per member.
 // The frame is encoded once however many sockets get it.
 func (h *Hub) PushLive(userIDs []string, typ string, data any) {
-	b, err := json.Marshal(data)
-	if err != nil {
-		h.log.Error("events: encode", "type", typ, "err", err)
+	ev, ok := h.encode(typ, data)
+	if !ok {
 		return
 	}
-	ev := api.Event{Type: typ, At: h.now(), Data: b}
 	if h.x != nil {
 		h.x.send(wire{K: kindLive, Users: userIDs, Event: &ev})
 		return
@@ -218,12 +214,10 @@ func (h *Hub) PushSeq(userIDs []string, typ, stream string, seq int64, data any)
 		h.PushLive(userIDs, typ, data)
 		return
 	}
-	b, err := json.Marshal(data)
-	if err != nil {
-		h.log.Error("events: encode", "type", typ, "err", err)
+	ev, ok := h.encode(typ, data)
+	if !ok {
 		return
 	}
-	ev := api.Event{Type: typ, At: h.now(), Data: b}
 	h.x.send(wire{K: kindLive, Users: userIDs, Event: &ev, Stream: stream, SSeq: seq})
 }
 
@@ -494,12 +488,10 @@ func (h *Hub) Close() {
 // announcement to every running app (BCP mode). An app that connects
 // later reads the same state from its status instead.
 func (h *Hub) Broadcast(typ string, data any) {
-	b, err := json.Marshal(data)
-	if err != nil {
-		h.log.Error("events: encode", "type", typ, "err", err)
+	ev, ok := h.encode(typ, data)
+	if !ok {
 		return
 	}
-	ev := api.Event{Type: typ, At: h.now(), Data: b}
 	if h.x != nil {
 		h.x.send(wire{K: kindAll, Event: &ev})
 		return
@@ -517,12 +509,10 @@ func (h *Hub) BroadcastOnce(key, typ string, data any) {
 		h.Broadcast(typ, data)
 		return
 	}
-	b, err := json.Marshal(data)
-	if err != nil {
-		h.log.Error("events: encode", "type", typ, "err", err)
+	ev, ok := h.encode(typ, data)
+	if !ok {
 		return
 	}
-	ev := api.Event{Type: typ, At: h.now(), Data: b}
 	h.x.send(wire{K: kindAll, Event: &ev, Once: key})
 }
 
@@ -539,4 +529,15 @@ func (h *Hub) broadcastLocal(e api.Event) {
 			}
 		}
 	}
+}
+
+// encode makes the event of typ with data, stamped now; a value that
+// does not encode is logged (it is a programming error) and not sent.
+func (h *Hub) encode(typ string, data any) (api.Event, bool) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		h.log.Error("events: encode", "type", typ, "err", err)
+		return api.Event{}, false
+	}
+	return api.Event{Type: typ, At: h.now(), Data: b}, true
 }

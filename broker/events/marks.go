@@ -179,17 +179,7 @@ func (h *Hub) snapMarks() (held, flags map[string][]string) {
 // the user or, when snapshots count (the flag was not heard here),
 // flags it in its last snapshot.
 func (x *across) markedElsewhere(userID, mark string, snapshots bool) bool {
-	x.peersMu.Lock()
-	defer x.peersMu.Unlock()
-	now := time.Now()
-	for id, p := range x.peers {
-		if now.Sub(p.heard) > peerTTL {
-			delete(x.peers, id) // killed without a goodbye
-			continue
-		}
-		if p.held[mark][userID] || (snapshots && p.flags[mark][userID]) {
-			return true
-		}
-	}
-	return false
+	return x.anyLivePeer(func(p *peer) bool {
+		return p.held[mark][userID] || (snapshots && p.flags[mark][userID])
+	})
 }
