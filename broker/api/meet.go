@@ -195,6 +195,10 @@ type Knock struct {
 	Name      string    `json:"name"`
 	Token     string    `json:"token"` // for the lobby socket: one connection, a few minutes
 	ExpiresAt time.Time `json:"expires_at"`
+	// Broker, instead of a token, is the base URL of the broker that
+	// hosts the room, when the knock reached another one (a link to the
+	// shared address): the page knocks again there, with its link.
+	Broker string `json:"broker,omitempty"`
 }
 
 // Lobby messages (MeetSignal.Type on the lobby socket).

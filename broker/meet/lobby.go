@@ -122,6 +122,26 @@ func (s *Service) Knock(ctx context.Context, roomID, link string) (api.Knock, er
 	if link == "" {
 		return api.Knock{}, api.Err(api.CodeMeetGuestLinkRefused, "no link")
 	}
+	if len(link) > 2048 {
+		return api.Knock{}, api.Err(api.CodeMeetGuestLinkRefused, "not a guest link")
+	}
+	if s.cfg.Hosts != nil {
+		s.mu.Lock()
+		local := s.room[roomID] != nil
+		s.mu.Unlock()
+		if !local {
+			// Another broker's room: the link is for that broker to
+			// judge (one made there lives only in its memory), so the
+			// page is sent on, as a join is.
+			h, err := s.remoteHost(ctx, roomID)
+			switch {
+			case err == nil:
+				return api.Knock{Room: hostRoom(h), Broker: h.Broker}, nil
+			case !errors.Is(err, ErrNotFound):
+				return api.Knock{}, err
+			}
+		}
+	}
 	h := sha256.Sum256([]byte(link))
 	s.mu.Lock()
 	defer s.mu.Unlock()

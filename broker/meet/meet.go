@@ -360,12 +360,19 @@ func (s *Service) Rooms(u api.User) []api.Room {
 	return out
 }
 
-// MeetingRooms maps scheduled meetings to their running rooms.
-func (s *Service) MeetingRooms() map[string]api.Room {
+// MeetingRooms maps the scheduled meetings among ids to their running
+// rooms: this broker's, and across brokers those another broker hosts
+// (found by the room ID every broker derives alike), so that the list
+// shows a meeting as running whichever broker the caller asks.
+func (s *Service) MeetingRooms(ctx context.Context, ids []string) (map[string]api.Room, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
 	s.mu.Lock()
 	var rs []*room
 	for _, r := range s.room {
-		if r.meetingID != "" {
+		if r.meetingID != "" && want[r.meetingID] {
 			rs = append(rs, r)
 		}
 	}
@@ -374,7 +381,23 @@ func (s *Service) MeetingRooms() map[string]api.Room {
 	for _, r := range rs {
 		out[r.meetingID] = r.info()
 	}
-	return out
+	if s.cfg.Hosts == nil || len(s.cfg.TokenKey) == 0 {
+		return out, nil
+	}
+	for _, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		h, err := s.remoteHost(ctx, meetingRoomID(s.cfg.TokenKey, id))
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			out[id] = hostRoom(h)
+		}
+	}
+	return out, nil
 }
 
 // Room returns a running room.

@@ -150,6 +150,18 @@ func TestE2EMeetingScreenBesideCamera(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(art, "screen-share-inbound.json"), append(out, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// While the screen shows, the page fits the window: nothing scrolls
+	// and no tile or screen lies under the header or the controls bar.
+	for _, p := range []*browser{pa, pb} {
+		p.waitJS("the stage and the strip fit between the header and the controls", `(() => {
+  const se = document.scrollingElement, main = document.querySelector("main");
+  if (se.scrollHeight > innerHeight + 1 || main.scrollHeight > main.clientHeight + 1) return false;
+  const top = document.querySelector("header").getBoundingClientRect().bottom - 1;
+  const bottom = document.getElementById("controls").getBoundingClientRect().top + 1;
+  const els = [...document.querySelectorAll("#screens .screen, #tiles .tile")];
+  return els.length >= 3 && els.every(e => { const r = e.getBoundingClientRect(); return r.height > 50 && r.top >= top && r.bottom <= bottom; });
+})()`, true)
+	}
 	pb.saveStats(art, "getstats-screen-sato.json")
 	pb.screenshot(art, "meeting-screen-and-camera.png")
 	pa.screenshot(art, "meeting-screen-sharer.png")

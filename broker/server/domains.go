@@ -239,10 +239,11 @@ type Meetings interface {
 	RedeemLobby(ctx context.Context, roomID, token string) (meet.Ticket, error)
 	ServeLobby(ctx context.Context, conn *websocket.Conn, t meet.Ticket) error
 	// ForMeeting opens (or finds) a scheduled meeting's room; Rooms are
-	// the "meet now" rooms u may see; MeetingRooms the scheduled ones'.
+	// the "meet now" rooms u may see; MeetingRooms the running rooms of
+	// the scheduled meetings among ids, on any broker.
 	ForMeeting(ctx context.Context, m api.Meeting) (api.Room, error)
 	Rooms(u api.User) []api.Room
-	MeetingRooms() map[string]api.Room
+	MeetingRooms(ctx context.Context, ids []string) (map[string]api.Room, error)
 	// LinkBase is where links into this broker's rooms point across
 	// brokers (its own address); "" on one broker.
 	LinkBase() string

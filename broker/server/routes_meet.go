@@ -165,7 +165,14 @@ func (s *Server) listMeetings(c *call) (any, error) {
 		out.Meetings = []api.Meeting{}
 	}
 	if s.meet != nil {
-		running := s.meet.MeetingRooms()
+		ids := make([]string, len(out.Meetings))
+		for i, m := range out.Meetings {
+			ids[i] = m.ID
+		}
+		running, err := s.meet.MeetingRooms(c.R.Context(), ids)
+		if err != nil {
+			return nil, err
+		}
 		for i := range out.Meetings {
 			if r, ok := running[out.Meetings[i].ID]; ok {
 				out.Meetings[i].Room = &r

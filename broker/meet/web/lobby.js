@@ -77,6 +77,15 @@ window.lobby = (() => {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ link: guest }),
     });
     const body = await res.json().catch(() => ({}));
+    if (res.ok && body.broker && !body.token) {
+      // The room is on another broker (the link named the shared
+      // address): knock there, the link still in the fragment only.
+      const to = new URL(body.broker);
+      if (to.protocol === "https:" && to.origin !== location.origin) {
+        location.replace(to.origin + location.pathname + location.search + location.hash);
+        return new Promise(() => {});
+      }
+    }
     if (!res.ok) {
       st.sock = null; render();
       error(message(body) || String(res.status));

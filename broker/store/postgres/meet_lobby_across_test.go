@@ -105,8 +105,13 @@ func TestE2EMeetingLobbyAcrossBrokers(t *testing.T) {
 
 	// The guest's page is A's: the knock and the lobby are there.
 	anonA, anonB := a.Client(t), b.Client(t)
-	if _, err := anonB.Knock(ctx, id, secret); err == nil {
-		t.Error("a knock at B, which does not host the room, let the guest in")
+	// A knock at B (an old link to the shared address) is sent on to A,
+	// with no way in from B itself.
+	if k, err := anonB.Knock(ctx, id, secret); err != nil || k.Token != "" || k.Broker != a.URL || k.Room.ID != id {
+		t.Errorf("a knock at B, which does not host the room: %+v %v; want sent on to %s without a token", k, err, a.URL)
+	}
+	if k, err := anonB.Knock(ctx, "no-such-room", secret); code(err) != api.CodeMeetGuestLinkRefused && code(err) != api.CodeMeetRoomNotFound {
+		t.Errorf("a knock at B for a room no broker hosts: %+v %v", k, err)
 	}
 	forged := secret[:len(secret)-2] + "AA"
 	if _, err := anonA.Knock(ctx, id, forged); code(err) != api.CodeMeetGuestLinkRefused {
@@ -202,6 +207,22 @@ func TestE2EScheduledMeetingAcrossBrokers(t *testing.T) {
 	}
 	if oj.Broker != b.URL || oj.Room.ID != roomID || oj.LobbyToken == "" || oj.Room.CreatedBy != "sched-org" {
 		t.Fatalf("the organizer through A: %+v; want B's room %s with a lobby token", oj, roomID)
+	}
+	// The meetings list shows it running whichever broker is asked.
+	for _, who := range []*brokertest.Session{orgA, first} {
+		l, err := who.Meetings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var running *api.Room
+		for _, x := range l.Meetings {
+			if x.ID == m.ID {
+				running = x.Room
+			}
+		}
+		if running == nil || running.ID != roomID {
+			t.Errorf("the meetings list through %s: room %+v; want the running room %s", who.User.ID, running, roomID)
+		}
 	}
 	s, st, c := dialMeet(t, b.Client(t).HTTPClient(), b.URL, roomID, "signal", oj.Token)
 	if s == nil {
