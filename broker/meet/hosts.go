@@ -31,6 +31,10 @@ type Hosts interface {
 	// returns the record in force: a scheduled meeting's room opens on
 	// one broker however many open it at once.
 	ClaimRoomHost(ctx context.Context, h RoomHost, live time.Time) (RoomHost, error)
+	// NowRoomHosts lists the "meet now" rooms (no meeting) seen at or
+	// after live that are the department's (department not "") or
+	// created by userID, by creation.
+	NowRoomHosts(ctx context.Context, department, userID string, live time.Time) ([]RoomHost, error)
 	// PurgeRoomHosts deletes rooms not touched since before (their
 	// broker died), returning how many.
 	PurgeRoomHosts(ctx context.Context, before time.Time) (int64, error)
@@ -44,6 +48,10 @@ type RoomHost struct {
 	CreatedBy string
 	CreatedAt time.Time
 	SeenAt    time.Time
+	// Department is a "meet now" room's, whose members it is listed to;
+	// Meeting the scheduled meeting whose room it is ("" for none).
+	Department string
+	Meeting    string
 }
 
 // ErrNoHost is Hosts.RoomHost's answer for a room no broker hosts.
@@ -263,12 +271,12 @@ type Join struct {
 }
 
 // recordHost records a new room as this broker's.
-func (s *Service) recordHost(ctx context.Context, r api.Room) {
+func (s *Service) recordHost(ctx context.Context, r api.Room, department string) {
 	if s.cfg.Hosts == nil {
 		return
 	}
 	if err := s.cfg.Hosts.PutRoomHost(ctx, RoomHost{ID: r.ID, Broker: s.selfURL(), Title: r.Title, CreatedBy: r.CreatedBy,
-		CreatedAt: r.CreatedAt, SeenAt: s.now()}); err != nil {
+		CreatedAt: r.CreatedAt, SeenAt: s.now(), Department: department}); err != nil {
 		// The room works here; other brokers cannot send anyone to it.
 		s.log.Warn("meet: record the room's broker", "room", r.ID, "err", err)
 	}

@@ -252,7 +252,7 @@ func (s *Service) Create(ctx context.Context, host api.User, title string) (api.
 	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: host.ID, Action: "meet.room_created", Target: r.id,
 		Fields: map[string]string{"title": title}})
 	info := r.info()
-	s.recordHost(ctx, info)
+	s.recordHost(ctx, info, host.Department)
 	return info, nil
 }
 
@@ -279,7 +279,7 @@ func (s *Service) ForMeeting(ctx context.Context, m api.Meeting) (api.Room, erro
 		}
 		now := s.now()
 		won, err := s.cfg.Hosts.ClaimRoomHost(ctx, RoomHost{ID: id, Broker: s.selfURL(), Title: m.Title, CreatedBy: m.CreatedBy,
-			CreatedAt: now, SeenAt: now}, now.Add(-hostTTL))
+			CreatedAt: now, SeenAt: now, Meeting: m.ID}, now.Add(-hostTTL))
 		if err != nil {
 			return api.Room{}, err
 		}
@@ -336,9 +336,11 @@ func hostRoom(h RoomHost) api.Room {
 }
 
 // Rooms lists the running rooms u may be shown: "meet now" rooms of
-// their department and any they host, by creation. (Scheduled meetings'
-// rooms are listed with their meetings.)
-func (s *Service) Rooms(u api.User) []api.Room {
+// their department and any they host, by creation, this broker's and,
+// across brokers, those the others host (joined through them, as any
+// room of another broker is). Scheduled meetings' rooms are listed with
+// their meetings.
+func (s *Service) Rooms(ctx context.Context, u api.User) ([]api.Room, error) {
 	s.mu.Lock()
 	var rs []*room
 	for _, r := range s.room {
@@ -348,8 +350,21 @@ func (s *Service) Rooms(u api.User) []api.Room {
 	}
 	s.mu.Unlock()
 	out := make([]api.Room, 0, len(rs))
+	seen := map[string]bool{}
 	for _, r := range rs {
 		out = append(out, r.info())
+		seen[r.id] = true
+	}
+	if s.cfg.Hosts != nil {
+		hs, err := s.cfg.Hosts.NowRoomHosts(ctx, u.Department, u.ID, s.now().Add(-hostTTL))
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hs {
+			if !seen[h.ID] && h.Broker != "" && h.Broker != s.selfURL() {
+				out = append(out, hostRoom(h))
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
@@ -357,7 +372,7 @@ func (s *Service) Rooms(u api.User) []api.Room {
 		}
 		return out[i].ID < out[j].ID
 	})
-	return out
+	return out, nil
 }
 
 // MeetingRooms maps the scheduled meetings among ids to their running

@@ -242,7 +242,7 @@ type Meetings interface {
 	// the "meet now" rooms u may see; MeetingRooms the running rooms of
 	// the scheduled meetings among ids, on any broker.
 	ForMeeting(ctx context.Context, m api.Meeting) (api.Room, error)
-	Rooms(u api.User) []api.Room
+	Rooms(ctx context.Context, u api.User) ([]api.Room, error)
 	MeetingRooms(ctx context.Context, ids []string) (map[string]api.Room, error)
 	// LinkBase is where links into this broker's rooms point across
 	// brokers (its own address); "" on one broker.

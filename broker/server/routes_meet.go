@@ -178,7 +178,9 @@ func (s *Server) listMeetings(c *call) (any, error) {
 				out.Meetings[i].Room = &r
 			}
 		}
-		out.Rooms = s.meet.Rooms(c.P.User)
+		if out.Rooms, err = s.meet.Rooms(c.R.Context(), c.P.User); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -19,20 +19,21 @@ var _ meet.Hosts = (*Meet)(nil)
 
 // PutRoomHost implements meet.Hosts.
 func (m *Meet) PutRoomHost(ctx context.Context, h meet.RoomHost) error {
-	_, err := m.s.db.ExecContext(ctx, `INSERT INTO meet_rooms (id, broker, title, created_by, created_at, seen_at) VALUES (?,?,?,?,?,?)
+	_, err := m.s.db.ExecContext(ctx, `INSERT INTO meet_rooms (id, broker, title, created_by, created_at, seen_at, department, meeting) VALUES (?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET broker = excluded.broker, title = excluded.title, created_by = excluded.created_by,
-		created_at = excluded.created_at, seen_at = excluded.seen_at`, h.ID, h.Broker, h.Title, h.CreatedBy, ms(h.CreatedAt), ms(h.SeenAt))
+		created_at = excluded.created_at, seen_at = excluded.seen_at, department = excluded.department, meeting = excluded.meeting`,
+		h.ID, h.Broker, h.Title, h.CreatedBy, ms(h.CreatedAt), ms(h.SeenAt), h.Department, h.Meeting)
 	return err
 }
 
 // ClaimRoomHost implements meet.Hosts: one statement, so that of two
 // brokers claiming a room at once one wins and both read its record.
 func (m *Meet) ClaimRoomHost(ctx context.Context, h meet.RoomHost, live time.Time) (meet.RoomHost, error) {
-	if _, err := m.s.db.ExecContext(ctx, `INSERT INTO meet_rooms (id, broker, title, created_by, created_at, seen_at) VALUES (?,?,?,?,?,?)
+	if _, err := m.s.db.ExecContext(ctx, `INSERT INTO meet_rooms (id, broker, title, created_by, created_at, seen_at, department, meeting) VALUES (?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET broker = excluded.broker, title = excluded.title, created_by = excluded.created_by,
-		created_at = excluded.created_at, seen_at = excluded.seen_at
+		created_at = excluded.created_at, seen_at = excluded.seen_at, department = excluded.department, meeting = excluded.meeting
 		WHERE meet_rooms.broker = excluded.broker OR meet_rooms.seen_at < ?`,
-		h.ID, h.Broker, h.Title, h.CreatedBy, ms(h.CreatedAt), ms(h.SeenAt), ms(live)); err != nil {
+		h.ID, h.Broker, h.Title, h.CreatedBy, ms(h.CreatedAt), ms(h.SeenAt), h.Department, h.Meeting, ms(live)); err != nil {
 		return meet.RoomHost{}, err
 	}
 	return m.RoomHost(ctx, h.ID)
@@ -42,13 +43,35 @@ func (m *Meet) ClaimRoomHost(ctx context.Context, h meet.RoomHost, live time.Tim
 func (m *Meet) RoomHost(ctx context.Context, id string) (meet.RoomHost, error) {
 	h := meet.RoomHost{ID: id}
 	var created, seen int64
-	err := m.s.db.QueryRowContext(ctx, `SELECT broker, title, created_by, created_at, seen_at FROM meet_rooms WHERE id = ?`, id).
-		Scan(&h.Broker, &h.Title, &h.CreatedBy, &created, &seen)
+	err := m.s.db.QueryRowContext(ctx, `SELECT broker, title, created_by, created_at, seen_at, department, meeting FROM meet_rooms WHERE id = ?`, id).
+		Scan(&h.Broker, &h.Title, &h.CreatedBy, &created, &seen, &h.Department, &h.Meeting)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, meet.ErrNoHost
 	}
 	h.CreatedAt, h.SeenAt = fromMS(created), fromMS(seen)
 	return h, err
+}
+
+// NowRoomHosts implements meet.Hosts.
+func (m *Meet) NowRoomHosts(ctx context.Context, department, userID string, live time.Time) ([]meet.RoomHost, error) {
+	rows, err := m.s.db.QueryContext(ctx, `SELECT id, broker, title, created_by, created_at, seen_at, department FROM meet_rooms
+		WHERE meeting = '' AND seen_at >= ? AND ((department = ? AND department <> '') OR created_by = ?)
+		ORDER BY created_at, id LIMIT 200`, ms(live), department, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []meet.RoomHost
+	for rows.Next() {
+		var h meet.RoomHost
+		var created, seen int64
+		if err := rows.Scan(&h.ID, &h.Broker, &h.Title, &h.CreatedBy, &created, &seen, &h.Department); err != nil {
+			return nil, err
+		}
+		h.CreatedAt, h.SeenAt = fromMS(created), fromMS(seen)
+		out = append(out, h)
+	}
+	return out, rows.Err()
 }
 
 // TouchRoomHosts implements meet.Hosts.

@@ -90,6 +90,18 @@ func TestE2EMeetingLobbyAcrossBrokers(t *testing.T) {
 		t.Errorf("the host's link %q: want A's own address (%s)", room.URL, a.URL)
 	}
 
+	// A colleague of the department whose requests reach B sees A's
+	// "meet now" room in the list, as one on A does.
+	for _, who := range []*brokertest.Session{staffB, a.Login(t, staffU)} {
+		l, err := who.Meetings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Rooms) != 1 || l.Rooms[0].ID != id || l.Rooms[0].Title != "取引先との打合せ" {
+			t.Errorf("the rooms listed to a colleague: %+v; want A's room %s once", l.Rooms, id)
+		}
+	}
+
 	// Only the host or IT, on B as on A.
 	if _, err := staffB.CreateGuestLink(ctx, id, api.CreateGuestLinkRequest{Name: "誰か"}); code(err) != api.CodeMeetNotHost {
 		t.Fatalf("a guest link from a participant through B: %v, want %s", err, api.CodeMeetNotHost)

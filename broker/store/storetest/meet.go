@@ -38,6 +38,40 @@ var meetBehaviours = []behaviour{
 		if _, err := m.RoomHost(t.Context(), "r1"); !errors.Is(err, meet.ErrNoHost) {
 			t.Errorf("r1 after delete: %v", err)
 		}
+	}}, {"meet-now rooms are listed to their department and creator while live", func(t *testing.T, st services.Stores) {
+		m := st.Meet()
+		rooms := []meet.RoomHost{
+			{ID: "n1", Broker: "https://broker1:8443", Title: "相談", CreatedBy: "yamada", CreatedAt: at(1), SeenAt: at(4), Department: "税務課"},
+			{ID: "n2", Broker: "https://broker2:8443", Title: "急ぎ", CreatedBy: "sato", CreatedAt: at(2), SeenAt: at(4), Department: "税務課"},
+			{ID: "n3", Broker: "https://broker2:8443", Title: "他課", CreatedBy: "suzuki", CreatedAt: at(3), SeenAt: at(4), Department: "福祉課"},
+			{ID: "old", Broker: "https://broker2:8443", Title: "古い", CreatedBy: "sato", CreatedAt: at(0), SeenAt: at(0), Department: "税務課"},
+			{ID: "sched", Broker: "https://broker1:8443", Title: "定例", CreatedBy: "sato", CreatedAt: at(1), SeenAt: at(4), Meeting: "mt1"},
+		}
+		for _, h := range rooms {
+			must(t, m.PutRoomHost(t.Context(), h))
+		}
+		got, err := m.RoomHost(t.Context(), "sched")
+		must(t, err)
+		same(t, "a scheduled room's record", got, rooms[4])
+		ids := func(hs []meet.RoomHost) []string {
+			var out []string
+			for _, h := range hs {
+				out = append(out, h.ID)
+			}
+			return out
+		}
+		hs, err := m.NowRoomHosts(t.Context(), "税務課", "nobody", at(2))
+		must(t, err)
+		same(t, "the department's live rooms, by creation", ids(hs), []string{"n1", "n2"})
+		if len(hs) == 2 {
+			same(t, "a listed record", hs[1], rooms[1])
+		}
+		hs, err = m.NowRoomHosts(t.Context(), "", "suzuki", at(2))
+		must(t, err)
+		same(t, "a creator with no department: their own", ids(hs), []string{"n3"})
+		hs, err = m.NowRoomHosts(t.Context(), "福祉課", "sato", at(2))
+		must(t, err)
+		same(t, "the department's and the creator's, never a scheduled meeting's", ids(hs), []string{"n2", "n3"})
 	}}, {"a room is claimed by one broker while its record is live", func(t *testing.T, st services.Stores) {
 		m := st.Meet()
 		a := meet.RoomHost{ID: "m1", Broker: "https://broker1:8443", Title: "定例", CreatedBy: "yamada", CreatedAt: at(0), SeenAt: at(0)}
