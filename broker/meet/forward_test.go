@@ -16,6 +16,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/meet"
 )
 
 // send writes one signalling message.
@@ -510,4 +511,70 @@ func TestSFUAnswersNACKs(t *testing.T) {
 	if c.payload[seq] != payload {
 		t.Errorf("retransmitted %d is %q, want %q", seq, c.payload[seq], payload)
 	}
+}
+
+// TestSFUNewVideoSettlesBeforeCongestion: a subscriber receives a
+// colleague's camera at its top layer; a second colleague starts to
+// publish, and as that new video arrives the subscriber's estimate falls
+// far below what it receives (as Chromium's does while it ramps up on a
+// new stream). Within the settling time the first camera stays on its top
+// layer; once it has passed and the estimate is still low, the line is
+// taken for congested and the camera goes to its low layer.
+func TestSFUNewVideoSettlesBeforeCongestion(t *testing.T) {
+	meet.SetNewVideoSettle(t, 8*time.Second)
+	b := brokertest.Start(t)
+	pubUser, subUser, otherUser := b.Signin(t, "st-pub"), b.Signin(t, "st-sub"), b.Signin(t, "st-other")
+	r, err := pubUser.CreateRoom(context.Background(), api.CreateRoomRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := newSimulcastPublisher(t, b, r.Room.ID, r.Token)
+	pub.run()
+	pubID := pub.await("welcome", nil).Participant.ID
+	stop := make(chan struct{})
+	defer close(stop)
+	pub.sendLayers(stop)
+
+	sub := newGoPeer(t, b, r.Room.ID, join(t, subUser, r.Room.ID).Token)
+	got := &received{ssrcs: map[uint32]bool{}, byRID: map[byte]int{}}
+	newVideo := make(chan uint32, 1)
+	sub.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		first := tr.Kind() == webrtc.RTPCodecTypeVideo && tr.StreamID() == pubID
+		if tr.Kind() == webrtc.RTPCodecTypeVideo && !first {
+			newVideo <- uint32(tr.SSRC())
+		}
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			if first && len(p.Payload) >= 8 {
+				got.add(p)
+			}
+		}
+	})
+	sub.run()
+	sub.send(api.MeetSignal{Type: "view", Views: []api.MeetView{{Participant: pubID, Width: 1280, Height: 720}}})
+	until(t, "the top layer for a large tile", func() bool { return got.count('f') >= 50 }, got)
+	// Past the first camera's own settling time.
+	time.Sleep(9 * time.Second)
+
+	other := newMediaPublisher(t, b, r.Room.ID, join(t, otherUser, r.Room.ID).Token, "other")
+	other.run()
+	other.send(stop)
+	var ssrc uint32
+	select {
+	case ssrc = <-newVideo:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the second colleague's video did not arrive")
+	}
+	if err := sub.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 1000, SSRCs: []uint32{ssrc}}}); err != nil {
+		t.Fatal(err)
+	}
+	q0, f0 := got.count('q'), got.count('f')
+	until(t, "the top layer goes on after the estimate fell", func() bool { return got.count('f') >= f0+50 }, got)
+	if q := got.count('q'); q != q0 {
+		t.Fatalf("the first camera went to its low layer (%d packets) while the new video settled", q-q0)
+	}
+	until(t, "the low layer once the new video settled and the estimate stayed low", func() bool { return got.count('q') >= q0+50 }, got)
 }

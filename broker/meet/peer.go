@@ -62,6 +62,9 @@ type peer struct {
 	// capSince (capLayers).
 	cap      int
 	capSince time.Time
+	// settleUntil: a video p began to receive is still ramping up, and
+	// its browser's estimate with it (capLayers).
+	settleUntil time.Time
 	senders  map[string]*sending // by forward key
 	fresh    []*downTrack        // sent in the offer that is out: ask for keyframes once it is answered
 	// early are the page's candidates that came before its offer.
@@ -509,6 +512,9 @@ func (p *peer) negotiate() {
 		}
 		p.senders[k] = &sending{tr: tr, down: d}
 		p.fresh = append(p.fresh, d)
+		if d.Kind() == webrtc.RTPCodecTypeVideo {
+			p.settleUntil = time.Now().Add(newVideoSettle)
+		}
 		go p.readRTCP(tr.Sender(), d)
 		changed = true
 	}
@@ -627,6 +633,15 @@ func (p *peer) lossReport(fraction uint8) {
 // layers stays before the next layer up is tried again.
 const congestionHold = 10 * time.Second
 
+// newVideoSettle is how long after p begins to receive a new video (a
+// colleague's camera, a screen share) a fall of its estimate is not taken
+// for congestion. Chromium's receive-side estimate restarts its ramp
+// with the new stream: its first REMB reports after a screen share began
+// were 50 to 90 kbit/s on an idle loopback, and capping at them dropped
+// every camera to its low layer for a moment. Loss still counts: it
+// lowers the estimate, which caps once the new video has settled.
+var newVideoSettle = 3 * time.Second
+
 // capLayers is the highest layer p's line affords for n videos. A
 // receiver's estimate (REMB) stays near what it receives, so it says
 // little while the line keeps up; when it falls well below what is
@@ -637,7 +652,7 @@ const congestionHold = 10 * time.Second
 // sent. negMu is held.
 func (p *peer) capLayers(n int, now time.Time) int {
 	est, rate := p.estimate.Load(), p.rate.Load()
-	if n > 0 && est > 0 && rate > 0 && est < rate*70/100 {
+	if n > 0 && est > 0 && rate > 0 && est < rate*70/100 && !now.Before(p.settleUntil) {
 		afford := layerLow
 		for q := layerHigh; q > layerLow; q-- {
 			if est/int64(n) >= layerBitrate[q] {
@@ -649,7 +664,7 @@ func (p *peer) capLayers(n int, now time.Time) int {
 			p.cap = afford
 		}
 		p.capSince = now
-	} else if p.cap < layerHigh && now.Sub(p.capSince) >= congestionHold {
+	} else if p.cap < layerHigh && now.Sub(p.capSince) >= congestionHold && !now.Before(p.settleUntil) {
 		p.cap++
 		p.capSince = now
 	}
