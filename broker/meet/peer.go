@@ -65,8 +65,8 @@ type peer struct {
 	// settleUntil: a video p began to receive is still ramping up, and
 	// its browser's estimate with it (capLayers).
 	settleUntil time.Time
-	senders  map[string]*sending // by forward key
-	fresh    []*downTrack        // sent in the offer that is out: ask for keyframes once it is answered
+	senders     map[string]*sending // by forward key
+	fresh       []*downTrack        // sent in the offer that is out: ask for keyframes once it is answered
 	// early are the page's candidates that came before its offer.
 	early []webrtc.ICECandidateInit
 	// Transceivers whose track went: freeing in the offer that is out,
