@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/brokertest/headless"
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
@@ -25,47 +25,10 @@ type page struct {
 	art string
 }
 
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found: install the Debian package chromium (make deps)")
-	return ""
-}
-
-// open starts Debian's Chromium headless, with the flags the meeting
-// tests use (root needs no-sandbox; the broker's certificate is
-// self-signed).
+// open starts Debian's Chromium headless, as the meeting tests do.
 func open(t *testing.T, art string) *page {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("lang", "ja-JP"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancel(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return &page{t: t, ctx: ctx, art: art}
+	return &page{t: t, ctx: headless.Start(t, "console", ""), art: art}
 }
 
 func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -173,7 +136,7 @@ func seedHistory(t *testing.T, b *brokertest.Broker) int {
 // (which changes nothing) and applies it, and opens the reports with
 // their charts and a what-if replay. Screenshots: $ARTIFACTS_DIR/console/.
 func TestE2EAdminConsole(t *testing.T) {
-	chromium(t)
+	headless.Path(t)
 	art := filepath.Join(brokertest.ArtifactsDir(t), "console")
 	if err := os.MkdirAll(art, 0o755); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/brokertest/headless"
 )
 
 // browser is one headless Chromium with a fake camera and mic.
@@ -23,24 +23,11 @@ type browser struct {
 	ctx  context.Context
 }
 
-// chromiumPath finds Debian's chromium; a missing browser fails the test
-// with the package to install.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found: install the Debian package chromium (make deps)")
-	return ""
-}
-
 // meetE2E is the start of a meeting test with browsers: Chromium must be
 // there, and the evidence goes to $ARTIFACTS_DIR/meet, which it returns.
 func meetE2E(t *testing.T) string {
 	t.Helper()
-	chromiumPath(t)
+	headless.Path(t)
 	art := filepath.Join(brokertest.ArtifactsDir(t), "meet")
 	if err := os.MkdirAll(art, 0o755); err != nil {
 		t.Fatal(err)
@@ -59,39 +46,15 @@ func startBrowser(t *testing.T, name string, extra ...chromedp.ExecAllocatorOpti
 
 func startBrowserIn(t *testing.T, name, dataDir string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(dataDir),
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		// A hidden or background page must not be throttled: every one
-		// of them is in the background here.
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.WindowSize(1280, 800),
-	}
-	opts = append(opts, extra...)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancel(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("%s: start chromium: %v", name, err)
-	}
-	return &browser{t: t, name: name, ctx: ctx}
+	}, extra...)
+	return &browser{t: t, name: name, ctx: headless.Start(t, name, dataDir, opts...)}
 }
 
 func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {

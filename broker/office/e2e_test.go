@@ -10,7 +10,6 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/brokertest/headless"
 	"github.com/zaitaku/zaitaku/broker/slots"
 )
 
@@ -38,47 +38,10 @@ type browser struct {
 	ctx context.Context
 }
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found: install the Debian package chromium (make deps)")
-	return ""
-}
-
-// startBrowser starts Chromium as the meeting tests do (root needs
-// no-sandbox; the broker's certificate is self-signed), without media.
+// startBrowser starts Chromium as the meeting tests do, without media.
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("lang", "ja-JP"),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancel(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return &browser{t: t, ctx: ctx}
+	return &browser{t: t, ctx: headless.Start(t, "office", "")}
 }
 
 func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
