@@ -78,6 +78,7 @@ func (s *Service) CreateUser(ctx context.Context, actor string, req api.CreateUs
 	} else if err != nil {
 		return nil, err
 	}
+	s.StaffChanged(ctx, []string{u.Department})
 	s.record(ctx, actor, "admin.user_created", id, "roles", joinRoles(roles), "department", u.Department)
 	return &api.CreateUserResponse{User: u.User, TemporaryPassword: temp}, nil
 }
@@ -146,10 +147,12 @@ func (s *Service) UpdateUser(ctx context.Context, actor, id string, req api.Upda
 			return nil, e
 		}
 	}
+	var was UserRecord // as before the change
 	u, err := s.st.UpdateUser(ctx, id, func(r *UserRecord) error {
 		if err := scoped(ctx, *r); err != nil {
 			return err
 		}
+		was = *r
 		if req.Name != nil {
 			r.Name = strings.TrimSpace(*req.Name)
 		}
@@ -176,6 +179,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor, id string, req api.Upda
 	})
 	if err != nil {
 		return nil, notFound(err, id)
+	}
+	if was.Department != u.Department || was.Disabled != u.Disabled {
+		s.StaffChanged(ctx, []string{was.Department, u.Department})
 	}
 	if req.Disabled != nil && *req.Disabled {
 		if _, err := s.st.RevokeSessions(ctx, id, "", s.now()); err != nil {

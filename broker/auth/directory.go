@@ -214,6 +214,7 @@ func (s *Service) directoryUser(ctx context.Context, id string, ent DirectoryEnt
 		} else if err != nil {
 			return UserRecord{}, fmt.Errorf("create %s from the directory: %w", id, err)
 		}
+		s.StaffChanged(ctx, []string{u.Department})
 		s.record(ctx, "directory", "auth.user_created", id, "roles", joinRoles(roles), "department", u.Department, "dn", ent.DN)
 		return u, nil
 	} else if err != nil {
@@ -223,8 +224,10 @@ func (s *Service) directoryUser(ctx context.Context, id string, ent DirectoryEnt
 		return u, nil
 	}
 	var changed []string
+	wasDept := u.Department
 	u, err = s.st.UpdateUser(ctx, id, func(r *UserRecord) error {
 		changed = changed[:0]
+		wasDept = r.Department
 		if r.Name != name {
 			r.Name, changed = name, append(changed, "name")
 		}
@@ -246,6 +249,9 @@ func (s *Service) directoryUser(ctx context.Context, id string, ent DirectoryEnt
 	})
 	if err != nil {
 		return UserRecord{}, err
+	}
+	if wasDept != u.Department {
+		s.StaffChanged(ctx, []string{wasDept, u.Department})
 	}
 	if len(changed) > 0 {
 		s.record(ctx, "directory", "auth.user_updated", id, "changed", strings.Join(changed, ","),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,8 +68,9 @@ type Service struct {
 	dir      DirectoryConfig
 	dirLocks keyLocks // one directory sign-in at a time per failure counter
 
-	endMu   sync.Mutex // guards onEnded
+	endMu   sync.Mutex // guards onEnded, onStaff
 	onEnded []func(context.Context, SessionsEnded)
+	onStaff []func(context.Context, []string)
 }
 
 // OnSessionsEnded registers fn to run after sign-ins end (logout, password
@@ -86,6 +88,28 @@ func (s *Service) sessionsEnded(ctx context.Context, e SessionsEnded) {
 	s.endMu.Unlock()
 	for _, fn := range fns {
 		fn(ctx, e)
+	}
+}
+
+// OnStaffChanged registers fn to run after who works where may have
+// changed: an account created, moved to another department, disabled or
+// enabled, or a roster import applied. departments are those touched
+// (the old and the new one of a move); nil means any. What keeps staff
+// lists in memory (chat's department members) drops them.
+func (s *Service) OnStaffChanged(fn func(ctx context.Context, departments []string)) {
+	s.endMu.Lock()
+	defer s.endMu.Unlock()
+	s.onStaff = append(s.onStaff, fn)
+}
+
+// StaffChanged runs the OnStaffChanged functions: for accounts written
+// outside this service (a roster import, in its own transaction).
+func (s *Service) StaffChanged(ctx context.Context, departments []string) {
+	s.endMu.Lock()
+	fns := slices.Clone(s.onStaff)
+	s.endMu.Unlock()
+	for _, fn := range fns {
+		fn(ctx, departments)
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/zaitaku/zaitaku/broker/api"
 	"github.com/zaitaku/zaitaku/broker/auth"
 	"github.com/zaitaku/zaitaku/broker/brokertest"
+	"github.com/zaitaku/zaitaku/broker/cli"
 	"github.com/zaitaku/zaitaku/broker/daemon"
 )
 
@@ -60,6 +61,41 @@ func benchScale(b *testing.B) float64 {
 		b.Fatalf("ZAITAKU_BENCH_SCALE=%q: a fraction in (0, 1]", v)
 	}
 	return f
+}
+
+// benchOnly is ZAITAKU_BENCH_SCENARIO: run only the scenario of that name
+// (broadcast, departments), e.g. with ZAITAKU_BENCH_CPUPROFILE to
+// profile one; empty: every scenario.
+func benchOnly(b *testing.B, scenarios []benchScenario) []benchScenario {
+	v := os.Getenv("ZAITAKU_BENCH_SCENARIO")
+	if v == "" {
+		return scenarios
+	}
+	var names []string
+	for _, sc := range scenarios {
+		if sc.name == v {
+			return []benchScenario{sc}
+		}
+		names = append(names, sc.name)
+	}
+	b.Fatalf("ZAITAKU_BENCH_SCENARIO=%q: one of %s", v, strings.Join(names, ", "))
+	return nil
+}
+
+// benchProfile is ZAITAKU_BENCH_CPUPROFILE: a file for a CPU profile of
+// the broker process (it writes it until it stops; go tool pprof reads
+// it). The path is made absolute: the broker runs elsewhere.
+func benchProfile(b *testing.B) {
+	v := os.Getenv("ZAITAKU_BENCH_CPUPROFILE")
+	if v == "" {
+		return
+	}
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv(cli.CPUProfileEnv, abs)
+	b.Logf("CPU profile of the broker: %s", abs)
 }
 
 var benchDeptNames = [benchDepts]string{"総務課", "財政課", "税務課", "市民課", "福祉課", "保険年金課", "環境課", "建設課", "都市計画課", "教育総務課"}
@@ -402,6 +438,11 @@ func benchDelivery(b *testing.B) {
 	perDept := n / benchDepts
 	deptOf := func(i int) int { return i % benchDepts }
 	ctx := context.Background()
+	scenarios := benchOnly(b, []benchScenario{
+		{name: "broadcast", base: 5, channels: 1, fanout: n},
+		{name: "departments", base: 5 * benchDepts, channels: benchDepts, fanout: perDept},
+	})
+	benchProfile(b)
 	t0 := time.Now()
 	// Everyone is signed in while seeding, through auth's own Login in
 	// process: the broker process would rehash each password to the
@@ -503,10 +544,6 @@ func benchDelivery(b *testing.B) {
 	br.waitConnected(b, n)
 	setup := time.Since(t0)
 
-	scenarios := []benchScenario{
-		{name: "broadcast", base: 5, channels: 1, fanout: n},
-		{name: "departments", base: 5 * benchDepts, channels: benchDepts, fanout: perDept},
-	}
 	pid := p.Cmd.Process.Pid
 	type result struct {
 		steps []step

@@ -61,8 +61,13 @@ type Config struct {
 	// it (a one-shot command, which runs no meeting and serves no app)
 	// nobody is.
 	Marks Marks
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Signals tells the other brokers of the database when member
+	// lists change, and this one when they do (the event hub); without
+	// it (a one-shot command) only this service's own lists are dropped
+	// and the brokers see changes within memberMaxAge.
+	Signals Signals
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Limits of what a client may send.
@@ -126,6 +131,9 @@ type Service struct {
 	presence Presence
 	marks    Marks
 
+	mc      *memberCache // who is in each channel (members.go)
+	signals Signals
+
 	tellMu    sync.Mutex        // one tell at a time, each pushing states read under it
 	sweepMu   sync.Mutex        // guards told; one sweep at a time
 	told      map[string]string // presence state last told, by user
@@ -143,9 +151,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, dir: cfg.Directory, push: cfg.Push, audit: cfg.Audit, log: cfg.Log, now: cfg.Now,
+	s := &Service{st: cfg.Store, dir: cfg.Directory, push: cfg.Push, audit: cfg.Audit, log: cfg.Log, now: cfg.Now,
 		deptChan: map[string]string{}, presence: cfg.Presence, marks: cfg.Marks,
-		told: map[string]string{}}, nil
+		told: map[string]string{}, mc: newMemberCache(), signals: cfg.Signals}
+	if cfg.Signals != nil {
+		cfg.Signals.OnSignal(SignalTopic, s.mc.drop)
+	}
+	return s, nil
 }
 
 func (s *Service) lock(channelID string) *sync.Mutex {
@@ -284,7 +296,7 @@ func (s *Service) access(ctx context.Context, u api.User, id string) (Channel, e
 		}
 		return c, nil
 	}
-	ok, err := s.st.IsMember(ctx, id, u.ID)
+	ok, err := s.isMember(ctx, c, u.ID)
 	if err != nil {
 		return Channel{}, err
 	}
@@ -292,24 +304,6 @@ func (s *Service) access(ctx context.Context, u api.User, id string) (Channel, e
 		return Channel{}, noChannel
 	}
 	return c, nil
-}
-
-// members are who receive a channel's frames now.
-func (s *Service) members(ctx context.Context, c Channel) ([]string, error) {
-	if c.Kind != api.ChatDepartment {
-		return s.st.Members(ctx, c.ID)
-	}
-	us, err := s.dir.Department(ctx, c.Department)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(us))
-	for _, u := range us {
-		if !u.Disabled && u.Department == c.Department {
-			out = append(out, u.ID)
-		}
-	}
-	return out, nil
 }
 
 // departmentChannel returns the department's channel, made on first use.
@@ -430,6 +424,7 @@ func (s *Service) CreateGroup(ctx context.Context, u api.User, req api.ChatCreat
 	if err := s.st.CreateChannel(ctx, c, ms); err != nil {
 		return api.ChatChannel{}, err
 	}
+	s.membersChanged(keyChannel + c.ID)
 	s.record(ctx, u.ID, "chat.group_created", c.ID, "members", strconv.Itoa(len(ms)))
 	v := api.ChatChannel{ID: c.ID, Kind: c.Kind, Name: c.Name, Members: ms, CreatedAt: c.CreatedAt}
 	s.push.PushLive(ms, api.EventChatChannel, v)
@@ -453,6 +448,7 @@ func (s *Service) Direct(ctx context.Context, u api.User, req api.ChatDirectRequ
 		if errors.Is(err, ErrConflict) {
 			c, err = s.st.DirectChannel(ctx, key)
 		} else if err == nil {
+			s.membersChanged(keyChannel + c.ID)
 			s.push.PushLive(ms, api.EventChatChannel, api.ChatChannel{ID: c.ID, Kind: c.Kind, Members: ms, CreatedAt: c.CreatedAt})
 		}
 	}
@@ -484,6 +480,7 @@ func (s *Service) AddMembers(ctx context.Context, u api.User, id string, req api
 	if err := s.st.AddMembers(ctx, id, ms, s.now()); err != nil {
 		return api.ChatChannel{}, err
 	}
+	s.membersChanged(keyChannel + id)
 	s.record(ctx, u.ID, "chat.members_added", id, "members", strings.Join(ms, ","))
 	v, err := s.Channel(ctx, u, id)
 	if err == nil {
@@ -542,6 +539,7 @@ func (s *Service) Leave(ctx context.Context, u api.User, id string) error {
 	if err := s.st.RemoveMember(ctx, id, u.ID); err != nil {
 		return err
 	}
+	s.membersChanged(keyChannel + id)
 	s.record(ctx, u.ID, "chat.group_left", id)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -152,6 +153,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 2
 	}
 	log := daemon.NewLogger(cfg, stderr)
+	if f := getenv(CPUProfileEnv); f != "" {
+		stopProfile, err := startCPUProfile(f)
+		if err != nil {
+			fmt.Fprintln(stderr, "broker:", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	b, err := daemon.Open(ctx, cfg, log, daemon.Options{})
 	if err != nil {
 		fmt.Fprintln(stderr, "broker:", err)
@@ -187,6 +196,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 1
 	}
 	return 0
+}
+
+// CPUProfileEnv names a file for a CPU profile of `broker serve`, written
+// until the broker stops: for the benchmarks, which run the broker as its
+// own process (ZAITAKU_BENCH_CPUPROFILE in broker/chat's).
+const CPUProfileEnv = "ZAITAKU_CPUPROFILE"
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // selfCommand is how to run this binary again, for commands the broker

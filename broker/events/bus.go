@@ -72,6 +72,7 @@ const (
 	kindBye     = "bye"     // a broker stops
 	kindHold    = "hold"    // a mark the sending broker holds for users, or no longer (Hold)
 	kindFlag    = "flag"    // a user's flag set or cleared (Flag)
+	kindSig     = "sig"     // something a broker may keep in memory changed (Signal)
 )
 
 type wire struct {
@@ -92,6 +93,9 @@ type wire struct {
 	Flags map[string][]string `json:"f,omitempty"`
 	// Once keys an announcement several brokers make (BroadcastOnce).
 	Once string `json:"1,omitempty"`
+	// A signal's topic and key (kindSig).
+	Topic string `json:"g,omitempty"`
+	Key   string `json:"y,omitempty"`
 }
 
 type wireEvent struct {
@@ -176,6 +180,7 @@ func (h *Hub) startAcross(ctx context.Context) error {
 				close(x.listened)
 			} else {
 				h.forgetFlags()
+				h.signalAll() // signals may have been missed meanwhile
 				h.resumeAll()
 			}
 			x.send(wire{K: kindHello})
@@ -380,6 +385,10 @@ func (x *across) apply(w wire) {
 		}
 	case kindFlag:
 		h.applyFlag(w, self)
+	case kindSig:
+		if !self { // this broker's ran at Signal
+			h.signalLocal(w.Topic, w.Key)
+		}
 	case kindHello:
 		if !self {
 			x.sendSnap()

@@ -325,3 +325,72 @@ func TestMarksAcrossHubs(t *testing.T) {
 		t.Error("a mark nobody set reads as set")
 	}
 }
+
+// TestSignalsAcrossHubs: a signal runs the handlers of its hub before
+// Signal returns, and once; the other hubs' when the bus brings it; and
+// when a listener's connection is cut (signals may have been missed
+// meanwhile) its handlers run with key "", as told to drop everything.
+func TestSignalsAcrossHubs(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	a, b := startBroker(t, url), startBroker(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	type heard struct {
+		mu    sync.Mutex
+		keys  []string
+		other int // signals of another topic
+	}
+	listen := func(x *broker) *heard {
+		h := &heard{}
+		x.hub.OnSignal("chat.members", func(key string) {
+			h.mu.Lock()
+			h.keys = append(h.keys, key)
+			h.mu.Unlock()
+		})
+		x.hub.OnSignal("other", func(string) {
+			h.mu.Lock()
+			h.other++
+			h.mu.Unlock()
+		})
+		return h
+	}
+	keys := func(h *heard) []string {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return slices.Clone(h.keys)
+	}
+	ha, hb := listen(a), listen(b)
+	a.hub.Signal("chat.members", "d/総務課")
+	if got := keys(ha); !slices.Equal(got, []string{"d/総務課"}) {
+		t.Fatalf("A heard %q once Signal returned, want its own signal", got)
+	}
+	waitFor(t, "B hears A's signal", func() bool { return slices.Equal(keys(hb), []string{"d/総務課"}) })
+	b.hub.Signal("chat.members", "c/c1")
+	waitFor(t, "A hears B's signal", func() bool { return slices.Equal(keys(ha), []string{"d/総務課", "c/c1"}) })
+	// A's own signal, back from the bus, is not run again.
+	a.hub.Signal("chat.members", "c/c2")
+	waitFor(t, "B hears the second", func() bool { return len(keys(hb)) == 3 })
+	if got := keys(ha); !slices.Equal(got, []string{"d/総務課", "c/c1", "c/c2"}) {
+		t.Fatalf("A heard %q", got)
+	}
+	for _, h := range []*heard{ha, hb} {
+		h.mu.Lock()
+		if h.other != 0 {
+			t.Errorf("a handler of another topic ran %d times", h.other)
+		}
+		h.mu.Unlock()
+	}
+
+	var n int
+	if err := a.st.DB().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'zaitaku-broker events'`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("terminated %d listeners, %v", n, err)
+	}
+	for _, h := range []*heard{ha, hb} {
+		waitFor(t, "a reconnected listener drops everything, of every topic", func() bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return slices.Contains(h.keys, "") && h.other == 1
+		})
+	}
+}

@@ -63,6 +63,9 @@ type Hub struct {
 
 	marks *marks // chat's 会議中 and 離席中 (marks.go)
 
+	sigMu sync.Mutex                    // guards sigs
+	sigs  map[string][]func(key string) // OnSignal's handlers, by topic
+
 	// Across brokers (nil bus: one broker, nothing of this is used).
 	x *across
 }
@@ -70,21 +73,23 @@ type Hub struct {
 // Frame is an event on its way to a socket. A live frame that many
 // sockets get (pushLocal, broadcastLocal) carries its encoding, made once
 // for all of them: at 3,000 sockets, encoding per socket was a fifth of
-// the delivery's CPU.
+// the delivery's CPU. The queues hold pointers to it, so that a push to
+// 300 or 3,000 sockets shares one frame instead of copying it into each
+// queue; a frame is never changed once queued.
 type Frame struct {
 	api.Event
 	raw []byte // the event as JSON; nil: the socket encodes it
 }
 
 // liveFrame encodes ev once for every socket that gets it.
-func liveFrame(ev api.Event) Frame {
+func liveFrame(ev api.Event) *Frame {
 	raw, _ := json.Marshal(ev) // Data is valid JSON already
-	return Frame{Event: ev, raw: raw}
+	return &Frame{Event: ev, raw: raw}
 }
 
 // Sub is one socket's subscription.
 type Sub struct {
-	C      chan Frame
+	C      chan *Frame
 	userID string
 	client Client
 	lost   chan struct{} // closed when the subscriber was dropped
@@ -136,7 +141,7 @@ func New(ctx context.Context, st Store, log *slog.Logger, now func() time.Time, 
 		committed[k] = v
 	}
 	h := &Hub{st: st, log: log, now: now, seqs: seqs, committed: committed, subs: map[string]map[*Sub]struct{}{},
-		marks: newMarks(), kick: make(chan struct{}, 1), done: make(chan struct{})}
+		marks: newMarks(), sigs: map[string][]func(string){}, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	for _, o := range opts {
 		o(h)
 	}
@@ -298,7 +303,7 @@ func (h *Hub) deliver(batch []Stored) {
 		h.committed[ev.UserID] = max(h.committed[ev.UserID], ev.Seq)
 		for s := range h.subs[ev.UserID] {
 			select {
-			case s.C <- Frame{Event: ev.Event}:
+			case s.C <- &Frame{Event: ev.Event}:
 			default:
 				h.dropLocked(s, dropBehind)
 			}
@@ -317,7 +322,7 @@ func (h *Hub) Subscribe(userID string) *Sub {
 // laptop that is still open is dropped (the app reconnected; the old one
 // is a leftover), and a user may hold at most MaxSocketsPerUser.
 func (h *Hub) SubscribeClient(c Client) (*Sub, error) {
-	s := &Sub{C: make(chan Frame, subBuffer), userID: c.UserID, client: c, lost: make(chan struct{})}
+	s := &Sub{C: make(chan *Frame, subBuffer), userID: c.UserID, client: c, lost: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c.DeviceID != "" {
@@ -540,4 +545,49 @@ func (h *Hub) encode(typ string, data any) (api.Event, bool) {
 		return api.Event{}, false
 	}
 	return api.Event{Type: typ, At: h.now(), Data: b}, true
+}
+
+// Signal tells the handlers of topic (OnSignal) on every broker of the
+// database, this one's included, that what key names may have changed: a
+// hint to drop what they keep in memory of it (chat's member lists), not
+// a frame for any socket. This broker's handlers run before Signal
+// returns, so what it changed reads anew here at once; the others' run
+// when the bus brings it. Key "" means anything of the topic.
+func (h *Hub) Signal(topic, key string) {
+	h.signalLocal(topic, key)
+	if h.x != nil {
+		h.x.send(wire{K: kindSig, Topic: topic, Key: key})
+	}
+}
+
+// OnSignal registers fn for topic's signals. fn also runs with key ""
+// when the bus reconnects: signals sent while it was down were missed.
+// It runs on the signaller's goroutine or the bus listener's, so it must
+// be quick and must not call back into the hub.
+func (h *Hub) OnSignal(topic string, fn func(key string)) {
+	h.sigMu.Lock()
+	defer h.sigMu.Unlock()
+	h.sigs[topic] = append(h.sigs[topic], fn)
+}
+
+func (h *Hub) signalLocal(topic, key string) {
+	h.sigMu.Lock()
+	fns := h.sigs[topic]
+	h.sigMu.Unlock()
+	for _, fn := range fns {
+		fn(key)
+	}
+}
+
+// signalAll runs every handler with key "" (after a reconnect of the bus).
+func (h *Hub) signalAll() {
+	h.sigMu.Lock()
+	var fns []func(string)
+	for _, fs := range h.sigs {
+		fns = append(fns, fs...)
+	}
+	h.sigMu.Unlock()
+	for _, fn := range fns {
+		fn("")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -155,5 +156,25 @@ func TestCloseUserCutsOnlyTheirSockets(t *testing.T) {
 	}
 	if ev := <-b.C; ev.Seq != 1 {
 		t.Errorf("sato's event: %+v", ev)
+	}
+}
+
+// TestSignalOneBroker: without a bus a signal runs its topic's handlers,
+// every one, before Signal returns.
+func TestSignalOneBroker(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "z.db"))
+	defer st.Close()
+	h, err := events.New(context.Background(), st.Events(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var got []string
+	h.OnSignal("chat.members", func(key string) { got = append(got, "1:"+key) })
+	h.OnSignal("chat.members", func(key string) { got = append(got, "2:"+key) })
+	h.OnSignal("other", func(key string) { got = append(got, "other:"+key) })
+	h.Signal("chat.members", "d/総務課")
+	if !slices.Equal(got, []string{"1:d/総務課", "2:d/総務課"}) {
+		t.Fatalf("handlers ran %q", got)
 	}
 }

@@ -316,7 +316,7 @@ type writer struct {
 
 // burst sends first and whatever else is waiting (up to maxBurst frames)
 // in one write; sent is the last stored sequence sent.
-func (h *Hub) burst(ctx context.Context, w *writer, sub *Sub, userID string, first Frame, sent *int64) error {
+func (h *Hub) burst(ctx context.Context, w *writer, sub *Sub, userID string, first *Frame, sent *int64) error {
 	if w.batch != nil {
 		w.batch.cork()
 		w.corked = true
@@ -361,10 +361,12 @@ func (h *Hub) burst(ctx context.Context, w *writer, sub *Sub, userID string, fir
 }
 
 func (w *writer) send(ctx context.Context, ev api.Event) error {
-	return w.sendFrame(ctx, Frame{Event: ev})
+	return w.sendFrame(ctx, &Frame{Event: ev})
 }
 
-func (w *writer) sendFrame(ctx context.Context, f Frame) error {
+// sendFrame writes f; f is shared with the other sockets that got it and
+// is only read.
+func (w *writer) sendFrame(ctx context.Context, f *Frame) error {
 	b := f.raw
 	if b == nil {
 		var err error

@@ -90,6 +90,10 @@ type Config struct {
 	Disabled func(ctx context.Context, actor, userID string) error
 	// Changed runs after an import changed office PCs.
 	Changed func(ctx context.Context)
+	// Staff (may be nil) runs after an import was applied: who works
+	// where may have changed (auth.Service.StaffChanged, which chat's
+	// department member lists follow).
+	Staff func(ctx context.Context)
 }
 
 // Service loads rosters.
@@ -286,6 +290,9 @@ func (s *Service) apply(ctx context.Context, imp Import, f *File, isNew bool) (a
 		return api.RosterImport{}, err
 	}
 	s.record(ctx, imp.Actor, "roster.applied", imp, rep)
+	if s.cfg.Staff != nil {
+		s.cfg.Staff(ctx)
+	}
 	for _, id := range p.disabled {
 		if err := s.cfg.Disabled(ctx, imp.Actor, id); err != nil {
 			s.cfg.Log.Warn("roster: end sessions of a disabled account", "user", id, "err", err)

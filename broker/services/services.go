@@ -228,12 +228,15 @@ func Build(ctx context.Context, cfg Config) (*Services, error) {
 		s.Events.Close()
 		return nil, err
 	}
-	if s.Chat, err = newChat(cfg, s.Auth, s.Events, presence{s.Events, s.Slots}, s.Events, s.Audit); err != nil {
+	if s.Chat, err = newChat(cfg, s.Auth, s.Events, presence{s.Events, s.Slots}, s.Events, s.Events, s.Audit); err != nil {
 		s.Slots.Close()
 		s.Relay.Close()
 		s.Events.Close()
 		return nil, err
 	}
+	// Chat keeps department member lists in memory: they are dropped,
+	// on every broker (the hub's signals), when staff change.
+	s.Auth.OnStaffChanged(func(_ context.Context, depts []string) { s.Chat.DepartmentsChanged(depts) })
 	// A gap in a channel's messages on the bus is read from the history.
 	s.Events.SetFiller(s.Chat.Fill)
 	// A roster import writes PCs in its own transaction; the pool is read again after.
@@ -389,10 +392,10 @@ func NewReleases(cfg Config, rec audit.Recorder) (*release.Service, error) {
 // of auth, and it pushes over the event hub (nil for a one-shot command,
 // which has no sockets to push to).
 func NewChat(cfg Config, a *auth.Service, push chat.Pusher, rec audit.Recorder) (*chat.Service, error) {
-	return newChat(cfg, a, push, nil, nil, rec)
+	return newChat(cfg, a, push, nil, nil, nil, rec)
 }
 
-func newChat(cfg Config, a *auth.Service, push chat.Pusher, p chat.Presence, m chat.Marks, rec audit.Recorder) (*chat.Service, error) {
+func newChat(cfg Config, a *auth.Service, push chat.Pusher, p chat.Presence, m chat.Marks, sig chat.Signals, rec audit.Recorder) (*chat.Service, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -401,7 +404,7 @@ func newChat(cfg Config, a *auth.Service, push chat.Pusher, p chat.Presence, m c
 		push = noPush{}
 	}
 	return chat.New(chat.Config{Store: cfg.Stores.Chat(), Directory: roster{a}, Push: push, Audit: rec, Presence: p, Marks: m,
-		Log: cfg.Log.With("domain", "chat"), Now: cfg.Now})
+		Signals: sig, Log: cfg.Log.With("domain", "chat"), Now: cfg.Now})
 }
 
 // NewTelework builds telework for a one-shot command: no chat notices
@@ -539,7 +542,8 @@ func (r roster) Everyone(ctx context.Context) ([]api.User, error) { return r.a.S
 func NewRoster(cfg Config, rec audit.Recorder, a *auth.Service, changed func(context.Context)) *rosterimport.Service {
 	cfg, _ = cfg.withDefaults()
 	return rosterimport.New(rosterimport.Config{Store: cfg.Stores.Roster(), Audit: rec, Log: cfg.Log.With("domain", "roster"), Now: cfg.Now,
-		PasswordHash: a.UnusablePasswordHash, Disabled: a.EndUserSessions, Changed: changed})
+		PasswordHash: a.UnusablePasswordHash, Disabled: a.EndUserSessions, Changed: changed,
+		Staff: func(ctx context.Context) { a.StaffChanged(ctx, nil) }})
 }
 
 // NewMeet builds web meetings on their UDP port (nil, nil when none is
