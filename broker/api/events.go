@@ -40,6 +40,10 @@ type QueueUpdate struct {
 	SlotID     string `json:"slot_id"`
 	Position   int    `json:"position"`
 	ETASeconds int    `json:"eta_seconds"`
+	// Version orders the updates of one slot (across brokers, the
+	// database's change feed): a lower one than an update already shown
+	// is older news (the broker's hub drops it).
+	Version int64 `json:"version,omitempty"`
 }
 
 // SlotWarning announces an end: reason EndIdle, EndMaxLength or EndHours

@@ -42,7 +42,7 @@ type Filler func(ctx context.Context, stream string, after, before int64) ([]any
 func WithBus(b Bus) Option {
 	return func(h *Hub) {
 		if b != nil {
-			h.x = &across{h: h, bus: b, id: newBrokerID(), peers: map[string]*peer{}, streams: map[string]int64{}, once: map[string]bool{},
+			h.x = &across{h: h, bus: b, id: newBrokerID(), peers: map[string]*peer{}, streams: map[string]int64{}, once: map[string]bool{}, newest: map[string]int64{},
 				listened: make(chan struct{}), published: make(chan struct{})}
 			h.x.cond = sync.NewCond(&h.x.mu)
 		}
@@ -96,6 +96,10 @@ type wire struct {
 	// A signal's topic and key (kindSig).
 	Topic string `json:"g,omitempty"`
 	Key   string `json:"y,omitempty"`
+	// Newest keys a latest value that several brokers may announce, Ver
+	// its version (PublishNewest): an older one is dropped.
+	Newest string `json:"n,omitempty"`
+	Ver    int64  `json:"v,omitempty"`
 }
 
 type wireEvent struct {
@@ -147,6 +151,7 @@ type across struct {
 
 	streams map[string]int64 // the listener's only: last entry passed on, by stream
 	once    map[string]bool  // the listener's only: announcements passed on (BroadcastOnce)
+	newest  map[string]int64 // the listener's only: version last passed on, by user and key (PublishNewest)
 
 	listened  chan struct{} // closed once listening the first time
 	published chan struct{} // closed when the publisher has stopped
@@ -355,6 +360,15 @@ func (x *across) apply(w wire) {
 				h.pushLocal(w.Users, ev)
 			}
 			return
+		}
+		if w.Newest != "" {
+			if w.Ver < x.newest[w.Newest] {
+				return // another broker's later value came first
+			}
+			if len(x.newest) >= maxOnce {
+				clear(x.newest)
+			}
+			x.newest[w.Newest] = w.Ver
 		}
 		h.pushLocal(w.Users, *w.Event)
 	case kindAll:

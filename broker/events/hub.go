@@ -191,6 +191,24 @@ func (h *Hub) PublishLatest(userID, typ string, data any) {
 	h.pushLocal([]string{userID}, ev)
 }
 
+// PublishNewest is PublishLatest of a value several brokers may announce
+// (a queue position: the broker serving the user changes when they
+// reconnect elsewhere), versioned by the announcer: across brokers two
+// announcements may cross on the bus, and one older than the last passed
+// on to the user's sockets for key is dropped, so that the app never
+// sees the value go back. On one broker the announcer's order is kept.
+func (h *Hub) PublishNewest(userID, typ, key string, version int64, data any) {
+	ev, ok := h.encode(typ, data)
+	if !ok {
+		return
+	}
+	if h.x != nil {
+		h.x.send(wire{K: kindLive, Users: []string{userID}, Event: &ev, Newest: userID + "\x00" + key, Ver: version})
+		return
+	}
+	h.pushLocal([]string{userID}, ev)
+}
+
 // PushLive sends an unstored frame (Seq 0) to the open sockets of the
 // users. Chat uses it: a channel's messages are stored once, by the
 // channel's own sequence, and an app that missed a frame resumes from

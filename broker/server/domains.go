@@ -83,6 +83,8 @@ type Segments interface {
 	// CheckReach refuses (CodeSegmentRefused) a My Number PC from a
 	// source outside the satellite offices, and records either outcome.
 	CheckReach(ctx context.Context, userID, terminalID string, src netip.Addr, stage string) error
+	// CheckReachPC is CheckReach of a PC the caller has read.
+	CheckReachPC(ctx context.Context, userID string, t api.Terminal, src netip.Addr, stage string) error
 }
 
 // OperationLog is the uploaded and the broker's own operation log (broker/oplog).
@@ -127,7 +129,9 @@ type Tunnels interface {
 
 // Slots are the concurrency cap, the queue and the live sessions (broker/slots).
 type Slots interface {
-	Acquire(ctx context.Context, h slots.Holder, device string) (api.Slot, error)
+	// AcquirePaired is Acquire with the user's paired PC as the caller
+	// read it (ForUser's answer, ErrNoTerminal for a pool user).
+	AcquirePaired(ctx context.Context, h slots.Holder, device string, pc api.Terminal, pcErr error) (api.Slot, error)
 	Mine(userID string) (api.Slot, error)
 	Heartbeat(ctx context.Context, h slots.Holder, slotID string, hb api.HeartbeatRequest) (api.Slot, error)
 	Release(ctx context.Context, h slots.Holder, slotID string) error

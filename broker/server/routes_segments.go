@@ -60,28 +60,31 @@ func (s *Server) deleteSatelliteOffice(c *call) (any, error) {
 // checkReach refuses a session on, or a tunnel to, a My Number PC from a
 // source outside the satellite offices. The source is the TCP peer, or
 // the forwarded address a trusted proxy gives (source). slotID names the
-// slot whose PC a tunnel goes to; "" asks for the caller's paired PC
-// before a slot is granted (a My Number PC is never in the pool).
+// slot whose PC a tunnel goes to (checkReachPaired is the check before a
+// slot is granted).
 func (s *Server) checkReach(c *call, stage, slotID string) error {
 	if s.segs == nil {
 		return nil
 	}
 	ctx, user := c.R.Context(), c.P.User.ID
-	var pc string
-	if slotID == "" {
-		t, err := s.terms.ForUser(ctx, user)
-		if errors.Is(err, slots.ErrNoTerminal) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		pc = t.ID
-	} else {
-		sl, err := s.slots.Mine(user)
-		if err != nil || sl.ID != slotID || sl.Terminal == nil || sl.Terminal.ID == "" {
-			return nil // no PC to reach: the relay refuses it in its own words
-		}
-		pc = sl.Terminal.ID
+	sl, err := s.slots.Mine(user)
+	if err != nil || sl.ID != slotID || sl.Terminal == nil || sl.Terminal.ID == "" {
+		return nil // no PC to reach: the relay refuses it in its own words
 	}
-	return s.segs.CheckReach(ctx, user, pc, s.source(c.R), stage)
+	return s.segs.CheckReach(ctx, user, sl.Terminal.ID, s.source(c.R), stage)
+}
+
+// checkReachPaired is checkReach before a slot is granted, of the
+// caller's paired PC as read (pcErr ErrNoTerminal: a pool user, and a
+// My Number PC is never in the pool).
+func (s *Server) checkReachPaired(c *call, stage string, pc api.Terminal, pcErr error) error {
+	if errors.Is(pcErr, slots.ErrNoTerminal) {
+		return nil
+	} else if pcErr != nil {
+		return pcErr
+	}
+	if s.segs == nil {
+		return nil
+	}
+	return s.segs.CheckReachPC(c.R.Context(), c.P.User.ID, pc, s.source(c.R), stage)
 }

@@ -67,10 +67,12 @@ func (s *Server) requestSlot(c *call) (any, error) {
 	if len(req.Device) > 100 {
 		return nil, api.Err(api.CodeValidation, "device: at most 100 characters")
 	}
-	if err := s.checkReach(c, "slot", ""); err != nil {
+	// The paired PC is read once, for the segment check and the slot.
+	pc, pcErr := s.terms.ForUser(c.R.Context(), c.P.User.ID)
+	if err := s.checkReachPaired(c, "slot", pc, pcErr); err != nil {
 		return nil, err
 	}
-	return s.slots.Acquire(c.R.Context(), c.holder(), req.Device)
+	return s.slots.AcquirePaired(c.R.Context(), c.holder(), req.Device, pc, pcErr)
 }
 
 func (s *Server) mySlot(c *call) (any, error) {

@@ -418,7 +418,7 @@ func newTelework(cfg Config, a *auth.Service, c *chat.Service, hub *events.Hub, 
 	if err != nil {
 		return nil, err
 	}
-	tc := telework.Config{Store: cfg.Stores.Telework(), Directory: twRoster{a}, Audit: rec,
+	tc := telework.Config{Store: newTeleworkStore(cfg.Stores.Telework()), Directory: twRoster{a}, Audit: rec,
 		Log: cfg.Log.With("domain", "telework"), Now: cfg.Now}
 	if c != nil {
 		tc.Notify = c

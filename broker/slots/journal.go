@@ -47,7 +47,11 @@ func (t ticket) wait(ctx context.Context) error {
 
 // add queues ops (possibly none: a barrier behind earlier ops) and
 // callbacks that run once they are committed.
-func (j *journal) add(ops []Op, after []func()) ticket {
+func (j *journal) add(ops []Op, after []func()) ticket { return j.addSync(ops, after, false) }
+
+// addSync is add that, with sync, makes the batch holding ops a resync
+// too: on a shared ledger, one decided under the ledger's lock.
+func (j *journal) addSync(ops []Op, after []func(), sync bool) ticket {
 	t := make(ticket, 1)
 	j.mu.Lock()
 	if j.closed {
@@ -57,6 +61,7 @@ func (j *journal) add(ops []Op, after []func()) ticket {
 	}
 	j.pending = append(j.pending, ops...)
 	j.after = append(j.after, after...)
+	j.sync = j.sync || sync
 	j.waiters = append(j.waiters, t)
 	select { // under mu: close cannot close kick in between
 	case j.kick <- struct{}{}:

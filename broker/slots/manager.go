@@ -31,6 +31,11 @@ type slot struct {
 	// another (dead, or left): events this broker did not publish may
 	// have been missed.
 	movedHere bool
+	// reassigned: on a shared ledger, the slot's broker or sign-in
+	// changed and is not committed yet. Other brokers learn it from the
+	// change feed, whose versions are in commit order only for writes
+	// made under the ledger's lock: the put goes in a locked batch.
+	reassigned bool
 }
 
 // Manager hands out slots. It is safe for concurrent use.
@@ -61,6 +66,14 @@ type Manager struct {
 	bcp     api.BCP                       // BCP mode (bcp.go)
 	filling bool                          // fillTerminals runs (shared.go)
 	closed  bool
+
+	// The ledger's change feed (shared.go), the journal flusher's alone:
+	// the version last read and when every live slot was last read.
+	feed   int64
+	fullAt time.Time
+	// shown is the version of the state positions are announced from
+	// (guarded by mu): the feed's last adopted on a shared ledger.
+	shown int64
 }
 
 type endedInfo struct {
@@ -145,12 +158,22 @@ func (m *Manager) load(ctx context.Context) error {
 	m.pool = pool
 	m.byID, m.byUser, m.inUse, m.ended = map[string]*slot{}, map[string]*slot{}, map[string]string{}, map[string]endedInfo{}
 	m.queue, m.granted, m.seq = nil, 0, 0
+	m.feed = 0 // the next decision reads every live slot
+	var ids []string
+	for _, r := range recs {
+		if r.TerminalID != "" {
+			ids = append(ids, r.TerminalID)
+		}
+	}
+	terms, err := m.cfg.Terminals.GetMany(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("load the slots' pcs: %w", err)
+	}
 	// recs come ordered by queue_seq.
 	for _, r := range recs {
 		s := &slot{rec: r}
 		if r.TerminalID != "" {
-			t, err := m.cfg.Terminals.Get(ctx, r.TerminalID)
-			if err == nil {
+			if t, ok := terms[r.TerminalID]; ok {
 				s.term = &t
 				s.pool = t.Pool
 			}
@@ -238,11 +261,15 @@ type change struct {
 	m     *Manager
 	ops   []Op
 	after []func()
+	sync  bool // a put of a reassigned slot: a locked batch (slot.reassigned)
 }
 
 func (c *change) put(s *slot) {
 	r := s.rec
 	c.ops = append(c.ops, Op{Put: &r})
+	if s.reassigned {
+		c.sync, s.reassigned = true, false
+	}
 }
 
 func (c *change) publish(userID, typ string, data any) {
@@ -264,7 +291,7 @@ func (c *change) publishLatest(userID, typ string, data any) {
 func (c *change) then(fn func()) { c.after = append(c.after, fn) }
 
 // commit hands the change to the journal; call with m.mu held.
-func (m *Manager) commit(c *change) ticket { return m.j.add(c.ops, c.after) }
+func (m *Manager) commit(c *change) ticket { return m.j.addSync(c.ops, c.after, c.sync) }
 
 func newID() string {
 	var b [12]byte
@@ -276,9 +303,16 @@ func newID() string {
 // cap with nobody waiting, else queued. A user holds at most one slot:
 // asking again returns the one they have.
 func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slot, error) {
-	userID := h.UserID
 	// Resolve the PC outside the lock: it is a database read.
-	term, err := m.cfg.Terminals.ForUser(ctx, userID)
+	term, err := m.cfg.Terminals.ForUser(ctx, h.UserID)
+	return m.AcquirePaired(ctx, h, device, term, err)
+}
+
+// AcquirePaired is Acquire with the user's paired PC as the caller read
+// it (Terminals.ForUser's answer: the server's segment check reads it
+// first, and one read per request is enough).
+func (m *Manager) AcquirePaired(ctx context.Context, h Holder, device string, term api.Terminal, err error) (api.Slot, error) {
+	userID := h.UserID
 	pool := false
 	if errors.Is(err, ErrNoTerminal) {
 		pool = true
@@ -306,8 +340,8 @@ func (m *Manager) Acquire(ctx context.Context, h Holder, device string) (api.Slo
 			after = append(after, func() { m.startWake(id, userID, t) })
 		}
 		c := &change{m: m}
-		c.put(s)                    // a takeover changed the holder
-		tk := m.j.add(c.ops, after) // answer only once its creation is durable
+		c.put(s)                                // a takeover changed the holder
+		tk := m.j.addSync(c.ops, after, c.sync) // answer only once its creation is durable
 		m.mu.Unlock()
 		if err := tk.wait(ctx); err != nil || !m.shared() {
 			return v, err
@@ -523,6 +557,7 @@ func (m *Manager) takeOver(s *slot, h Holder) bool {
 	case s.rec.SessionID == h.SessionID:
 	case s.rec.DeviceID != "" && s.rec.DeviceID == h.DeviceID:
 		s.rec.SessionID = h.SessionID
+		s.reassigned = m.shared()
 	default:
 		return false
 	}
@@ -530,7 +565,7 @@ func (m *Manager) takeOver(s *slot, h Holder) bool {
 		// The holder is served here now (their broker died or they
 		// reconnected elsewhere): this broker tells them what happens.
 		s.rec.Broker = m.cfg.Broker
-		s.movedHere = true
+		s.movedHere, s.reassigned = true, true
 	}
 	return true
 }

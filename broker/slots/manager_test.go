@@ -45,6 +45,14 @@ func (p *pcs) Get(_ context.Context, id string) (api.Terminal, error) {
 	return api.Terminal{ID: id, Name: "PC", Address: "127.0.0.1", RDPPort: 1}, nil
 }
 
+func (p *pcs) GetMany(ctx context.Context, ids []string) (map[string]api.Terminal, error) {
+	out := map[string]api.Terminal{}
+	for _, id := range ids {
+		out[id], _ = p.Get(ctx, id)
+	}
+	return out, nil
+}
+
 func (p *pcs) Pool(context.Context) ([]api.Terminal, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -19,6 +19,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/api"
@@ -58,8 +60,13 @@ type Decision struct {
 	Lease      time.Duration // a grant's first lease
 	DefaultCap int
 	Broker     string
+	// Since is the change feed's version this broker last read (0: read
+	// every live slot). A ledger may then answer with the changes since
+	// (Outcome.Delta): rows whose grant, holder or broker changed, and
+	// the slots that ended.
+	Since int64
 	// Light: the batch only renews slots the database numbered already
-	// (heartbeats, takeovers) and records PC states and late bytes,
+	// (heartbeats) and records PC states and late bytes,
 	// which can grant nothing and tell other brokers nothing: applied
 	// without the lock, no grant, no read-back (Outcome.Partial).
 	Light bool
@@ -84,7 +91,23 @@ type Outcome struct {
 	BCP    api.BCP
 	// Partial: a Light batch's outcome, nothing to adopt.
 	Partial bool
+	// Delta: Live holds only the live slots changed since
+	// Decision.Since, in no particular order, and Gone the slots that
+	// ended since (beside Ended, this Decide's own); the others are as
+	// the broker last read them.
+	Delta bool
+	Gone  map[string]string // slot ID → reason
+	// Version is the change feed's version this outcome is complete up
+	// to: the next Decision.Since.
+	Version int64
 }
+
+// fullReadEvery bounds how long a broker goes on the change feed alone:
+// heartbeat figures of other brokers' slots (IT's list) are not in it,
+// and a change another broker committed outside the ledger's lock (a
+// broker of the version before, during a rolling upgrade) may commit
+// after a later version was read.
+const fullReadEvery = 30 * time.Second
 
 func brokerName() string {
 	host, _ := os.Hostname()
@@ -112,14 +135,62 @@ func (m *Manager) decide(ctx context.Context, ops []Op, sync bool) error {
 			break
 		}
 	}
+	// The journal's flusher is the only caller: feed and fullAt are its.
+	if m.feed > 0 && time.Since(m.fullAt) < fullReadEvery {
+		d.Since = m.feed
+	}
 	out, err := m.ledger.Decide(ctx, ops, d)
 	if err != nil {
 		return err
 	}
-	if !out.Partial {
-		m.adopt(ctx, out)
+	if out.Partial {
+		return nil
 	}
+	if out.Delta {
+		out.Live = m.merged(out)
+	} else {
+		m.fullAt = time.Now()
+	}
+	m.feed = out.Version
+	m.adopt(ctx, out)
 	return nil
+}
+
+// merged is the live slots after a Delta outcome: those this broker
+// holds in its mirror, changed by the delta, without those that ended,
+// granted ones first, then the queue by number (a Delta comes only
+// while BCP mode is off, whose priority would need each user's
+// department).
+func (m *Manager) merged(out Outcome) []Record {
+	m.mu.Lock()
+	byID := make(map[string]Record, len(m.byID)+len(out.Live))
+	for id, s := range m.byID {
+		if !s.fresh {
+			byID[id] = s.rec
+		}
+	}
+	m.mu.Unlock()
+	for _, r := range out.Live {
+		byID[r.ID] = r
+	}
+	for id := range out.Gone {
+		delete(byID, id)
+	}
+	for id := range out.Ended {
+		delete(byID, id)
+	}
+	live := make([]Record, 0, len(byID))
+	for _, r := range byID {
+		live = append(live, r)
+	}
+	sort.Slice(live, func(i, j int) bool {
+		gi, gj := live[i].State == api.SlotGranted, live[j].State == api.SlotGranted
+		if gi != gj {
+			return gi
+		}
+		return live[i].QueueSeq < live[j].QueueSeq
+	})
+	return live
 }
 
 // adopt makes the ledger's answer the manager's state and tells this
@@ -143,6 +214,10 @@ func (m *Manager) adopt(ctx context.Context, out Outcome) {
 	}
 	m.mu.Unlock()
 	reasons := map[string]string{}
+	for id, r := range out.Gone {
+		reasons[id] = r // the feed's ends come with their reason
+	}
+	unknown = slices.DeleteFunc(unknown, func(id string) bool { return reasons[id] != "" })
 	if len(unknown) > 0 {
 		if r, err := m.ledger.EndReasons(ctx, unknown); err == nil {
 			reasons = r
@@ -155,6 +230,7 @@ func (m *Manager) adopt(ctx context.Context, out Outcome) {
 	m.mu.Lock()
 	now := m.now()
 	c := &change{m: m}
+	m.shown = max(m.shown, out.Version)
 	if p := out.Policy; p != nil && !samePolicy(*p, m.policy) && p.UpdatedAt.After(m.policy.UpdatedAt) {
 		m.policy = *p
 		for _, s := range m.queue {
@@ -214,6 +290,16 @@ func (m *Manager) adopt(ctx context.Context, out Outcome) {
 			if r.State == api.SlotGranted && !wasGranted {
 				s.rec.LeaseUntil, s.rec.LastActiveAt = r.LeaseUntil, r.LastActiveAt
 			}
+			// The database keeps the latest of every broker's figures
+			// (GREATEST): a holder that came here from another broker
+			// brings theirs, which the mirror may not have read.
+			if r.LastActiveAt.After(s.rec.LastActiveAt) {
+				s.rec.LastActiveAt = r.LastActiveAt
+			}
+			if r.LeaseUntil.After(s.rec.LeaseUntil) {
+				s.rec.LeaseUntil = r.LeaseUntil
+			}
+			s.rec.BytesUp, s.rec.BytesDown = max(s.rec.BytesUp, r.BytesUp), max(s.rec.BytesDown, r.BytesDown)
 		}
 		s.fresh = false
 		if s.rec.TerminalID != "" && (s.term == nil || s.term.ID != s.rec.TerminalID) {
@@ -298,8 +384,12 @@ func (m *Manager) resolveTerminals(ctx context.Context, live []Record) map[strin
 		missing = append(missing, r.TerminalID)
 	}
 	m.mu.Unlock()
-	for _, id := range missing {
-		if t, err := m.cfg.Terminals.Get(ctx, id); err == nil {
+	if len(missing) > 0 {
+		got, err := m.cfg.Terminals.GetMany(ctx, missing)
+		if err != nil {
+			m.log.Warn("slots: office pcs", "err", err)
+		}
+		for id, t := range got {
 			out[id] = t
 		}
 	}
@@ -319,7 +409,7 @@ func (m *Manager) fillTerminals() {
 			var ids []string
 			seen := map[string]bool{}
 			for _, s := range m.byID {
-				if s.term == nil && s.rec.TerminalID != "" && !seen[s.rec.TerminalID] && len(ids) < 256 {
+				if s.term == nil && s.rec.TerminalID != "" && !seen[s.rec.TerminalID] && len(ids) < 4096 {
 					seen[s.rec.TerminalID] = true
 					ids = append(ids, s.rec.TerminalID)
 				}
@@ -331,15 +421,22 @@ func (m *Manager) fillTerminals() {
 			}
 			m.mu.Unlock()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			got := map[string]api.Terminal{}
+			// One read for the lot: at nine o'clock this is thousands.
+			got, err := m.cfg.Terminals.GetMany(ctx, ids)
+			cancel()
+			if err != nil {
+				// Tried again after the next decision.
+				m.log.Warn("slots: other brokers' office pcs", "err", err)
+				m.mu.Lock()
+				m.filling = false
+				m.mu.Unlock()
+				return
+			}
 			for _, id := range ids {
-				if t, err := m.cfg.Terminals.Get(ctx, id); err == nil {
-					got[id] = t
-				} else {
+				if _, ok := got[id]; !ok {
 					got[id] = api.Terminal{ID: id} // gone or unreadable: shown by ID
 				}
 			}
-			cancel()
 			m.mu.Lock()
 			for _, s := range m.byID {
 				if t, ok := got[s.rec.TerminalID]; ok && s.term == nil {
@@ -376,6 +473,9 @@ func (m *Manager) sawGrant(c *change, s *slot, decidedHere bool) {
 // broker's holders. Call with m.mu held.
 func (m *Manager) publishPositions(c *change) {
 	eta := m.avgLength()
+	if !m.shared() {
+		m.shown++ // one broker: its own order
+	}
 	for i, s := range m.queue {
 		pos := i + 1
 		if s.pos == pos {
@@ -385,6 +485,12 @@ func (m *Manager) publishPositions(c *change) {
 		if m.shared() && (s.fresh || s.rec.Broker != m.cfg.Broker) {
 			continue
 		}
-		c.publishLatest(s.rec.UserID, api.EventQueue, api.QueueUpdate{SlotID: s.rec.ID, Position: pos, ETASeconds: m.etaSeconds(pos, eta)})
+		q := api.QueueUpdate{SlotID: s.rec.ID, Position: pos, ETASeconds: m.etaSeconds(pos, eta), Version: m.shown}
+		if np, ok := m.cfg.Events.(newestPublisher); ok {
+			user := s.rec.UserID
+			c.then(func() { np.PublishNewest(user, api.EventQueue, q.SlotID, q.Version, q) })
+		} else {
+			c.publishLatest(s.rec.UserID, api.EventQueue, q)
+		}
 	}
 }

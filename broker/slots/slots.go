@@ -130,6 +130,8 @@ type Terminals interface {
 	// ForUser returns the PC paired with the user, or ErrNoTerminal.
 	ForUser(ctx context.Context, userID string) (api.Terminal, error)
 	Get(ctx context.Context, id string) (api.Terminal, error)
+	// GetMany returns the PCs of ids that exist, by ID, in one read.
+	GetMany(ctx context.Context, ids []string) (map[string]api.Terminal, error)
 	// Pool lists the shared PCs.
 	Pool(ctx context.Context) ([]api.Terminal, error)
 }
@@ -140,6 +142,13 @@ type Terminals interface {
 type Publisher interface {
 	Publish(userID, typ string, data any)
 	PublishLatest(userID, typ string, data any)
+}
+
+// newestPublisher is a Publisher that drops a latest value older than
+// one already passed on (events.Hub.PublishNewest): queue positions
+// announced by two brokers may cross on their way.
+type newestPublisher interface {
+	PublishNewest(userID, typ, key string, version int64, data any)
 }
 
 // WakeFunc wakes an office PC, reporting each stage (api.WakeChecking ...).

@@ -153,6 +153,12 @@ func (s *Service) CheckReach(ctx context.Context, userID, terminalID string, src
 	if err != nil {
 		return storeErr(err, terminalID, "")
 	}
+	return s.CheckReachPC(ctx, userID, t, src, stage)
+}
+
+// CheckReachPC is CheckReach with the PC as the caller just read it (a
+// slot request reads the user's paired PC anyway: one read, not two).
+func (s *Service) CheckReachPC(ctx context.Context, userID string, t api.Terminal, src netip.Addr, stage string) error {
 	if t.Segment != api.SegmentMyNumber {
 		return nil
 	}

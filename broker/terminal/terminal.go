@@ -37,6 +37,8 @@ type Store interface {
 	CreateTerminal(ctx context.Context, t api.Terminal) error // ErrConflict, ErrUserPaired, ErrNoUser
 	GetTerminal(ctx context.Context, id string) (api.Terminal, error)
 	TerminalForUser(ctx context.Context, userID string) (api.Terminal, error)
+	// GetTerminals returns the PCs of ids that exist, in one read.
+	GetTerminals(ctx context.Context, ids []string) ([]api.Terminal, error)
 	ListTerminals(ctx context.Context) ([]api.Terminal, error)
 	// UpdateTerminal reads, lets fn change, and writes in one transaction.
 	UpdateTerminal(ctx context.Context, id string, fn func(*api.Terminal) error) (api.Terminal, error)
@@ -330,6 +332,26 @@ func (s *Service) Get(ctx context.Context, id string) (api.Terminal, error) {
 		return api.Terminal{}, storeErr(ErrNotFound, id, "")
 	}
 	return s.withSeen(t), storeErr(err, id, "")
+}
+
+// GetMany returns the PCs of ids that exist, by ID, in one read
+// (slots.Terminals: a broker learns thousands of other brokers' slots
+// at nine o'clock).
+func (s *Service) GetMany(ctx context.Context, ids []string) (map[string]api.Terminal, error) {
+	out := make(map[string]api.Terminal, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ts, err := s.st.GetTerminals(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		if auth.DepartmentInScope(ctx, t.Department) {
+			out[t.ID] = s.withSeen(t)
+		}
+	}
+	return out, nil
 }
 
 // ForUser returns the PC paired with the user (slots.Terminals).

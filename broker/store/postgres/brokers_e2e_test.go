@@ -395,9 +395,14 @@ func (tr *threeBrokers) killOne(t *testing.T, admins [3]*api.Client) {
 			us := append([]*user{}, beating...)
 			mu.Unlock()
 			for _, u := range us {
-				if _, err := u.c.Heartbeat(ctx, u.slot.ID, api.HeartbeatRequest{Active: true}); err != nil && u.broker != 2 {
+				// The broker and client as one: a user moving to another
+				// broker meanwhile beats there next time.
+				mu.Lock()
+				c, broker, slot := u.c, u.broker, u.slot.ID
+				mu.Unlock()
+				if _, err := c.Heartbeat(ctx, slot, api.HeartbeatRequest{Active: true}); err != nil && broker != 2 {
 					hbErrs.Add(1)
-					t.Logf("heartbeat of %s on broker %d: %v", u.s.User.ID, u.broker, err)
+					t.Logf("heartbeat of %s on broker %d: %v", u.s.User.ID, broker, err)
 				}
 			}
 		}
@@ -444,7 +449,10 @@ func (tr *threeBrokers) killOne(t *testing.T, admins [3]*api.Client) {
 	mu.Unlock()
 	// q0..q3 reconnect to broker 1 and keep their places, in order.
 	for k, u := range qs {
-		u.broker, u.c = 1, tr.client(t, 1, u.s)
+		c := tr.client(t, 1, u.s)
+		mu.Lock()
+		u.broker, u.c = 1, c
+		mu.Unlock()
 		sl, err := u.c.RequestSlot(ctx, api.SlotRequest{})
 		if err != nil || sl.ID != u.slot.ID {
 			t.Fatalf("%s again on broker 1: %+v %v (was %s)", u.s.User.ID, sl, err, u.slot.ID)
@@ -452,8 +460,8 @@ func (tr *threeBrokers) killOne(t *testing.T, admins [3]*api.Client) {
 		if sl.State == api.SlotQueued && sl.Position != k+1 {
 			t.Errorf("%s again on broker 1: position %d, want %d", u.s.User.ID, sl.Position, k+1)
 		}
-		u.slot = sl
 		mu.Lock()
+		u.slot = sl
 		beating = append(beating, u)
 		mu.Unlock()
 	}

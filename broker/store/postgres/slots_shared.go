@@ -97,14 +97,7 @@ func (st *Slots) Decide(ctx context.Context, ops []slots.Op, d slots.Decision) (
 		if err := grantHeads(ctx, tx, d, capN, prio, args, &out); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+prefixed("s.", slotCols)+`, s.broker FROM slots s
-			LEFT JOIN users u ON u.id = s.user_id
-			ORDER BY (s.state = 'granted') DESC, CASE WHEN s.state = 'granted' THEN s.queue_seq ELSE 0 END,
-			`+prio+`s.queue_seq`, args...)
-		if err != nil {
-			return err
-		}
-		if out.Live, err = scanSlots(rows); err != nil {
+		if err := readLive(ctx, tx, d, prio, args, &out); err != nil {
 			return err
 		}
 		if changed || len(out.Granted) > 0 {
@@ -116,6 +109,77 @@ func (st *Slots) Decide(ctx context.Context, ops []slots.Op, d slots.Decision) (
 		return nil
 	})
 	return out, err
+}
+
+// readLive reads what Decide answers with: the changes since d.Since
+// (the change feed: slot_version, migration 0211), or every live slot in
+// service order when the broker asks for a full read or BCP mode is on
+// (its priority orders by each user's department and roles). Under the
+// ledger's lock every decider before this one has committed, so no
+// version up to the highest read is still to come from one of them.
+func readLive(ctx context.Context, tx *Tx, d slots.Decision, prio string, args []any, out *slots.Outcome) error {
+	if d.Since > 0 && !out.BCP.Active {
+		out.Delta, out.Version, out.Gone = true, d.Since, map[string]string{}
+		rows, err := tx.QueryContext(ctx, `SELECT `+slotCols+`, broker, slot_version FROM slots WHERE slot_version > ?`, d.Since)
+		if err != nil {
+			return err
+		}
+		if out.Live, err = scanSlotVersions(rows, &out.Version); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT id, reason, slot_version FROM slot_history WHERE slot_version > ?`, d.Since)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, reason string
+			var v int64
+			if err := rows.Scan(&id, &reason, &v); err != nil {
+				return err
+			}
+			out.Gone[id] = reason
+			out.Version = max(out.Version, v)
+		}
+		return rows.Err()
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+prefixed("s.", slotCols)+`, s.broker, s.slot_version FROM slots s
+		LEFT JOIN users u ON u.id = s.user_id
+		ORDER BY (s.state = 'granted') DESC, CASE WHEN s.state = 'granted' THEN s.queue_seq ELSE 0 END,
+		`+prio+`s.queue_seq`, args...)
+	if err != nil {
+		return err
+	}
+	if out.Live, err = scanSlotVersions(rows, &out.Version); err != nil {
+		return err
+	}
+	// The ends so far are in this read (their slots are not): the feed
+	// goes on from the latest of them.
+	var ended int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(slot_version), 0) FROM slot_history WHERE slot_version > 0`).Scan(&ended); err != nil {
+		return err
+	}
+	out.Version = max(out.Version, ended)
+	return nil
+}
+
+// scanSlotVersions is scanSlots of rows with the version last, raising
+// *version to the highest.
+func scanSlotVersions(rows *sql.Rows, version *int64) ([]slots.Record, error) {
+	defer rows.Close()
+	var out []slots.Record
+	for rows.Next() {
+		var r slots.Record
+		var req, granted, lease, active, v int64
+		if err := rows.Scan(&r.ID, &r.UserID, &r.State, &r.QueueSeq, &r.TerminalID, &r.Device, &req, &granted, &lease,
+			&active, &r.Warned, &r.BytesUp, &r.BytesDown, &r.SessionID, &r.DeviceID, &r.Broker, &v); err != nil {
+			return nil, err
+		}
+		r.RequestedAt, r.GrantedAt, r.LeaseUntil, r.LastActiveAt = fromMS(req), fromMS(granted), fromMS(lease), fromMS(active)
+		*version = max(*version, v)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // request inserts new requests numbered in their order from the queue

@@ -113,3 +113,83 @@ func TestE2ELedgerDecides(t *testing.T) {
 		t.Fatalf("pool: granted %v, queued %v, live %+v", g, q, out.Live)
 	}
 }
+
+// TestE2ELedgerChangeFeed: asked with the version it last read, Decide
+// answers with the slots changed since and the slots that ended since,
+// not every live slot; a heartbeat is no change. A broker of the version
+// before (which knows nothing of slot_version) still moves the feed:
+// its grant, by a plain UPDATE, and its request, by a plain INSERT.
+func TestE2ELedgerChangeFeed(t *testing.T) {
+	srv := pgtest.Shared(t)
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, srv.Emptied(t), nil, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	l := st.Slots().(slots.Ledger)
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	d := slots.Decision{Now: func() time.Time { return now }, Lease: 90 * time.Second, DefaultCap: 1, Broker: "b1"}
+	req := func(i int) slots.Op {
+		return slots.Op{Put: &slots.Record{ID: fmt.Sprint("s", i), UserID: fmt.Sprint("u", i), State: api.SlotQueued,
+			TerminalID: fmt.Sprint("pc", i), RequestedAt: now, LeaseUntil: now.Add(time.Minute), LastActiveAt: now, Broker: "b1"}}
+	}
+	var ops []slots.Op
+	for i := range 4 {
+		ops = append(ops, req(i))
+	}
+	full, err := l.Decide(ctx, ops, d)
+	if err != nil || full.Delta || len(full.Live) != 4 || full.Version == 0 {
+		t.Fatalf("full read: delta %v, %d live, version %d, %v", full.Delta, len(full.Live), full.Version, err)
+	}
+	// Nothing changed: nothing read.
+	d.Since = full.Version
+	out, err := l.Decide(ctx, nil, d)
+	if err != nil || !out.Delta || len(out.Live) != 0 || len(out.Gone) != 0 || out.Version != full.Version {
+		t.Fatalf("no change: delta %v, live %+v, gone %v, version %d, %v", out.Delta, out.Live, out.Gone, out.Version, err)
+	}
+	// A heartbeat (a Put of a numbered slot) changes nothing others decide by.
+	hb := full.Live[2]
+	hb.LeaseUntil = now.Add(2 * time.Minute)
+	if out, err = l.Decide(ctx, []slots.Op{{Put: &hb}}, d); err != nil || len(out.Live) != 0 {
+		t.Fatalf("heartbeat: live %+v, %v", out.Live, err)
+	}
+	// Another broker ends s0: s1 is granted in its place. The broker
+	// that reads next gets the end and the grant, nothing else.
+	end := slots.Op{End: &slots.Ended{Record: full.Live[0], EndedAt: now, Reason: api.EndUser}}
+	b2 := d
+	b2.Broker, b2.Since = "b2", 0
+	if _, err := l.Decide(ctx, []slots.Op{end}, b2); err != nil {
+		t.Fatal(err)
+	}
+	out, err = l.Decide(ctx, nil, d)
+	if err != nil || !out.Delta || out.Gone["s0"] != api.EndUser || len(out.Live) != 1 || out.Live[0].ID != "s1" ||
+		out.Live[0].State != api.SlotGranted || out.Version <= full.Version {
+		t.Fatalf("after another broker's end: live %+v, gone %v, version %d (was %d), %v", out.Live, out.Gone, out.Version, full.Version, err)
+	}
+	// A broker of the version before: a request and a grant in its own
+	// words (migration 0195's columns only).
+	d.Since = out.Version
+	if _, err := st.DB().ExecContext(ctx, `INSERT INTO slots (id, user_id, state, queue_seq, terminal_id, device, requested_at,
+		granted_at, lease_until, last_active_at, warned, bytes_up, bytes_down, session_id, device_id, broker)
+		VALUES ('old', 'u9', 'queued', nextval('slot_queue_seq'), 'pc9', '', 0, 0, ?, 0, '', 0, 0, '', '', 'old-broker')`,
+		now.Add(time.Minute).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().ExecContext(ctx, `UPDATE slots SET state = 'granted', granted_at = 1 WHERE id = 's2'`); err != nil {
+		t.Fatal(err)
+	}
+	out, err = l.Decide(ctx, nil, slots.Decision{Now: d.Now, Lease: d.Lease, DefaultCap: 3, Broker: "b1", Since: d.Since})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range out.Live {
+		got[r.ID] = r.State
+	}
+	// The cap is 3 here: s3 is granted beside s1 and s2; s1 did not
+	// change, the older broker's request waits.
+	if len(got) != 3 || got["s2"] != api.SlotGranted || got["s3"] != api.SlotGranted || got["old"] != api.SlotQueued {
+		t.Fatalf("an older broker's writes: live %v", got)
+	}
+}

@@ -71,6 +71,24 @@ func (st *Terminals) GetTerminal(ctx context.Context, id string) (api.Terminal, 
 	return scanTerminal(st.s.db.QueryRowContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id = ?`, id))
 }
 
+// GetTerminals implements terminal.Store.
+func (st *Terminals) GetTerminals(ctx context.Context, ids []string) ([]api.Terminal, error) {
+	rows, err := st.s.db.QueryContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id = ANY(?::text[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []api.Terminal
+	for rows.Next() {
+		t, err := scanTerminal(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
 // TerminalForUser implements terminal.Store.
 func (st *Terminals) TerminalForUser(ctx context.Context, userID string) (api.Terminal, error) {
 	return scanTerminal(st.s.db.QueryRowContext(ctx, `SELECT `+termCols+` FROM terminals WHERE user_id = ?`, userID))

@@ -93,6 +93,38 @@ func (st *Terminals) GetTerminal(ctx context.Context, id string) (api.Terminal, 
 	return scanTerminal(st.byID.QueryRowContext(ctx, id))
 }
 
+// GetTerminals implements terminal.Store, in batches under SQLite's
+// limit on parameters.
+func (st *Terminals) GetTerminals(ctx context.Context, ids []string) ([]api.Terminal, error) {
+	var out []api.Terminal
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), 500)]
+		ids = ids[len(batch):]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		rows, err := st.s.R.QueryContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id IN (?`+
+			strings.Repeat(",?", len(batch)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			t, err := scanTerminal(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // TerminalForUser implements terminal.Store.
 func (st *Terminals) TerminalForUser(ctx context.Context, userID string) (api.Terminal, error) {
 	if err := st.prepare(context.WithoutCancel(ctx)); err != nil {

@@ -88,6 +88,17 @@ func binDir() (string, error) {
 	return filepath.Dir(ds[len(ds)-1]), nil
 }
 
+// statementsLib reports whether pg_stat_statements is installed beside
+// the server (pg_ctl may be a link from a directory in PATH).
+func statementsLib(bin string) bool {
+	real, err := filepath.EvalSymlinks(filepath.Join(bin, "pg_ctl"))
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(filepath.Dir(filepath.Dir(real)), "lib", "pg_stat_statements.so"))
+	return err == nil
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -139,6 +150,10 @@ func Start() (*Server, error) {
 	// Durability buys nothing in a throwaway directory.
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
 		s.Port, dir)
+	if statementsLib(bin) {
+		// Benchmarks count the statements a request costs (Statements).
+		opts += " -c shared_preload_libraries=pg_stat_statements"
+	}
 	if out, err := s.run(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		os.RemoveAll(dir)
