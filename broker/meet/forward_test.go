@@ -202,6 +202,23 @@ func until(t *testing.T, what string, cond func() bool, show ...any) {
 	}
 }
 
+// simulcastRoom opens a room for a new user who publishes three layers
+// in it until the test ends.
+func simulcastRoom(t *testing.T, b *brokertest.Broker, user string) (*api.MeetJoin, *simulcastPublisher, string) {
+	t.Helper()
+	r, err := b.Signin(t, user).CreateRoom(context.Background(), api.CreateRoomRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := newSimulcastPublisher(t, b, r.Room.ID, r.Token)
+	pub.run()
+	id := pub.await("welcome", nil).Participant.ID
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	pub.sendLayers(stop)
+	return r, pub, id
+}
+
 // TestSFUSimulcastLayerSwitch: a publisher sends three layers; a
 // subscriber asks for the top one, then the low one, then draws a large
 // tile (the top one again), then reports a downlink that affords only
@@ -210,17 +227,8 @@ func until(t *testing.T, what string, cond func() bool, show ...any) {
 // keyframe of the new layer, and the publisher was asked for it (PLI).
 func TestSFUSimulcastLayerSwitch(t *testing.T) {
 	b := brokertest.Start(t)
-	pubUser, subUser := b.Signin(t, "sc-pub"), b.Signin(t, "sc-sub")
-	r, err := pubUser.CreateRoom(context.Background(), api.CreateRoomRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := newSimulcastPublisher(t, b, r.Room.ID, r.Token)
-	pub.run()
-	pubID := pub.await("welcome", nil).Participant.ID
-	stop := make(chan struct{})
-	defer close(stop)
-	pub.sendLayers(stop)
+	subUser := b.Signin(t, "sc-sub")
+	r, pub, pubID := simulcastRoom(t, b, "sc-pub")
 
 	sub := newGoPeer(t, b, r.Room.ID, join(t, subUser, r.Room.ID).Token)
 	got := &received{ssrcs: map[uint32]bool{}, byRID: map[byte]int{}}
@@ -523,17 +531,10 @@ func TestSFUAnswersNACKs(t *testing.T) {
 func TestSFUNewVideoSettlesBeforeCongestion(t *testing.T) {
 	meet.SetNewVideoSettle(t, 8*time.Second)
 	b := brokertest.Start(t)
-	pubUser, subUser, otherUser := b.Signin(t, "st-pub"), b.Signin(t, "st-sub"), b.Signin(t, "st-other")
-	r, err := pubUser.CreateRoom(context.Background(), api.CreateRoomRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := newSimulcastPublisher(t, b, r.Room.ID, r.Token)
-	pub.run()
-	pubID := pub.await("welcome", nil).Participant.ID
+	subUser, otherUser := b.Signin(t, "st-sub"), b.Signin(t, "st-other")
+	r, _, pubID := simulcastRoom(t, b, "st-pub")
 	stop := make(chan struct{})
 	defer close(stop)
-	pub.sendLayers(stop)
 
 	sub := newGoPeer(t, b, r.Room.ID, join(t, subUser, r.Room.ID).Token)
 	got := &received{ssrcs: map[uint32]bool{}, byRID: map[byte]int{}}

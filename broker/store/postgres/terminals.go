@@ -73,20 +73,7 @@ func (st *Terminals) GetTerminal(ctx context.Context, id string) (api.Terminal, 
 
 // GetTerminals implements terminal.Store.
 func (st *Terminals) GetTerminals(ctx context.Context, ids []string) ([]api.Terminal, error) {
-	rows, err := st.s.db.QueryContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id = ANY(?::text[])`, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []api.Terminal
-	for rows.Next() {
-		t, err := scanTerminal(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanTerminals(st.s.db.QueryContext(ctx, `SELECT `+termCols+` FROM terminals WHERE id = ANY(?::text[])`, ids))
 }
 
 // TerminalForUser implements terminal.Store.
@@ -95,7 +82,10 @@ func (st *Terminals) TerminalForUser(ctx context.Context, userID string) (api.Te
 }
 
 func (st *Terminals) list(ctx context.Context, where string) ([]api.Terminal, error) {
-	rows, err := st.s.db.QueryContext(ctx, `SELECT `+termCols+` FROM terminals `+where+` ORDER BY id`)
+	return scanTerminals(st.s.db.QueryContext(ctx, `SELECT `+termCols+` FROM terminals `+where+` ORDER BY id`))
+}
+
+func scanTerminals(rows *sql.Rows, err error) ([]api.Terminal, error) {
 	if err != nil {
 		return nil, err
 	}
