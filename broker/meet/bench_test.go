@@ -231,7 +231,11 @@ func benchSFU(b *testing.B) benchResult {
 	if got := tracks.Load(); got < want {
 		b.Fatalf("only %d of %d forwarded tracks arrived in 90 s", got, want)
 	}
-	return measure(b, p.Cmd.Process.Pid, &fc, float64(want*benchPPS))
+	res := measure(b, p.Cmd.Process.Pid, &fc, float64(want*benchPPS))
+	// A graceful stop, so that a CPU profile the broker was asked for
+	// (ZAITAKU_CPUPROFILE, read by broker serve) is written out.
+	p.Terminate()
+	return res
 }
 
 // measure takes the forwarder's CPU time and the packets received over
