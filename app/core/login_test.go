@@ -83,6 +83,12 @@ func TestLoginFlow(t *testing.T) {
 			t.Fatal("refresh token not kept with remember")
 		}
 		// A new app start on the same laptop resumes without a password.
+		// The app before it has quit (one instance a laptop): had it run
+		// on, its next refresh would present the token the new one just
+		// rotated, which the broker takes for a stolen token and ends the
+		// session of both (seen: the old app's 401s, then its refresh,
+		// then the new one's logout refused).
+		c.Close()
 		c2 := newClient(t, b, sec, nil)
 		ok, err := c2.Resume(ctx)
 		if err != nil || !ok {
