@@ -27,19 +27,7 @@ func TestE2EBrokerOnPostgres(t *testing.T) {
 		t.Fatalf("the broker runs on %T, want PostgreSQL", b.DB)
 	}
 	it := b.Signin(t, "it-admin", api.RoleAdmin)
-	port := brokertest.OfficePC(t, func(net.Conn) {})
-	users := map[string]brokertest.User{}
-	for _, u := range []string{"yamada", "sato"} {
-		users[u] = b.CreateUser(t, u)
-		if _, err := it.CreateTerminal(ctx, api.CreateTerminalRequest{ID: "pc-" + u, Name: u + "のPC", Address: "127.0.0.1",
-			RDPPort: port, MAC: "02:00:00:00:00:01", WakeAddr: "127.0.0.1", UserID: u}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	one := 1
-	if _, err := it.SetSlotConfig(ctx, api.SlotConfigUpdate{Cap: &one}); err != nil {
-		t.Fatal(err)
-	}
+	users := staffWithPCs(t, b, it, 1, "yamada", "sato")
 	yamada, sato := b.Login(t, users["yamada"]), b.Login(t, users["sato"])
 	ys, err := yamada.RequestSlot(ctx, api.SlotRequest{Device: "laptop-1"})
 	if err != nil || ys.State != api.SlotGranted {
@@ -88,19 +76,7 @@ func TestE2ETwoBrokersShareTheCap(t *testing.T) {
 	b1 := brokertest.Start(t, brokertest.WithDB(url))
 	b2 := brokertest.Start(t, brokertest.WithDB(url), brokertest.WithClock(b1.Clock), brokertest.WithDataDir(sameKey(t, b1.DataDir)))
 	it := b1.Signin(t, "it-admin", api.RoleAdmin)
-	port := brokertest.OfficePC(t, func(net.Conn) {})
-	users := map[string]brokertest.User{}
-	for _, u := range []string{"yamada", "sato", "suzuki"} {
-		users[u] = b1.CreateUser(t, u)
-		if _, err := it.CreateTerminal(ctx, api.CreateTerminalRequest{ID: "pc-" + u, Name: u + "のPC", Address: "127.0.0.1",
-			RDPPort: port, MAC: "02:00:00:00:00:01", WakeAddr: "127.0.0.1", UserID: u}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	one := 1
-	if _, err := it.SetSlotConfig(ctx, api.SlotConfigUpdate{Cap: &one}); err != nil {
-		t.Fatal(err)
-	}
+	users := staffWithPCs(t, b1, it, 1, "yamada", "sato", "suzuki")
 	yamada, sato, suzuki := b1.Login(t, users["yamada"]), b2.Login(t, users["sato"]), b2.Login(t, users["suzuki"])
 	ys, err := yamada.RequestSlot(ctx, api.SlotRequest{})
 	if err != nil || ys.State != api.SlotGranted {
@@ -188,4 +164,25 @@ func waitSessions(t *testing.T, c *brokertest.Session, ok func(*api.SessionList)
 	}
 	t.Fatalf("sessions: %+v %v", l, err)
 	return nil
+}
+
+// staffWithPCs creates the staff on b, each paired with an office PC
+// that takes connections, and sets the concurrency cap, through IT's
+// session.
+func staffWithPCs(t *testing.T, b *brokertest.Broker, it *brokertest.Session, limit int, ids ...string) map[string]brokertest.User {
+	t.Helper()
+	ctx := context.Background()
+	port := brokertest.OfficePC(t, func(net.Conn) {})
+	users := map[string]brokertest.User{}
+	for _, u := range ids {
+		users[u] = b.CreateUser(t, u)
+		if _, err := it.CreateTerminal(ctx, api.CreateTerminalRequest{ID: "pc-" + u, Name: u + "のPC", Address: "127.0.0.1",
+			RDPPort: port, MAC: "02:00:00:00:00:01", WakeAddr: "127.0.0.1", UserID: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := it.SetSlotConfig(ctx, api.SlotConfigUpdate{Cap: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	return users
 }

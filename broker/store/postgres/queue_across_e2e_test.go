@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"testing"
 	"time"
 
@@ -25,19 +24,7 @@ func TestE2EQueuePositionFollowsTheQueue(t *testing.T) {
 	a := brokertest.Start(t, brokertest.WithDB(url))
 	b := brokertest.Start(t, brokertest.WithDB(url), brokertest.WithClock(a.Clock), brokertest.WithDataDir(sameKey(t, a.DataDir)))
 	it := a.Signin(t, "it-admin", api.RoleAdmin)
-	port := brokertest.OfficePC(t, func(net.Conn) {})
-	users := map[string]brokertest.User{}
-	for _, u := range []string{"u1", "u2", "u3", "u4"} {
-		users[u] = a.CreateUser(t, u)
-		if _, err := it.CreateTerminal(ctx, api.CreateTerminalRequest{ID: "pc-" + u, Name: u + "のPC", Address: "127.0.0.1",
-			RDPPort: port, MAC: "02:00:00:00:00:01", WakeAddr: "127.0.0.1", UserID: u}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	one := 1
-	if _, err := it.SetSlotConfig(ctx, api.SlotConfigUpdate{Cap: &one}); err != nil {
-		t.Fatal(err)
-	}
+	users := staffWithPCs(t, a, it, 1, "u1", "u2", "u3", "u4")
 	u1, u2, u3, u4 := b.Login(t, users["u1"]), a.Login(t, users["u2"]), b.Login(t, users["u3"]), a.Login(t, users["u4"])
 	ask := func(s *brokertest.Session, state string, pos int) *api.Slot {
 		t.Helper()

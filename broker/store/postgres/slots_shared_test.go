@@ -20,25 +20,15 @@ import (
 // leases ended into the history, an end applied once however many
 // brokers send it.
 func TestE2ELedgerDecides(t *testing.T) {
-	srv := pgtest.Shared(t)
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, srv.Emptied(t), nil, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	l := st.Slots().(slots.Ledger)
-	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
-	d := slots.Decision{Now: func() time.Time { return now }, Lease: 90 * time.Second, DefaultCap: 2, Broker: "b1"}
+	st, l, d := openLedger(t, 2)
+	now := d.Now()
+	req := func(i int) slots.Op { return ledgerRequest(i, now) }
 	for i, dept := range []string{"総務課", "総務課", "危機管理課", "総務課", "危機管理課"} {
 		if _, err := st.DB().ExecContext(ctx, `INSERT INTO users (id, name, department, roles, password_hash, created_at, updated_at)
 			VALUES (?, ?, ?, 'staff', '', 0, 0)`, fmt.Sprint("u", i), fmt.Sprint("u", i), dept); err != nil {
 			t.Fatal(err)
 		}
-	}
-	req := func(i int) slots.Op {
-		return slots.Op{Put: &slots.Record{ID: fmt.Sprint("s", i), UserID: fmt.Sprint("u", i), State: api.SlotQueued,
-			TerminalID: fmt.Sprint("pc", i), RequestedAt: now, LeaseUntil: now.Add(time.Minute), LastActiveAt: now, Broker: "b1"}}
 	}
 	ids := func(out slots.Outcome, state string) []string {
 		var s []string
@@ -120,20 +110,10 @@ func TestE2ELedgerDecides(t *testing.T) {
 // before (which knows nothing of slot_version) still moves the feed:
 // its grant, by a plain UPDATE, and its request, by a plain INSERT.
 func TestE2ELedgerChangeFeed(t *testing.T) {
-	srv := pgtest.Shared(t)
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, srv.Emptied(t), nil, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	l := st.Slots().(slots.Ledger)
-	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
-	d := slots.Decision{Now: func() time.Time { return now }, Lease: 90 * time.Second, DefaultCap: 1, Broker: "b1"}
-	req := func(i int) slots.Op {
-		return slots.Op{Put: &slots.Record{ID: fmt.Sprint("s", i), UserID: fmt.Sprint("u", i), State: api.SlotQueued,
-			TerminalID: fmt.Sprint("pc", i), RequestedAt: now, LeaseUntil: now.Add(time.Minute), LastActiveAt: now, Broker: "b1"}}
-	}
+	st, l, d := openLedger(t, 1)
+	now := d.Now()
+	req := func(i int) slots.Op { return ledgerRequest(i, now) }
 	var ops []slots.Op
 	for i := range 4 {
 		ops = append(ops, req(i))
@@ -192,4 +172,23 @@ func TestE2ELedgerChangeFeed(t *testing.T) {
 	if len(got) != 3 || got["s2"] != api.SlotGranted || got["s3"] != api.SlotGranted || got["old"] != api.SlotQueued {
 		t.Fatalf("an older broker's writes: live %v", got)
 	}
+}
+
+// openLedger is an emptied database's ledger, deciding for broker b1
+// under cap at a clock that stands at 09:00.
+func openLedger(t *testing.T, limit int) (*postgres.Store, slots.Ledger, slots.Decision) {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pgtest.Shared(t).Emptied(t), nil, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	return st, st.Slots().(slots.Ledger), slots.Decision{Now: func() time.Time { return now }, Lease: 90 * time.Second, DefaultCap: limit, Broker: "b1"}
+}
+
+// ledgerRequest is user u<i>'s new request for pc<i> on broker b1.
+func ledgerRequest(i int, now time.Time) slots.Op {
+	return slots.Op{Put: &slots.Record{ID: fmt.Sprint("s", i), UserID: fmt.Sprint("u", i), State: api.SlotQueued,
+		TerminalID: fmt.Sprint("pc", i), RequestedAt: now, LeaseUntil: now.Add(time.Minute), LastActiveAt: now, Broker: "b1"}}
 }
