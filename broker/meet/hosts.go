@@ -23,6 +23,8 @@ type Hosts interface {
 	PutRoomHost(ctx context.Context, h RoomHost) error
 	// RoomHost returns the room's host, ErrNoHost when none.
 	RoomHost(ctx context.Context, id string) (RoomHost, error)
+	// RoomHostsOf returns the records of those of ids that have one.
+	RoomHostsOf(ctx context.Context, ids []string) ([]RoomHost, error)
 	// TouchRoomHosts marks the rooms as still running at at.
 	TouchRoomHosts(ctx context.Context, ids []string, at time.Time) error
 	DeleteRoomHost(ctx context.Context, id string) error
@@ -182,10 +184,15 @@ func (s *Service) remoteHost(ctx context.Context, roomID string) (RoomHost, erro
 	if err != nil {
 		return RoomHost{}, err
 	}
-	if s.now().Sub(h.SeenAt) > hostTTL || h.Broker == "" || h.Broker == s.selfURL() {
+	if !s.elsewhere(h) {
 		return RoomHost{}, ErrNotFound // its broker is gone (or it was this one, before a restart)
 	}
 	return h, nil
+}
+
+// elsewhere: h is a room another broker, alive, hosts.
+func (s *Service) elsewhere(h RoomHost) bool {
+	return s.now().Sub(h.SeenAt) <= hostTTL && h.Broker != "" && h.Broker != s.selfURL()
 }
 
 // issueRemote gives u a way into a room another broker hosts: a signed

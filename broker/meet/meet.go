@@ -17,7 +17,9 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -361,7 +363,7 @@ func (s *Service) Rooms(ctx context.Context, u api.User) ([]api.Room, error) {
 			return nil, err
 		}
 		for _, h := range hs {
-			if !seen[h.ID] && h.Broker != "" && h.Broker != s.selfURL() {
+			if !seen[h.ID] && s.elsewhere(h) {
 				out = append(out, hostRoom(h))
 			}
 		}
@@ -399,16 +401,21 @@ func (s *Service) MeetingRooms(ctx context.Context, ids []string) (map[string]ap
 	if s.cfg.Hosts == nil || len(s.cfg.TokenKey) == 0 {
 		return out, nil
 	}
+	byRoom := map[string]string{} // room ID → meeting ID, for those not running here
 	for _, id := range ids {
-		if _, ok := out[id]; ok {
-			continue
+		if _, ok := out[id]; !ok {
+			byRoom[meetingRoomID(s.cfg.TokenKey, id)] = id
 		}
-		h, err := s.remoteHost(ctx, meetingRoomID(s.cfg.TokenKey, id))
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return nil, err
-		default:
+	}
+	if len(byRoom) == 0 {
+		return out, nil
+	}
+	hs, err := s.cfg.Hosts.RoomHostsOf(ctx, slices.Collect(maps.Keys(byRoom)))
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hs {
+		if id, ok := byRoom[h.ID]; ok && s.elsewhere(h) {
 			out[id] = hostRoom(h)
 		}
 	}

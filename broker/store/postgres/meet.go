@@ -54,18 +54,35 @@ func (m *Meet) RoomHost(ctx context.Context, id string) (meet.RoomHost, error) {
 
 // NowRoomHosts implements meet.Hosts.
 func (m *Meet) NowRoomHosts(ctx context.Context, department, userID string, live time.Time) ([]meet.RoomHost, error) {
-	rows, err := m.s.db.QueryContext(ctx, `SELECT id, broker, title, created_by, created_at, seen_at, department FROM meet_rooms
+	rows, err := m.s.db.QueryContext(ctx, `SELECT id, broker, title, created_by, created_at, seen_at, department, meeting FROM meet_rooms
 		WHERE meeting = '' AND seen_at >= ? AND ((department = ? AND department <> '') OR created_by = ?)
 		ORDER BY created_at, id LIMIT 200`, ms(live), department, userID)
 	if err != nil {
 		return nil, err
 	}
+	return scanRoomHosts(rows)
+}
+
+// RoomHostsOf implements meet.Hosts.
+func (m *Meet) RoomHostsOf(ctx context.Context, ids []string) ([]meet.RoomHost, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := m.s.db.QueryContext(ctx, `SELECT id, broker, title, created_by, created_at, seen_at, department, meeting FROM meet_rooms
+		WHERE id = ANY(?::text[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	return scanRoomHosts(rows)
+}
+
+func scanRoomHosts(rows *sql.Rows) ([]meet.RoomHost, error) {
 	defer rows.Close()
 	var out []meet.RoomHost
 	for rows.Next() {
 		var h meet.RoomHost
 		var created, seen int64
-		if err := rows.Scan(&h.ID, &h.Broker, &h.Title, &h.CreatedBy, &created, &seen, &h.Department); err != nil {
+		if err := rows.Scan(&h.ID, &h.Broker, &h.Title, &h.CreatedBy, &created, &seen, &h.Department, &h.Meeting); err != nil {
 			return nil, err
 		}
 		h.CreatedAt, h.SeenAt = fromMS(created), fromMS(seen)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/zaitaku/zaitaku/broker/meet"
@@ -54,18 +55,49 @@ func (m *Meet) RoomHost(ctx context.Context, id string) (meet.RoomHost, error) {
 
 // NowRoomHosts implements meet.Hosts.
 func (m *Meet) NowRoomHosts(ctx context.Context, department, userID string, live time.Time) ([]meet.RoomHost, error) {
-	rows, err := m.s.R.QueryContext(ctx, `SELECT id, broker, title, created_by, created_at, seen_at, department FROM meet_rooms
+	rows, err := m.s.R.QueryContext(ctx, `SELECT id, broker, title, created_by, created_at, seen_at, department, meeting FROM meet_rooms
 		WHERE meeting = '' AND seen_at >= ? AND ((department = ? AND department <> '') OR created_by = ?)
 		ORDER BY created_at, id LIMIT 200`, ms(live), department, userID)
 	if err != nil {
 		return nil, err
 	}
+	return scanRoomHosts(rows)
+}
+
+// RoomHostsOf implements meet.Hosts.
+func (m *Meet) RoomHostsOf(ctx context.Context, ids []string) ([]meet.RoomHost, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []meet.RoomHost
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), 500)]
+		ids = ids[len(batch):]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		rows, err := m.s.R.QueryContext(ctx, `SELECT id, broker, title, created_by, created_at, seen_at, department, meeting FROM meet_rooms
+			WHERE id IN (?`+strings.Repeat(",?", len(batch)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		hs, err := scanRoomHosts(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hs...)
+	}
+	return out, nil
+}
+
+func scanRoomHosts(rows *sql.Rows) ([]meet.RoomHost, error) {
 	defer rows.Close()
 	var out []meet.RoomHost
 	for rows.Next() {
 		var h meet.RoomHost
 		var created, seen int64
-		if err := rows.Scan(&h.ID, &h.Broker, &h.Title, &h.CreatedBy, &created, &seen, &h.Department); err != nil {
+		if err := rows.Scan(&h.ID, &h.Broker, &h.Title, &h.CreatedBy, &created, &seen, &h.Department, &h.Meeting); err != nil {
 			return nil, err
 		}
 		h.CreatedAt, h.SeenAt = fromMS(created), fromMS(seen)

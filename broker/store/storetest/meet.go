@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/zaitaku/zaitaku/broker/meet"
@@ -72,6 +74,13 @@ var meetBehaviours = []behaviour{
 		hs, err = m.NowRoomHosts(t.Context(), "福祉課", "sato", at(2))
 		must(t, err)
 		same(t, "the department's and the creator's, never a scheduled meeting's", ids(hs), []string{"n2", "n3"})
+		hs, err = m.RoomHostsOf(t.Context(), []string{"sched", "gone", "old"})
+		must(t, err)
+		slices.SortFunc(hs, func(a, b meet.RoomHost) int { return strings.Compare(a.ID, b.ID) })
+		same(t, "the records of the rooms asked for that have one, live or not", hs, []meet.RoomHost{rooms[3], rooms[4]})
+		if hs, err := m.RoomHostsOf(t.Context(), nil); err != nil || len(hs) != 0 {
+			t.Errorf("no rooms asked: %v %v", hs, err)
+		}
 	}}, {"a room is claimed by one broker while its record is live", func(t *testing.T, st services.Stores) {
 		m := st.Meet()
 		a := meet.RoomHost{ID: "m1", Broker: "https://broker1:8443", Title: "定例", CreatedBy: "yamada", CreatedAt: at(0), SeenAt: at(0)}
