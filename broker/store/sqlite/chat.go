@@ -246,12 +246,20 @@ func scanMessages(rows *sql.Rows) ([]api.ChatMessage, error) {
 	return out, rows.Err()
 }
 
+// The statements of every Append, compiled once (writeQuery).
+var (
+	qMessageByKey  = newWriteQuery(`SELECT ` + msgCols + ` FROM chat_messages WHERE sender = ? AND client_key = ?`)
+	qNextSeq       = newWriteQuery(`UPDATE chat_channels SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`)
+	qInsertMessage = newWriteQuery(`INSERT INTO chat_messages (channel_id, seq, kind, sender, client_key, text, reply_to, quote, mentions, target, at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
+)
+
 // Append implements chat.Store.
 func (st *Chat) Append(ctx context.Context, m api.ChatMessage) (api.ChatMessage, bool, error) {
 	var out api.ChatMessage
 	var existed bool
 	err := st.s.Tx(ctx, func(tx *sql.Tx) error {
-		got, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+msgCols+` FROM chat_messages WHERE sender = ? AND client_key = ?`, m.Sender, m.Key))
+		got, err := scanMessage(st.s.stmt(ctx, tx, qMessageByKey).QueryRowContext(ctx, m.Sender, m.Key))
 		if err == nil {
 			out, existed = got, true
 			return nil
@@ -282,8 +290,7 @@ func (st *Chat) Append(ctx context.Context, m api.ChatMessage) (api.ChatMessage,
 				return fmt.Errorf("message %s/%d: %w", m.Channel, m.Target, chat.ErrGone)
 			}
 		}
-		if err := tx.QueryRowContext(ctx, `UPDATE chat_channels SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`,
-			m.Channel).Scan(&m.Seq); err != nil {
+		if err := st.s.stmt(ctx, tx, qNextSeq).QueryRowContext(ctx, m.Channel).Scan(&m.Seq); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("channel %s: %w", m.Channel, chat.ErrNotFound)
 			}
@@ -315,8 +322,7 @@ func (st *Chat) Append(ctx context.Context, m api.ChatMessage) (api.ChatMessage,
 			b, _ := json.Marshal(m.Mentions)
 			mentions = string(b)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_messages (channel_id, seq, kind, sender, client_key, text, reply_to, quote, mentions, target, at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, m.Channel, m.Seq, m.Kind, m.Sender, m.Key, m.Text, m.ReplyTo, quote, mentions, m.Target, ms(m.At)); err != nil {
+		if _, err := st.s.stmt(ctx, tx, qInsertMessage).ExecContext(ctx, m.Channel, m.Seq, m.Kind, m.Sender, m.Key, m.Text, m.ReplyTo, quote, mentions, m.Target, ms(m.At)); err != nil {
 			return err
 		}
 		m.At = fromMS(ms(m.At))

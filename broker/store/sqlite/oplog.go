@@ -20,18 +20,21 @@ func (s *Store) Oplog() oplog.Store { return &Oplog{s} }
 
 var _ oplog.Store = (*Oplog)(nil)
 
-type oplogTx struct{ tx *sql.Tx }
+type oplogTx struct {
+	tx *sql.Tx
+	s  *Store
+}
 
 // InTx implements oplog.Store. Transactions on W start IMMEDIATE, so the
 // chain tip read first cannot change before commit, even from another
 // process (the admin CLI).
 func (o *Oplog) InTx(ctx context.Context, fn func(oplog.Tx) error) error {
-	return o.s.Tx(ctx, func(tx *sql.Tx) error { return fn(oplogTx{tx}) })
+	return o.s.Tx(ctx, func(tx *sql.Tx) error { return fn(oplogTx{tx, o.s}) })
 }
 
 func (t oplogTx) Tip(ctx context.Context, deviceID string) (oplog.Tip, error) {
 	var tip oplog.Tip
-	err := t.tx.QueryRowContext(ctx, `SELECT last_seq, last_hash FROM oplog_chains WHERE device_id = ?`, deviceID).
+	err := t.s.stmt(ctx, t.tx, qOplogTip).QueryRowContext(ctx, deviceID).
 		Scan(&tip.Seq, &tip.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return oplog.Tip{}, nil
@@ -68,21 +71,23 @@ func insertSQL(n int) string {
 	return sb.String()
 }
 
-var fullInsertSQL = insertSQL(insertChunk)
+// A full chunk (ingest) and a single row (an audit record) are the
+// common shapes; other sizes are compiled as they come.
+var (
+	qOplogInsertFull = newWriteQuery(insertSQL(insertChunk))
+	qOplogInsertOne  = newWriteQuery(insertSQL(1))
+	qOplogTip        = newWriteQuery(`SELECT last_seq, last_hash FROM oplog_chains WHERE device_id = ?`)
+	qOplogSetTip     = newWriteQuery(`INSERT INTO oplog_chains (device_id, last_seq, last_hash, updated_at) VALUES (?,?,?,?)
+		ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash, updated_at = excluded.updated_at`)
+)
 
 func (t oplogTx) Insert(ctx context.Context, rows []oplog.Row) (int, error) {
-	return insertRows(ctx, t.tx, rows)
+	return t.s.insertRows(ctx, t.tx, rows)
 }
 
-func insertRows(ctx context.Context, tx *sql.Tx, rows []oplog.Row) (int, error) {
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
+func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, rows []oplog.Row) (int, error) {
 	total := 0
-	args := make([]any, 0, insertChunk*11)
+	args := make([]any, 0, min(len(rows), insertChunk)*11)
 	for len(rows) > 0 {
 		n := min(len(rows), insertChunk)
 		args = args[:0]
@@ -91,14 +96,12 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []oplog.Row) (int, error) 
 		}
 		var res sql.Result
 		var err error
-		if n == insertChunk {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, fullInsertSQL); err != nil {
-					return total, err
-				}
-			}
-			res, err = full.ExecContext(ctx, args...)
-		} else {
+		switch n {
+		case insertChunk:
+			res, err = s.stmt(ctx, tx, qOplogInsertFull).ExecContext(ctx, args...)
+		case 1:
+			res, err = s.stmt(ctx, tx, qOplogInsertOne).ExecContext(ctx, args...)
+		default:
 			res, err = tx.ExecContext(ctx, insertSQL(n), args...)
 		}
 		if err != nil {
@@ -125,9 +128,7 @@ func (t oplogTx) AddFindings(ctx context.Context, fs []api.OplogFinding) error {
 }
 
 func (t oplogTx) SetTip(ctx context.Context, deviceID string, tip oplog.Tip, at int64) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO oplog_chains (device_id, last_seq, last_hash, updated_at) VALUES (?,?,?,?)
-		ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash, updated_at = excluded.updated_at`,
-		deviceID, tip.Seq, tip.Hash, at)
+	_, err := t.s.stmt(ctx, t.tx, qOplogSetTip).ExecContext(ctx, deviceID, tip.Seq, tip.Hash, at)
 	return err
 }
 
@@ -137,7 +138,7 @@ func (o *Oplog) BulkInsert(ctx context.Context, rows []oplog.Row) (int, error) {
 	var n int
 	err := o.s.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		n, err = insertRows(ctx, tx, rows)
+		n, err = o.s.insertRows(ctx, tx, rows)
 		return err
 	})
 	return n, err
