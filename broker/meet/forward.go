@@ -1,6 +1,7 @@
 package meet
 
 import (
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,8 +119,9 @@ type forward struct {
 	layers [layers]*layer
 	subs   atomic.Pointer[[]*downTrack] // copy-on-write under mu
 
-	// Audio energy since the room's speaker detector last looked.
-	loud, loudPackets atomic.Int64
+	// Audio since the room's speaker detector last looked: packets with a
+	// level, those of them voiced, and the voiced ones' power (speakers).
+	audioPackets, voiced, voicedPower atomic.Int64
 }
 
 func newForward(owner *peer, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *forward {
@@ -249,8 +251,11 @@ func (f *forward) read(l *layer) {
 			key = isKeyframe(vp8, pkt.Payload)
 		} else if f.levelExt != 0 {
 			if e := pkt.GetExtension(f.levelExt); len(e) > 0 {
-				f.loud.Add(int64(127 - e[0]&0x7f))
-				f.loudPackets.Add(1)
+				f.audioPackets.Add(1)
+				if level := e[0] & 0x7f; level <= voicedLevel {
+					f.voiced.Add(1)
+					f.voicedPower.Add(voicePower[level])
+				}
 			}
 		}
 		for _, d := range *f.subs.Load() {
@@ -582,8 +587,16 @@ func layerForTile(width int) int {
 }
 
 // speakers finds the room's dominant speaker from the audio level each
-// publisher's packets carry (RFC 6464): every tick, the loudest track
-// whose mean level is above speech, held until someone else is louder.
+// publisher's packets carry (RFC 6464). A track speaks in a tick when at
+// least minVoiced of its packets are voiced (louder than -40 dBov): the
+// mean level would not do, since a home's background noise sits near
+// -60 dBov and short loud syllables between pauses average down to it
+// (Chromium's fake mic, a beep every half second over such noise,
+// averaged -60 to -87 dBov and the test outlining the speaker failed
+// when no tick reached the old -60 dBov mean). Among those speaking,
+// the most voiced power wins; the current speaker keeps the floor while
+// they speak unless someone has twice their power (3 dB louder, or
+// speaking twice as long), so two voices at one level do not flap.
 type speakers struct {
 	running bool // guarded by the room's mu, as is current
 	current string
@@ -591,10 +604,22 @@ type speakers struct {
 
 const (
 	speakerTick = 400 * time.Millisecond
-	// speechLevel is the mean 127-level (level in -dBov) a track must
-	// reach to count as speech: louder than -60 dBov.
-	speechLevel = 127 - 60
+	// voicedLevel is the RFC 6464 level (-dBov) a packet must reach to
+	// count as voice.
+	voicedLevel = 40
+	// minVoiced voiced packets in a tick (40 ms of Opus in 400) make a
+	// track speak.
+	minVoiced = 2
 )
+
+// voicePower[level] is a voiced level's power in linear units, 1 at
+// -40 dBov, so that sums compare energies rather than decibels.
+var voicePower = func() (t [voicedLevel + 1]int64) {
+	for l := range t {
+		t[l] = int64(math.Round(math.Pow(10, float64(voicedLevel-l)/10)))
+	}
+	return t
+}()
 
 func (r *room) watchSpeakers() {
 	r.mu.Lock()
@@ -612,6 +637,16 @@ func (r *room) announceSpeaker(id string) {
 	}
 }
 
+// currentSpeaker is the speaker last announced, for a newcomer's page.
+func (r *room) currentSpeaker() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.peers[r.spk.current]; !ok {
+		return ""
+	}
+	return r.spk.current
+}
+
 func (r *room) speakerLoop() {
 	t := time.NewTicker(speakerTick)
 	defer t.Stop()
@@ -622,19 +657,18 @@ func (r *room) speakerLoop() {
 			r.mu.Unlock()
 			return
 		}
-		best, bestLevel := "", int64(0)
+		power := map[string]int64{} // of those speaking this tick, by participant
 		for _, f := range r.tracks {
 			if f.kind != webrtc.RTPCodecTypeAudio {
 				continue
 			}
-			sum, n := f.loud.Swap(0), f.loudPackets.Swap(0)
-			if n < 3 || !f.owner.micOn() {
+			n, nv, pw := f.audioPackets.Swap(0), f.voiced.Swap(0), f.voicedPower.Swap(0)
+			if n < 3 || nv < minVoiced || !f.owner.micOn() {
 				continue
 			}
-			if lvl := sum / n; lvl >= speechLevel && lvl > bestLevel {
-				best, bestLevel = f.owner.id, lvl
-			}
+			power[f.owner.id] += pw
 		}
+		best := pickSpeaker(r.spk.current, power)
 		changed := best != "" && best != r.spk.current
 		if changed {
 			r.spk.current = best
@@ -644,6 +678,22 @@ func (r *room) speakerLoop() {
 			r.announceSpeaker(best)
 		}
 	}
+}
+
+// pickSpeaker is who holds the floor after a tick in which power lists
+// those who spoke: current, while they speak and nobody has twice their
+// power; otherwise the most powerful; "" when nobody spoke.
+func pickSpeaker(current string, power map[string]int64) string {
+	best, bestPower := "", int64(0)
+	for id, pw := range power {
+		if pw > bestPower || (pw == bestPower && id < best) {
+			best, bestPower = id, pw
+		}
+	}
+	if cur, ok := power[current]; ok && bestPower < 2*cur {
+		return current
+	}
+	return best
 }
 
 func (p *peer) micOn() bool {

@@ -396,10 +396,12 @@ func (c *counter) watch(p *goPeer) {
 
 // TestSFUActiveSpeaker: two publishers send audio levels; whoever
 // speaks (a level above speech, the other silent) is announced to
-// everyone as the speaker, and the announcement follows the voice.
+// everyone as the speaker, and the announcement follows the voice; a
+// newcomer is told the speaker; equal voices do not take the floor from
+// each other, a clearly louder one does.
 func TestSFUActiveSpeaker(t *testing.T) {
 	b := brokertest.Start(t)
-	ua, ub, uc := b.Signin(t, "spk-a"), b.Signin(t, "spk-b"), b.Signin(t, "spk-c")
+	ua, ub, uc, ud := b.Signin(t, "spk-a"), b.Signin(t, "spk-b"), b.Signin(t, "spk-c"), b.Signin(t, "spk-d")
 	r, err := ua.CreateRoom(context.Background(), api.CreateRoomRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -426,12 +428,36 @@ func TestSFUActiveSpeaker(t *testing.T) {
 	for _, p := range []*goPeer{watcher, pa.goPeer, pb.goPeer} {
 		p.await("speaker", isSpeaker(aID))
 	}
+	// A newcomer's page learns who speaks now, though it has not changed.
+	late := newGoPeer(t, b, r.Room.ID, join(t, ud, r.Room.ID).Token)
+	late.run()
+	late.await("speaker", isSpeaker(aID))
+
 	pa.level.Store(127)
 	pb.level.Store(30)
 	for _, p := range []*goPeer{watcher, pa.goPeer, pb.goPeer} {
 		p.await("speaker", isSpeaker(bID))
 	}
+	// Two voices at one level: the floor stays with B, no flapping.
+	pa.level.Store(30)
+	deadline := time.After(10 * speakerTicks)
+	for quiet := true; quiet; {
+		select {
+		case m := <-watcher.msgs:
+			if m.Type == "speaker" {
+				t.Fatalf("the speaker flapped to %s while both spoke at one level", m.Target)
+			}
+		case <-deadline:
+			quiet = false
+		}
+	}
+	// Ten decibels louder takes the floor.
+	pa.level.Store(20)
+	watcher.await("speaker", isSpeaker(aID))
 }
+
+// speakerTicks is the speaker detector's period (forward.go).
+const speakerTicks = 400 * time.Millisecond
 
 // TestSFUAudioOnly: a subscriber that asks for audio only gets no more
 // video, and its audio goes on; asking for video again brings it back.

@@ -166,6 +166,11 @@ func (s *Service) Serve(ctx context.Context, conn *websocket.Conn, t Ticket, hos
 	}
 	welcome.ICEServers = append(welcome.ICEServers, s.cfg.ICEServers...)
 	p.post(welcome)
+	// The speaker is announced when it changes; a newcomer hears who
+	// holds the floor now.
+	if id := r.currentSpeaker(); id != "" {
+		p.post(api.MeetSignal{Type: "speaker", Target: id})
+	}
 	r.broadcast(p, api.MeetSignal{Type: "joined", Participant: &me})
 	_ = s.cfg.Audit.Record(ctx, audit.Event{At: s.now(), Actor: t.UserID, Action: "meet.joined", Target: r.id,
 		Fields: map[string]string{"participant": p.id}})

@@ -90,6 +90,8 @@ function tileFor(id) {
     el = document.createElement("div");
     el.className = "tile";
     el.dataset.id = id;
+    // The speaker may have been named before their tile came.
+    el.classList.toggle("speaking", state.speaker === id);
     const v = document.createElement("video");
     v.autoplay = true; v.playsInline = true;
     const n = document.createElement("span"); n.className = "name";
