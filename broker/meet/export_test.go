@@ -12,3 +12,6 @@ func SetNewVideoSettle(t *testing.T, d time.Duration) {
 	newVideoSettle = d
 	t.Cleanup(func() { newVideoSettle = old })
 }
+
+// SpeakerTick is the speaker detector's period.
+const SpeakerTick = speakerTick

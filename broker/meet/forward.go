@@ -119,9 +119,9 @@ type forward struct {
 	layers [layers]*layer
 	subs   atomic.Pointer[[]*downTrack] // copy-on-write under mu
 
-	// Audio since the room's speaker detector last looked: packets with a
-	// level, those of them voiced, and the voiced ones' power (speakers).
-	audioPackets, voiced, voicedPower atomic.Int64
+	// Voiced audio since the room's speaker detector last looked: packets
+	// and their power (speakers).
+	voiced, voicedPower atomic.Int64
 }
 
 func newForward(owner *peer, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *forward {
@@ -251,7 +251,6 @@ func (f *forward) read(l *layer) {
 			key = isKeyframe(vp8, pkt.Payload)
 		} else if f.levelExt != 0 {
 			if e := pkt.GetExtension(f.levelExt); len(e) > 0 {
-				f.audioPackets.Add(1)
 				if level := e[0] & 0x7f; level <= voicedLevel {
 					f.voiced.Add(1)
 					f.voicedPower.Add(voicePower[level])
@@ -588,12 +587,10 @@ func layerForTile(width int) int {
 
 // speakers finds the room's dominant speaker from the audio level each
 // publisher's packets carry (RFC 6464). A track speaks in a tick when at
-// least minVoiced of its packets are voiced (louder than -40 dBov): the
+// least minVoiced of its packets are voiced (louder than -40 dBov): a
 // mean level would not do, since a home's background noise sits near
-// -60 dBov and short loud syllables between pauses average down to it
-// (Chromium's fake mic, a beep every half second over such noise,
-// averaged -60 to -87 dBov and the test outlining the speaker failed
-// when no tick reached the old -60 dBov mean). Among those speaking,
+// -60 dBov and short syllables between pauses average down to it (the
+// figures are in ARCHITECTURE). Among those speaking,
 // the most voiced power wins; the current speaker keeps the floor while
 // they speak unless someone has twice their power (3 dB louder, or
 // speaking twice as long), so two voices at one level do not flap.
@@ -662,8 +659,8 @@ func (r *room) speakerLoop() {
 			if f.kind != webrtc.RTPCodecTypeAudio {
 				continue
 			}
-			n, nv, pw := f.audioPackets.Swap(0), f.voiced.Swap(0), f.voicedPower.Swap(0)
-			if n < 3 || nv < minVoiced || !f.owner.micOn() {
+			nv, pw := f.voiced.Swap(0), f.voicedPower.Swap(0)
+			if nv < minVoiced || !f.owner.micOn() {
 				continue
 			}
 			power[f.owner.id] += pw

@@ -440,7 +440,7 @@ func TestSFUActiveSpeaker(t *testing.T) {
 	}
 	// Two voices at one level: the floor stays with B, no flapping.
 	pa.level.Store(30)
-	deadline := time.After(10 * speakerTicks)
+	deadline := time.After(10 * meet.SpeakerTick)
 	for quiet := true; quiet; {
 		select {
 		case m := <-watcher.msgs:
@@ -455,9 +455,6 @@ func TestSFUActiveSpeaker(t *testing.T) {
 	pa.level.Store(20)
 	watcher.await("speaker", isSpeaker(aID))
 }
-
-// speakerTicks is the speaker detector's period (forward.go).
-const speakerTicks = 400 * time.Millisecond
 
 // TestSFUAudioOnly: a subscriber that asks for audio only gets no more
 // video, and its audio goes on; asking for video again brings it back.
