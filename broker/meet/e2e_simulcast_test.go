@@ -100,6 +100,7 @@ func TestE2EMeetingSimulcastLowLayer(t *testing.T) {
 	for _, p := range []*browser{pa, pb} {
 		p.waitJS("a tile is outlined as the speaker", `document.querySelectorAll(".tile.speaking").length === 1`, true)
 	}
+	pb.screenshot(art, "meeting-speaker-outlined.png")
 	// Audio only: after Mori presses 音声のみ, her page decodes no more
 	// video while its sound goes on; pressed again, video comes back.
 	pb.run("audio only", chromedp.Click(chromedp.ID("audioOnly")))
