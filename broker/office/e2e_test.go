@@ -49,7 +49,7 @@ func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		b.t.Fatalf("%s: %v (page errors: %s)", what, err, b.errors())
+		b.t.Fatalf("%s: %v (the page: %s)", what, err, b.glimpse())
 	}
 }
 
@@ -79,10 +79,24 @@ func (b *browser) until(what, sel string, ok func(string) bool) string {
 			return got
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("%s: %s shows %q (page errors: %s)", what, sel, got, b.errors())
+			b.t.Fatalf("%s: %s shows %q (the page: %s)", what, sel, got, b.glimpse())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// glimpse is what a failing test says of the page: the connection
+// line, the last messages shown (class, seq, text) and the page's own
+// counters and errors.
+func (b *browser) glimpse() string {
+	s, err := eval[string](b, `JSON.stringify({conn: document.getElementById("conn")?.textContent,
+		input: document.getElementById("input")?.value, focus: document.activeElement?.id,
+		last: [...document.querySelectorAll("#messages .msg")].slice(-6).map(e => e.className + " " + (e.dataset.seq || "-") + " " + e.textContent),
+		office: window.office})`)
+	if err != nil {
+		return err.Error()
+	}
+	return s
 }
 
 func (b *browser) errors() string {
@@ -160,17 +174,22 @@ func person(t *testing.T, b *brokertest.Broker, id, name, kana, dept string, rol
 	return u
 }
 
-// logBuffer keeps the broker's whole log, to look for tokens in it.
+// logBuffer keeps the broker's whole log, to look for tokens in it. A
+// failed test leaves it in the artifacts and prints only its last lines,
+// so that why the test failed stays near the end of what CI shows.
 func logBuffer(t *testing.T) *brokertest.SyncBuffer {
 	buf := &brokertest.SyncBuffer{}
 	t.Cleanup(func() {
-		if t.Failed() {
-			s := buf.String()
-			if len(s) > 32<<10 {
-				s = s[len(s)-32<<10:]
-			}
-			t.Logf("the broker's log (end):\n%s", s)
+		if !t.Failed() {
+			return
 		}
+		s := buf.String()
+		path := filepath.Join(brokertest.ArtifactsDir(t), "office", t.Name()+"-broker.log")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+			_ = os.WriteFile(path, []byte(s), 0o644)
+		}
+		lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+		t.Logf("the broker's log is in %s; its last lines:\n%s", path, strings.Join(lines[max(0, len(lines)-8):], "\n"))
 	})
 	return buf
 }
@@ -638,8 +657,13 @@ func TestE2EOfficeChatPageReconnect(t *testing.T) {
 			ln.up()
 		} else {
 			// A blip in the middle of a burst.
-			go func() { time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond); ln.cut(false) }()
+			// The blip ends within its round: one that came late would
+			// fall into the next round's outage.
+			after := time.Duration(rng.IntN(30)) * time.Millisecond
+			blipped := make(chan struct{})
+			go func() { time.Sleep(after); ln.cut(false); close(blipped) }()
 			send(3 + rng.IntN(5))
+			<-blipped
 		}
 	}
 	connected("connected at the end")
@@ -684,8 +708,8 @@ func TestE2EOfficeChatPageReconnect(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the page shows %v (pending %q), the broker holds %v (%d sent, %d typed; page errors: %s)",
-				got, pending, want, sent, typed, page.errors())
+			t.Fatalf("the page shows %v (pending %q), the broker holds %v (%d sent, %d typed; the page: %s)",
+				got, pending, want, sent, typed, page.glimpse())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

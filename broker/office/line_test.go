@@ -82,11 +82,12 @@ func (l *line) forget(c net.Conn) {
 	l.mu.Unlock()
 }
 
-// cut closes every connection through the line; with down, it refuses
-// new ones until up.
+// cut closes every connection through the line; with down, it also
+// refuses new ones until up. A cut without down leaves a line that is
+// down, down.
 func (l *line) cut(down bool) {
 	l.mu.Lock()
-	l.down = down
+	l.down = l.down || down
 	cs := make([]net.Conn, 0, len(l.conns))
 	for c := range l.conns {
 		cs = append(cs, c)

@@ -121,12 +121,19 @@
   // applyEntry adds one entry past h.last; edits and deletes change the
   // message they target (remembered, for a message paged in later).
   function applyEntry(h, m) {
+    settle(m);
     if (m.seq <= h.last) return false;
     h.last = m.seq;
     if (!h.oldest) h.oldest = m.seq;
     if (m.kind === "message") h.msgs.set(m.seq, Object.assign({}, m));
     else noteEdit(h, m);
     return true;
+  }
+  // settle takes a message of one's own out of the outbox once the
+  // broker holds it, however the page learnt so (its answer, the socket,
+  // a page of history after the answer was lost with the line).
+  function settle(m) {
+    if (m.sender === st.me.id && m.key) st.outbox = st.outbox.filter((p) => p.key !== m.key);
   }
   function noteEdit(h, m) {
     const prev = h.edits.get(m.target);
@@ -295,7 +302,15 @@
       await catchUp(id);
     }
     if (st.open && !next.has(st.open)) { st.open = null; stopEdit(); }
-    if (st.open) { await loadReceipts(st.open); await markRead(st.open); }
+    if (st.open) {
+      // The open channel's first page, or its members, may have been
+      // dropped with the line when it was opened.
+      if (!held(st.open)) await loadNewest(st.open);
+      const ch = st.channels.get(st.open);
+      if (ch.kind !== "direct" && !ch.members) await loadMembers(st.open);
+      await loadReceipts(st.open);
+      await markRead(st.open);
+    }
     renderAll();
   }
 
@@ -325,7 +340,7 @@
       fresh = false;
     }
     if (m.seq > ch.last_seq) ch.last_seq = m.seq;
-    if (m.sender === st.me.id && m.key) st.outbox = st.outbox.filter((p) => p.key !== m.key);
+    settle(m);
     if (fresh && m.kind === "message" && m.sender !== st.me.id) {
       if (viewing(m.channel)) await markRead(m.channel);
       else ch.unread++;
@@ -637,9 +652,11 @@
     ol.replaceChildren();
     const h = ch && held(ch.id);
     $("older").hidden = !(h && h.more);
-    if (!h) return;
+    if (!ch) return;
+    // What is typed shows even before the channel's history has come
+    // (its first page may have been dropped with the line).
     let day = "";
-    const items = [...h.msgs.values()].sort((a, b) => a.seq - b.seq);
+    const items = h ? [...h.msgs.values()].sort((a, b) => a.seq - b.seq) : [];
     for (const m of items) {
       const k = dayKey(m.at);
       if (k !== day) { day = k; ol.append(el("li", "day", dayLabel(m.at))); }

@@ -109,8 +109,9 @@ const session = (() => {
       throw new ApiError(0, null);
     }
     if (res.status === 204) return null;
-    let data = null;
-    const text = await res.text();
+    let data = null, text;
+    // The line may drop between the answer's head and its body.
+    try { text = await res.text(); } catch (e) { throw new ApiError(0, null); }
     if (text) { try { data = JSON.parse(text); } catch (_) { data = null; } }
     if (!res.ok) throw new ApiError(res.status, data);
     return data;
