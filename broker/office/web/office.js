@@ -299,18 +299,12 @@
     await ensureNames(list.channels.flatMap((c) => c.members || []));
     for (const id of [...st.hist.keys()]) {
       if (!next.has(id)) { st.hist.delete(id); continue; }
-      await catchUp(id);
+      if (id !== st.open) await catchUp(id);
     }
     if (st.open && !next.has(st.open)) { st.open = null; stopEdit(); }
-    if (st.open) {
-      // The open channel's first page, or its members, may have been
-      // dropped with the line when it was opened.
-      if (!held(st.open)) await loadNewest(st.open);
-      const ch = st.channels.get(st.open);
-      if (ch.kind !== "direct" && !ch.members) await loadMembers(st.open);
-      await loadReceipts(st.open);
-      await markRead(st.open);
-    }
+    // The open channel's first page, or its members, may have been
+    // dropped with the line when it was opened.
+    if (st.open) await loadOpen(st.open, false);
     renderAll();
   }
 
@@ -668,6 +662,17 @@
     if (stick || atEnd) box.scrollTop = box.scrollHeight;
   }
 
+  // loadOpen brings the open channel up to date: its newest page when
+  // nothing is held of it yet, else what came since; its members (read
+  // again with members, else only when missing) and its receipts.
+  async function loadOpen(id, members) {
+    if (!held(id)) await loadNewest(id); else await catchUp(id);
+    const ch = st.channels.get(id);
+    if (ch && ch.kind !== "direct" && (members || !ch.members)) await loadMembers(id);
+    await loadReceipts(id);
+    await markRead(id);
+  }
+
   async function openChannel(id) {
     if (st.open !== id) stopEdit();
     st.open = id;
@@ -680,11 +685,7 @@
     renderConversation(true);
     await enqueue(async () => {
       if (st.open !== id) return;
-      if (!held(id)) await loadNewest(id); else await catchUp(id);
-      const ch = st.channels.get(id);
-      if (ch && ch.kind !== "direct") await loadMembers(id);
-      await loadReceipts(id);
-      await markRead(id);
+      await loadOpen(id, true);
       renderChannels();
       renderConversation(true);
     });
